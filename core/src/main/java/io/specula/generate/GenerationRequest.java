@@ -1,0 +1,42 @@
+package io.specula.generate;
+
+import io.specula.SpeculaException;
+
+import java.util.List;
+import java.util.function.BooleanSupplier;
+
+/**
+ * One generation: the prompt as token ids (already templated and tokenized), the limits and the sampling.
+ *
+ * @param promptIds     the prompt, used as given (no BOS added here)
+ * @param maxTokens     the most tokens to generate
+ * @param sampling      how to pick tokens
+ * @param stopSequences text that ends the output; the stop text itself is not part of the output
+ * @param eosIds        token ids that end the output; empty means the model's own end-of-sequence ids
+ * @param cancelled     polled once per decoding step; returning true ends generation with {@link FinishReason#CANCELLED}
+ */
+public record GenerationRequest(int[] promptIds, int maxTokens, SamplingParams sampling, List<String> stopSequences,
+                                List<Integer> eosIds, BooleanSupplier cancelled) {
+
+    public GenerationRequest {
+        if (promptIds == null || promptIds.length == 0) {
+            throw new SpeculaException("prompt: expected at least one token, got an empty prompt");
+        }
+        if (maxTokens < 1) {
+            throw new SpeculaException("maxTokens: expected an integer >= 1, got " + maxTokens);
+        }
+        sampling = sampling == null ? SamplingParams.GREEDY : sampling;
+        stopSequences = stopSequences == null ? List.of() : List.copyOf(stopSequences);
+        eosIds = eosIds == null ? List.of() : List.copyOf(eosIds);
+        cancelled = cancelled == null ? () -> false : cancelled;
+        for (String s : stopSequences) {
+            if (s == null || s.isEmpty()) {
+                throw new SpeculaException("stopSequences: expected non-empty strings, got an empty one");
+            }
+        }
+    }
+
+    public static GenerationRequest of(int[] promptIds, int maxTokens, SamplingParams sampling) {
+        return new GenerationRequest(promptIds, maxTokens, sampling, List.of(), List.of(), null);
+    }
+}
