@@ -124,6 +124,11 @@ public final class SafeTensorsFile implements AutoCloseable {
 
     /** The tensor as float32 values in row-major order, converted from F16 or BF16 if stored so. */
     public float[] floats(String name) {
+        return floats(name, MAP_CHUNK_BYTES);
+    }
+
+    /** As {@link #floats(String)}, mapping at most {@code chunkBytes} (a multiple of 4) at a time; for tests. */
+    float[] floats(String name, long chunkBytes) {
         TensorInfo t = info(name);
         if (!t.dtype().isFloatConvertible()) {
             throw SafeTensorsHeader.tensorError(file, name, "unsupported dtype " + t.dtype()
@@ -138,8 +143,8 @@ public final class SafeTensorsFile implements AutoCloseable {
         int at = 0;
         long begin = dataStart + t.begin();
         long end = dataStart + t.end();
-        for (long pos = begin; pos < end; pos += MAP_CHUNK_BYTES) {
-            ByteBuffer chunk = map(name, pos, Math.min(MAP_CHUNK_BYTES, end - pos));
+        for (long pos = begin; pos < end; pos += chunkBytes) {
+            ByteBuffer chunk = map(name, pos, Math.min(chunkBytes, end - pos));
             at = decode(t.dtype(), chunk, out, at);
         }
         return out;
