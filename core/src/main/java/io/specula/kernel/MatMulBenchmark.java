@@ -110,6 +110,31 @@ public final class MatMulBenchmark {
                 }
                 dHead = nd.create(head, new Shape(m.vocab, m.d)).transpose();
             }
+            if (MatMuls.vectorAvailable()) {
+                // the memory-read floor: every layer weight read once, on the same threads, nothing computed
+                ReadFloor floor = new ReadFloor();
+                long[][] times = new long[2][reps];
+                measure(reps, true, times[0], times[1], two -> {
+                    long t0 = System.nanoTime();
+                    for (float[][] layer : w) {
+                        for (int k = 0; k < shapes.length; k++) {
+                            floor.read(layer[k], shapes[k][0], shapes[k][1]);
+                        }
+                    }
+                    long t1 = System.nanoTime();
+                    floor.read(head, m.vocab, m.d);
+                    if (two != null) {
+                        two[0] = t1 - t0;
+                        two[1] = System.nanoTime() - t1;
+                    }
+                });
+                Arrays.sort(times[0]);
+                Arrays.sort(times[1]);
+                System.out.printf(Locale.ROOT, "read | %6.2f (%6.2f)  (%.0f GB/s) | %6.2f | memory-read floor: "
+                                + "each weight read once, nothing computed%n", times[0][reps / 2] / 1e6,
+                        times[0][0] / 1e6, m.layerWeights() * 4 / (times[0][reps / 2] / 1e9) / 1e9,
+                        times[1][reps / 2] / 1e6);
+            }
             double[] base = null;
             for (int t : POSITIONS) {
                 // Java first, then DJL, each in its own block after a pause: libgomp's threads spin for a while after
