@@ -3,7 +3,8 @@ package io.specula.generate;
 /**
  * What a generation produced.
  *
- * @param tokenIds     the output token ids (without the prompt; a stop sequence's tokens are removed, EOS is not included)
+ * @param tokenIds     the output token ids, without the prompt and without an EOS id; when a stop sequence ended the
+ *                     output, up to and including the token that completed it (the text stops before it)
  * @param text         the output text
  * @param finishReason why it ended
  * @param promptTokens number of prompt tokens

@@ -108,7 +108,8 @@ public record ModelConfig(
         return parse(file, json);
     }
 
-    static ModelConfig parse(Path file, JsonObject json) {
+    /** Parses an already-read config.json object; {@code file} is only used in error messages. */
+    public static ModelConfig parse(Path file, JsonObject json) {
         Fields f = new Fields(file, json);
         JsonArray archs = f.array("architectures");
         if (archs == null || archs.isEmpty()) {

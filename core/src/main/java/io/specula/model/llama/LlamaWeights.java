@@ -1,0 +1,88 @@
+package io.specula.model.llama;
+
+import io.specula.model.ModelConfig;
+import io.specula.model.TensorSource;
+
+/**
+ * The weights of a Llama-family model as float32 arrays, with the projections that read the same input fused into one
+ * matrix (q|k|v, and gate|up), so a decoding step makes one pass over each group of weights.
+ */
+public final class LlamaWeights {
+
+    final float[] embed;        // [vocab][hidden]
+    final float[] finalNorm;    // [hidden]
+    final float[] lmHead;       // [vocab][hidden]; the same array as embed when tied
+    final Layer[] layers;
+
+    /** One decoder layer. Matrices are row-major [out][in], as Hugging Face stores them. */
+    static final class Layer {
+        float[] attnNorm;       // [hidden]
+        float[] qkv;            // [qDim + 2 kvDim][hidden]
+        float[] qkvBias;        // [qDim + 2 kvDim] or null
+        float[] qNorm;          // [headDim] (Qwen3) or null
+        float[] kNorm;          // [headDim] (Qwen3) or null
+        float[] o;              // [hidden][qDim]
+        float[] mlpNorm;        // [hidden]
+        float[] gateUp;         // [2 intermediate][hidden]
+        float[] down;           // [hidden][intermediate]
+    }
+
+    private LlamaWeights(float[] embed, float[] finalNorm, float[] lmHead, Layer[] layers) {
+        this.embed = embed;
+        this.finalNorm = finalNorm;
+        this.lmHead = lmHead;
+        this.layers = layers;
+    }
+
+    /** Reads every tensor a model of this configuration needs, with the Hugging Face names and shapes. */
+    public static LlamaWeights load(ModelConfig c, TensorSource source) {
+        long v = c.vocabSize();
+        long d = c.hiddenSize();
+        long q = c.qDim();
+        long kv = c.kvDim();
+        long ff = c.intermediateSize();
+        float[] embed = source.floats("model.embed_tokens.weight", v, d);
+        float[] finalNorm = source.floats("model.norm.weight", d);
+        float[] lmHead = c.tieWordEmbeddings() && !source.contains("lm_head.weight")
+                ? embed : source.floats("lm_head.weight", v, d);
+        Layer[] layers = new Layer[c.numLayers()];
+        for (int i = 0; i < layers.length; i++) {
+            String p = "model.layers." + i + ".";
+            Layer l = new Layer();
+            l.attnNorm = source.floats(p + "input_layernorm.weight", d);
+            l.qkv = concat(source.floats(p + "self_attn.q_proj.weight", q, d),
+                    source.floats(p + "self_attn.k_proj.weight", kv, d),
+                    source.floats(p + "self_attn.v_proj.weight", kv, d));
+            if (c.attentionBias()) {
+                l.qkvBias = concat(source.floats(p + "self_attn.q_proj.bias", q),
+                        source.floats(p + "self_attn.k_proj.bias", kv),
+                        source.floats(p + "self_attn.v_proj.bias", kv));
+            }
+            if (c.qkNorm()) {
+                l.qNorm = source.floats(p + "self_attn.q_norm.weight", c.headDim());
+                l.kNorm = source.floats(p + "self_attn.k_norm.weight", c.headDim());
+            }
+            l.o = source.floats(p + "self_attn.o_proj.weight", d, q);
+            l.mlpNorm = source.floats(p + "post_attention_layernorm.weight", d);
+            l.gateUp = concat(source.floats(p + "mlp.gate_proj.weight", ff, d),
+                    source.floats(p + "mlp.up_proj.weight", ff, d));
+            l.down = source.floats(p + "mlp.down_proj.weight", d, ff);
+            layers[i] = l;
+        }
+        return new LlamaWeights(embed, finalNorm, lmHead, layers);
+    }
+
+    private static float[] concat(float[]... parts) {
+        int n = 0;
+        for (float[] p : parts) {
+            n += p.length;
+        }
+        float[] out = new float[n];
+        int at = 0;
+        for (float[] p : parts) {
+            System.arraycopy(p, 0, out, at, p.length);
+            at += p.length;
+        }
+        return out;
+    }
+}
