@@ -10,6 +10,13 @@ package io.specula.speculative.drafter;
 public interface DraftSession extends AutoCloseable {
 
     /**
+     * Processes the prompt (the sequence as it is when the request starts), alongside the target's prefill, so the
+     * first proposal only has to catch up on the first output token. Stateless drafters do nothing.
+     */
+    default void prefill() {
+    }
+
+    /**
      * Proposes up to {@code maxTokens} tokens that continue the sequence (fewer, or none, when the gate stops it, the
      * drafter has no idea, or its context is full).
      */

@@ -60,6 +60,14 @@ public final class ModelDrafter implements Drafter {
         }
 
         @Override
+        public void prefill() {
+            int n = ctx.sequence().length();
+            if (cache.length() == 0 && n <= cache.capacity()) {
+                forward(ctx.sequence().slice(0, n));
+            }
+        }
+
+        @Override
         public Draft propose(int maxTokens, DraftGate gate) {
             TokenSequence seq = ctx.sequence();
             int n = seq.length();
