@@ -126,6 +126,14 @@ public final class ModelDrafter implements Drafter {
         }
 
         private float[] forward(int[] tokens) {
+            int rows = model.vocabSize();
+            for (int t : tokens) {
+                if (t >= rows) {
+                    // The target emitted a token the drafter has no embedding for: it cannot follow this text.
+                    throw new DrafterException("drafter '" + name + "' cannot read token id " + t + " (it has "
+                            + rows + " embedding rows)");
+                }
+            }
             float[] logits = model.forward(tokens, cache, 1)[0];
             for (float v : logits) {
                 if (Float.isNaN(v)) {
