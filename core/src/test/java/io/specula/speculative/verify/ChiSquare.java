@@ -5,12 +5,12 @@ package io.specula.speculative.verify;
  * gamma function Q(k/2, x/2) (series below a+1, Lentz continued fraction above; Numerical Recipes §6.2). Checked
  * against tabulated critical values in {@link ChiSquareTest}.
  */
-final class ChiSquare {
+public final class ChiSquare {
 
     private ChiSquare() {
     }
 
-    static double pValue(double statistic, int degreesOfFreedom) {
+    public static double pValue(double statistic, int degreesOfFreedom) {
         return upperGamma(degreesOfFreedom / 2.0, statistic / 2.0);
     }
 

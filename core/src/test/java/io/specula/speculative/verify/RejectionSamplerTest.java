@@ -188,43 +188,4 @@ class RejectionSamplerTest {
         int d2 = sampler.sample(q1);
         return new Draft(new int[] {d1, d2}, new float[][] {q0, q1}, 0);
     }
-
-    /** Pearson's chi-square over one or more groups of cells (df = Σ (cells − 1)). */
-    static final class Pearson {
-        double statistic;
-        int df;
-        long impossible;
-
-        void addGroup(long[] observed, float[] p, long n) {
-            List<long[]> merged = new ArrayList<>();
-            List<Double> expected = new ArrayList<>();
-            long smallObserved = 0;
-            double smallExpected = 0;
-            for (int i = 0; i < observed.length; i++) {
-                double e = p[i] * (double) n;
-                if (p[i] == 0) {
-                    impossible += observed[i];
-                } else if (e < 5) {
-                    smallObserved += observed[i];
-                    smallExpected += e;
-                } else {
-                    merged.add(new long[] {observed[i]});
-                    expected.add(e);
-                }
-            }
-            if (smallExpected > 0) {
-                merged.add(new long[] {smallObserved});
-                expected.add(smallExpected);
-            }
-            for (int i = 0; i < merged.size(); i++) {
-                double d = merged.get(i)[0] - expected.get(i);
-                statistic += d * d / expected.get(i);
-            }
-            df += merged.size() - 1;
-        }
-
-        double pValue() {
-            return df == 0 ? 1 : ChiSquare.pValue(statistic, df);
-        }
-    }
 }
