@@ -22,7 +22,8 @@ import jdk.incubator.vector.VectorSpecies;
  * loop needs 9 loads per 8 FMAs and is load-bound; 4×4 is bound by the FMA units, which is what decides the cost of a
  * verification pass (compute-bound already at 5 positions on 2 cores), while at 1 position the same loop streams the
  * weights at memory bandwidth. Rows are the outer loop and all positions the inner one, so a block of 4 weight rows
- * (≤ 32 KB) stays in L1/L2 while every position uses it and the weights come from memory once.
+ * (32 KB at in = 2048) stays in L1/L2 while every position uses it, and the weights come from memory once. (For long
+ * prefills the activations then stream from L2/L3 once per 4 rows, which is fine: that is cache, not memory.)
  *
  * <p><b>Why not pad positions</b> up to a multiple of 4: at 5 positions that would compute 8, 60% more FMAs in the
  * regime where FMAs are the cost. Instead the remainder (1–3 positions) has its own 4×3, 4×2, 4×1 loops, written out
