@@ -103,7 +103,7 @@ public final class DjlLlamaModel implements CausalLm {
             public LlamaWeights.Layer layer(int i) {
                 return weights.layers[i];
             }
-        }, device, dtype);
+        }, device, dtype, false);
     }
 
     /**
@@ -111,7 +111,19 @@ public final class DjlLlamaModel implements CausalLm {
      * time.
      */
     public static DjlLlamaModel create(ModelConfig config, TensorSource source, Device device, DataType dtype) {
-        return new DjlLlamaModel(config, new HostWeights() {
+        return new DjlLlamaModel(config, fromSource(config, source), device, dtype, false);
+    }
+
+    /**
+     * For tests only: float16 on the CPU, which {@link #create} refuses (PyTorch runs it, slowly); it checks the
+     * float16 code path (casts around norms, softmax and logits) on machines without a GPU.
+     */
+    static DjlLlamaModel createHalfOnCpuForTests(ModelConfig config, TensorSource source) {
+        return new DjlLlamaModel(config, fromSource(config, source), Device.cpu(), DataType.FLOAT16, true);
+    }
+
+    private static HostWeights fromSource(ModelConfig config, TensorSource source) {
+        return new HostWeights() {
             @Override
             public float[] embed() {
                 return LlamaWeights.loadEmbedding(config, source);
@@ -131,17 +143,17 @@ public final class DjlLlamaModel implements CausalLm {
             public LlamaWeights.Layer layer(int i) {
                 return LlamaWeights.loadLayer(config, source, i);
             }
-        }, device, dtype);
+        };
     }
 
-    private DjlLlamaModel(ModelConfig config, HostWeights host, Device device, DataType dtype) {
+    private DjlLlamaModel(ModelConfig config, HostWeights host, Device device, DataType dtype, boolean halfOnCpu) {
         if (config.mlpBias()) {
             throw new SpeculaException("config.json field 'mlp_bias': true is not supported (expected false)");
         }
         if (dtype != DataType.FLOAT32 && dtype != DataType.FLOAT16) {
             throw new IllegalArgumentException("compute dtype " + dtype + ": expected float32, or float16 on a GPU");
         }
-        if (dtype == DataType.FLOAT16 && !device.isGpu()) {
+        if (dtype == DataType.FLOAT16 && !device.isGpu() && !halfOnCpu) {
             throw new IllegalArgumentException("compute dtype float16 needs a GPU; on " + device + " use float32");
         }
         this.c = config;
@@ -255,7 +267,10 @@ public final class DjlLlamaModel implements CausalLm {
 
     @Override
     public float[][] forward(int[] tokens, KvCache kvCache, int numLogits) {
-        DjlKvCache cache = (DjlKvCache) kvCache;
+        if (!(kvCache instanceof DjlKvCache cache)) {
+            throw new IllegalArgumentException("a DjlLlamaModel needs a cache from its own newCache(), got "
+                    + (kvCache == null ? "null" : kvCache.getClass().getSimpleName()));
+        }
         int n = tokens.length;
         if (numLogits < 0 || numLogits > n) {
             throw new IllegalArgumentException("numLogits " + numLogits + " for " + n + " tokens");
