@@ -13,6 +13,7 @@ import io.specula.model.ModelConfig;
 import io.specula.model.TensorSource;
 
 import java.io.PrintStream;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -27,11 +28,13 @@ import java.util.Locale;
  * <pre>
  *   ForwardBenchmark [--sizes 8x512,12x768] [--positions 1,2,5,9,16] [--context 32] [--decode 16]
  *                    [--reps 5] [--device cpu|gpu] [--dtype float32|float16] [--backends java,djl]
- *                    [--threads N]
+ *                    [--threads N] [--clock wall|cpu]
  * </pre>
  *
  * {@code --threads} sets PyTorch's intra-op threads; on a machine whose cores are shared with other work, 1 thread
- * avoids OpenMP workers spinning against each other (which can make a pass 10x slower).
+ * avoids OpenMP workers spinning against each other (which can make a pass 10x slower). {@code --clock cpu} times
+ * with the calling thread's CPU time instead of the wall clock: with {@code --threads 1} all the work of both
+ * backends runs on that thread, so the figures no longer depend on what else the machine is doing.
  *
  * Sizes are layers x hidden; vocab 32000, head dim 64, kv heads = heads / 4, intermediate ≈ 2.7 x hidden, tied
  * embeddings. Each figure is the median of the timed repetitions, after one untimed warm-up pass.
@@ -43,7 +46,7 @@ public final class ForwardBenchmark {
 
     /** One benchmark configuration, parsed from the command line. */
     record Options(List<int[]> sizes, int[] positions, int context, int decode, int reps, Device device,
-                   DataType dtype, List<String> backends, int threads) {
+                   DataType dtype, List<String> backends, int threads, boolean cpuClock) {
 
         static Options parse(String... args) {
             List<int[]> sizes = List.of(new int[] {8, 512}, new int[] {12, 768});
@@ -55,6 +58,7 @@ public final class ForwardBenchmark {
             DataType dtype = DataType.FLOAT32;
             List<String> backends = List.of("java", "djl");
             int threads = 0;
+            boolean cpuClock = false;
             for (int i = 0; i < args.length; i++) {
                 String a = args[i];
                 if (a.equals("-h") || a.equals("--help")) {
@@ -85,10 +89,15 @@ public final class ForwardBenchmark {
                     };
                     case "--backends" -> backends = List.of(v.toLowerCase(Locale.ROOT).split(","));
                     case "--threads" -> threads = Integer.parseInt(v);
+                    case "--clock" -> cpuClock = switch (v.toLowerCase(Locale.ROOT)) {
+                        case "cpu" -> true;
+                        case "wall" -> false;
+                        default -> throw new IllegalArgumentException("--clock " + v + ": expected wall or cpu");
+                    };
                     default -> throw new IllegalArgumentException("unknown option " + a);
                 }
             }
-            return new Options(sizes, positions, context, decode, reps, device, dtype, backends, threads);
+            return new Options(sizes, positions, context, decode, reps, device, dtype, backends, threads, cpuClock);
         }
     }
 
@@ -100,7 +109,7 @@ public final class ForwardBenchmark {
             System.err.println(e.getMessage().equals("usage") ? "" : e.getMessage());
             System.err.println("usage: ForwardBenchmark [--sizes 8x512,12x768] [--positions 1,2,5,9,16] [--context 32]"
                     + " [--decode 16] [--reps 5] [--device cpu|gpu] [--dtype float32|float16] [--backends java,djl]"
-                    + " [--threads N]");
+                    + " [--threads N] [--clock wall|cpu]");
             System.exit(2);
             return;
         }
@@ -120,8 +129,9 @@ public final class ForwardBenchmark {
             long params = (long) c.vocabSize() * c.hiddenSize() + (long) c.numLayers() * ((long) c.hiddenSize()
                     * (c.qDim() + 2L * c.kvDim() + c.qDim() + 3L * c.intermediateSize()));
             out.printf(Locale.ROOT, "%n%dx%d: vocab %d, intermediate %d, heads %d/%d x %d, %.1fM parameters;"
-                            + " context %d; ms per pass, median/min of %d%n", c.numLayers(), c.hiddenSize(), c.vocabSize(),
-                    c.intermediateSize(), c.numHeads(), c.numKvHeads(), c.headDim(), params / 1e6, o.context, o.reps);
+                            + " context %d; %s ms per pass, median/min of %d%n", c.numLayers(), c.hiddenSize(), c.vocabSize(),
+                    c.intermediateSize(), c.numHeads(), c.numKvHeads(), c.headDim(), params / 1e6, o.context,
+                    o.cpuClock ? "thread-CPU" : "wall", o.reps);
             StringBuilder header = new StringBuilder(String.format(Locale.ROOT, "  %-22s", "backend"));
             for (int p : o.positions) {
                 header.append(String.format(Locale.ROOT, "%16s", p + " pos"));
@@ -177,9 +187,9 @@ public final class ForwardBenchmark {
                 cache.truncate(o.context);
                 double[] runs = new double[o.reps];
                 for (int r = 0; r < o.reps; r++) {
-                    long t0 = System.nanoTime();
+                    long t0 = now(o);
                     model.forward(draft, cache, p);
-                    runs[r] = (System.nanoTime() - t0) / 1e6;
+                    runs[r] = (now(o) - t0) / 1e6;
                     cache.truncate(o.context);
                 }
                 Arrays.sort(runs);
@@ -194,12 +204,20 @@ public final class ForwardBenchmark {
         try (KvCache cache = model.newCache(o.context + o.decode + 1)) {
             model.forward(tokens(o.context, 1, model.vocabSize()), cache, 1);
             int[] next = tokens(o.decode, 3, model.vocabSize());
-            long t0 = System.nanoTime();
+            long t0 = now(o);
             for (int i = 0; i < o.decode; i++) {
                 model.forward(new int[] {next[i]}, cache, 1);
             }
-            return o.decode / ((System.nanoTime() - t0) / 1e9);
+            return o.decode / ((now(o) - t0) / 1e9);
         }
+    }
+
+    /**
+     * Nanoseconds of wall time, or of this thread's CPU time: with one PyTorch thread both backends compute on the
+     * calling thread, so its CPU time measures the work without the waits of a machine shared with other jobs.
+     */
+    private static long now(Options o) {
+        return o.cpuClock ? ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime() : System.nanoTime();
     }
 
     /** A Llama 3-style configuration: head dim 64, kv heads = heads / 4, intermediate ≈ 2.7 x hidden. */

@@ -17,13 +17,15 @@ class ForwardBenchmarkTest {
     @Test
     void parsesOptions() {
         ForwardBenchmark.Options o = ForwardBenchmark.Options.parse("--sizes", "2x128,4X256", "--positions", "1,3",
-                "--reps", "2", "--dtype", "fp16", "--device", "gpu", "--backends", "djl");
+                "--reps", "2", "--dtype", "fp16", "--device", "gpu", "--backends", "djl", "--clock", "cpu", "--threads", "1");
         assertThat(o.sizes()).hasSize(2);
         assertThat(o.sizes().get(1)).containsExactly(4, 256);
         assertThat(o.positions()).containsExactly(1, 3);
         assertThat(o.dtype()).isEqualTo(DataType.FLOAT16);
         assertThat(o.device()).isEqualTo(Device.gpu());
         assertThat(o.backends()).containsExactly("djl");
+        assertThat(o.cpuClock()).isTrue();
+        assertThat(o.threads()).isEqualTo(1);
         assertThatThrownBy(() -> ForwardBenchmark.Options.parse("--reps")).hasMessageContaining("missing value");
         assertThatThrownBy(() -> ForwardBenchmark.Options.parse("--bogus", "1")).hasMessageContaining("unknown option");
     }
