@@ -6,7 +6,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.pytorch.jni.JniUtils;
 import com.google.gson.JsonObject;
 import io.specula.kernel.MatMul;
-import io.specula.kernel.ScalarMatMul;
+import io.specula.kernel.MatMuls;
 import io.specula.model.CausalLm;
 import io.specula.model.KvCache;
 import io.specula.model.ModelConfig;
@@ -28,13 +28,15 @@ import java.util.Locale;
  * <pre>
  *   ForwardBenchmark [--sizes 8x512,12x768] [--positions 1,2,5,9,16] [--context 32] [--decode 16]
  *                    [--reps 5] [--device cpu|gpu] [--dtype float32|float16] [--backends java,djl]
- *                    [--threads N] [--clock wall|cpu]
+ *                    [--threads N] [--clock wall|cpu] [--kernel auto|vector|scalar]
  * </pre>
  *
- * {@code --threads} sets PyTorch's intra-op threads; on a machine whose cores are shared with other work, 1 thread
- * avoids OpenMP workers spinning against each other (which can make a pass 10x slower). {@code --clock cpu} times
- * with the calling thread's CPU time instead of the wall clock: with {@code --threads 1} all the work of both
- * backends runs on that thread, so the figures no longer depend on what else the machine is doing.
+ * {@code --kernel} picks the Java {@link MatMul} ({@link MatMuls#forName}: the Vector API kernel when the JVM has
+ * {@code jdk.incubator.vector}). {@code --threads} sets PyTorch's intra-op threads; on a machine whose cores are shared
+ * with other work, 1 thread avoids OpenMP workers spinning against each other (which can make a pass 10x slower).
+ * {@code --clock cpu} times with the process's CPU time instead of the wall clock, so the figures no longer depend
+ * on what else the machine is doing; with one thread everywhere ({@code --threads 1}, and
+ * {@code -XX:ActiveProcessorCount=1} for the Java kernel's pool) it is the latency on an idle core.
  *
  * Sizes are layers x hidden; vocab 32000, head dim 64, kv heads = heads / 4, intermediate ≈ 2.7 x hidden, tied
  * embeddings. Each figure is the median of the timed repetitions, after one untimed warm-up pass.
@@ -46,7 +48,7 @@ public final class ForwardBenchmark {
 
     /** One benchmark configuration, parsed from the command line. */
     record Options(List<int[]> sizes, int[] positions, int context, int decode, int reps, Device device,
-                   DataType dtype, List<String> backends, int threads, boolean cpuClock) {
+                   DataType dtype, List<String> backends, int threads, boolean cpuClock, String kernel) {
 
         static Options parse(String... args) {
             List<int[]> sizes = List.of(new int[] {8, 512}, new int[] {12, 768});
@@ -59,6 +61,7 @@ public final class ForwardBenchmark {
             List<String> backends = List.of("java", "djl");
             int threads = 0;
             boolean cpuClock = false;
+            String kernel = "auto";
             for (int i = 0; i < args.length; i++) {
                 String a = args[i];
                 if (a.equals("-h") || a.equals("--help")) {
@@ -89,6 +92,7 @@ public final class ForwardBenchmark {
                     };
                     case "--backends" -> backends = List.of(v.toLowerCase(Locale.ROOT).split(","));
                     case "--threads" -> threads = Integer.parseInt(v);
+                    case "--kernel" -> kernel = v;
                     case "--clock" -> cpuClock = switch (v.toLowerCase(Locale.ROOT)) {
                         case "cpu" -> true;
                         case "wall" -> false;
@@ -97,7 +101,7 @@ public final class ForwardBenchmark {
                     default -> throw new IllegalArgumentException("unknown option " + a);
                 }
             }
-            return new Options(sizes, positions, context, decode, reps, device, dtype, backends, threads, cpuClock);
+            return new Options(sizes, positions, context, decode, reps, device, dtype, backends, threads, cpuClock, kernel);
         }
     }
 
@@ -109,7 +113,7 @@ public final class ForwardBenchmark {
             System.err.println(e.getMessage().equals("usage") ? "" : e.getMessage());
             System.err.println("usage: ForwardBenchmark [--sizes 8x512,12x768] [--positions 1,2,5,9,16] [--context 32]"
                     + " [--decode 16] [--reps 5] [--device cpu|gpu] [--dtype float32|float16] [--backends java,djl]"
-                    + " [--threads N] [--clock wall|cpu]");
+                    + " [--threads N] [--clock wall|cpu] [--kernel auto|vector|scalar]");
             System.exit(2);
             return;
         }
@@ -131,7 +135,7 @@ public final class ForwardBenchmark {
             out.printf(Locale.ROOT, "%n%dx%d: vocab %d, intermediate %d, heads %d/%d x %d, %.1fM parameters;"
                             + " context %d; %s ms per pass, median/min of %d%n", c.numLayers(), c.hiddenSize(), c.vocabSize(),
                     c.intermediateSize(), c.numHeads(), c.numKvHeads(), c.headDim(), params / 1e6, o.context,
-                    o.cpuClock ? "thread-CPU" : "wall", o.reps);
+                    o.cpuClock ? "process-CPU" : "wall", o.reps);
             StringBuilder header = new StringBuilder(String.format(Locale.ROOT, "  %-22s", "backend"));
             for (int p : o.positions) {
                 header.append(String.format(Locale.ROOT, "%16s", p + " pos"));
@@ -143,7 +147,7 @@ public final class ForwardBenchmark {
                 String label;
                 CausalLm model;
                 if (backend.equals("java")) {
-                    MatMul mm = new ScalarMatMul();
+                    MatMul mm = MatMuls.forName(o.kernel);
                     model = new LlamaModel(c, weights, mm);
                     label = "java-" + mm.name();
                 } else if (backend.equals("djl")) {
@@ -213,11 +217,18 @@ public final class ForwardBenchmark {
     }
 
     /**
-     * Nanoseconds of wall time, or of this thread's CPU time: with one PyTorch thread both backends compute on the
-     * calling thread, so its CPU time measures the work without the waits of a machine shared with other jobs.
+     * Nanoseconds of wall time, or of CPU time used by the whole process (every thread: the Java kernel's pool and
+     * PyTorch's workers included): CPU time counts the work without the waits of a machine shared with other jobs,
+     * and equals the latency on an idle core when everything runs on one thread.
      */
     private static long now(Options o) {
-        return o.cpuClock ? ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime() : System.nanoTime();
+        if (!o.cpuClock) {
+            return System.nanoTime();
+        }
+        if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
+            return os.getProcessCpuTime();
+        }
+        return ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime();
     }
 
     /** A Llama 3-style configuration: head dim 64, kv heads = heads / 4, intermediate ≈ 2.7 x hidden. */
