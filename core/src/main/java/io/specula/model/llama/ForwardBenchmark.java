@@ -34,9 +34,9 @@ import java.util.Locale;
  * {@code --kernel} picks the Java {@link MatMul} ({@link MatMuls#forName}: the Vector API kernel when the JVM has
  * {@code jdk.incubator.vector}). {@code --threads} sets PyTorch's intra-op threads; on a machine whose cores are shared
  * with other work, 1 thread avoids OpenMP workers spinning against each other (which can make a pass 10x slower).
- * {@code --clock cpu} times with the process's CPU time instead of the wall clock, so the figures no longer depend
- * on what else the machine is doing; with one thread everywhere ({@code --threads 1}, and
- * {@code -XX:ActiveProcessorCount=1} for the Java kernel's pool) it is the latency on an idle core.
+ * {@code --clock cpu} times with the calling thread's CPU time instead of the wall clock, so the figures no longer
+ * depend on what else the machine is doing; it is only meaningful with one thread everywhere ({@code --threads 1},
+ * and {@code -XX:ActiveProcessorCount=1} for the Java kernel's pool), where it is the latency on an idle core.
  *
  * Sizes are layers x hidden; vocab 32000, head dim 64, kv heads = heads / 4, intermediate ≈ 2.7 x hidden, tied
  * embeddings. Each figure is the median of the timed repetitions, after one untimed warm-up pass.
@@ -125,6 +125,11 @@ public final class ForwardBenchmark {
         if (engine != null && o.threads > 0) {
             JniUtils.setNumThreads(o.threads);
         }
+        if (o.cpuClock && (Runtime.getRuntime().availableProcessors() > 1
+                || engine != null && JniUtils.getNumThreads() > 1)) {
+            out.println("warning: --clock cpu counts only the calling thread; run with --threads 1 and"
+                    + " -XX:ActiveProcessorCount=1 or the figures leave out work done on other threads");
+        }
         out.printf(Locale.ROOT, "Java %s, %d CPUs%s%n", Runtime.version(), Runtime.getRuntime().availableProcessors(),
                 engine == null ? "" : String.format(Locale.ROOT, "; DJL %s / PyTorch %s, %d intra-op threads, %d GPUs",
                         Engine.getDjlVersion(), engine.getVersion(), JniUtils.getNumThreads(), engine.getGpuCount()));
@@ -135,7 +140,7 @@ public final class ForwardBenchmark {
             out.printf(Locale.ROOT, "%n%dx%d: vocab %d, intermediate %d, heads %d/%d x %d, %.1fM parameters;"
                             + " context %d; %s ms per pass, median/min of %d%n", c.numLayers(), c.hiddenSize(), c.vocabSize(),
                     c.intermediateSize(), c.numHeads(), c.numKvHeads(), c.headDim(), params / 1e6, o.context,
-                    o.cpuClock ? "process-CPU" : "wall", o.reps);
+                    o.cpuClock ? "thread-CPU" : "wall", o.reps);
             StringBuilder header = new StringBuilder(String.format(Locale.ROOT, "  %-22s", "backend"));
             for (int p : o.positions) {
                 header.append(String.format(Locale.ROOT, "%16s", p + " pos"));
@@ -217,18 +222,13 @@ public final class ForwardBenchmark {
     }
 
     /**
-     * Nanoseconds of wall time, or of CPU time used by the whole process (every thread: the Java kernel's pool and
-     * PyTorch's workers included): CPU time counts the work without the waits of a machine shared with other jobs,
-     * and equals the latency on an idle core when everything runs on one thread.
+     * Nanoseconds of wall time, or of the calling thread's CPU time. The latter ignores the waits of a machine shared
+     * with other jobs, but counts only work done on this thread: it measures a pass when everything runs here, i.e.
+     * with {@code --threads 1} and {@code -XX:ActiveProcessorCount=1} (the process CPU clock would cover PyTorch's
+     * native workers but ticks in 10 ms steps).
      */
     private static long now(Options o) {
-        if (!o.cpuClock) {
-            return System.nanoTime();
-        }
-        if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
-            return os.getProcessCpuTime();
-        }
-        return ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime();
+        return o.cpuClock ? ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime() : System.nanoTime();
     }
 
     /** A Llama 3-style configuration: head dim 64, kv heads = heads / 4, intermediate ≈ 2.7 x hidden. */
