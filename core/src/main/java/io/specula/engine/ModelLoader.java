@@ -7,10 +7,13 @@ import io.specula.model.CausalLm;
 import io.specula.model.GenerationConfig;
 import io.specula.model.ModelConfig;
 import io.specula.model.ModelWeights;
+import io.specula.model.llama.DjlLlamaModel;
 import io.specula.model.llama.LlamaModel;
 import io.specula.model.llama.LlamaWeights;
 import io.specula.tokenizer.HfTokenizer;
 import io.specula.tokenizer.Tokenizer;
+import ai.djl.Device;
+import ai.djl.ndarray.types.DataType;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -56,21 +59,25 @@ public final class ModelLoader {
     }
 
     private static CausalLm loadNetwork(Path dir, ModelConfig config, String device, String dtype, String kernel) {
-        String dev = device == null ? "cpu" : device.toLowerCase(Locale.ROOT);
         String k = kernel == null ? "auto" : kernel.toLowerCase(Locale.ROOT);
-        if (!dev.equals("cpu") && !dev.equals("auto")) {
-            throw new SpeculaException("device: '" + device + "' is not available in this build (expected cpu)");
-        }
-        if (dtype != null && !dtype.equalsIgnoreCase("auto") && !dtype.equalsIgnoreCase("float32")) {
-            throw new SpeculaException("dtype: '" + dtype + "' on the CPU; expected auto or float32 (weights stored "
-                    + "as F16 or BF16 are converted to float32 when loaded)");
-        }
-        MatMul matmul = MatMuls.forName(k);
+        Device dev = DeviceSelection.device(device);
+        DataType type = DeviceSelection.dataType(dtype, dev);
+        boolean djl = dev.isGpu() || k.equals("djl") || type != DataType.FLOAT32;
         try (ModelWeights weights = ModelWeights.open(dir)) {
+            if (djl) {
+                CausalLm model = DjlLlamaModel.create(config, weights, dev, type);
+                log.info("Loaded {} ({}, {} layers, hidden {}) on {} ({}) with DJL's PyTorch engine",
+                        dir.getFileName(), config.architecture().className(), config.numLayers(),
+                        config.hiddenSize(), dev, type);
+                return model;
+            }
+            MatMul matmul = MatMuls.forName(k);
             LlamaModel model = new LlamaModel(config, LlamaWeights.load(config, weights), matmul);
-            log.info("Loaded {} ({}, {} layers, hidden {}) on cpu with the {} kernel", dir.getFileName(),
+            log.info("Loaded {} ({}, {} layers, hidden {}) on cpu with the Java {} kernel", dir.getFileName(),
                     config.architecture().className(), config.numLayers(), config.hiddenSize(), matmul.name());
             return model;
+        } catch (IllegalArgumentException e) {
+            throw new SpeculaException("kernel/dtype for " + dir + ": " + e.getMessage(), e);
         }
     }
 

@@ -6,6 +6,8 @@ import io.specula.generate.GenerationListener;
 import io.specula.generate.GenerationRequest;
 import io.specula.generate.GenerationResult;
 import io.specula.generate.PlainGenerator;
+import io.specula.model.llama.DjlLlamaModel;
+import io.specula.model.llama.LlamaModel;
 import io.specula.speculative.SpeculativeGenerator;
 import io.specula.speculative.drafter.Drafter;
 import io.specula.speculative.drafter.ModelDrafter;
@@ -52,8 +54,8 @@ public final class SpeculaEngine implements AutoCloseable {
         this.plain = new PlainGenerator(target.model(), target.tokenizer(), target.eosIds(), context, listeners);
         this.speculative = drafter == null ? null : new SpeculativeGenerator(target.model(), target.tokenizer(),
                 target.eosIds(), context, drafter, () -> policies.create(SpeculationSettings.DEFAULT), listeners);
-        this.info = new EngineInfo(target.name(), drafter == null ? "none" : drafter.name(), "cpu", "float32",
-                kernelName(target), context);
+        this.info = new EngineInfo(target.name(), drafter == null ? "none" : drafter.name(), deviceName(target),
+                dtypeName(target), kernelName(target), context);
     }
 
     /** Loads the models; fails with a {@link SpeculaException} naming the file when one is bad. */
@@ -61,7 +63,7 @@ public final class SpeculaEngine implements AutoCloseable {
         if (config.targetDir() == null) {
             throw new SpeculaException("target: no target model directory was configured");
         }
-        LoadedModel target = ModelLoader.load(config.targetDir(), config.device(), config.dtype(), "auto");
+        LoadedModel target = ModelLoader.load(config.targetDir(), config.device(), config.dtype(), config.kernel());
         LoadedModel drafterModel = null;
         Drafter drafter = null;
         try {
@@ -70,7 +72,7 @@ public final class SpeculaEngine implements AutoCloseable {
                 if (d.equalsIgnoreCase(EngineConfig.NGRAM)) {
                     drafter = new NgramDrafter();
                 } else {
-                    drafterModel = ModelLoader.load(Path.of(d), config.device(), config.dtype(), "auto");
+                    drafterModel = ModelLoader.load(Path.of(d), config.device(), config.dtype(), config.kernel());
                     VocabularyCheck.verify(target.name(), target.tokenizer(), target.model().vocabSize(),
                             drafterModel.name(), drafterModel.tokenizer(), drafterModel.model().vocabSize());
                     drafter = new ModelDrafter(drafterModel.name(), drafterModel.model());
@@ -90,7 +92,16 @@ public final class SpeculaEngine implements AutoCloseable {
     }
 
     private static String kernelName(LoadedModel model) {
-        return model.model() instanceof io.specula.model.llama.LlamaModel m ? m.kernel().name() : "djl";
+        return model.model() instanceof LlamaModel m ? m.kernel().name() : "djl";
+    }
+
+    private static String deviceName(LoadedModel model) {
+        return model.model() instanceof DjlLlamaModel m ? m.device().toString() : "cpu";
+    }
+
+    private static String dtypeName(LoadedModel model) {
+        return model.model() instanceof DjlLlamaModel m ? m.dataType().toString().toLowerCase(java.util.Locale.ROOT)
+                : "float32";
     }
 
     public EngineInfo info() {

@@ -85,6 +85,30 @@ class SpeculaEngineTest {
     }
 
     @Test
+    void djlPathGivesTheSameGreedyOutputAsTheJavaKernels() {
+        Path target = tmp.resolve("target");
+        try (SpeculaEngine djl = SpeculaEngine.load(EngineConfig.of(target, "ngram").withKernel("djl"))) {
+            assertThat(djl.info().kernel()).isEqualTo("djl");
+            GenerationRequest request = GenerationRequest.of(djl.tokenizer().encode("The quick brown fox"), 24,
+                    SamplingParams.GREEDY);
+            GenerationResult expected = withNgram.generate(request, SpeculationSettings.OFF, null);
+            assertThat(djl.generate(request, SpeculationSettings.OFF, null).tokenIds())
+                    .containsExactly(expected.tokenIds());
+            assertThat(djl.generate(request, SpeculationSettings.DEFAULT, null).tokenIds())
+                    .containsExactly(expected.tokenIds());
+        }
+    }
+
+    @Test
+    void badDeviceAndDtypeAreClearErrors() {
+        Path target = tmp.resolve("target");
+        assertThatThrownBy(() -> SpeculaEngine.load(new EngineConfig(target, null, "tpu", "auto", 0)))
+                .isInstanceOf(SpeculaException.class).hasMessageContaining("device").hasMessageContaining("tpu");
+        assertThatThrownBy(() -> SpeculaEngine.load(new EngineConfig(target, null, "cpu", "float16", 0)))
+                .isInstanceOf(SpeculaException.class).hasMessageContaining("dtype");
+    }
+
+    @Test
     void infoNamesThePair() {
         assertThat(withModelDrafter.info().targetName()).isEqualTo("target");
         assertThat(withModelDrafter.info().drafterName()).isEqualTo("drafter");

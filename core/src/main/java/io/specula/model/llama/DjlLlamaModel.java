@@ -59,6 +59,7 @@ public final class DjlLlamaModel implements CausalLm {
         PtNDArray qkvBias;    // [qDim + 2 kvDim] or null
         PtNDArray qkNorm;     // [heads + kvHeads, headDim]: q_norm repeated per query head, then k_norm (Qwen3), or null
         PtNDArray o;          // [hidden, qDim]
+        PtNDArray oBias;      // [hidden] (Llama and Qwen3 with attention_bias) or null
         PtNDArray mlpNorm;    // [hidden]
         PtNDArray gateUp;     // [2 intermediate, hidden]
         PtNDArray down;       // [hidden, intermediate]
@@ -183,6 +184,7 @@ public final class DjlLlamaModel implements CausalLm {
                     l.qkNorm = upload(qkNormTable(h.qNorm, h.kNorm), c.numHeads() + c.numKvHeads(), c.headDim());
                 }
                 l.o = upload(h.o, d, c.qDim());
+                l.oBias = h.oBias == null ? null : upload(h.oBias, d);
                 l.mlpNorm = upload(h.mlpNorm, d);
                 l.gateUp = upload(h.gateUp, 2 * ff, d);
                 l.down = upload(h.down, d, ff);
@@ -353,7 +355,7 @@ public final class DjlLlamaModel implements CausalLm {
             PtNDArray attn = JniUtils.matmul(p, vAll);                                     // [kvHeads, group * n, hd]
             attn = JniUtils.reshape(JniUtils.transpose(JniUtils.reshape(attn, new long[] {heads, n, hd}), 0, 1),
                     new long[] {n, qDim});
-            JniUtils.addi(x, JniUtils.linear(attn, l.o, null));
+            JniUtils.addi(x, JniUtils.linear(attn, l.o, l.oBias));
 
             h = rmsNorm(x, l.mlpNorm);
             PtNDArray gateUp = JniUtils.linear(h, l.gateUp, null);                        // [n, 2 ff]

@@ -79,7 +79,7 @@ public final class LlamaModel implements CausalLm {
             matmul.matmul(xn, n, layer.qkv, layer.qkvBias, qkvDim, d, qkv);
             storeKeysValues(layer, qkv, cache, l, start, n);
             attention(qkv, cache, l, start, n, attn);
-            matmul.matmul(attn, n, layer.o, null, d, c.qDim(), proj);
+            matmul.matmul(attn, n, layer.o, layer.oBias, d, c.qDim(), proj);
             add(x, proj);
             rmsnorm(x, layer.mlpNorm, xn, n, d);
             matmul.matmul(xn, n, layer.gateUp, null, 2 * c.intermediateSize(), d, gateUp);

@@ -22,6 +22,7 @@ public final class LlamaWeights {
         float[] qNorm;          // [headDim] (Qwen3) or null
         float[] kNorm;          // [headDim] (Qwen3) or null
         float[] o;              // [hidden][qDim]
+        float[] oBias;          // [hidden]: Llama and Qwen3 with attention_bias (Qwen2 has none), or null
         float[] mlpNorm;        // [hidden]
         float[] gateUp;         // [2 intermediate][hidden]
         float[] down;           // [hidden][intermediate]
@@ -85,6 +86,12 @@ public final class LlamaWeights {
             l.kNorm = source.floats(p + "self_attn.k_norm.weight", c.headDim());
         }
         l.o = source.floats(p + "self_attn.o_proj.weight", d, q);
+        // transformers gives o_proj a bias with attention_bias for Llama and Qwen3, never for Qwen2 or Mistral.
+        boolean oBias = c.attentionBias() && (c.architecture() == ModelConfig.Architecture.LLAMA
+                || c.architecture() == ModelConfig.Architecture.QWEN3);
+        if (oBias) {
+            l.oBias = source.floats(p + "self_attn.o_proj.bias", d);
+        }
         l.mlpNorm = source.floats(p + "post_attention_layernorm.weight", d);
         l.gateUp = concat(source.floats(p + "mlp.gate_proj.weight", ff, d),
                 source.floats(p + "mlp.up_proj.weight", ff, d));
