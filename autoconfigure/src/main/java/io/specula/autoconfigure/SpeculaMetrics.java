@@ -86,12 +86,10 @@ public class SpeculaMetrics implements MeterBinder, DecodingListener {
             Tags positionTags = this.tags.and("position", Integer.toString(position));
             FunctionCounter.builder(DRAFT_TOKENS_PER_POSITION, s, st -> st.draftedAt(position))
                 .description("Drafts that had a token at this draft position (0 = first drafted token)")
-                .baseUnit("tokens")
                 .tags(positionTags)
                 .register(registry);
             FunctionCounter.builder(ACCEPTED_TOKENS_PER_POSITION, s, st -> st.acceptedAt(position))
                 .description("Drafts whose token at this draft position was accepted")
-                .baseUnit("tokens")
                 .tags(positionTags)
                 .register(registry);
         }
@@ -114,7 +112,6 @@ public class SpeculaMetrics implements MeterBinder, DecodingListener {
 
         DistributionSummary acceptanceLength = DistributionSummary.builder(ACCEPTANCE_LENGTH)
             .description("Tokens produced per speculative step: accepted drafted tokens + 1")
-            .baseUnit("tokens")
             .serviceLevelObjectives(ACCEPTANCE_LENGTH_BUCKETS)
             .tags(this.tags)
             .register(registry);
@@ -123,11 +120,11 @@ public class SpeculaMetrics implements MeterBinder, DecodingListener {
             .tags(this.tags)
             .register(registry);
         Timer verifySpeculative = Timer.builder(VERIFY)
-            .description("Time of one target pass after the prompt (speculative: verifying a draft)")
+            .description("Time of one target pass after the prompt (speculative=true: it verified a draft)")
             .tags(this.tags.and("speculative", "true"))
             .register(registry);
         Timer verifyPlain = Timer.builder(VERIFY)
-            .description("Time of one target pass after the prompt (speculative: verifying a draft)")
+            .description("Time of one target pass after the prompt (speculative=true: it verified a draft)")
             .tags(this.tags.and("speculative", "false"))
             .register(registry);
         this.bound.add(new Bound(acceptanceLength, draft, verifySpeculative, verifyPlain));
