@@ -1,0 +1,29 @@
+package io.specula.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code specula} command line: generation, benchmarks, training and export. */
+@Command(name = "specula", mixinStandardHelpOptions = true, version = "specula 0.1.0",
+        description = "Speculative decoding with local language models.",
+        subcommands = {GenerateCommand.class})
+public final class SpeculaCli {
+
+    public static void main(String[] args) {
+        // Nothing may download libtorch at run time: the CPU build comes from Maven Central with the jar.
+        if (System.getProperty("ai.djl.offline") == null) {
+            System.setProperty("ai.djl.offline", "true");
+        }
+        System.exit(run(args));
+    }
+
+    /** Runs a command and returns its exit code (tests call this instead of main). */
+    public static int run(String... args) {
+        CommandLine cli = new CommandLine(new SpeculaCli());
+        cli.setExecutionExceptionHandler((ex, cmd, parsed) -> {
+            cmd.getErr().println("error: " + ex.getMessage());
+            return 1;
+        });
+        return cli.execute(args);
+    }
+}
