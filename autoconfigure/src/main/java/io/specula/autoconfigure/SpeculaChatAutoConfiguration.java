@@ -5,8 +5,6 @@ import io.specula.SpeculaException;
 import io.specula.chat.SpeculaChatModel;
 import io.specula.engine.EngineConfig;
 import io.specula.engine.SpeculaEngine;
-import org.apache.commons.logging.Log;
-import org.apache.commons.logging.LogFactory;
 
 import org.springframework.ai.chat.observation.ChatModelObservationConvention;
 import org.springframework.ai.model.SpringAIModelProperties;
@@ -34,21 +32,21 @@ public class SpeculaChatAutoConfiguration {
     /** The value of {@code spring.ai.model.chat} that selects Specula. */
     public static final String MODEL = "specula";
 
-    private static final Log logger = LogFactory.getLog(SpeculaChatAutoConfiguration.class);
-
     @Bean(destroyMethod = "close")
     @ConditionalOnMissingBean
     public SpeculaEngine speculaEngine(SpeculaEngineProperties properties) {
         EngineConfig config = properties.toEngineConfig();
         try {
-            SpeculaEngine engine = SpeculaEngine.load(config);
-            logger.info("Specula loaded target " + engine.info().targetName() + " with drafter "
-                    + engine.info().drafterName() + " on " + engine.info().device());
-            return engine;
+            return SpeculaEngine.load(config);
         }
         catch (SpeculaException ex) {
-            throw new InvalidConfigurationPropertyValueException(SpeculaEngineProperties.CONFIG_PREFIX + ".target",
-                    config.targetDir(), "the models could not be loaded (target " + config.targetDir() + ", drafter "
+            // The engine's message names the file; name the property that points at it.
+            boolean drafterAtFault = config.drafter() != null && !EngineConfig.NGRAM.equals(config.drafter())
+                    && (ex.getMessage().contains(config.drafter()) || ex.getMessage().startsWith("drafter"));
+            String property = SpeculaEngineProperties.CONFIG_PREFIX + (drafterAtFault ? ".drafter" : ".target");
+            Object value = drafterAtFault ? config.drafter() : config.targetDir();
+            throw new InvalidConfigurationPropertyValueException(property, value,
+                    "the models could not be loaded (target " + config.targetDir() + ", drafter "
                             + (config.drafter() != null ? config.drafter() : "none") + "): " + ex.getMessage());
         }
     }
