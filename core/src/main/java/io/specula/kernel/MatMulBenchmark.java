@@ -18,7 +18,7 @@ import java.util.function.Consumer;
  *
  * <pre>
  * OMP_NUM_THREADS=2 java --add-modules jdk.incubator.vector -Dai.djl.offline=true -cp ... \
- *     io.specula.kernel.MatMulBenchmark [--kernel vector|scalar] [--reps 9] [--no-djl] [--models base,small]
+ *     io.specula.kernel.MatMulBenchmark [--kernel vector|scalar] [--reps 9] [--no-djl] [--bf16] [--models 12x768,8x512]
  * </pre>
  */
 public final class MatMulBenchmark {
@@ -51,12 +51,14 @@ public final class MatMulBenchmark {
         String kernel = "auto";
         int reps = 9;
         boolean djl = true;
+        boolean bf16 = false;
         List<Model> models = List.of(BASE, SMALL);
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--kernel" -> kernel = args[++i];
                 case "--reps" -> reps = Integer.parseInt(args[++i]);
                 case "--no-djl" -> djl = false;
+                case "--bf16" -> bf16 = true;
                 case "--models" -> {
                     List<Model> chosen = new ArrayList<>();
                     for (String m : args[++i].split(",")) {
@@ -73,11 +75,11 @@ public final class MatMulBenchmark {
                 Runtime.getRuntime().availableProcessors(), System.getProperty("java.vm.version"),
                 System.getenv("OMP_NUM_THREADS"), reps);
         for (Model m : models) {
-            run(m, mm, djl, reps);
+            run(m, mm, djl, bf16, reps);
         }
     }
 
-    private static void run(Model m, MatMul mm, boolean withDjl, int reps) {
+    private static void run(Model m, MatMul mm, boolean withDjl, boolean bf16, int reps) {
         int[][] shapes = m.shapes();
         SplittableRandom rnd = new SplittableRandom(7);
         float[][][] w = new float[m.layers][shapes.length][];
@@ -163,6 +165,48 @@ public final class MatMulBenchmark {
                                 med[3] / base[3]),
                         nd == null ? "-" : String.format(Locale.ROOT, "%.2f", med[2] / med[0]));
             }
+            if (bf16) {
+                bf16Table(m, mm, w, head, x, y, reps);
+            }
+        }
+    }
+
+    /** The same products with the weights stored as BF16 (MatMul.matmulBf16), against F32 in the same run. */
+    private static void bf16Table(Model m, MatMul mm, float[][][] w, float[] head, float[] x, float[] y, int reps) {
+        int[][] shapes = m.shapes();
+        short[][][] h = new short[m.layers][shapes.length][];
+        for (int l = 0; l < m.layers; l++) {
+            for (int k = 0; k < shapes.length; k++) {
+                h[l][k] = Bf16.fromFloats(w[l][k]);
+            }
+        }
+        short[] hHead = Bf16.fromFloats(head);
+        System.out.println("   T | BF16 layers ms   ×T=1 | lm head ms | F32 layers ms | BF16/F32");
+        double base = 0;
+        for (int t : POSITIONS) {
+            long[][] times = new long[4][reps];
+            measure(reps, base == 0, times[0], times[1], two -> {
+                long t0 = System.nanoTime();
+                for (short[][] layer : h) {
+                    for (int k = 0; k < shapes.length; k++) {
+                        mm.matmulBf16(x, t, layer[k], null, shapes[k][0], shapes[k][1], y);
+                    }
+                }
+                long t1 = System.nanoTime();
+                mm.matmulBf16(x, t, hHead, null, m.vocab, m.d, y);
+                if (two != null) {
+                    two[0] = t1 - t0;
+                    two[1] = System.nanoTime() - t1;
+                }
+            });
+            measure(reps, false, times[2], times[3], two -> javaPass(mm, m, w, head, x, t, y, two));
+            for (long[] a : times) {
+                Arrays.sort(a);
+            }
+            double bf = times[0][reps / 2] / 1e6, f32 = times[2][reps / 2] / 1e6;
+            base = base == 0 ? bf : base;
+            System.out.printf(Locale.ROOT, "%4d | %6.2f (%6.2f) %5.2f | %10.2f | %13.2f | %8.2f%n", t, bf,
+                    times[0][0] / 1e6, bf / base, times[1][reps / 2] / 1e6, f32, bf / f32);
         }
     }
 

@@ -1,8 +1,13 @@
 package io.specula.kernel;
 
 import static jdk.incubator.vector.VectorOperators.ADD;
+import static jdk.incubator.vector.VectorOperators.LSHL;
+import static jdk.incubator.vector.VectorOperators.S2I;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -17,7 +22,8 @@ import jdk.incubator.vector.VectorSpecies;
  * loop needs 9 loads per 8 FMAs and is load-bound; 4×4 is bound by the FMA units, which is what decides the cost of a
  * verification pass (compute-bound already at 5 positions on 2 cores), while at 1 position the same loop streams the
  * weights at memory bandwidth. Rows are the outer loop and all positions the inner one, so a block of 4 weight rows
- * (≤ 32 KB) stays in L1/L2 while every position uses it and the weights come from memory once.
+ * (32 KB at in = 2048) stays in L1/L2 while every position uses it, and the weights come from memory once. (For long
+ * prefills the activations then stream from L2/L3 once per 4 rows, which is fine: that is cache, not memory.)
  *
  * <p><b>Why not pad positions</b> up to a multiple of 4: at 5 positions that would compute 8, 60% more FMAs in the
  * regime where FMAs are the cost. Instead the remainder (1–3 positions) has its own 4×3, 4×2, 4×1 loops, written out
@@ -38,6 +44,12 @@ public final class VectorMatMul implements MatMul {
     private static final long SERIAL_WORK = 1 << 16;
     /** The arguments of the call in flight on each calling thread, reused so a call allocates nothing. */
     private static final ThreadLocal<Call> CALLS = ThreadLocal.withInitial(Call::new);
+    /** Per thread: 4 weight rows widened from BF16. */
+    private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[0]);
+    /** Shorts and ints with as many lanes as S, for widening BF16. */
+    private static final VectorSpecies<Short> HALF =
+            VectorSpecies.of(short.class, VectorShape.forBitSize(Math.max(64, S.vectorBitSize() / 2)));
+    private static final VectorSpecies<Integer> INT = VectorSpecies.of(int.class, S.vectorShape());
 
     private final RowPool pool;
 
@@ -56,20 +68,27 @@ public final class VectorMatMul implements MatMul {
 
     @Override
     public void matmul(float[] x, int positions, float[] w, float[] bias, int out, int in, float[] y) {
-        if (positions < 0 || out < 0 || in < 0) {
-            throw new IllegalArgumentException("positions " + positions + ", out " + out + ", in " + in);
-        }
-        need("x", (long) positions * in, x.length);
-        need("w", (long) out * in, w.length);
-        need("y", (long) positions * out, y.length);
-        if (bias != null) {
-            need("bias", out, bias.length);
-        }
+        check(x, positions, w.length, bias, out, in, y);
+        run(x, positions, w, null, bias, out, in, y);
+    }
+
+    /**
+     * As {@link #matmul}, with weights stored as BF16 (half the bytes to read at 1 position) and float32 arithmetic:
+     * each block of 4 weight rows is widened into a per-thread scratch that stays in cache, then multiplied by the
+     * same kernels.
+     */
+    @Override
+    public void matmulBf16(float[] x, int positions, short[] w, float[] bias, int out, int in, float[] y) {
+        check(x, positions, w.length, bias, out, in, y);
+        run(x, positions, null, w, bias, out, in, y);
+    }
+
+    private void run(float[] x, int positions, float[] w, short[] wBf16, float[] bias, int out, int in, float[] y) {
         if (positions == 0 || out == 0) {
             return;
         }
         Call call = CALLS.get();
-        call.set(x, positions, w, bias, out, in, y);
+        call.set(x, positions, w, wBf16, bias, out, in, y);
         try {
             if ((long) out * in * positions < SERIAL_WORK) {
                 call.rows(0, out);
@@ -77,7 +96,19 @@ public final class VectorMatMul implements MatMul {
                 pool.run(call, out, 4);
             }
         } finally {
-            call.set(null, 0, null, null, 0, 0, null); // do not keep the caller's arrays alive
+            call.set(null, 0, null, null, null, 0, 0, null); // do not keep the caller's arrays alive
+        }
+    }
+
+    private static void check(float[] x, int positions, int wLength, float[] bias, int out, int in, float[] y) {
+        if (positions < 0 || out < 0 || in < 0) {
+            throw new IllegalArgumentException("positions " + positions + ", out " + out + ", in " + in);
+        }
+        need("x", (long) positions * in, x.length);
+        need("w", (long) out * in, wLength);
+        need("y", (long) positions * out, y.length);
+        if (bias != null) {
+            need("bias", out, bias.length);
         }
     }
 
@@ -91,15 +122,17 @@ public final class VectorMatMul implements MatMul {
         private float[] x;
         private int positions;
         private float[] w;
+        private short[] wBf16;
         private float[] bias;
         private int out;
         private int in;
         private float[] y;
 
-        void set(float[] x, int positions, float[] w, float[] bias, int out, int in, float[] y) {
+        void set(float[] x, int positions, float[] w, short[] wBf16, float[] bias, int out, int in, float[] y) {
             this.x = x;
             this.positions = positions;
             this.w = w;
+            this.wBf16 = wBf16;
             this.bias = bias;
             this.out = out;
             this.in = in;
@@ -108,31 +141,62 @@ public final class VectorMatMul implements MatMul {
 
         @Override
         public void rows(int from, int to) {
-            float[] x = this.x, w = this.w, bias = this.bias, y = this.y;
+            float[] x = this.x, bias = this.bias, y = this.y;
             int positions = this.positions, out = this.out, in = this.in;
+            short[] half = this.wBf16;
+            float[] wb = half == null ? this.w : scratch(4 * in);
+            int wFirst = 0;
             int last = to - 1;
             for (int o = from; o < to; o += 4) {
                 int o1 = Math.min(o + 1, last), o2 = Math.min(o + 2, last), o3 = Math.min(o + 3, last);
+                if (half != null) {
+                    // BF16: widen these 4 rows into an L1/L2-resident scratch, then the same kernels as F32
+                    widen(half, o * in, wb, (o3 - o + 1) * in);
+                    wFirst = o;
+                }
                 int t = 0;
                 for (; t + 4 <= positions; t += 4) {
-                    rows4x4(x, t, w, o, o1, o2, o3, in, out, bias, y);
+                    rows4x4(x, t, wb, o, o1, o2, o3, wFirst, in, out, bias, y);
                 }
                 switch (positions - t) {
-                    case 3 -> rows4x3(x, t, w, o, o1, o2, o3, in, out, bias, y);
-                    case 2 -> rows4x2(x, t, w, o, o1, o2, o3, in, out, bias, y);
-                    case 1 -> rows4x1(x, t, w, o, o1, o2, o3, in, out, bias, y);
+                    case 3 -> rows4x3(x, t, wb, o, o1, o2, o3, wFirst, in, out, bias, y);
+                    case 2 -> rows4x2(x, t, wb, o, o1, o2, o3, wFirst, in, out, bias, y);
+                    case 1 -> rows4x1(x, t, wb, o, o1, o2, o3, wFirst, in, out, bias, y);
                     default -> { }
                 }
             }
         }
     }
 
+    /** This thread's scratch of at least n floats (grows; allocates only the first time or for a wider matrix). */
+    private static float[] scratch(int n) {
+        float[] s = SCRATCH.get();
+        if (s.length < n) {
+            s = new float[n];
+            SCRATCH.set(s);
+        }
+        return s;
+    }
+
+    /** dst[0, n) = the floats of the BF16 values src[from, from + n): each is the high half of a float's bits. */
+    private static void widen(short[] src, int from, float[] dst, int n) {
+        int bound = HALF.loopBound(n);
+        int i = 0;
+        for (; i < bound; i += L) {
+            ((IntVector) ShortVector.fromArray(HALF, src, from + i).convertShape(S2I, INT, 0))
+                    .lanewise(LSHL, 16).reinterpretAsFloats().intoArray(dst, i);
+        }
+        for (; i < n; i++) {
+            dst[i] = Bf16.toFloat(src[from + i]);
+        }
+    }
+
     // The four kernels below are one pattern written out for 4, 3, 2 and 1 positions.
 
     /** Rows o0..o3 × positions t..t+3: 16 accumulators, 8 loads per 16 FMAs. */
-    private static void rows4x4(float[] x, int t, float[] w, int o0, int o1, int o2, int o3, int in, int out,
-            float[] bias, float[] y) {
-        int w0 = o0 * in, w1 = o1 * in, w2 = o2 * in, w3 = o3 * in;
+    private static void rows4x4(float[] x, int t, float[] w, int o0, int o1, int o2, int o3, int wFirst, int in,
+            int out, float[] bias, float[] y) {
+        int w0 = (o0 - wFirst) * in, w1 = (o1 - wFirst) * in, w2 = (o2 - wFirst) * in, w3 = (o3 - wFirst) * in;
         int x0 = t * in, x1 = x0 + in, x2 = x1 + in, x3 = x2 + in;
         FloatVector a00 = FloatVector.zero(S), a01 = FloatVector.zero(S), a02 = FloatVector.zero(S), a03 = FloatVector.zero(S);
         FloatVector a10 = FloatVector.zero(S), a11 = FloatVector.zero(S), a12 = FloatVector.zero(S), a13 = FloatVector.zero(S);
@@ -172,9 +236,9 @@ public final class VectorMatMul implements MatMul {
     }
 
     /** Rows o0..o3 × positions t..t+2: 12 accumulators, 7 loads per 12 FMAs. */
-    private static void rows4x3(float[] x, int t, float[] w, int o0, int o1, int o2, int o3, int in, int out,
-            float[] bias, float[] y) {
-        int w0 = o0 * in, w1 = o1 * in, w2 = o2 * in, w3 = o3 * in;
+    private static void rows4x3(float[] x, int t, float[] w, int o0, int o1, int o2, int o3, int wFirst, int in,
+            int out, float[] bias, float[] y) {
+        int w0 = (o0 - wFirst) * in, w1 = (o1 - wFirst) * in, w2 = (o2 - wFirst) * in, w3 = (o3 - wFirst) * in;
         int x0 = t * in, x1 = x0 + in, x2 = x1 + in;
         FloatVector a00 = FloatVector.zero(S), a01 = FloatVector.zero(S), a02 = FloatVector.zero(S);
         FloatVector a10 = FloatVector.zero(S), a11 = FloatVector.zero(S), a12 = FloatVector.zero(S);
@@ -208,9 +272,9 @@ public final class VectorMatMul implements MatMul {
     }
 
     /** Rows o0..o3 × positions t..t+1: 8 accumulators, 6 loads per 8 FMAs. */
-    private static void rows4x2(float[] x, int t, float[] w, int o0, int o1, int o2, int o3, int in, int out,
-            float[] bias, float[] y) {
-        int w0 = o0 * in, w1 = o1 * in, w2 = o2 * in, w3 = o3 * in;
+    private static void rows4x2(float[] x, int t, float[] w, int o0, int o1, int o2, int o3, int wFirst, int in,
+            int out, float[] bias, float[] y) {
+        int w0 = (o0 - wFirst) * in, w1 = (o1 - wFirst) * in, w2 = (o2 - wFirst) * in, w3 = (o3 - wFirst) * in;
         int x0 = t * in, x1 = x0 + in;
         FloatVector a00 = FloatVector.zero(S), a01 = FloatVector.zero(S);
         FloatVector a10 = FloatVector.zero(S), a11 = FloatVector.zero(S);
@@ -238,9 +302,9 @@ public final class VectorMatMul implements MatMul {
     }
 
     /** Rows o0..o3 × positions t..t+0: 4 accumulators, 5 loads per 4 FMAs. */
-    private static void rows4x1(float[] x, int t, float[] w, int o0, int o1, int o2, int o3, int in, int out,
-            float[] bias, float[] y) {
-        int w0 = o0 * in, w1 = o1 * in, w2 = o2 * in, w3 = o3 * in;
+    private static void rows4x1(float[] x, int t, float[] w, int o0, int o1, int o2, int o3, int wFirst, int in,
+            int out, float[] bias, float[] y) {
+        int w0 = (o0 - wFirst) * in, w1 = (o1 - wFirst) * in, w2 = (o2 - wFirst) * in, w3 = (o3 - wFirst) * in;
         int x0 = t * in;
         FloatVector a00 = FloatVector.zero(S);
         FloatVector a10 = FloatVector.zero(S);

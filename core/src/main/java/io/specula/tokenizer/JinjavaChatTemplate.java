@@ -35,7 +35,7 @@ public final class JinjavaChatTemplate implements ChatTemplate {
     /** Render limits. Defaults fit real templates (a few KB of template, prompts up to megabytes). */
     public record Limits(long maxOutputChars, int maxMacroDepth, int maxLoopIterations, long maxNodes,
                          long timeoutMillis) {
-        public static final Limits DEFAULT = new Limits(8_000_000, 20, 100_000, 5_000_000, 5_000);
+        public static final Limits DEFAULT = new Limits(8_000_000, 20, 100_000, 5_000_000, 2_000);
     }
 
     /**
@@ -99,7 +99,9 @@ public final class JinjavaChatTemplate implements ChatTemplate {
         RenderGuard guard = new RenderGuard(limits.maxNodes(), limits.timeoutMillis());
         Jinjava jinjava = newJinjava(guard);
         Clock previous = TemplateFunctions.CLOCK.get();
+        Integer previousRange = TemplateFunctions.MAX_RANGE.get();
         TemplateFunctions.CLOCK.set(clock);
+        TemplateFunctions.MAX_RANGE.set(limits.maxLoopIterations());
         RenderResult result;
         try {
             result = jinjava.renderForResult(template, context);
@@ -109,14 +111,15 @@ public final class JinjavaChatTemplate implements ChatTemplate {
             throw failure(guard, e.getMessage(), e);
         } finally {
             TemplateFunctions.CLOCK.set(previous);
+            TemplateFunctions.MAX_RANGE.set(previousRange);
         }
         if (guard.exceeded() != null) {
             throw new SpeculaException(WHERE + ": " + guard.exceeded());
         }
+        // Any error fails the render, warnings included: Jinjava reports an exceeded macro recursion limit as a
+        // warning and renders an empty string, which would silently give the model a different prompt.
         for (TemplateError error : result.getErrors()) {
-            if (error.getSeverity() == TemplateError.ErrorType.FATAL) {
-                throw failure(guard, describe(error), error.getException());
-            }
+            throw failure(guard, describe(error), error.getException());
         }
         return result.getOutput();
     }
@@ -146,6 +149,11 @@ public final class JinjavaChatTemplate implements ChatTemplate {
                 if (t instanceof TemplateFunctions.TemplateRaised) {
                     return "raise_exception: " + t.getMessage();
                 }
+            }
+        }
+        for (Throwable t = error.getException(); t != null; t = t.getCause()) {
+            if (t instanceof RenderGuard.LimitExceeded) {
+                return t.getMessage();
             }
         }
         if (message != null && message.contains("recursion")) {
@@ -185,6 +193,13 @@ public final class JinjavaChatTemplate implements ChatTemplate {
         jinjava.getGlobalContext().registerFilter(new ItemsFilter());
         jinjava.getGlobalContext().registerFunction(function("raise_exception", "raiseException"));
         jinjava.getGlobalContext().registerFunction(function("strftime_now", "strftimeNow"));
+        try {
+            Method range = TemplateFunctions.class.getDeclaredMethod("range", Object.class, Object[].class);
+            range.setAccessible(true);
+            jinjava.getGlobalContext().registerFunction(new ELFunctionDefinition("", "range", range));
+        } catch (NoSuchMethodException e) {
+            throw new IllegalStateException(e);
+        }
         return jinjava;
     }
 

@@ -7,12 +7,13 @@ import java.util.Locale;
 
 /**
  * The global functions transformers gives chat templates: {@code raise_exception(message)} and
- * {@code strftime_now(format)}. Jinjava calls static methods, so the clock for strftime_now is per thread, set
- * around each render.
+ * {@code strftime_now(format)}, and Python's {@code range}. Jinjava calls static methods, so the clock and the
+ * range limit are per thread, set around each render.
  */
 final class TemplateFunctions {
 
     static final ThreadLocal<Clock> CLOCK = ThreadLocal.withInitial(Clock::systemDefaultZone);
+    static final ThreadLocal<Integer> MAX_RANGE = ThreadLocal.withInitial(() -> 100_000);
 
     private TemplateFunctions() {
     }
@@ -60,5 +61,42 @@ final class TemplateFunctions {
             }
         }
         return sb.toString();
+    }
+
+    /**
+     * Python's range(stop) / range(start, stop[, step]). Jinjava's own range silently truncates at its limit,
+     * which would render a different prompt; a range over the limit is an error instead.
+     */
+    static java.util.List<Long> range(Object first, Object... rest) {
+        long start = 0;
+        long stop;
+        long step = 1;
+        if (rest.length == 0) {
+            stop = number(first);
+        } else {
+            start = number(first);
+            stop = number(rest[0]);
+            step = rest.length > 1 ? number(rest[1]) : 1;
+        }
+        if (step == 0) {
+            throw new IllegalArgumentException("range() step must not be zero");
+        }
+        long length = step > 0 ? Math.max(0, (stop - start + step - 1) / step) : Math.max(0, (start - stop - step - 1) / -step);
+        int max = MAX_RANGE.get();
+        if (length > max) {
+            throw new RenderGuard.LimitExceeded("loop iteration limit (" + max + ") exceeded: range of " + length);
+        }
+        java.util.List<Long> out = new java.util.ArrayList<>((int) length);
+        for (long i = 0, v = start; i < length; i++, v += step) {
+            out.add(v);
+        }
+        return out;
+    }
+
+    private static long number(Object o) {
+        if (o instanceof Number n) {
+            return n.longValue();
+        }
+        return Long.parseLong(String.valueOf(o).trim());
     }
 }

@@ -7,7 +7,8 @@ package io.specula.tokenizer;
  *   <li>keyword-argument values get parentheses: {@code namespace(i=messages|length - 1)} becomes
  *       {@code namespace(i=(messages|length - 1))}. Jinja parses a keyword value as a whole expression; Jinjava
  *       binds {@code name=value} tighter than {@code -} (Qwen3's template);</li>
- *   <li>the reversing slice {@code [::-1]}, which Jinjava cannot parse, becomes {@code |reverse|list}.</li>
+ *   <li>the reversing slice {@code [::-1]}, which Jinjava cannot parse, becomes {@code |reverse|list};</li>
+ *   <li>binary {@code +} and {@code -} get spaces: Jinjava reads {@code n+1} as {@code n} followed by {@code +1}.</li>
  * </ul>
  */
 final class TemplateSource {
@@ -89,6 +90,12 @@ final class TemplateSource {
                 argStart = false;
                 continue;
             }
+            if ((c == '+' || c == '-') && !s.startsWith("-%}", i) && !s.startsWith("-}}", i) && isOperand(out)) {
+                out.append(' ').append(c).append(' ');
+                i++;
+                argStart = false;
+                continue;
+            }
             if (c == '(' || c == '[') {
                 if (depth < call.length) {
                     call[depth] = c == '(' && isCallee(out);
@@ -122,6 +129,17 @@ final class TemplateSource {
             out.append(')');
             wrapped[depth - 1] = false;
         }
+    }
+
+    /** The text so far ends with an operand (name, number, closing bracket or string), so +/- is binary. */
+    private static boolean isOperand(StringBuilder out) {
+        for (int i = out.length() - 1; i >= 0; i--) {
+            char c = out.charAt(i);
+            if (!Character.isWhitespace(c)) {
+                return Character.isJavaIdentifierPart(c) || c == ')' || c == ']' || c == '\'' || c == '"';
+            }
+        }
+        return false;
     }
 
     /** A '(' right after a name, ')' or ']' opens a call's arguments; otherwise it groups or makes a tuple. */

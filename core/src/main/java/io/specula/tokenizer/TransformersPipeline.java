@@ -26,7 +26,7 @@ final class TransformersPipeline {
     static JsonObject adapt(JsonObject tokenizerJson, TokenizerConfig config) {
         JsonObject model = tokenizerJson.getAsJsonObject("model");
         boolean bpe = model.has("type") && "BPE".equals(model.get("type").getAsString());
-        if (!LLAMA_CLASSES.contains(config.tokenizerClass()) || !bpe) {
+        if (config.tokenizerClass() == null || !LLAMA_CLASSES.contains(config.tokenizerClass()) || !bpe) {
             return tokenizerJson;
         }
         // transformers' LlamaTokenizer.__init__: add_prefix_space defaults to true, legacy to false.
