@@ -127,7 +127,8 @@ class SpeculaEngineTest {
         Path other = TinyModelDirs.write(tmp.resolve("gpt2-drafter"), TinyModels.Family.LLAMA,
                 TokenizerKind.GPT2_BYTE_LEVEL, ChatTemplateKind.NONE, s -> s.seed(3));
         assertThatThrownBy(() -> SpeculaEngine.load(EngineConfig.of(tmp.resolve("target"), other.toString())))
-                .isInstanceOf(SpeculaException.class).hasMessageContaining("gpt2-drafter");
+                .isInstanceOf(SpeculaException.class).hasMessageContaining("gpt2-drafter")
+                .hasMessageContaining("target").hasMessageNotContaining("config.json");
         assertThat(Files.exists(other)).isTrue();
     }
 }

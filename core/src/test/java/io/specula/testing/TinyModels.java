@@ -215,7 +215,7 @@ public final class TinyModels {
                 case QWEN3 -> "qwen3";
             });
             c.put("attention_dropout", 0.0);
-            c.put("bos_token_id", bosTokenId);
+            c.put("bos_token_id", bosTokenId < 0 ? null : bosTokenId);  // transformers writes null when there is no BOS
             c.put("dtype", switch (dtype) {
                 case F32 -> "float32";
                 case F16 -> "float16";
@@ -283,7 +283,9 @@ public final class TinyModels {
 
         Map<String, Object> generationConfigJson() {
             Map<String, Object> g = new TreeMap<>();
-            g.put("bos_token_id", bosTokenId);
+            if (bosTokenId >= 0) {
+                g.put("bos_token_id", bosTokenId);
+            }
             List<Integer> eos = new ArrayList<>();
             for (int id : eosTokenIds) {
                 eos.add(id);
