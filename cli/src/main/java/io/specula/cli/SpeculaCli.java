@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** The {@code specula} command line: generation, benchmarks, training and export. */
 @Command(name = "specula", mixinStandardHelpOptions = true, version = "specula 0.1.0",
         description = "Speculative decoding with local language models.",
-        subcommands = {GenerateCommand.class, TrainTokenizerCommand.class, PretrainCommand.class,
+        subcommands = {GenerateCommand.class, BenchCommand.class, TrainTokenizerCommand.class, PretrainCommand.class,
                 DistillCommand.class})
 public final class SpeculaCli {
 
@@ -20,11 +20,17 @@ public final class SpeculaCli {
 
     /** Runs a command and returns its exit code (tests call this instead of main). */
     public static int run(String... args) {
+        return commandLine().execute(args);
+    }
+
+    /** The command line with its error handling: a failure prints one clear line on stderr and exits 1. */
+    static CommandLine commandLine() {
         CommandLine cli = new CommandLine(new SpeculaCli());
         cli.setExecutionExceptionHandler((ex, cmd, parsed) -> {
             cmd.getErr().println("error: " + ex.getMessage());
+            cmd.getErr().flush();
             return 1;
         });
-        return cli.execute(args);
+        return cli;
     }
 }

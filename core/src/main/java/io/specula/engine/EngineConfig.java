@@ -8,14 +8,26 @@ import java.nio.file.Path;
  * "float32", "float16").
  *
  * @param maxContextTokens upper bound for one sequence's KV cache (prompt + output); 0 = the model's context length
+ * @param kernel           the compute path on the CPU: "auto" (the Vector API kernel when its module is present),
+ *                         "vector", "scalar" or "djl" (DJL's PyTorch engine); CUDA devices always use DJL
  */
-public record EngineConfig(Path targetDir, String drafter, String device, String dtype, int maxContextTokens) {
+public record EngineConfig(Path targetDir, String drafter, String device, String dtype, int maxContextTokens,
+                           String kernel) {
 
     public static final String NGRAM = "ngram";
 
     public EngineConfig {
         device = device == null ? "cpu" : device;
         dtype = dtype == null ? "auto" : dtype;
+        kernel = kernel == null ? "auto" : kernel;
+    }
+
+    public EngineConfig(Path targetDir, String drafter, String device, String dtype, int maxContextTokens) {
+        this(targetDir, drafter, device, dtype, maxContextTokens, "auto");
+    }
+
+    public EngineConfig withKernel(String kernel) {
+        return new EngineConfig(targetDir, drafter, device, dtype, maxContextTokens, kernel);
     }
 
     public static EngineConfig of(Path targetDir, String drafter) {

@@ -1,9 +1,36 @@
 package io.specula.engine;
 
-import java.nio.file.Path;
+import io.specula.SpeculaException;
+import io.specula.kernel.MatMul;
+import io.specula.kernel.MatMuls;
+import io.specula.model.CausalLm;
+import io.specula.model.GenerationConfig;
+import io.specula.model.ModelConfig;
+import io.specula.model.ModelWeights;
+import io.specula.model.llama.DjlLlamaModel;
+import io.specula.model.llama.LlamaModel;
+import io.specula.model.llama.LlamaWeights;
+import io.specula.tokenizer.HfTokenizer;
+import io.specula.tokenizer.Tokenizer;
+import ai.djl.Device;
+import ai.djl.ndarray.types.DataType;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
-/** Loads a Hugging Face model directory onto a device with a compute path chosen once, at load time. */
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * Loads a Hugging Face model directory with a compute path chosen once, at load time: on the CPU the Java kernels
+ * (Vector API when its module is present), on a CUDA device DJL's PyTorch engine.
+ */
 public final class ModelLoader {
+
+    private static final Logger log = LoggerFactory.getLogger(ModelLoader.class);
 
     private ModelLoader() {
     }
@@ -14,6 +41,51 @@ public final class ModelLoader {
      * @param kernel "auto", "vector", "scalar" or "djl"
      */
     public static LoadedModel load(Path dir, String device, String dtype, String kernel) {
-        throw new UnsupportedOperationException("not implemented yet");
+        if (dir == null || !Files.isDirectory(dir)) {
+            throw new SpeculaException("model directory '" + dir + "' does not exist or is not a directory "
+                    + "(expected a Hugging Face layout: config.json, *.safetensors, tokenizer.json)");
+        }
+        ModelConfig config = ModelConfig.read(dir);
+        GenerationConfig generation = GenerationConfig.read(dir);
+        Tokenizer tokenizer = HfTokenizer.load(dir);
+        try {
+            CausalLm model = loadNetwork(dir, config, device, dtype, kernel);
+            return new LoadedModel(dir, dir.getFileName().toString(), config, model, tokenizer,
+                    eosIds(config, generation, tokenizer));
+        } catch (RuntimeException e) {
+            tokenizer.close();
+            throw e;
+        }
+    }
+
+    private static CausalLm loadNetwork(Path dir, ModelConfig config, String device, String dtype, String kernel) {
+        String k = kernel == null ? "auto" : kernel.toLowerCase(Locale.ROOT);
+        Device dev = DeviceSelection.device(device);
+        DataType type = DeviceSelection.dataType(dtype, dev);
+        boolean djl = dev.isGpu() || k.equals("djl") || type != DataType.FLOAT32;
+        try (ModelWeights weights = ModelWeights.open(dir)) {
+            if (djl) {
+                CausalLm model = DjlLlamaModel.create(config, weights, dev, type);
+                log.info("Loaded {} ({}, {} layers, hidden {}) on {} ({}) with DJL's PyTorch engine",
+                        dir.getFileName(), config.architecture().className(), config.numLayers(),
+                        config.hiddenSize(), dev, type);
+                return model;
+            }
+            MatMul matmul = MatMuls.forName(k);
+            LlamaModel model = new LlamaModel(config, LlamaWeights.load(config, weights), matmul);
+            log.info("Loaded {} ({}, {} layers, hidden {}) on cpu with the Java {} kernel", dir.getFileName(),
+                    config.architecture().className(), config.numLayers(), config.hiddenSize(), matmul.name());
+            return model;
+        } catch (IllegalArgumentException e) {
+            throw new SpeculaException("kernel/dtype for " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** generation_config.json's ids first (transformers' generate uses them), then config.json's and the tokenizer's. */
+    private static List<Integer> eosIds(ModelConfig config, GenerationConfig generation, Tokenizer tokenizer) {
+        Set<Integer> ids = new LinkedHashSet<>(generation.eosTokenIds());
+        ids.addAll(config.eosTokenIds());
+        ids.addAll(tokenizer.eosIds());
+        return List.copyOf(ids);
     }
 }

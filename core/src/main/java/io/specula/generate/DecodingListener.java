@@ -18,6 +18,13 @@ public interface DecodingListener {
     }
 
     /**
+     * The drafter failed during a request (threw, or produced NaN logits); the request went on with the target alone
+     * and its output is unaffected. Counted so a broken drafter does not go unnoticed.
+     */
+    default void onDrafterFault(String drafter, Throwable cause) {
+    }
+
+    /**
      * @param drafted          tokens proposed and verified in this step (the draft length γ actually used)
      * @param accepted         drafted tokens the target accepted (a prefix of the draft)
      * @param emitted          tokens this step added to the output (accepted + 1 correction/bonus, fewer at a stop)

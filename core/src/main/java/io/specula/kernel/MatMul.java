@@ -19,6 +19,25 @@ public interface MatMul {
      */
     void matmul(float[] x, int positions, float[] w, float[] bias, int out, int in, float[] y);
 
+    /**
+     * As {@link #matmul}, with the weights stored as BF16 ({@link Bf16}): half the memory and half the bytes read per
+     * pass, float32 arithmetic. Results are those of float32 weights rounded to BF16, not of the original weights, so
+     * this is an option a configuration asks for, never a silent default. This default is the plain scalar loop.
+     */
+    default void matmulBf16(float[] x, int positions, short[] w, float[] bias, int out, int in, float[] y) {
+        for (int o = 0; o < out; o++) {
+            int row = o * in;
+            for (int t = 0; t < positions; t++) {
+                int xr = t * in;
+                float sum = 0;
+                for (int i = 0; i < in; i++) {
+                    sum += x[xr + i] * Bf16.toFloat(w[row + i]);
+                }
+                y[t * out + o] = bias == null ? sum : sum + bias[o];
+            }
+        }
+    }
+
     /** A short name for logs and benchmarks ("vector", "scalar"). */
     String name();
 }

@@ -111,14 +111,7 @@ public record ModelConfig(
     /** Parses an already-read config.json object; {@code file} is only used in error messages. */
     public static ModelConfig parse(Path file, JsonObject json) {
         Fields f = new Fields(file, json);
-        JsonArray archs = f.array("architectures");
-        if (archs == null || archs.isEmpty()) {
-            throw new ModelFormatException(file, "field 'architectures': missing; expected e.g. [\"LlamaForCausalLM\"]");
-        }
-        if (!archs.get(0).isJsonPrimitive()) {
-            throw new ModelFormatException(file, "field 'architectures': expected a list of class names");
-        }
-        Architecture arch = Architecture.fromClassName(file, archs.get(0).getAsString());
+        Architecture arch = architecture(file, f);
 
         int hidden = f.positiveInt("hidden_size", null);
         int heads = f.positiveInt("num_attention_heads", null);
@@ -127,14 +120,16 @@ public record ModelConfig(
             throw new ModelFormatException(file, "field 'num_key_value_heads': " + kvHeads
                     + " does not divide num_attention_heads " + heads);
         }
-        Integer defaultHeadDim = hidden % heads == 0 ? hidden / heads : null;
+        // Qwen3Config alone has a fixed default (128) instead of hidden_size / num_attention_heads.
+        Integer defaultHeadDim = arch == Architecture.QWEN3 ? Integer.valueOf(128)
+                : hidden % heads == 0 ? Integer.valueOf(hidden / heads) : null;
         int headDim = f.positiveInt("head_dim", defaultHeadDim);
         if (headDim % 2 != 0) {
             throw new ModelFormatException(file, "field 'head_dim': " + headDim + " must be even for rotary embeddings");
         }
-        boolean qwen2 = arch == Architecture.QWEN2;
         boolean qwen3 = arch == Architecture.QWEN3;
-        RopeScaling scaling = parseRopeScaling(file, f);
+        JsonObject rope = ropeParameters(f);
+        RopeScaling scaling = parseRopeScaling(file, f, rope);
         int window = 0;
         if (arch == Architecture.MISTRAL || f.bool("use_sliding_window", false)) {
             Integer w = f.optionalInt("sliding_window");
@@ -149,39 +144,102 @@ public record ModelConfig(
                 heads,
                 kvHeads,
                 headDim,
-                f.positiveInt("max_position_embeddings", 2048),
+                f.positiveInt("max_position_embeddings", defaultMaxPositions(arch)),
                 (float) f.positiveDouble("rms_norm_eps", 1e-6),
-                f.positiveDouble("rope_theta", 10000.0),
+                ropeTheta(file, f, rope),
                 scaling,
                 f.bool("tie_word_embeddings", false),
-                f.bool("attention_bias", qwen2),
+                attentionBias(arch, f),
                 f.bool("mlp_bias", false),
                 qwen3,
                 window,
-                f.string("torch_dtype", f.string("dtype", "float32")),
-                f.optionalIntOr("bos_token_id", -1),
-                f.intList("eos_token_id"));
+                // transformers 5 writes "dtype" and keeps it when both are present; older versions wrote torch_dtype.
+                f.string("dtype", f.string("torch_dtype", "float32")),
+                f.has("bos_token_id") ? f.optionalIntOr("bos_token_id", -1) : defaultBos(arch),
+                f.has("eos_token_id") ? f.intList("eos_token_id") : defaultEos(arch));
     }
 
-    private static RopeScaling parseRopeScaling(Path file, Fields f) {
-        JsonObject rs = f.object("rope_scaling");
-        if (rs == null) {
-            // transformers 5 may also write rope settings under "rope_parameters".
-            rs = f.object("rope_parameters");
-            if (rs != null && !rs.has("rope_type")) {
-                return null;
+    /** From {@code architectures[0]}, or, when a config has none, from {@code model_type} as AutoModel does. */
+    private static Architecture architecture(Path file, Fields f) {
+        JsonArray archs = f.array("architectures");
+        if (archs != null && !archs.isEmpty()) {
+            if (!archs.get(0).isJsonPrimitive() || !archs.get(0).getAsJsonPrimitive().isString()) {
+                throw new ModelFormatException(file, "field 'architectures': expected a list of class names, got "
+                        + archs);
             }
+            return Architecture.fromClassName(file, archs.get(0).getAsString());
         }
+        String modelType = f.string("model_type", null);
+        if (modelType == null) {
+            throw new ModelFormatException(file, "field 'architectures': missing; expected e.g. [\"LlamaForCausalLM\"]");
+        }
+        return switch (modelType) {
+            case "llama" -> Architecture.LLAMA;
+            case "mistral" -> Architecture.MISTRAL;
+            case "qwen2" -> Architecture.QWEN2;
+            case "qwen3" -> Architecture.QWEN3;
+            default -> throw new ModelFormatException(file, "field 'model_type': unsupported '" + modelType
+                    + "' (and no 'architectures'); expected llama, mistral, qwen2 or qwen3");
+        };
+    }
+
+    /** The defaults of LlamaConfig, MistralConfig, Qwen2Config and Qwen3Config. */
+    private static int defaultMaxPositions(Architecture arch) {
+        return switch (arch) {
+            case LLAMA -> 2048;
+            case MISTRAL -> 4096 * 32;
+            case QWEN2, QWEN3 -> 32768;
+        };
+    }
+
+    private static int defaultBos(Architecture arch) {
+        return arch == Architecture.LLAMA || arch == Architecture.MISTRAL ? 1 : -1;
+    }
+
+    private static List<Integer> defaultEos(Architecture arch) {
+        return arch == Architecture.LLAMA || arch == Architecture.MISTRAL ? List.of(2) : List.of();
+    }
+
+    /**
+     * Whether q/k/v have biases. Qwen2 always has them and Mistral never, whatever the file says (their modeling
+     * code ignores the field); Llama and Qwen3 follow {@code attention_bias}.
+     */
+    private static boolean attentionBias(Architecture arch, Fields f) {
+        return switch (arch) {
+            case QWEN2 -> true;
+            case MISTRAL -> false;
+            case LLAMA, QWEN3 -> f.bool("attention_bias", false);
+        };
+    }
+
+    /**
+     * The RoPE settings: the legacy {@code rope_scaling} when present (transformers lets it win), else
+     * transformers 5's {@code rope_parameters}; {@code null} when neither is present.
+     */
+    private static JsonObject ropeParameters(Fields f) {
+        JsonObject legacy = f.object("rope_scaling");
+        return legacy != null ? legacy : f.object("rope_parameters");
+    }
+
+    /** transformers 5 keeps theta in rope_parameters.rope_theta; older files have a top-level rope_theta. */
+    private static double ropeTheta(Path file, Fields f, JsonObject rope) {
+        if (rope != null && rope.has("rope_theta") && !rope.get("rope_theta").isJsonNull()) {
+            return new Fields(file, rope, "rope_parameters.").positiveDouble("rope_theta", null);
+        }
+        return f.positiveDouble("rope_theta", 10000.0);
+    }
+
+    private static RopeScaling parseRopeScaling(Path file, Fields f, JsonObject rs) {
         if (rs == null) {
             return null;
         }
-        Fields s = new Fields(file, rs, "rope_scaling.");
+        Fields s = new Fields(file, rs, f.object("rope_scaling") != null ? "rope_scaling." : "rope_parameters.");
         String type = s.string("rope_type", s.string("type", "default")).toLowerCase(Locale.ROOT);
         if (type.equals("default")) {
             return null;
         }
         if (!type.equals("llama3")) {
-            throw new ModelFormatException(file, "field 'rope_scaling.rope_type': unsupported '" + type
+            throw new ModelFormatException(file, "field '" + s.prefix + "rope_type': unsupported '" + type
                     + "'; expected 'llama3' or 'default'");
         }
         return new RopeScaling(
@@ -212,7 +270,19 @@ public record ModelConfig(
             return e == null || e.isJsonNull() ? null : e;
         }
 
-        private ModelFormatException error(String name, String expected, JsonElement got) {
+        boolean has(String name) {
+            return json.has(name);
+        }
+
+        /** Only JSON numbers count: Gson would otherwise read "64" or [64] as 64. */
+        private static double number(JsonElement e) {
+            if (!e.isJsonPrimitive() || !e.getAsJsonPrimitive().isNumber()) {
+                throw new UnsupportedOperationException("not a number");
+            }
+            return e.getAsDouble();
+        }
+
+        ModelFormatException error(String name, String expected, JsonElement got) {
             return new ModelFormatException(file, "field '" + prefix + name + "': expected " + expected + ", got "
                     + (got == null ? "nothing" : got));
         }
@@ -226,7 +296,7 @@ public record ModelConfig(
                 return defaultValue;
             }
             try {
-                double d = e.getAsDouble();
+                double d = number(e);
                 if (d != Math.rint(d) || d < 1 || d > Integer.MAX_VALUE) {
                     throw error(name, "a positive integer", e);
                 }
@@ -242,7 +312,7 @@ public record ModelConfig(
                 return null;
             }
             try {
-                double d = e.getAsDouble();
+                double d = number(e);
                 if (d != Math.rint(d) || d < 0 || d > Integer.MAX_VALUE) {
                     throw error(name, "a non-negative integer", e);
                 }
@@ -252,40 +322,47 @@ public record ModelConfig(
             }
         }
 
+        /** A token id, or the first of a list of them; {@code defaultValue} when absent, null or empty. */
         int optionalIntOr(String name, int defaultValue) {
-            JsonElement e = get(name);
-            if (e != null && e.isJsonArray()) {
-                JsonArray a = e.getAsJsonArray();
-                return a.isEmpty() ? defaultValue : new Fields(file, wrap(a.get(0)), prefix).optionalIntOr("v", defaultValue);
-            }
-            Integer v = optionalInt(name);
-            return v == null ? defaultValue : v;
+            List<Integer> ids = intList(name);
+            return ids.isEmpty() ? defaultValue : ids.get(0);
         }
 
-        private static JsonObject wrap(JsonElement e) {
-            JsonObject o = new JsonObject();
-            o.add("v", e);
-            return o;
-        }
-
+        /** A token id or a list of them (as eos_token_id may be); empty when absent or null. */
         List<Integer> intList(String name) {
             JsonElement e = get(name);
-            List<Integer> out = new ArrayList<>();
             if (e == null) {
-                return List.copyOf(out);
+                return List.of();
             }
-            if (e.isJsonArray()) {
-                for (JsonElement x : e.getAsJsonArray()) {
-                    Integer v = new Fields(file, wrap(x), prefix + name).optionalInt("v");
-                    if (v == null) {
-                        throw error(name, "a list of token ids", e);
-                    }
-                    out.add(v);
+            if (!e.isJsonArray()) {
+                return List.of(optionalInt(name));
+            }
+            List<Integer> out = new ArrayList<>();
+            for (JsonElement x : e.getAsJsonArray()) {
+                Double d = x.isJsonPrimitive() && x.getAsJsonPrimitive().isNumber() ? x.getAsDouble() : null;
+                if (d == null || d != Math.rint(d) || d < 0 || d > Integer.MAX_VALUE) {
+                    throw error(name, "a token id or a list of token ids", e);
                 }
-            } else {
-                out.add(optionalInt(name));
+                out.add(d.intValue());
             }
             return List.copyOf(out);
+        }
+
+        /** Any finite number; range checks are the caller's, with its own wording. */
+        double finiteDouble(String name, double defaultValue) {
+            JsonElement e = get(name);
+            if (e == null) {
+                return defaultValue;
+            }
+            try {
+                double d = number(e);
+                if (!Double.isFinite(d)) {
+                    throw error(name, "a finite number", e);
+                }
+                return d;
+            } catch (UnsupportedOperationException | IllegalStateException | NumberFormatException ex) {
+                throw error(name, "a number", e);
+            }
         }
 
         double positiveDouble(String name, Double defaultValue) {
@@ -297,7 +374,7 @@ public record ModelConfig(
                 return defaultValue;
             }
             try {
-                double d = e.getAsDouble();
+                double d = number(e);
                 if (!(d > 0) || Double.isInfinite(d)) {
                     throw error(name, "a positive number", e);
                 }

@@ -2,11 +2,11 @@ package io.specula.training;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import io.specula.kernel.ScalarMatMul;
+import io.specula.engine.LoadedModel;
+import io.specula.engine.ModelLoader;
 import io.specula.model.KvCache;
 import io.specula.model.ModelConfig;
 import io.specula.model.llama.LlamaModel;
-import io.specula.model.llama.LlamaWeights;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -78,15 +78,21 @@ class TrainerTest {
         assertThat(config.numKvHeads()).isEqualTo(2);
         assertThat(Trainer.readJson(o.out.resolve("config.json")).get("model_type").getAsString()).isEqualTo("llama");
 
-        // The engine's plain-Java forward pass on the exported files against DJL's training forward.
+        // The engine loads the exported folder as it loads any Hugging Face model: its plain-Java forward pass
+        // (LlamaModel) against DJL's training forward on the same weights.
         Map<String, SafeTensorsFiles.Tensor> weights = SafeTensorsFiles.read(o.out.resolve("model.safetensors"));
-        LlamaModel engine = new LlamaModel(config,
-                LlamaWeights.load(config, SafeTensorsFiles.source(o.out.resolve("model.safetensors"), weights)),
-                new ScalarMatMul());
         int[] tokens = TokenData.encode(o.valid, o.tokenizer).batch(1, 1, 1, 40)[0].inputs();
         float[][] expected;
-        try (KvCache cache = engine.newCache(64)) {
-            expected = engine.forward(tokens, cache, tokens.length);
+        try (LoadedModel loaded = ModelLoader.load(o.out, "cpu", "float32", "scalar")) {
+            assertThat(loaded.model()).isInstanceOf(LlamaModel.class);
+            assertThat(loaded.eosIds()).contains(TokenData.EOS);
+            int[] prompt = loaded.tokenizer().encode("It is a truth universally acknowledged");
+            assertThat(prompt[0]).isEqualTo(TokenData.BOS);
+            assertThat(loaded.tokenizer().decode(java.util.Arrays.copyOfRange(prompt, 1, prompt.length)))
+                    .isEqualTo("It is a truth universally acknowledged");
+            try (KvCache cache = loaded.model().newCache(64)) {
+                expected = loaded.model().forward(tokens, cache, tokens.length);
+            }
         }
         try (NDManager m = NDManager.newBaseManager(); TrainableLlama djl = TrainableLlama.of(ModelShape.of(config), weights, m)) {
             NDArray logits = djl.forward(TrainableLlama.ids(m, new int[][] {tokens}));
@@ -110,11 +116,9 @@ class TrainerTest {
         ModelExport.write(half, ModelShape.of(config), weights, SafeTensorsFiles.DType.F16, o.out, null, null);
         ModelConfig halfConfig = ModelConfig.read(half);
         assertThat(halfConfig.torchDtype()).isEqualTo("float16");
-        var halfWeights = SafeTensorsFiles.read(half.resolve("model.safetensors"));
-        LlamaModel halfEngine = new LlamaModel(halfConfig,
-                LlamaWeights.load(halfConfig, SafeTensorsFiles.source(half, halfWeights)), new ScalarMatMul());
-        try (KvCache cache = halfEngine.newCache(64)) {
-            float[][] got = halfEngine.forward(tokens, cache, tokens.length);
+        try (LoadedModel halfEngine = ModelLoader.load(half, "cpu", "float32", "scalar");
+             KvCache cache = halfEngine.model().newCache(64)) {
+            float[][] got = halfEngine.model().forward(tokens, cache, tokens.length);
             for (int t = 0; t < tokens.length; t++) {
                 for (int v = 0; v < VOCAB; v++) {
                     assertThat(got[t][v]).isCloseTo(expected[t][v], within(0.05f));

@@ -2,6 +2,8 @@ package io.specula.model.llama;
 
 import io.specula.SpeculaException;
 import io.specula.kernel.MatMul;
+import io.specula.kernel.MatMuls;
+import io.specula.kernel.Ops;
 import io.specula.model.CausalLm;
 import io.specula.model.KvCache;
 import io.specula.model.ModelConfig;
@@ -23,16 +25,23 @@ public final class LlamaModel implements CausalLm {
     private final ModelConfig c;
     private final LlamaWeights w;
     private final MatMul matmul;
+    private final Ops ops;
     private final Rope rope;
     private final int maxPositions;
 
+    /** With the per-token operations that go with the kernel (vector or scalar). */
     public LlamaModel(ModelConfig config, LlamaWeights weights, MatMul matmul) {
+        this(config, weights, matmul, MatMuls.opsForName(matmul.name()));
+    }
+
+    public LlamaModel(ModelConfig config, LlamaWeights weights, MatMul matmul, Ops ops) {
         if (config.mlpBias()) {
             throw new SpeculaException("config.json field 'mlp_bias': true is not supported (expected false)");
         }
         this.c = config;
         this.w = weights;
         this.matmul = matmul;
+        this.ops = ops;
         this.maxPositions = config.maxPositionEmbeddings();
         this.rope = new Rope(config, maxPositions);
     }
@@ -79,7 +88,7 @@ public final class LlamaModel implements CausalLm {
             matmul.matmul(xn, n, layer.qkv, layer.qkvBias, qkvDim, d, qkv);
             storeKeysValues(layer, qkv, cache, l, start, n);
             attention(qkv, cache, l, start, n, attn);
-            matmul.matmul(attn, n, layer.o, null, d, c.qDim(), proj);
+            matmul.matmul(attn, n, layer.o, layer.oBias, d, c.qDim(), proj);
             add(x, proj);
             rmsnorm(x, layer.mlpNorm, xn, n, d);
             matmul.matmul(xn, n, layer.gateUp, null, 2 * c.intermediateSize(), d, gateUp);
@@ -147,12 +156,7 @@ public final class LlamaModel implements CausalLm {
                 int kvAt = (h / group) * hd;
                 float max = Float.NEGATIVE_INFINITY;
                 for (int j = first; j <= pos; j++) {
-                    float s = 0;
-                    int kAt = j * kvDim + kvAt;
-                    for (int i = 0; i < hd; i++) {
-                        s += qkv[qAt + i] * keys[kAt + i];
-                    }
-                    s *= scale;
+                    float s = ops.dot(qkv, qAt, keys, j * kvDim + kvAt, hd) * scale;
                     scores[j] = s;
                     max = Math.max(max, s);
                 }
@@ -166,11 +170,7 @@ public final class LlamaModel implements CausalLm {
                 int oAt = t * qDim + h * hd;
                 java.util.Arrays.fill(out, oAt, oAt + hd, 0f);
                 for (int j = first; j <= pos; j++) {
-                    float p = scores[j] * inv;
-                    int vAt = j * kvDim + kvAt;
-                    for (int i = 0; i < hd; i++) {
-                        out[oAt + i] += p * values[vAt + i];
-                    }
+                    ops.axpy(scores[j] * inv, values, j * kvDim + kvAt, out, oAt, hd);
                 }
             }
         }
@@ -200,15 +200,7 @@ public final class LlamaModel implements CausalLm {
 
     /** x * rsqrt(mean(x^2) + eps) * weight, accumulated in float32 like transformers' LlamaRMSNorm. */
     private void rmsnorm(float[] x, int xAt, float[] weight, float[] out, int outAt, int d) {
-        float ss = 0;
-        for (int i = 0; i < d; i++) {
-            float v = x[xAt + i];
-            ss += v * v;
-        }
-        float inv = (float) (1.0 / Math.sqrt(ss / d + c.rmsNormEps()));
-        for (int i = 0; i < d; i++) {
-            out[outAt + i] = weight[i] * (x[xAt + i] * inv);
-        }
+        ops.rmsnorm(x, xAt, weight, c.rmsNormEps(), out, outAt, d);
     }
 
     private static void add(float[] x, float[] y) {

@@ -22,6 +22,7 @@ public final class LlamaWeights {
         float[] qNorm;          // [headDim] (Qwen3) or null
         float[] kNorm;          // [headDim] (Qwen3) or null
         float[] o;              // [hidden][qDim]
+        float[] oBias;          // [hidden]: Llama and Qwen3 with attention_bias (Qwen2 has none), or null
         float[] mlpNorm;        // [hidden]
         float[] gateUp;         // [2 intermediate][hidden]
         float[] down;           // [hidden][intermediate]
@@ -36,40 +37,66 @@ public final class LlamaWeights {
 
     /** Reads every tensor a model of this configuration needs, with the Hugging Face names and shapes. */
     public static LlamaWeights load(ModelConfig c, TensorSource source) {
-        long v = c.vocabSize();
+        float[] embed = loadEmbedding(c, source);
+        float[] finalNorm = loadFinalNorm(c, source);
+        float[] lmHead = loadLmHead(c, source);
+        if (lmHead == null) {
+            lmHead = embed;
+        }
+        Layer[] layers = new Layer[c.numLayers()];
+        for (int i = 0; i < layers.length; i++) {
+            layers[i] = loadLayer(c, source, i);
+        }
+        return new LlamaWeights(embed, finalNorm, lmHead, layers);
+    }
+
+    static float[] loadEmbedding(ModelConfig c, TensorSource source) {
+        return source.floats("model.embed_tokens.weight", c.vocabSize(), c.hiddenSize());
+    }
+
+    static float[] loadFinalNorm(ModelConfig c, TensorSource source) {
+        return source.floats("model.norm.weight", c.hiddenSize());
+    }
+
+    /** The output projection, or {@code null} when it is tied to the embedding and the source has no own copy. */
+    static float[] loadLmHead(ModelConfig c, TensorSource source) {
+        return c.tieWordEmbeddings() && !source.contains("lm_head.weight")
+                ? null : source.floats("lm_head.weight", c.vocabSize(), c.hiddenSize());
+    }
+
+    /** Reads decoder layer {@code i}, fusing q|k|v and gate|up; a backend that uploads weights goes layer by layer. */
+    static Layer loadLayer(ModelConfig c, TensorSource source, int i) {
         long d = c.hiddenSize();
         long q = c.qDim();
         long kv = c.kvDim();
         long ff = c.intermediateSize();
-        float[] embed = source.floats("model.embed_tokens.weight", v, d);
-        float[] finalNorm = source.floats("model.norm.weight", d);
-        float[] lmHead = c.tieWordEmbeddings() && !source.contains("lm_head.weight")
-                ? embed : source.floats("lm_head.weight", v, d);
-        Layer[] layers = new Layer[c.numLayers()];
-        for (int i = 0; i < layers.length; i++) {
-            String p = "model.layers." + i + ".";
-            Layer l = new Layer();
-            l.attnNorm = source.floats(p + "input_layernorm.weight", d);
-            l.qkv = concat(source.floats(p + "self_attn.q_proj.weight", q, d),
-                    source.floats(p + "self_attn.k_proj.weight", kv, d),
-                    source.floats(p + "self_attn.v_proj.weight", kv, d));
-            if (c.attentionBias()) {
-                l.qkvBias = concat(source.floats(p + "self_attn.q_proj.bias", q),
-                        source.floats(p + "self_attn.k_proj.bias", kv),
-                        source.floats(p + "self_attn.v_proj.bias", kv));
-            }
-            if (c.qkNorm()) {
-                l.qNorm = source.floats(p + "self_attn.q_norm.weight", c.headDim());
-                l.kNorm = source.floats(p + "self_attn.k_norm.weight", c.headDim());
-            }
-            l.o = source.floats(p + "self_attn.o_proj.weight", d, q);
-            l.mlpNorm = source.floats(p + "post_attention_layernorm.weight", d);
-            l.gateUp = concat(source.floats(p + "mlp.gate_proj.weight", ff, d),
-                    source.floats(p + "mlp.up_proj.weight", ff, d));
-            l.down = source.floats(p + "mlp.down_proj.weight", d, ff);
-            layers[i] = l;
+        String p = "model.layers." + i + ".";
+        Layer l = new Layer();
+        l.attnNorm = source.floats(p + "input_layernorm.weight", d);
+        l.qkv = concat(source.floats(p + "self_attn.q_proj.weight", q, d),
+                source.floats(p + "self_attn.k_proj.weight", kv, d),
+                source.floats(p + "self_attn.v_proj.weight", kv, d));
+        if (c.attentionBias()) {
+            l.qkvBias = concat(source.floats(p + "self_attn.q_proj.bias", q),
+                    source.floats(p + "self_attn.k_proj.bias", kv),
+                    source.floats(p + "self_attn.v_proj.bias", kv));
         }
-        return new LlamaWeights(embed, finalNorm, lmHead, layers);
+        if (c.qkNorm()) {
+            l.qNorm = source.floats(p + "self_attn.q_norm.weight", c.headDim());
+            l.kNorm = source.floats(p + "self_attn.k_norm.weight", c.headDim());
+        }
+        l.o = source.floats(p + "self_attn.o_proj.weight", d, q);
+        // transformers gives o_proj a bias with attention_bias for Llama and Qwen3, never for Qwen2 or Mistral.
+        boolean oBias = c.attentionBias() && (c.architecture() == ModelConfig.Architecture.LLAMA
+                || c.architecture() == ModelConfig.Architecture.QWEN3);
+        if (oBias) {
+            l.oBias = source.floats(p + "self_attn.o_proj.bias", d);
+        }
+        l.mlpNorm = source.floats(p + "post_attention_layernorm.weight", d);
+        l.gateUp = concat(source.floats(p + "mlp.gate_proj.weight", ff, d),
+                source.floats(p + "mlp.up_proj.weight", ff, d));
+        l.down = source.floats(p + "mlp.down_proj.weight", d, ff);
+        return l;
     }
 
     private static float[] concat(float[]... parts) {

@@ -53,6 +53,21 @@ final class Rope {
         }
     }
 
+    /** Half the head dimension: the number of rotation frequencies. */
+    int half() {
+        return half;
+    }
+
+    /** cos(pos * freq[i]) at {@code [pos * half + i]}, for every position up to the context length; do not modify. */
+    float[] cosTable() {
+        return cos;
+    }
+
+    /** sin(pos * freq[i]) at {@code [pos * half + i]}; do not modify. */
+    float[] sinTable() {
+        return sin;
+    }
+
     /** Rotates {@code heads} consecutive head vectors of x starting at {@code offset}, for position {@code pos}. */
     void rotate(float[] x, int offset, int heads, int headDim, int pos) {
         int base = pos * half;

@@ -1,0 +1,31 @@
+package io.specula.autoconfigure;
+
+import io.micrometer.core.instrument.binder.MeterBinder;
+import io.specula.chat.SpeculaChatModel;
+import io.specula.engine.SpeculaEngine;
+
+import org.springframework.boot.autoconfigure.AutoConfiguration;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.context.annotation.Bean;
+
+/**
+ * {@link AutoConfiguration Auto-configuration} for Specula's Micrometer meters ({@link SpeculaMetrics}, a
+ * {@link MeterBinder} that Spring Boot binds to the application's meter registries). Needs Micrometer on the class
+ * path; the {@code gen_ai.client.*} meters of Spring AI's chat observations come from Spring AI's own
+ * auto-configuration.
+ */
+@AutoConfiguration(after = SpeculaChatAutoConfiguration.class)
+@ConditionalOnClass({ MeterBinder.class, SpeculaChatModel.class })
+@ConditionalOnBean({ SpeculaEngine.class, SpeculaStatistics.class })
+public class SpeculaMetricsAutoConfiguration {
+
+    @Bean
+    @ConditionalOnMissingBean
+    public SpeculaMetrics speculaMetrics(SpeculaEngine engine, SpeculaStatistics statistics) {
+        SpeculaMetrics metrics = new SpeculaMetrics(statistics, engine.info());
+        engine.addDecodingListener(metrics);
+        return metrics;
+    }
+}

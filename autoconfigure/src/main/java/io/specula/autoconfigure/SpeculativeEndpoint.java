@@ -1,0 +1,90 @@
+package io.specula.autoconfigure;
+
+import java.util.List;
+
+import io.specula.chat.SpeculaChatOptions;
+import io.specula.engine.EngineInfo;
+import io.specula.engine.SpeculaEngine;
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.boot.actuate.endpoint.annotation.Endpoint;
+import org.springframework.boot.actuate.endpoint.annotation.ReadOperation;
+
+/**
+ * The {@code speculative} Actuator endpoint: the loaded model pair, where it runs, the speculative decoding
+ * configuration, cumulative and recent statistics, and acceptance by draft position. It never shows prompt or
+ * completion text.
+ */
+@Endpoint(id = "speculative")
+public class SpeculativeEndpoint {
+
+    private final SpeculaEngine engine;
+
+    private final SpeculaStatistics statistics;
+
+    private final @Nullable SpeculaChatOptions defaultOptions;
+
+    private final int maxContextTokens;
+
+    public SpeculativeEndpoint(SpeculaEngine engine, SpeculaStatistics statistics,
+            @Nullable SpeculaChatOptions defaultOptions, int maxContextTokens) {
+        this.engine = engine;
+        this.statistics = statistics;
+        this.defaultOptions = defaultOptions;
+        this.maxContextTokens = maxContextTokens;
+    }
+
+    @ReadOperation
+    public SpeculativeDescriptor speculative() {
+        EngineInfo info = this.engine.info();
+        SpeculaChatOptions options = this.defaultOptions;
+        Configuration configuration = new Configuration(this.engine.hasDrafter(),
+                options != null ? options.getSpeculative() : null, options != null ? options.getDraftTokens() : null,
+                options != null ? options.getDraftPolicy() : null, this.maxContextTokens);
+        return new SpeculativeDescriptor(
+                new Models(info.targetName(), info.drafterName(), info.device(), info.dtype(), info.kernel(),
+                        info.contextLength()),
+                configuration, this.statistics.totals(), this.statistics.recent(), this.statistics.byPosition());
+    }
+
+    /**
+     * The endpoint's response.
+     *
+     * @param models               the loaded model pair and where it runs
+     * @param configuration        the speculative decoding defaults
+     * @param cumulative           statistics since start
+     * @param recent               statistics of the most recent speculative steps
+     * @param acceptanceByPosition acceptance at each draft position seen so far
+     */
+    public record SpeculativeDescriptor(Models models, Configuration configuration,
+            SpeculaStatistics.Totals cumulative, SpeculaStatistics.Recent recent,
+            List<SpeculaStatistics.Position> acceptanceByPosition) {
+    }
+
+    /**
+     * The model pair.
+     *
+     * @param target        the target model's name
+     * @param drafter       the drafter's name, "ngram", or "none"
+     * @param device        where the models run
+     * @param dtype         compute dtype
+     * @param kernel        matrix kernel ("vector", "scalar", "djl")
+     * @param contextLength longest sequence one request may use
+     */
+    public record Models(String target, String drafter, String device, String dtype, String kernel,
+            int contextLength) {
+    }
+
+    /**
+     * Speculative decoding defaults (a request may override them).
+     *
+     * @param drafterLoaded    whether a drafter is loaded
+     * @param speculative      whether requests speculate by default
+     * @param draftTokens      default largest draft length
+     * @param draftPolicy      default draft-length policy
+     * @param maxContextTokens configured context bound (0 = the model's)
+     */
+    public record Configuration(boolean drafterLoaded, @Nullable Boolean speculative, @Nullable Integer draftTokens,
+            @Nullable String draftPolicy, int maxContextTokens) {
+    }
+}

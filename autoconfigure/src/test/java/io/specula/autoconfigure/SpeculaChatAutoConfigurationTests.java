@@ -1,0 +1,374 @@
+package io.specula.autoconfigure;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.MeterBinder;
+import io.micrometer.observation.ObservationRegistry;
+import io.specula.chat.SpeculaChatModel;
+import io.specula.chat.SpeculaChatOptions;
+import io.specula.engine.EngineInfo;
+import io.specula.engine.SpeculaEngine;
+import io.specula.generate.DecodingListener;
+import io.specula.generate.DecodingListener.StepEvent;
+import io.specula.generate.DecodingStats;
+import io.specula.generate.FinishReason;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import org.springframework.ai.chat.observation.ChatModelObservationConvention;
+import org.springframework.ai.chat.observation.DefaultChatModelObservationConvention;
+import org.springframework.boot.actuate.endpoint.annotation.Endpoint;
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
+import org.springframework.boot.health.contributor.Health;
+import org.springframework.boot.health.contributor.HealthIndicator;
+import org.springframework.boot.health.contributor.Status;
+import org.springframework.boot.micrometer.metrics.autoconfigure.CompositeMeterRegistryAutoConfiguration;
+import org.springframework.boot.micrometer.metrics.autoconfigure.MetricsAutoConfiguration;
+import org.springframework.boot.micrometer.metrics.autoconfigure.export.simple.SimpleMetricsExportAutoConfiguration;
+import org.springframework.boot.test.context.FilteredClassLoader;
+import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.core.NestedExceptionUtils;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.mockito.ArgumentMatchers.any;
+import static org.mockito.BDDMockito.given;
+import static org.mockito.BDDMockito.willAnswer;
+import static org.mockito.Mockito.mock;
+
+/**
+ * Conditions, property binding, user beans, start-up failures and the optional Micrometer / Actuator parts, over a
+ * mocked engine (loading real models is the integration test's job).
+ */
+class SpeculaChatAutoConfigurationTests {
+
+    static final EngineInfo INFO = new EngineInfo("tiny-target", "tiny-drafter", "cpu", "float32", "scalar", 128);
+
+    static final AutoConfigurations SPECULA = AutoConfigurations.of(SpeculaChatAutoConfiguration.class,
+            SpeculaMetricsAutoConfiguration.class, SpeculativeEndpointAutoConfiguration.class,
+            SpeculaHealthContributorAutoConfiguration.class);
+
+    SpeculaEngine engine;
+
+    final List<DecodingListener> listeners = new ArrayList<>();
+
+    ApplicationContextRunner runner;
+
+    @BeforeEach
+    void setUp() {
+        this.engine = mock(SpeculaEngine.class);
+        given(this.engine.info()).willReturn(INFO);
+        given(this.engine.hasDrafter()).willReturn(true);
+        willAnswer(invocation -> this.listeners.add(invocation.getArgument(0))).given(this.engine)
+            .addDecodingListener(any());
+        this.runner = new ApplicationContextRunner().withConfiguration(SPECULA)
+            .withBean(SpeculaEngine.class, () -> this.engine);
+    }
+
+    @Test
+    void chatModelUsesTheEngineAndTheDefaultOptions() {
+        this.runner.run(context -> {
+            assertThat(context).hasSingleBean(SpeculaChatModel.class).hasSingleBean(SpeculaStatistics.class);
+            SpeculaChatModel model = context.getBean(SpeculaChatModel.class);
+            assertThat(model.getEngine()).isSameAs(this.engine);
+            SpeculaChatOptions options = model.getOptions();
+            assertThat(options.getModel()).isEqualTo("tiny-target");
+            assertThat(options.getTemperature()).isEqualTo(SpeculaChatModel.DEFAULT_TEMPERATURE);
+            assertThat(options.getTopP()).isEqualTo(SpeculaChatModel.DEFAULT_TOP_P);
+            assertThat(options.getTopK()).isEqualTo(SpeculaChatModel.DEFAULT_TOP_K);
+            assertThat(options.getSpeculative()).isTrue();
+            assertThat(options.getDraftTokens()).isEqualTo(4);
+            assertThat(options.getDraftPolicy()).isEqualTo("adaptive");
+            assertThat(options.getMaxTokens()).isNull();
+            assertThat(options.getSeed()).isNull();
+            assertThat(this.listeners).contains(context.getBean(SpeculaStatistics.class));
+        });
+    }
+
+    @Test
+    void chatPropertiesBindToTheDefaultOptions() {
+        this.runner
+            .withPropertyValues("spring.ai.specula.chat.temperature=0.2", "spring.ai.specula.chat.top-p=0.9",
+                    "spring.ai.specula.chat.top-k=40", "spring.ai.specula.chat.max-tokens=256",
+                    "spring.ai.specula.chat.stop=###,END", "spring.ai.specula.chat.seed=42",
+                    "spring.ai.specula.chat.frequency-penalty=0.5", "spring.ai.specula.chat.presence-penalty=0.25",
+                    "spring.ai.specula.chat.speculative=false", "spring.ai.specula.chat.draft-tokens=8",
+                    "spring.ai.specula.chat.draft-policy=fixed")
+            .run(context -> {
+                SpeculaChatOptions options = context.getBean(SpeculaChatModel.class).getOptions();
+                assertThat(options.getTemperature()).isEqualTo(0.2);
+                assertThat(options.getTopP()).isEqualTo(0.9);
+                assertThat(options.getTopK()).isEqualTo(40);
+                assertThat(options.getMaxTokens()).isEqualTo(256);
+                assertThat(options.getStopSequences()).containsExactly("###", "END");
+                assertThat(options.getSeed()).isEqualTo(42L);
+                assertThat(options.getFrequencyPenalty()).isEqualTo(0.5);
+                assertThat(options.getPresencePenalty()).isEqualTo(0.25);
+                assertThat(options.getSpeculative()).isFalse();
+                assertThat(options.getDraftTokens()).isEqualTo(8);
+                assertThat(options.getDraftPolicy()).isEqualTo("fixed");
+            });
+    }
+
+    @Test
+    void enginePropertiesBind(@TempDir Path dir) throws Exception {
+        Path target = Files.createDirectories(dir.resolve("target-model"));
+        Files.writeString(target.resolve("config.json"), "{}");
+        this.runner
+            .withPropertyValues("spring.ai.specula.target=" + target, "spring.ai.specula.drafter=NGRAM",
+                    "spring.ai.specula.device=CUDA:1", "spring.ai.specula.dtype=float16",
+                    "spring.ai.specula.max-context-tokens=2048")
+            .run(context -> {
+                var config = context.getBean(SpeculaEngineProperties.class).toEngineConfig();
+                assertThat(config.targetDir()).isEqualTo(target.toAbsolutePath());
+                assertThat(config.drafter()).isEqualTo("ngram");
+                assertThat(config.device()).isEqualTo("cuda:1");
+                assertThat(config.dtype()).isEqualTo("float16");
+                assertThat(config.maxContextTokens()).isEqualTo(2048);
+            });
+    }
+
+    @Test
+    void drafterNoneOrEmptyMeansNoDrafter(@TempDir Path dir) throws Exception {
+        Files.writeString(dir.resolve("config.json"), "{}");
+        for (String drafter : List.of("", "none")) {
+            SpeculaEngineProperties properties = new SpeculaEngineProperties();
+            properties.setTarget(dir.toString());
+            properties.setDrafter(drafter);
+            assertThat(properties.toEngineConfig().drafter()).isNull();
+        }
+    }
+
+    @Test
+    void activeWhenSpecula_isTheSelectedChatModel() {
+        this.runner.withPropertyValues("spring.ai.model.chat=specula")
+            .run(context -> assertThat(context).hasSingleBean(SpeculaChatModel.class));
+    }
+
+    @Test
+    void inactiveWhenAnotherChatModelIsSelected() {
+        new ApplicationContextRunner().withConfiguration(SPECULA)
+            .withPropertyValues("spring.ai.model.chat=openai")
+            .run(context -> assertThat(context).hasNotFailed()
+                .doesNotHaveBean(SpeculaEngine.class)
+                .doesNotHaveBean(SpeculaChatModel.class)
+                .doesNotHaveBean(SpeculaStatistics.class)
+                .doesNotHaveBean(SpeculaMetrics.class)
+                .doesNotHaveBean(SpeculaHealthIndicator.class)
+                .doesNotHaveBean(SpeculaEngineProperties.class));
+    }
+
+    @Test
+    void userBeansWin() {
+        SpeculaChatModel userModel = SpeculaChatModel.builder().engine(this.engine).build();
+        SpeculaStatistics userStatistics = new SpeculaStatistics(8);
+        HealthIndicator userHealth = () -> Health.outOfService().build();
+        this.runner.withBean(SpeculaChatModel.class, () -> userModel)
+            .withBean(SpeculaStatistics.class, () -> userStatistics)
+            .withBean("speculaHealthIndicator", HealthIndicator.class, () -> userHealth)
+            .run(context -> {
+                assertThat(context.getBean(SpeculaChatModel.class)).isSameAs(userModel);
+                assertThat(context.getBean(SpeculaStatistics.class)).isSameAs(userStatistics);
+                assertThat(context.getBean("speculaHealthIndicator")).isSameAs(userHealth);
+                assertThat(context).doesNotHaveBean(SpeculaHealthIndicator.class);
+            });
+    }
+
+    @Test
+    void observationRegistryAndConventionAreUsed() {
+        ChatModelObservationConvention convention = new DefaultChatModelObservationConvention();
+        this.runner.withBean(ObservationRegistry.class, ObservationRegistry::create)
+            .withBean(ChatModelObservationConvention.class, () -> convention)
+            .run(context -> assertThat(context).hasSingleBean(SpeculaChatModel.class)
+                .getBean(SpeculaChatModel.class)
+                .extracting("observationRegistry", "observationConvention")
+                .containsExactly(context.getBean(ObservationRegistry.class), convention));
+    }
+
+    @Test
+    void missingTargetFailsNamingTheProperty() {
+        new ApplicationContextRunner().withConfiguration(SPECULA).run(context -> {
+            assertThat(context).hasFailed();
+            Throwable cause = NestedExceptionUtils.getMostSpecificCause(context.getStartupFailure());
+            assertThat(cause).isInstanceOf(InvalidConfigurationPropertyValueException.class)
+                .hasMessageContaining("spring.ai.specula.target");
+            assertThat(((InvalidConfigurationPropertyValueException) cause).getReason())
+                .contains("A target model directory is required");
+        });
+    }
+
+    @Test
+    void aTargetThatDoesNotExistFailsNamingThePropertyAndThePath(@TempDir Path dir) {
+        Path missing = dir.resolve("no-such-model");
+        new ApplicationContextRunner().withConfiguration(SPECULA)
+            .withPropertyValues("spring.ai.specula.target=" + missing)
+            .run(context -> {
+                assertThat(context).hasFailed();
+                Throwable cause = NestedExceptionUtils.getMostSpecificCause(context.getStartupFailure());
+                assertThat(cause).isInstanceOf(InvalidConfigurationPropertyValueException.class)
+                    .hasMessageContaining("spring.ai.specula.target")
+                    .hasMessageContaining(missing.toString());
+                assertThat(((InvalidConfigurationPropertyValueException) cause).getReason())
+                    .contains(missing.toString())
+                    .contains("does not exist");
+            });
+    }
+
+    @Test
+    void aTargetWithoutConfigJsonAndAMissingDrafterFail(@TempDir Path dir) throws Exception {
+        new ApplicationContextRunner().withConfiguration(SPECULA)
+            .withPropertyValues("spring.ai.specula.target=" + dir)
+            .run(context -> assertThat(NestedExceptionUtils.getMostSpecificCause(context.getStartupFailure()))
+                .hasMessageContaining("spring.ai.specula.target")
+                .hasMessageContaining("has no config.json"));
+
+        Files.writeString(dir.resolve("config.json"), "{}");
+        Path drafter = dir.resolve("drafter");
+        new ApplicationContextRunner().withConfiguration(SPECULA)
+            .withPropertyValues("spring.ai.specula.target=" + dir, "spring.ai.specula.drafter=" + drafter)
+            .run(context -> assertThat(NestedExceptionUtils.getMostSpecificCause(context.getStartupFailure()))
+                .hasMessageContaining("spring.ai.specula.drafter")
+                .hasMessageContaining(drafter.toString()));
+    }
+
+    @Test
+    void badChatValuesFailStartupNamingTheProperty() {
+        assertBindingFails("spring.ai.specula.chat.temperature=-1", "temperature", "expected a number >= 0");
+        assertBindingFails("spring.ai.specula.chat.top-p=0", "topP", "expected a number in (0, 1]");
+        assertBindingFails("spring.ai.specula.chat.top-k=-2", "topK", "expected an integer >= 0");
+        assertBindingFails("spring.ai.specula.chat.max-tokens=0", "maxTokens", "expected an integer >= 1");
+        assertBindingFails("spring.ai.specula.chat.draft-tokens=17", "draftTokens", "expected an integer in 1..16");
+        assertBindingFails("spring.ai.specula.chat.draft-policy=greedy", "draftPolicy", "expected one of");
+        assertBindingFails("spring.ai.specula.device=tpu", "device", "expected \"cpu\"");
+        assertBindingFails("spring.ai.specula.dtype=int8", "dtype", "expected \"auto\"");
+        assertBindingFails("spring.ai.specula.max-context-tokens=-1", "maxContextTokens", "expected 0");
+        assertBindingFails("spring.ai.specula.chat.temperature=warm", "temperature", "");
+    }
+
+    void assertBindingFails(String property, String field, String reason) {
+        String prefix = property.substring(0, property.lastIndexOf('.'));
+        this.runner.withPropertyValues(property).run(context -> {
+            assertThat(context).hasFailed();
+            String messages = allMessages(context.getStartupFailure());
+            assertThat(messages).as(property).contains(prefix).contains(field).contains(reason);
+        });
+    }
+
+    static String allMessages(Throwable failure) {
+        StringBuilder text = new StringBuilder();
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            text.append(t.getMessage()).append('\n');
+        }
+        return text.toString();
+    }
+
+    @Test
+    void metersAreBoundAndFollowTheEngine() {
+        this.runner
+            .withConfiguration(AutoConfigurations.of(MetricsAutoConfiguration.class,
+                    CompositeMeterRegistryAutoConfiguration.class, SimpleMetricsExportAutoConfiguration.class))
+            .run(context -> {
+                assertThat(context).hasSingleBean(SpeculaMetrics.class);
+                assertThat(this.listeners).contains(context.getBean(SpeculaMetrics.class));
+                MeterRegistry registry = context.getBean(MeterRegistry.class);
+                for (DecodingListener listener : this.listeners) {
+                    listener.onStep(new StepEvent(4, 2, 3, 1_000, 2_000));
+                    listener.onStep(new StepEvent(0, 0, 1, 0, 1_500));
+                    listener.onRequestFinished(new DecodingStats(2, 1, 4, 2, new long[] { 1, 1, 0, 0 },
+                            new long[] { 1, 1, 1, 1 }, 4, 0, 1_000, 3_500, 10_000), FinishReason.STOP);
+                }
+                assertThat(registry.get(SpeculaMetrics.DRAFT_TOKENS).tag("target", "tiny-target")
+                    .tag("drafter", "tiny-drafter").functionCounter().count()).isEqualTo(4);
+                assertThat(registry.get(SpeculaMetrics.ACCEPTED_TOKENS).functionCounter().count()).isEqualTo(2);
+                assertThat(registry.get(SpeculaMetrics.ACCEPTED_TOKENS_PER_POSITION).tag("position", "1")
+                    .functionCounter().count()).isEqualTo(1);
+                assertThat(registry.get(SpeculaMetrics.ACCEPTANCE_RATE).gauge().value()).isEqualTo(0.5);
+                assertThat(registry.get(SpeculaMetrics.ACCEPTANCE_LENGTH).summary().mean()).isEqualTo(3.0);
+                assertThat(registry.get(SpeculaMetrics.VERIFY).tag("speculative", "false").timer().count())
+                    .isEqualTo(1);
+                assertThat(registry.get(SpeculaMetrics.REQUESTS).tag("finish.reason", "stop").functionCounter()
+                    .count()).isEqualTo(1);
+                assertThat(registry.get(SpeculaMetrics.GENERATED_TOKENS).functionCounter().count()).isEqualTo(4);
+            });
+    }
+
+    @Test
+    void withoutMicrometerThereAreNoMeters() {
+        this.runner.withClassLoader(new FilteredClassLoader(MeterBinder.class))
+            .run(context -> assertThat(context).hasSingleBean(SpeculaChatModel.class)
+                .doesNotHaveBean(SpeculaMetrics.class));
+    }
+
+    @Test
+    void endpointIsAvailableWhenExposed() {
+        this.runner.withPropertyValues("management.endpoints.web.exposure.include=speculative").run(context -> {
+            assertThat(context).hasSingleBean(SpeculativeEndpoint.class);
+            for (DecodingListener listener : this.listeners) {
+                listener.onStep(new StepEvent(3, 1, 2, 1_000, 2_000));
+            }
+            var descriptor = context.getBean(SpeculativeEndpoint.class).speculative();
+            assertThat(descriptor.models().target()).isEqualTo("tiny-target");
+            assertThat(descriptor.models().drafter()).isEqualTo("tiny-drafter");
+            assertThat(descriptor.configuration().draftTokens()).isEqualTo(4);
+            assertThat(descriptor.configuration().drafterLoaded()).isTrue();
+            assertThat(descriptor.cumulative().draftedTokens()).isEqualTo(3);
+            assertThat(descriptor.recent().acceptanceRate()).isEqualTo(1.0 / 3);
+            assertThat(descriptor.acceptanceByPosition()).hasSize(3);
+            assertThat(descriptor.acceptanceByPosition().get(0).acceptanceRate()).isEqualTo(1.0);
+        });
+    }
+
+    @Test
+    void endpointIsAbsentWhenNotExposedOrWithoutActuator() {
+        this.runner.run(context -> assertThat(context).doesNotHaveBean(SpeculativeEndpoint.class));
+        this.runner.withPropertyValues("management.endpoints.web.exposure.include=*")
+            .withClassLoader(new FilteredClassLoader(Endpoint.class))
+            .run(context -> assertThat(context).hasSingleBean(SpeculaChatModel.class)
+                .doesNotHaveBean(SpeculativeEndpoint.class));
+    }
+
+    @Test
+    void healthIndicatorReportsTheEngine() {
+        this.runner.run(context -> {
+            Health health = context.getBean(SpeculaHealthIndicator.class).health();
+            assertThat(health.getStatus()).isEqualTo(Status.UP);
+            assertThat(health.getDetails()).containsEntry("target", "tiny-target")
+                .containsEntry("drafter", "tiny-drafter")
+                .containsEntry("device", "cpu");
+        });
+        this.runner.withPropertyValues("management.health.specula.enabled=false")
+            .run(context -> assertThat(context).doesNotHaveBean(SpeculaHealthIndicator.class));
+    }
+
+    @Test
+    void healthIsDownWhenTheEngineFails() {
+        java.util.concurrent.atomic.AtomicBoolean broken = new java.util.concurrent.atomic.AtomicBoolean();
+        given(this.engine.info()).willAnswer(invocation -> {
+            if (broken.get()) {
+                throw new IllegalStateException("engine closed");
+            }
+            return INFO;
+        });
+        this.runner.run(context -> {
+            broken.set(true);
+            Health health = context.getBean(SpeculaHealthIndicator.class).health();
+            assertThat(health.getStatus()).isEqualTo(Status.DOWN);
+        });
+    }
+
+    @Test
+    void withoutActuatorOnlyTheChatModelIsConfigured() {
+        this.runner.withPropertyValues("management.endpoints.web.exposure.include=*")
+            .withClassLoader(new FilteredClassLoader("org.springframework.boot.actuate",
+                    "org.springframework.boot.health"))
+            .run(context -> assertThat(context).hasNotFailed()
+                .hasSingleBean(SpeculaChatModel.class)
+                .doesNotHaveBean(SpeculativeEndpoint.class)
+                .doesNotHaveBean(SpeculaHealthIndicator.class));
+    }
+}

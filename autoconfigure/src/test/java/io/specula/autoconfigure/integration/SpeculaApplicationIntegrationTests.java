@@ -1,0 +1,293 @@
+package io.specula.autoconfigure.integration;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import io.specula.autoconfigure.SpeculaStatistics;
+import io.specula.chat.SpeculaChatMetadata;
+import io.specula.chat.SpeculaChatModel;
+import io.specula.chat.SpeculaChatOptions;
+import io.specula.generate.FinishReason;
+import io.specula.testing.TinyModelDirs;
+import io.specula.testing.TinyModels;
+import io.specula.testing.TinyTokenizers;
+import io.specula.testing.TinyTokenizers.ChatTemplateKind;
+import io.specula.testing.TinyTokenizers.TokenizerKind;
+import org.junit.jupiter.api.Test;
+import reactor.core.publisher.Flux;
+
+import org.springframework.ai.chat.client.ChatClient;
+import org.springframework.ai.chat.model.ChatModel;
+import org.springframework.ai.chat.model.ChatResponse;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.SpringBootConfiguration;
+import org.springframework.boot.autoconfigure.EnableAutoConfiguration;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.context.SpringBootTest.WebEnvironment;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.context.annotation.Import;
+import org.springframework.http.MediaType;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.RequestParam;
+import org.springframework.web.bind.annotation.RestController;
+import org.springframework.web.client.RestClient;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The starter end to end: a web application on a real port with the auto-configured engine over real tiny model
+ * directories (a Qwen-style target with a chat template, and a drafter with the same weights so that every draft is
+ * accepted), ChatClient call and stream, cancellation, and the Actuator endpoints.
+ */
+@SpringBootTest(classes = SpeculaApplicationIntegrationTests.TestApplication.class,
+        webEnvironment = WebEnvironment.RANDOM_PORT,
+        properties = { "spring.ai.specula.chat.temperature=0", "spring.ai.specula.chat.max-tokens=32",
+                "spring.ai.specula.chat.draft-tokens=4", "spring.ai.specula.chat.draft-policy=fixed",
+                "management.endpoints.web.exposure.include=health,prometheus,speculative",
+                "management.endpoint.health.show-details=always" })
+class SpeculaApplicationIntegrationTests {
+
+    static final Path MODELS = writeModels();
+
+    static final String QUESTION = "Tell me about the quick brown fox";
+
+    @DynamicPropertySource
+    static void models(DynamicPropertyRegistry registry) {
+        registry.add("spring.ai.specula.target", () -> MODELS.resolve("target").toString());
+        registry.add("spring.ai.specula.drafter", () -> MODELS.resolve("drafter").toString());
+    }
+
+    static Path writeModels() {
+        try {
+            Path dir = Files.createDirectories(Path.of("target", "integration-models")).toAbsolutePath();
+            // As in Qwen2.5's config.json, bos_token_id is <|endoftext|> (the fixture's default, -1, is refused).
+            int bos = TinyTokenizers.tokenId(TokenizerKind.GPT2_BYTE_LEVEL, ChatTemplateKind.QWEN, "<|endoftext|>");
+            for (String name : List.of("target", "drafter")) {
+                // same seed: the drafter is the target's twin, so every drafted token is accepted
+                TinyModelDirs.write(dir.resolve(name), TinyModels.Family.QWEN2, TokenizerKind.GPT2_BYTE_LEVEL,
+                        ChatTemplateKind.QWEN, spec -> spec.seed(7).bos(bos));
+            }
+            return dir;
+        }
+        catch (IOException ex) {
+            throw new UncheckedIOException(ex);
+        }
+    }
+
+    @LocalServerPort
+    int port;
+
+    @Autowired
+    ChatClient.Builder chatClientBuilder;
+
+    @Autowired
+    ChatModel chatModel;
+
+    @Autowired
+    SpeculaStatistics statistics;
+
+    RestClient http() {
+        return RestClient.create("http://localhost:" + this.port);
+    }
+
+    @Test
+    void theAutoConfiguredChatModelIsSpecula() {
+        assertThat(this.chatModel).isInstanceOf(SpeculaChatModel.class);
+        assertThat(((SpeculaChatModel) this.chatModel).getEngine().info().targetName()).isEqualTo("target");
+    }
+
+    @Test
+    void callGivesTheTargetsGreedyAnswerWithOrWithoutSpeculation() {
+        ChatClient chatClient = this.chatClientBuilder.build();
+        ChatResponse speculative = chatClient.prompt().user(QUESTION).call().chatResponse();
+        ChatResponse plain = chatClient.prompt()
+            .user(QUESTION)
+            .options(SpeculaChatOptions.builder().speculative(false))
+            .call()
+            .chatResponse();
+
+        assertThat(speculative.getResult().getOutput().getText()).isEqualTo(plain.getResult().getOutput().getText());
+        assertThat(speculative.getResult().getMetadata().getFinishReason()).isIn("STOP", "LENGTH");
+        assertThat(speculative.getMetadata().getModel()).isEqualTo("target");
+        assertThat(speculative.getMetadata().getUsage().getPromptTokens()).isPositive();
+
+        var metadata = speculative.getResult().getMetadata();
+        assertThat((Boolean) metadata.get(SpeculaChatMetadata.SPECULATIVE)).isTrue();
+        assertThat((String) metadata.get(SpeculaChatMetadata.DRAFT_MODEL)).isEqualTo("drafter");
+        long drafted = metadata.get(SpeculaChatMetadata.DRAFTED_TOKENS);
+        long accepted = metadata.get(SpeculaChatMetadata.ACCEPTED_TOKENS);
+        if (speculative.getMetadata().getUsage().getCompletionTokens() > 1) {
+            assertThat(drafted).isPositive();
+            assertThat(accepted).isEqualTo(drafted);
+            assertThat((Double) metadata.get(SpeculaChatMetadata.ACCEPTANCE_RATE)).isEqualTo(1.0);
+        }
+        assertThat((Boolean) plain.getResult().getMetadata().get(SpeculaChatMetadata.SPECULATIVE)).isFalse();
+        assertThat((Long) plain.getResult().getMetadata().get(SpeculaChatMetadata.DRAFTED_TOKENS)).isZero();
+    }
+
+    @Test
+    void streamChunksNameTheirTokenSourcesAndAddUpToTheAnswer() {
+        ChatClient chatClient = this.chatClientBuilder.build();
+        String answer = chatClient.prompt().user(QUESTION).call().content();
+        List<ChatResponse> chunks = chatClient.prompt()
+            .user(QUESTION)
+            .stream()
+            .chatResponse()
+            .collectList()
+            .block(Duration.ofSeconds(60));
+
+        StringBuilder text = new StringBuilder();
+        List<String> sources = new ArrayList<>();
+        for (ChatResponse chunk : chunks) {
+            text.append(chunk.getResult().getOutput().getText());
+            List<String> chunkSources = chunk.getResult().getMetadata().get(SpeculaChatMetadata.TOKEN_SOURCES);
+            if (!chunk.getResult().getOutput().getText().isEmpty()) {
+                assertThat(chunkSources).isNotEmpty();
+            }
+            sources.addAll(chunkSources);
+        }
+        assertThat(text.toString()).isEqualTo(answer);
+        assertThat(sources).allMatch(s -> s.equals("DRAFTER") || s.equals("TARGET"));
+        ChatResponse last = chunks.get(chunks.size() - 1);
+        assertThat(last.getResult().getMetadata().getFinishReason()).isIn("STOP", "LENGTH");
+        if (sources.size() > 2) {
+            assertThat(sources).contains("DRAFTER", "TARGET");
+        }
+    }
+
+    @Test
+    void cancellingAStreamStopsTheGeneration() throws InterruptedException {
+        long before = this.statistics.requests(FinishReason.CANCELLED);
+        List<ChatResponse> first = this.chatClientBuilder.build()
+            .prompt()
+            .user(QUESTION)
+            .options(SpeculaChatOptions.builder().maxTokens(400))
+            .stream()
+            .chatResponse()
+            .filter(chunk -> !chunk.getResult().getOutput().getText().isEmpty())
+            .take(1)
+            .collectList()
+            .block(Duration.ofSeconds(60));
+        assertThat(first).hasSize(1);
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (this.statistics.requests(FinishReason.CANCELLED) == before && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertThat(this.statistics.requests(FinishReason.CANCELLED)).isEqualTo(before + 1);
+    }
+
+    @Test
+    void chatOverHttpCallAndServerSentEvents() {
+        Map<?, ?> call = http().get().uri(b -> b.path("/chat").queryParam("q", QUESTION).build())
+            .retrieve()
+            .body(Map.class);
+        assertThat(call.get("finishReason")).isIn("STOP", "LENGTH");
+        // text/event-stream is UTF-8 by definition (the response names no charset)
+        String sse = new String(http().get()
+            .uri(b -> b.path("/chat/stream").queryParam("q", QUESTION).build())
+            .accept(MediaType.TEXT_EVENT_STREAM)
+            .retrieve()
+            .body(byte[].class), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(joinEvents(sse)).isEqualTo(call.get("text"));
+    }
+
+    /** The data of a text/event-stream body, event after event. */
+    static String joinEvents(String body) {
+        StringBuilder text = new StringBuilder();
+        for (String event : body.split("\n\n")) {
+            List<String> data = new ArrayList<>();
+            for (String line : event.split("\n", -1)) {
+                if (line.startsWith("data:")) {
+                    data.add(line.substring(5));
+                }
+            }
+            text.append(String.join("\n", data));
+        }
+        return text.toString();
+    }
+
+    @Test
+    void speculativeEndpointShowsThePairAndTheStatisticsButNoText() {
+        this.chatClientBuilder.build().prompt().user(QUESTION).call().content();
+        Map<?, ?> body = http().get().uri("/actuator/speculative").retrieve().body(Map.class);
+        Map<?, ?> models = (Map<?, ?>) body.get("models");
+        assertThat(models.get("target")).isEqualTo("target");
+        assertThat(models.get("drafter")).isEqualTo("drafter");
+        assertThat(models.get("device")).isEqualTo("cpu");
+        Map<?, ?> configuration = (Map<?, ?>) body.get("configuration");
+        assertThat(configuration.get("draftTokens")).isEqualTo(4);
+        assertThat(configuration.get("draftPolicy")).isEqualTo("fixed");
+        Map<?, ?> cumulative = (Map<?, ?>) body.get("cumulative");
+        assertThat(((Number) cumulative.get("requests")).longValue()).isPositive();
+        assertThat(((Number) cumulative.get("draftedTokens")).longValue()).isPositive();
+        assertThat(((Number) cumulative.get("acceptanceRate")).doubleValue()).isEqualTo(1.0);
+        assertThat((List<?>) body.get("acceptanceByPosition")).isNotEmpty();
+        assertThat(body.get("recent")).isNotNull();
+
+        String raw = http().get().uri("/actuator/speculative").retrieve().body(String.class);
+        assertThat(raw).doesNotContain("quick brown fox");
+    }
+
+    @Test
+    void prometheusHasSpeculasMetersAndSpringAisTokenUsage() {
+        this.chatClientBuilder.build().prompt().user(QUESTION).call().content();
+        String scrape = http().get().uri("/actuator/prometheus").retrieve().body(String.class);
+        assertThat(scrape).contains("specula_speculative_draft_tokens_total{drafter=\"drafter\",target=\"target\"}")
+            .contains("specula_speculative_accepted_tokens_per_position_total{drafter=\"drafter\",position=\"0\"")
+            .contains("specula_speculative_acceptance_rate{drafter=\"drafter\",target=\"target\"} 1.0")
+            .contains("specula_speculative_acceptance_length_count")
+            .contains("specula_verify_seconds_count")
+            .contains("specula_generated_tokens_total")
+            .contains("gen_ai_client_token_usage_total")
+            .containsPattern("gen_ai_client_operation_seconds_count\\{[^}]*gen_ai_system=\"specula\"");
+        assertThat(scrape.lines()
+            .filter(l -> l.startsWith("gen_ai_client_token_usage_total") && l.contains("gen_ai_token_type=\"output\"")))
+            .isNotEmpty();
+    }
+
+    @Test
+    void healthShowsTheEngine() {
+        Map<?, ?> health = http().get().uri("/actuator/health").retrieve().body(Map.class);
+        assertThat(health.get("status")).isEqualTo("UP");
+        Map<?, ?> specula = (Map<?, ?>) ((Map<?, ?>) health.get("components")).get("specula");
+        assertThat(specula.get("status")).isEqualTo("UP");
+        assertThat(((Map<?, ?>) specula.get("details")).get("target")).isEqualTo("target");
+    }
+
+    @SpringBootConfiguration
+    @EnableAutoConfiguration
+    @Import(ChatController.class)
+    static class TestApplication {
+
+    }
+
+    @RestController
+    static class ChatController {
+
+        private final ChatClient chatClient;
+
+        ChatController(ChatClient.Builder builder) {
+            this.chatClient = builder.build();
+        }
+
+        @GetMapping("/chat")
+        Map<String, Object> chat(@RequestParam String q) {
+            ChatResponse response = this.chatClient.prompt().user(q).call().chatResponse();
+            return Map.of("text", response.getResult().getOutput().getText(), "finishReason",
+                    response.getResult().getMetadata().getFinishReason());
+        }
+
+        @GetMapping(path = "/chat/stream", produces = MediaType.TEXT_EVENT_STREAM_VALUE)
+        Flux<String> stream(@RequestParam String q) {
+            return this.chatClient.prompt().user(q).stream().content();
+        }
+    }
+}

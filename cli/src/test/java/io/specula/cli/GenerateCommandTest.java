@@ -1,0 +1,65 @@
+package io.specula.cli;
+
+import io.specula.testing.TinyModelDirs;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class GenerateCommandTest {
+
+    @TempDir
+    Path tmp;
+
+    private record Run(int code, String out, String err) {
+    }
+
+    private static Run run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        CommandLine cli = SpeculaCli.commandLine();
+        cli.setOut(new PrintWriter(out));
+        cli.setErr(new PrintWriter(err));
+        int code = cli.execute(args);
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    @Test
+    void generatesFromPromptIdsAndPrintsTheIds() {
+        Path model = TinyModelDirs.llama(tmp.resolve("m"), 5);
+        Run r = run("generate", "--model", model.toString(), "--prompt-ids", "1,50,60,70", "--max-tokens", "12",
+                "--print-ids");
+        assertThat(r.code()).as(r.err()).isZero();
+        String[] lines = r.out().strip().split("\n");
+        String[] ids = lines[lines.length - 1].trim().split(" ");
+        assertThat(ids).hasSizeBetween(1, 12);
+        for (String id : ids) {
+            assertThat(Integer.parseInt(id)).isNotNegative();
+        }
+        // Greedy decoding is deterministic: the same command prints the same ids.
+        Run again = run("generate", "--model", model.toString(), "--prompt-ids", "1,50,60,70", "--max-tokens", "12",
+                "--print-ids");
+        assertThat(again.out()).isEqualTo(r.out());
+    }
+
+    @Test
+    void textPromptAndBench() {
+        Path model = TinyModelDirs.llama(tmp.resolve("m"), 6);
+        Run r = run("generate", "--model", model.toString(), "--prompt", "The quick brown fox", "--max-tokens", "8",
+                "--bench", "--repeat", "1");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("decode:").contains("tokens/s");
+    }
+
+    @Test
+    void badModelDirectoryIsAnErrorOnStderr() {
+        Run r = run("generate", "--model", tmp.resolve("missing").toString(), "--prompt", "hi");
+        assertThat(r.code()).isNotZero();
+        assertThat(r.err()).contains("missing");
+    }
+}

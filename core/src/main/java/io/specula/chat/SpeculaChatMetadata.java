@@ -1,0 +1,47 @@
+package io.specula.chat;
+
+/**
+ * Keys of the metadata a {@link SpeculaChatModel} puts on each {@code Generation} ({@code ChatGenerationMetadata})
+ * and on the {@code AssistantMessage} (its metadata map). They sit there, not in {@code ChatResponseMetadata},
+ * because Spring AI's {@code MessageAggregator} keeps generation and message metadata when it aggregates a stream but
+ * drops custom response metadata.
+ *
+ * <p>
+ * The statistics keys are set on the response of {@code call} and on the last chunk of {@code stream};
+ * {@link #TOKEN_SOURCES} is set on every streamed chunk that carries text.
+ */
+public final class SpeculaChatMetadata {
+
+    /** Boolean: whether a drafter proposed tokens for this request. */
+    public static final String SPECULATIVE = "speculative";
+
+    /** String: the drafter's name, "ngram", or "none". */
+    public static final String DRAFT_MODEL = "draft-model";
+
+    /** Long: verification steps that scored at least one drafted token. */
+    public static final String DRAFTS = "drafts";
+
+    /** Long: tokens the drafter proposed and the target scored. */
+    public static final String DRAFTED_TOKENS = "drafted-tokens";
+
+    /** Long: drafted tokens the target accepted. */
+    public static final String ACCEPTED_TOKENS = "accepted-tokens";
+
+    /** Double: accepted / drafted tokens (0 when nothing was drafted). */
+    public static final String ACCEPTANCE_RATE = "acceptance-rate";
+
+    /** Double: 1 + accepted tokens / drafts, the tokens produced per target pass while speculating. */
+    public static final String MEAN_ACCEPTANCE_LENGTH = "mean-acceptance-length";
+
+    /** Double: output tokens per second of decoding (after the prompt). */
+    public static final String TOKENS_PER_SECOND = "tokens-per-second";
+
+    /**
+     * {@code List<String>} of "DRAFTER" / "TARGET", one per output token whose text this chunk carries, in order:
+     * DRAFTER for a drafted token the target accepted, TARGET for a token the target produced itself.
+     */
+    public static final String TOKEN_SOURCES = "token-sources";
+
+    private SpeculaChatMetadata() {
+    }
+}

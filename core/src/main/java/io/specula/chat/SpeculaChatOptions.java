@@ -1,0 +1,249 @@
+package io.specula.chat;
+
+import java.util.List;
+import java.util.Objects;
+
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.ai.chat.prompt.ChatOptions;
+import org.springframework.ai.chat.prompt.DefaultChatOptionsBuilder;
+
+/**
+ * Options of a {@link SpeculaChatModel} request: the portable Spring AI chat options plus the sampling seed and the
+ * speculative decoding settings. Immutable; use {@link #builder()} or {@link #mutate()}. A {@code null} field means
+ * "not set": the model's defaults (from {@code spring.ai.specula.chat.*}) fill it in.
+ *
+ * <p>
+ * {@link #getModel() model} is informational: Specula serves the one target model it loaded, whose name it reports
+ * as the response model; the option only labels the request (the {@code gen_ai.request.model} observation tag).
+ */
+public class SpeculaChatOptions implements ChatOptions {
+
+    private final @Nullable String model;
+
+    private final @Nullable Double frequencyPenalty;
+
+    private final @Nullable Integer maxTokens;
+
+    private final @Nullable Double presencePenalty;
+
+    private final @Nullable List<String> stopSequences;
+
+    private final @Nullable Double temperature;
+
+    private final @Nullable Integer topK;
+
+    private final @Nullable Double topP;
+
+    private final @Nullable Long seed;
+
+    private final @Nullable Boolean speculative;
+
+    private final @Nullable Integer draftTokens;
+
+    private final @Nullable String draftPolicy;
+
+    protected SpeculaChatOptions(@Nullable String model, @Nullable Double frequencyPenalty, @Nullable Integer maxTokens,
+            @Nullable Double presencePenalty, @Nullable List<String> stopSequences, @Nullable Double temperature,
+            @Nullable Integer topK, @Nullable Double topP, @Nullable Long seed, @Nullable Boolean speculative,
+            @Nullable Integer draftTokens, @Nullable String draftPolicy) {
+        this.model = model;
+        this.frequencyPenalty = frequencyPenalty;
+        this.maxTokens = maxTokens;
+        this.presencePenalty = presencePenalty;
+        this.stopSequences = stopSequences != null ? List.copyOf(stopSequences) : null;
+        this.temperature = temperature;
+        this.topK = topK;
+        this.topP = topP;
+        this.seed = seed;
+        this.speculative = speculative;
+        this.draftTokens = draftTokens;
+        this.draftPolicy = draftPolicy;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    @Override
+    public @Nullable String getModel() {
+        return this.model;
+    }
+
+    @Override
+    public @Nullable Double getFrequencyPenalty() {
+        return this.frequencyPenalty;
+    }
+
+    @Override
+    public @Nullable Integer getMaxTokens() {
+        return this.maxTokens;
+    }
+
+    @Override
+    public @Nullable Double getPresencePenalty() {
+        return this.presencePenalty;
+    }
+
+    @Override
+    public @Nullable List<String> getStopSequences() {
+        return this.stopSequences;
+    }
+
+    @Override
+    public @Nullable Double getTemperature() {
+        return this.temperature;
+    }
+
+    @Override
+    public @Nullable Integer getTopK() {
+        return this.topK;
+    }
+
+    @Override
+    public @Nullable Double getTopP() {
+        return this.topP;
+    }
+
+    /** Seed of the request's random generator; {@code null} for a random seed. */
+    public @Nullable Long getSeed() {
+        return this.seed;
+    }
+
+    /** Whether the drafter proposes tokens for this request; {@code false} decodes with the target alone. */
+    public @Nullable Boolean getSpeculative() {
+        return this.speculative;
+    }
+
+    /** The largest draft length γmax (1..16). */
+    public @Nullable Integer getDraftTokens() {
+        return this.draftTokens;
+    }
+
+    /** Draft-length policy: "adaptive", "fixed", "heuristic" or "confidence". */
+    public @Nullable String getDraftPolicy() {
+        return this.draftPolicy;
+    }
+
+    @Override
+    public Builder mutate() {
+        return builder().model(this.model)
+            .frequencyPenalty(this.frequencyPenalty)
+            .maxTokens(this.maxTokens)
+            .presencePenalty(this.presencePenalty)
+            .stopSequences(this.stopSequences)
+            .temperature(this.temperature)
+            .topK(this.topK)
+            .topP(this.topP)
+            .seed(this.seed)
+            .speculative(this.speculative)
+            .draftTokens(this.draftTokens)
+            .draftPolicy(this.draftPolicy);
+    }
+
+    @Override
+    public boolean equals(@Nullable Object o) {
+        if (this == o) {
+            return true;
+        }
+        if (o == null || getClass() != o.getClass()) {
+            return false;
+        }
+        SpeculaChatOptions that = (SpeculaChatOptions) o;
+        return Objects.equals(this.model, that.model) && Objects.equals(this.frequencyPenalty, that.frequencyPenalty)
+                && Objects.equals(this.maxTokens, that.maxTokens)
+                && Objects.equals(this.presencePenalty, that.presencePenalty)
+                && Objects.equals(this.stopSequences, that.stopSequences)
+                && Objects.equals(this.temperature, that.temperature) && Objects.equals(this.topK, that.topK)
+                && Objects.equals(this.topP, that.topP) && Objects.equals(this.seed, that.seed)
+                && Objects.equals(this.speculative, that.speculative)
+                && Objects.equals(this.draftTokens, that.draftTokens)
+                && Objects.equals(this.draftPolicy, that.draftPolicy);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(this.model, this.frequencyPenalty, this.maxTokens, this.presencePenalty, this.stopSequences,
+                this.temperature, this.topK, this.topP, this.seed, this.speculative, this.draftTokens,
+                this.draftPolicy);
+    }
+
+    @Override
+    public String toString() {
+        return "SpeculaChatOptions{model=" + this.model + ", temperature=" + this.temperature + ", topP=" + this.topP
+                + ", topK=" + this.topK + ", maxTokens=" + this.maxTokens + ", stopSequences=" + this.stopSequences
+                + ", seed=" + this.seed + ", frequencyPenalty=" + this.frequencyPenalty + ", presencePenalty="
+                + this.presencePenalty + ", speculative=" + this.speculative + ", draftTokens=" + this.draftTokens
+                + ", draftPolicy=" + this.draftPolicy + "}";
+    }
+
+    /** The builder users see; avoids the noisy generic parameter of {@link AbstractBuilder}. */
+    public static class Builder extends AbstractBuilder<Builder> {
+
+    }
+
+    /**
+     * Builder for {@link SpeculaChatOptions} and subclasses, following Spring AI's self-typed option builders.
+     * {@link #combineWith} takes every non-null value of the other builder; stop sequences are appended, as in
+     * {@link DefaultChatOptionsBuilder}.
+     */
+    protected abstract static class AbstractBuilder<B extends AbstractBuilder<B>> extends DefaultChatOptionsBuilder<B> {
+
+        protected @Nullable Long seed;
+
+        protected @Nullable Boolean speculative;
+
+        protected @Nullable Integer draftTokens;
+
+        protected @Nullable String draftPolicy;
+
+        public B seed(@Nullable Long seed) {
+            this.seed = seed;
+            return self();
+        }
+
+        public B speculative(@Nullable Boolean speculative) {
+            this.speculative = speculative;
+            return self();
+        }
+
+        public B draftTokens(@Nullable Integer draftTokens) {
+            this.draftTokens = draftTokens;
+            return self();
+        }
+
+        public B draftPolicy(@Nullable String draftPolicy) {
+            this.draftPolicy = draftPolicy;
+            return self();
+        }
+
+        @Override
+        public B combineWith(ChatOptions.Builder<?> other) {
+            super.combineWith(other);
+            if (other instanceof AbstractBuilder<?> that) {
+                if (that.seed != null) {
+                    this.seed = that.seed;
+                }
+                if (that.speculative != null) {
+                    this.speculative = that.speculative;
+                }
+                if (that.draftTokens != null) {
+                    this.draftTokens = that.draftTokens;
+                }
+                if (that.draftPolicy != null) {
+                    this.draftPolicy = that.draftPolicy;
+                }
+            }
+            return self();
+        }
+
+        @Override
+        public SpeculaChatOptions build() {
+            return new SpeculaChatOptions(this.model, this.frequencyPenalty, this.maxTokens, this.presencePenalty,
+                    this.stopSequences, this.temperature, this.topK, this.topP, this.seed, this.speculative,
+                    this.draftTokens, this.draftPolicy);
+        }
+
+    }
+
+}

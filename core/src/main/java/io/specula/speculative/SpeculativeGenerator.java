@@ -1,0 +1,305 @@
+package io.specula.speculative;
+
+import io.specula.generate.DecodingListener;
+import io.specula.generate.DecodingStats;
+import io.specula.generate.FinishReason;
+import io.specula.generate.GenerationListener;
+import io.specula.generate.GenerationRequest;
+import io.specula.generate.GenerationResult;
+import io.specula.generate.Generator;
+import io.specula.generate.LogitsProcessor;
+import io.specula.generate.OutputSink;
+import io.specula.generate.PlainGenerator;
+import io.specula.generate.TokenCounts;
+import io.specula.generate.TokenSampler;
+import io.specula.generate.TokenSource;
+import io.specula.model.CausalLm;
+import io.specula.model.KvCache;
+import io.specula.speculative.drafter.Draft;
+import io.specula.speculative.drafter.DraftContext;
+import io.specula.speculative.drafter.DraftSession;
+import io.specula.speculative.drafter.Drafter;
+import io.specula.speculative.policy.DraftPolicy;
+import io.specula.speculative.policy.StepOutcome;
+import io.specula.speculative.verify.AcceptanceRule;
+import io.specula.speculative.verify.Verdict;
+import io.specula.speculative.verify.Verifier;
+import io.specula.tokenizer.Tokenizer;
+
+import java.util.List;
+import java.util.function.Supplier;
+
+/**
+ * Speculative decoding: a drafter proposes γ tokens, the target scores all of them in one forward pass, an acceptance
+ * rule keeps a prefix and adds the target's own next token. The output is what {@link PlainGenerator} produces: the
+ * same tokens for greedy requests, the same distribution for sampling ones.
+ *
+ * <pre>
+ *   prefill target (first token from its logits) and drafter
+ *   loop: policy picks γ → drafter proposes ≤ γ → target verifies [last token, drafts] in one pass →
+ *         {@link AcceptanceRule} → output sink gets accepted drafts and the target's token one at a time (it may stop
+ *         mid-draft: EOS, stop sequence, max tokens) → caches rolled back to the accepted prefix
+ * </pre>
+ *
+ * <p>A drafter that throws (or produces NaN logits) is dropped for the rest of the request, which finishes with the
+ * target alone; the fault goes to {@link DecodingListener#onDrafterFault}. Thread-safe: each call decodes its own
+ * sequence with its own caches and policy.
+ */
+public final class SpeculativeGenerator implements Generator {
+
+    /** Mixed into the request seed for the drafter's own random stream. */
+    private static final long DRAFTER_SEED_MIX = 0x9E3779B97F4A7C15L;
+
+    private final CausalLm target;
+    private final Tokenizer tokenizer;
+    private final List<Integer> defaultEosIds;
+    private final int contextLimit;
+    private final Drafter drafter;
+    private final Supplier<DraftPolicy> policies;
+    private final DecodingListener decodingListener;
+    private final Verifier verifier;
+
+    /**
+     * @param target           the model whose output this must reproduce
+     * @param tokenizer        the target's tokenizer (streaming text, stop sequences)
+     * @param defaultEosIds    the target's end-of-sequence ids, used when a request names none
+     * @param contextLimit     the longest sequence (prompt + output) one request may use
+     * @param drafter          proposes the drafts; check its vocabulary with
+     *                         {@link io.specula.speculative.drafter.VocabularyCheck} when loading a model drafter
+     * @param policies         a fresh draft-length policy per request (e.g. {@code () -> policies.create(settings)})
+     * @param decodingListener statistics of each step and request (e.g. a
+     *                         {@link io.specula.speculative.stats.SpeculationStatistics})
+     */
+    public SpeculativeGenerator(CausalLm target, Tokenizer tokenizer, List<Integer> defaultEosIds, int contextLimit,
+                                Drafter drafter, Supplier<DraftPolicy> policies, DecodingListener decodingListener) {
+        this.target = target;
+        this.tokenizer = tokenizer;
+        this.defaultEosIds = List.copyOf(defaultEosIds);
+        this.contextLimit = Math.min(contextLimit, target.config().maxPositionEmbeddings());
+        this.drafter = drafter;
+        this.policies = policies;
+        this.decodingListener = decodingListener == null ? DecodingListener.NONE : decodingListener;
+        this.verifier = new Verifier(target);
+    }
+
+    public Drafter drafter() {
+        return drafter;
+    }
+
+    @Override
+    public GenerationResult generate(GenerationRequest request, GenerationListener listener) {
+        return generate(request, policies.get(), listener);
+    }
+
+    /** Generates with the given policy (one per request: policies keep per-request state). */
+    public GenerationResult generate(GenerationRequest request, DraftPolicy policy, GenerationListener listener) {
+        return new Run(request, policy, listener).run();
+    }
+
+    /** The state of one request. */
+    private final class Run {
+        private final GenerationRequest request;
+        private final DraftPolicy policy;
+        private final OutputSink sink;
+        private final LogitsProcessor processor;
+        private final TokenSampler sampler;
+        private final TokenCounts history;
+        private final TokenSequence sequence;
+        private final AcceptanceRule rule;
+        private final int maxDraft;
+        private DraftSession session;
+
+        private long steps;
+        private long drafts;
+        private long draftedTokens;
+        private long acceptedTokens;
+        private final long[] acceptedByPosition;
+        private final long[] draftedByPosition;
+        private long draftNanos;
+        private long verifyNanos;
+
+        Run(GenerationRequest request, DraftPolicy policy, GenerationListener listener) {
+            this.request = request;
+            this.policy = policy;
+            this.sink = new OutputSink(request, PlainGenerator.eosIds(request, defaultEosIds),
+                    tokenizer.newStreamingDetokenizer(), listener);
+            this.processor = new LogitsProcessor(request.sampling());
+            this.sampler = new TokenSampler(request.sampling().seed());
+            this.history = new TokenCounts(target.vocabSize());
+            this.sequence = new TokenSequence(request.promptIds());
+            this.rule = AcceptanceRule.forParams(request.sampling());
+            this.maxDraft = policy.maxDraftTokens();
+            this.acceptedByPosition = new long[maxDraft];
+            this.draftedByPosition = new long[maxDraft];
+        }
+
+        GenerationResult run() {
+            long started = System.nanoTime();
+            int[] prompt = request.promptIds();
+            // Room for one verification pass beyond the output: γ drafts are scored even when fewer are kept.
+            int capacity = PlainGenerator.checkedCapacity(prompt.length, request.maxTokens(), maxDraft, contextLimit);
+            long promptNanos;
+            try (KvCache cache = target.newCache(capacity)) {
+                float[] logits = target.forward(prompt, cache, 1)[0];
+                openDrafter(capacity);
+                promptNanos = System.nanoTime() - started;
+                // The first token comes from the prompt's logits, exactly as in plain decoding.
+                int first = processor.params().isGreedy() ? processor.argmax(logits, history)
+                        : sampler.sample(processor.probabilities(logits, history));
+                if (!emit(first, TokenSource.TARGET)) {
+                    decode(cache);
+                }
+            } finally {
+                closeDrafter();
+            }
+            DecodingStats stats = new DecodingStats(steps, drafts, draftedTokens, acceptedTokens, acceptedByPosition,
+                    draftedByPosition, sink.tokenCount(), promptNanos, draftNanos, verifyNanos,
+                    System.nanoTime() - started);
+            decodingListener.onRequestFinished(stats, sink.finishReason());
+            return new GenerationResult(sink.tokens(), sink.text(), sink.finishReason(), prompt.length, stats);
+        }
+
+        private void decode(KvCache cache) {
+            while (true) {
+                if (request.cancelled().getAsBoolean()) {
+                    sink.finish(FinishReason.CANCELLED);
+                    return;
+                }
+                // The pass feeds the last token plus γ drafts: γ + 1 free positions needed.
+                int room = cache.capacity() - cache.length();
+                if (room < 1) {
+                    sink.finish(FinishReason.LENGTH);
+                    return;
+                }
+                // A step emits at most γ + 1 tokens; drafting past the token limit is wasted work.
+                int remaining = request.maxTokens() - sink.tokenCount();
+                int limit = Math.min(maxDraft, Math.min(room - 1, remaining - 1));
+                int gamma = session == null ? 0 : policy.nextDraftLength(Math.max(0, limit));
+
+                Draft draft = Draft.EMPTY;
+                long stepDraftNanos = 0;
+                if (gamma > 0) {
+                    long t0 = System.nanoTime();
+                    try {
+                        draft = checked(session.propose(gamma, policy.gate()), gamma);
+                    } catch (RuntimeException e) {
+                        drafterFault(e);
+                        draft = Draft.EMPTY;
+                    }
+                    stepDraftNanos = System.nanoTime() - t0;
+                }
+
+                long t1 = System.nanoTime();
+                Verdict verdict = verifier.verify(sequence.last(), draft, cache, rule, processor, history, sampler);
+                long stepVerifyNanos = System.nanoTime() - t1;
+
+                int emitted = 0;
+                boolean done = false;
+                int[] tokens = draft.tokens();
+                for (int i = 0; i < verdict.accepted() && !done; i++) {
+                    done = emit(tokens[i], TokenSource.DRAFTER);
+                    emitted++;
+                }
+                if (!done) {
+                    done = emit(verdict.nextToken(), TokenSource.TARGET);
+                    emitted++;
+                }
+
+                record(draft, verdict, stepDraftNanos, stepVerifyNanos);
+                policy.observe(new StepOutcome(gamma, draft.size(), verdict.accepted(), draft.syncedTokens(),
+                        stepDraftNanos, stepVerifyNanos));
+                decodingListener.onStep(new DecodingListener.StepEvent(draft.size(), verdict.accepted(), emitted,
+                        stepDraftNanos, stepVerifyNanos));
+                if (done) {
+                    return;
+                }
+                if (gamma > 0 && session != null) {
+                    try {
+                        session.accepted(verdict.accepted(), verdict.nextToken());
+                    } catch (RuntimeException e) {
+                        drafterFault(e);
+                    }
+                }
+            }
+        }
+
+        /** Appends a token to the output; true when the output is complete. */
+        private boolean emit(int token, TokenSource source) {
+            history.add(token);
+            sequence.append(token);
+            return sink.accept(token, source);
+        }
+
+        private void record(Draft draft, Verdict verdict, long stepDraftNanos, long stepVerifyNanos) {
+            steps++;
+            draftNanos += stepDraftNanos;
+            verifyNanos += stepVerifyNanos;
+            int n = draft.size();
+            if (n > 0) {
+                drafts++;
+                draftedTokens += n;
+                acceptedTokens += verdict.accepted();
+                for (int i = 0; i < n; i++) {
+                    draftedByPosition[i]++;
+                    if (i < verdict.accepted()) {
+                        acceptedByPosition[i]++;
+                    }
+                }
+            }
+        }
+
+        /** A draft the target can score: at most γ ids, each one the target can emit, q rows over its ids. */
+        private Draft checked(Draft draft, int gamma) {
+            int vocab = target.vocabSize();
+            if (draft.size() > gamma) {
+                throw new IllegalStateException("drafter proposed " + draft.size() + " tokens, " + gamma
+                        + " were asked for");
+            }
+            for (int i = 0; i < draft.size(); i++) {
+                int t = draft.tokens()[i];
+                if (t < 0 || t >= vocab) {
+                    throw new IllegalStateException("drafter proposed id " + t + ", outside the target's 0.."
+                            + (vocab - 1));
+                }
+                if (draft.q() != null && draft.q()[i].length != vocab) {
+                    throw new IllegalStateException("drafter's q has " + draft.q()[i].length + " entries, the target "
+                            + vocab);
+                }
+            }
+            return draft;
+        }
+
+        private void openDrafter(int capacity) {
+            if (drafter == null || maxDraft == 0) {
+                return;
+            }
+            Long seed = request.sampling().seed();
+            TokenSampler drafterSampler = new TokenSampler(seed == null ? null : seed * DRAFTER_SEED_MIX + 1);
+            try {
+                session = drafter.open(new DraftContext(sequence, processor, history, drafterSampler,
+                        target.vocabSize(), capacity));
+                session.prefill();
+            } catch (RuntimeException e) {
+                drafterFault(e);
+            }
+        }
+
+        /** Drops the drafter for the rest of the request: the target alone decodes on, output unaffected. */
+        private void drafterFault(RuntimeException e) {
+            closeDrafter();
+            decodingListener.onDrafterFault(drafter.name(), e);
+        }
+
+        private void closeDrafter() {
+            if (session != null) {
+                DraftSession s = session;
+                session = null;
+                try {
+                    s.close();
+                } catch (RuntimeException ignored) {
+                    // The drafter already failed or the request is over; its cache is garbage either way.
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,26 @@
+package io.specula.speculative.drafter;
+
+import io.specula.generate.LogitsProcessor;
+import io.specula.generate.TokenCounts;
+import io.specula.generate.TokenSampler;
+import io.specula.speculative.TokenSequence;
+
+/**
+ * What a draft session sees of its request.
+ *
+ * @param sequence  prompt + output so far (the generator appends; the session only reads)
+ * @param processor the request's logits processor, the same one the target's tokens go through, so q and p match
+ * @param history   the output's token counts (penalty history). A session may add its drafts while drafting later
+ *                  positions but must leave it as it found it.
+ * @param sampler   the drafter's own random stream (separate from the target's, so the target's draws do not depend
+ *                  on how many tokens were drafted)
+ * @param vocabSize ids the target can emit (its output rows); drafts stay below it
+ * @param capacity  the most positions the request may use (prompt + output)
+ */
+public record DraftContext(TokenSequence sequence, LogitsProcessor processor, TokenCounts history,
+                           TokenSampler sampler, int vocabSize, int capacity) {
+
+    public boolean greedy() {
+        return processor.params().isGreedy();
+    }
+}

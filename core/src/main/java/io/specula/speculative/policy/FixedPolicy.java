@@ -1,0 +1,30 @@
+package io.specula.speculative.policy;
+
+/** Always drafts γ tokens (vLLM's {@code num_speculative_tokens}): predictable, and slower when the drafter is poor. */
+public final class FixedPolicy implements DraftPolicy {
+
+    private final int draftTokens;
+
+    public FixedPolicy(int draftTokens) {
+        this.draftTokens = DraftPolicies.checkDraftTokens(draftTokens);
+    }
+
+    @Override
+    public int maxDraftTokens() {
+        return draftTokens;
+    }
+
+    @Override
+    public int nextDraftLength(int limit) {
+        return Math.min(draftTokens, limit);
+    }
+
+    @Override
+    public void observe(StepOutcome outcome) {
+    }
+
+    @Override
+    public String name() {
+        return "fixed";
+    }
+}

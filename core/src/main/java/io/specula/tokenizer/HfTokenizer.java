@@ -1,0 +1,150 @@
+package io.specula.tokenizer;
+
+import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import io.specula.model.ModelFormatException;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * A model directory's Hugging Face tokenizer: tokenizer.json run by DJL's binding of the Rust tokenizers library
+ * (the same code transformers runs), plus tokenizer_config.json's special tokens and chat template and
+ * generation_config.json's end-of-sequence ids. Encodes exactly as transformers' AutoTokenizer does (see
+ * {@link TransformersPipeline}); never truncates or pads.
+ */
+public final class HfTokenizer implements Tokenizer {
+
+    static {
+        // DJL "calls home" (an HTTP request) when it creates a tokenizer unless told not to; this engine must not
+        // reach the network on its own. An explicit setting by the application wins.
+        if (System.getenv("OPT_OUT_TRACKING") == null && System.getProperty("OPT_OUT_TRACKING") == null) {
+            System.setProperty("OPT_OUT_TRACKING", "true");
+        }
+    }
+
+    private final HuggingFaceTokenizer native_;
+    private final TokenizerJson json;
+    private final TokenizerConfig config;
+    private final int bosId;
+    private final List<Integer> eosIds;
+    private final ChatTemplate chatTemplate;
+
+    private HfTokenizer(HuggingFaceTokenizer nativeTokenizer, TokenizerJson json, TokenizerConfig config) {
+        this.native_ = nativeTokenizer;
+        this.json = json;
+        this.config = config;
+        this.bosId = json.id(config.bosToken());
+        Set<Integer> eos = new LinkedHashSet<>();
+        int configEos = json.id(config.eosToken());
+        if (configEos >= 0) {
+            eos.add(configEos);
+        }
+        eos.addAll(config.generationEosIds());
+        this.eosIds = List.copyOf(eos);
+        this.chatTemplate = config.chatTemplate() == null ? null
+                : new JinjavaChatTemplate(config.chatTemplate(), config.bosToken(), config.eosToken());
+    }
+
+    /**
+     * Loads {@code dir/tokenizer.json} (required) with the optional tokenizer_config.json and
+     * generation_config.json beside it.
+     *
+     * @throws ModelFormatException when tokenizer.json is missing or malformed, or a config field has the wrong type
+     */
+    public static HfTokenizer load(Path dir) {
+        TokenizerJson json = TokenizerJson.read(dir);
+        TokenizerConfig config = TokenizerConfig.read(dir);
+        String pipeline = TransformersPipeline.adapt(json.root, config).toString();
+        // Truncation and padding are DJL defaults (to 512 tokens!) that must be off; special tokens are per call.
+        Map<String, String> options = Map.of("addSpecialTokens", "true", "truncation", "false", "padding", "false");
+        HuggingFaceTokenizer tokenizer;
+        try {
+            tokenizer = HuggingFaceTokenizer.newInstance(
+                    new ByteArrayInputStream(pipeline.getBytes(StandardCharsets.UTF_8)), options);
+        } catch (IOException | RuntimeException e) {
+            throw new ModelFormatException(json.file, "rejected by the tokenizers library: " + e.getMessage(), e);
+        }
+        return new HfTokenizer(tokenizer, json, config);
+    }
+
+    @Override
+    public int[] encode(String text) {
+        return encode(text, true);
+    }
+
+    @Override
+    public int[] encode(String text, boolean addSpecialTokens) {
+        long[] ids = native_.encode(text, addSpecialTokens, false).getIds();
+        int[] out = new int[ids.length];
+        for (int i = 0; i < ids.length; i++) {
+            out[i] = (int) ids[i];
+        }
+        return out;
+    }
+
+    @Override
+    public String decode(int[] ids) {
+        long[] longs = new long[ids.length];
+        for (int i = 0; i < ids.length; i++) {
+            checkId(ids[i]);
+            longs[i] = ids[i];
+        }
+        return native_.decode(longs, false);
+    }
+
+    @Override
+    public int vocabSize() {
+        return json.vocabSize();
+    }
+
+    @Override
+    public String tokenString(int id) {
+        checkId(id);
+        return json.token(id);
+    }
+
+    @Override
+    public int bosId() {
+        return bosId;
+    }
+
+    @Override
+    public List<Integer> eosIds() {
+        return eosIds;
+    }
+
+    @Override
+    public boolean isSpecial(int id) {
+        return json.isAddedSpecial(id) || Boolean.TRUE.equals(config.addedTokensSpecial().get(id));
+    }
+
+    @Override
+    public ChatTemplate chatTemplate() {
+        return chatTemplate;
+    }
+
+    @Override
+    public StreamingDetokenizer newStreamingDetokenizer() {
+        if (!json.decodesByteFallback()) {
+            return new IncrementalDetokenizer(this::decode, id -> false);
+        }
+        return new IncrementalDetokenizer(this::decode, json::isByteToken);
+    }
+
+    @Override
+    public void close() {
+        native_.close();
+    }
+
+    private void checkId(int id) {
+        if (id < 0 || id >= json.vocabSize()) {
+            throw new IllegalArgumentException("token id " + id + " outside the vocabulary [0, " + json.vocabSize() + ")");
+        }
+    }
+}

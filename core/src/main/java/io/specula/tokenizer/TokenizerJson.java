@@ -1,0 +1,159 @@
+package io.specula.tokenizer;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParseException;
+import com.google.gson.JsonParser;
+import io.specula.model.ModelFormatException;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+/**
+ * tokenizer.json, parsed and checked before the native library sees it: a malformed file must become a
+ * {@link ModelFormatException}, never a crash inside the Rust tokenizer. Also the id -> token table, which DJL's
+ * tokenizer API does not expose.
+ */
+final class TokenizerJson {
+
+    private static final Pattern BYTE_TOKEN = Pattern.compile("<0x[0-9A-Fa-f]{2}>");
+
+    final Path file;
+    final JsonObject root;
+    private final String[] tokens;          // id -> token string (null for ids nothing names)
+    private final boolean[] addedSpecial;   // id -> added token with "special": true
+    private final Map<String, Integer> ids = new HashMap<>();
+
+    private TokenizerJson(Path file, JsonObject root) {
+        this.file = file;
+        this.root = root;
+        JsonObject model = root.getAsJsonObject("model");
+        Map<Integer, String> byId = new HashMap<>();
+        JsonElement vocab = model.get("vocab");
+        if (vocab.isJsonObject()) {                     // BPE, WordPiece, WordLevel: {"token": id}
+            for (Map.Entry<String, JsonElement> e : vocab.getAsJsonObject().entrySet()) {
+                byId.put(intValue(e.getValue(), "model.vocab[\"" + e.getKey() + "\"]"), e.getKey());
+            }
+        } else {                                         // Unigram: [[token, score], ...], the index is the id
+            JsonArray entries = vocab.getAsJsonArray();
+            for (int i = 0; i < entries.size(); i++) {
+                JsonElement entry = entries.get(i);
+                if (!entry.isJsonArray() || entry.getAsJsonArray().isEmpty()) {
+                    throw new ModelFormatException(file, "model.vocab[" + i + "] is not a [token, score] pair");
+                }
+                byId.put(i, entry.getAsJsonArray().get(0).getAsString());
+            }
+        }
+        Map<Integer, Boolean> special = new HashMap<>();
+        JsonElement added = root.get("added_tokens");
+        if (added != null && !added.isJsonNull()) {
+            if (!added.isJsonArray()) {
+                throw new ModelFormatException(file, "added_tokens must be an array");
+            }
+            for (JsonElement t : added.getAsJsonArray()) {
+                if (!t.isJsonObject() || !t.getAsJsonObject().has("content")) {
+                    throw new ModelFormatException(file, "added_tokens entries need an id and a content");
+                }
+                JsonObject o = t.getAsJsonObject();
+                int id = intValue(o.get("id"), "added_tokens[].id");
+                byId.put(id, o.get("content").getAsString());
+                special.put(id, o.has("special") && o.get("special").getAsBoolean());
+            }
+        }
+        int size = byId.keySet().stream().mapToInt(Integer::intValue).max().orElse(-1) + 1;
+        tokens = new String[size];
+        addedSpecial = new boolean[size];
+        byId.forEach((id, token) -> {
+            tokens[id] = token;
+            ids.putIfAbsent(token, id);
+        });
+        special.forEach((id, s) -> addedSpecial[id] = s);
+    }
+
+    /** Reads and validates {@code dir/tokenizer.json}. */
+    static TokenizerJson read(Path dir) {
+        Path file = dir.resolve("tokenizer.json");
+        JsonElement parsed;
+        try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+            parsed = JsonParser.parseReader(r);
+        } catch (NoSuchFileException e) {
+            throw new ModelFormatException(file, "missing: a Hugging Face tokenizer (tokenizer.json, as saved by "
+                    + "the tokenizers library) is expected in the model directory");
+        } catch (IOException e) {
+            throw new ModelFormatException(file, "cannot be read: " + e.getMessage(), e);
+        } catch (JsonParseException | IllegalStateException e) {
+            throw new ModelFormatException(file, "is not valid JSON: " + e.getMessage(), e);
+        }
+        if (!parsed.isJsonObject()) {
+            throw new ModelFormatException(file, "expected a JSON object with a \"model\", found " + kind(parsed));
+        }
+        JsonObject root = parsed.getAsJsonObject();
+        JsonElement model = root.get("model");
+        if (model == null || !model.isJsonObject()) {
+            throw new ModelFormatException(file, "expected a \"model\" object (BPE, Unigram, WordPiece or WordLevel)");
+        }
+        JsonElement vocab = model.getAsJsonObject().get("vocab");
+        if (vocab == null || !(vocab.isJsonObject() || vocab.isJsonArray())) {
+            throw new ModelFormatException(file, "expected model.vocab (an object, or an array for Unigram)");
+        }
+        try {
+            return new TokenizerJson(file, root);
+        } catch (IllegalStateException | UnsupportedOperationException | ClassCastException
+                 | NumberFormatException e) {
+            throw new ModelFormatException(file, "malformed vocabulary or added_tokens: " + e.getMessage(), e);
+        }
+    }
+
+    /** Number of ids: the largest id named by model.vocab or added_tokens, plus one. */
+    int vocabSize() {
+        return tokens.length;
+    }
+
+    String token(int id) {
+        return id >= 0 && id < tokens.length ? tokens[id] : null;
+    }
+
+    /** Id of a token (vocabulary or added), or -1. */
+    int id(String token) {
+        Integer id = token == null ? null : ids.get(token);
+        return id == null ? -1 : id;
+    }
+
+    boolean isAddedSpecial(int id) {
+        return id >= 0 && id < addedSpecial.length && addedSpecial[id];
+    }
+
+    /** True when the decoder turns {@code <0xNN>} tokens back into bytes (SentencePiece byte fallback). */
+    boolean decodesByteFallback() {
+        JsonElement decoder = root.get("decoder");
+        return decoder != null && decoder.toString().contains("\"ByteFallback\"");
+    }
+
+    boolean isByteToken(int id) {
+        String t = token(id);
+        return t != null && BYTE_TOKEN.matcher(t).matches();
+    }
+
+    private int intValue(JsonElement e, String where) {
+        if (e == null || !e.isJsonPrimitive() || !e.getAsJsonPrimitive().isNumber()) {
+            throw new ModelFormatException(file, where + " must be an integer id");
+        }
+        int id = e.getAsInt();
+        if (id < 0 || id > 16_000_000) {
+            throw new ModelFormatException(file, where + " = " + id + " is not a plausible token id");
+        }
+        return id;
+    }
+
+    private static String kind(JsonElement e) {
+        return e.isJsonArray() ? "an array" : e.isJsonNull() ? "null" : "a " + e.getClass().getSimpleName();
+    }
+}

@@ -1,0 +1,134 @@
+package io.specula.engine;
+
+import io.specula.SpeculaException;
+import io.specula.generate.GenerationRequest;
+import io.specula.generate.GenerationResult;
+import io.specula.generate.SamplingParams;
+import io.specula.generate.TokenSource;
+import io.specula.testing.TinyModelDirs;
+import io.specula.testing.TinyModels;
+import io.specula.testing.TinyTokenizers.ChatTemplateKind;
+import io.specula.testing.TinyTokenizers.TokenizerKind;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** The engine end to end on real tiny model directories: loading, plain vs speculative decoding, errors. */
+class SpeculaEngineTest {
+
+    @TempDir
+    static Path tmp;
+
+    static SpeculaEngine withModelDrafter;
+    static SpeculaEngine withNgram;
+
+    @BeforeAll
+    static void load() {
+        Path target = TinyModelDirs.llama(tmp.resolve("target"), 1);
+        Path drafter = TinyModelDirs.write(tmp.resolve("drafter"), TinyModels.Family.LLAMA,
+                TokenizerKind.LLAMA2_BYTE_FALLBACK, ChatTemplateKind.NONE, s -> s.seed(2).layers(1).hiddenSize(32));
+        withModelDrafter = SpeculaEngine.load(EngineConfig.of(target, drafter.toString()));
+        withNgram = SpeculaEngine.load(EngineConfig.of(target, "ngram"));
+    }
+
+    @AfterAll
+    static void close() {
+        withModelDrafter.close();
+        withNgram.close();
+    }
+
+    @Test
+    void speculativeGreedyOutputEqualsTargetOnlyOutput() {
+        for (SpeculaEngine engine : List.of(withModelDrafter, withNgram)) {
+            for (String prompt : List.of("The quick brown fox", "Hello, world! How are", "In the forest there")) {
+                GenerationRequest request = GenerationRequest.of(engine.tokenizer().encode(prompt), 40,
+                        SamplingParams.GREEDY);
+                GenerationResult plain = engine.generate(request, SpeculationSettings.OFF, null);
+                for (int gamma : new int[] {1, 3, 6}) {
+                    for (String policy : List.of("fixed", "adaptive")) {
+                        GenerationResult spec = engine.generate(request,
+                                new SpeculationSettings(true, gamma, policy), null);
+                        assertThat(spec.tokenIds()).as("%s γ=%d %s: %s", engine.info().drafterName(), gamma, policy,
+                                prompt).containsExactly(plain.tokenIds());
+                        assertThat(spec.text()).isEqualTo(plain.text());
+                        assertThat(spec.finishReason()).isEqualTo(plain.finishReason());
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void streamedDeltasConcatenateToTheTextAndNameTheirSource() {
+        GenerationRequest request = GenerationRequest.of(withModelDrafter.tokenizer().encode("The dog"), 30,
+                SamplingParams.GREEDY);
+        StringBuilder streamed = new StringBuilder();
+        List<TokenSource> sources = new ArrayList<>();
+        GenerationResult r = withModelDrafter.generate(request, new SpeculationSettings(true, 4, "fixed"),
+                (id, delta, source) -> {
+                    streamed.append(delta);
+                    sources.add(source);
+                });
+        assertThat(streamed.toString()).isEqualTo(r.text());
+        assertThat(sources).contains(TokenSource.TARGET);
+        assertThat(r.stats().draftedTokens()).isPositive();
+        assertThat(withModelDrafter.statistics().draftTokens()).isPositive();
+    }
+
+    @Test
+    void djlPathGivesTheSameGreedyOutputAsTheJavaKernels() {
+        Path target = tmp.resolve("target");
+        try (SpeculaEngine djl = SpeculaEngine.load(EngineConfig.of(target, "ngram").withKernel("djl"))) {
+            assertThat(djl.info().kernel()).isEqualTo("djl");
+            GenerationRequest request = GenerationRequest.of(djl.tokenizer().encode("The quick brown fox"), 24,
+                    SamplingParams.GREEDY);
+            GenerationResult expected = withNgram.generate(request, SpeculationSettings.OFF, null);
+            assertThat(djl.generate(request, SpeculationSettings.OFF, null).tokenIds())
+                    .containsExactly(expected.tokenIds());
+            assertThat(djl.generate(request, SpeculationSettings.DEFAULT, null).tokenIds())
+                    .containsExactly(expected.tokenIds());
+        }
+    }
+
+    @Test
+    void badDeviceAndDtypeAreClearErrors() {
+        Path target = tmp.resolve("target");
+        assertThatThrownBy(() -> SpeculaEngine.load(new EngineConfig(target, null, "tpu", "auto", 0)))
+                .isInstanceOf(SpeculaException.class).hasMessageContaining("device").hasMessageContaining("tpu");
+        assertThatThrownBy(() -> SpeculaEngine.load(new EngineConfig(target, null, "cpu", "float16", 0)))
+                .isInstanceOf(SpeculaException.class).hasMessageContaining("dtype");
+    }
+
+    @Test
+    void infoNamesThePair() {
+        assertThat(withModelDrafter.info().targetName()).isEqualTo("target");
+        assertThat(withModelDrafter.info().drafterName()).isEqualTo("drafter");
+        assertThat(withNgram.info().drafterName()).isEqualTo("ngram");
+        assertThat(withNgram.hasDrafter()).isTrue();
+    }
+
+    @Test
+    void missingTargetDirectoryIsAClearError() {
+        assertThatThrownBy(() -> SpeculaEngine.load(EngineConfig.of(tmp.resolve("nope"), null)))
+                .isInstanceOf(SpeculaException.class).hasMessageContaining("nope");
+    }
+
+    @Test
+    void drafterWithAnotherVocabularyIsRejectedAtLoad() throws Exception {
+        Path other = TinyModelDirs.write(tmp.resolve("gpt2-drafter"), TinyModels.Family.LLAMA,
+                TokenizerKind.GPT2_BYTE_LEVEL, ChatTemplateKind.NONE, s -> s.seed(3));
+        assertThatThrownBy(() -> SpeculaEngine.load(EngineConfig.of(tmp.resolve("target"), other.toString())))
+                .isInstanceOf(SpeculaException.class).hasMessageContaining("gpt2-drafter")
+                .hasMessageContaining("target").hasMessageNotContaining("config.json");
+        assertThat(Files.exists(other)).isTrue();
+    }
+}

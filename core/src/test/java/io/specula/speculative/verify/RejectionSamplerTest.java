@@ -1,0 +1,191 @@
+package io.specula.speculative.verify;
+
+import io.specula.generate.LogitsProcessor;
+import io.specula.generate.SamplingParams;
+import io.specula.generate.TokenCounts;
+import io.specula.generate.TokenSampler;
+import io.specula.speculative.drafter.Draft;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Speculative sampling must emit tokens distributed exactly as the target's processed distribution p, whatever the
+ * drafter's q. Checked with Pearson's chi-square test on a vocabulary of 8, for drafts of 2 tokens:
+ * <ul>
+ *   <li>the first emitted token against p(· | history);</li>
+ *   <li>the second emitted token, in steps whose first draft was accepted as x, against p(· | history + x) — pooled
+ *       over x (given the first tokens, the second ones are independent draws), which also checks that penalties see
+ *       the earlier draft of the same step.</li>
+ * </ul>
+ * Cells with expected count below 5 are merged; cells with p = 0 must stay empty (asserted exactly).
+ *
+ * <p>False-failure rate: each assertion rejects when the p-value is below {@value #ALPHA}; the p-value is the exact
+ * chi-square upper tail (regularized incomplete gamma, {@link ChiSquare}, itself checked against tabulated critical
+ * values), so a correct sampler fails one assertion with probability 1e-4, and the (at most) 24 distribution assertions here
+ * with at most 0.24% (union bound) for a random seed. The seeds are fixed, so the outcome is deterministic. The test
+ * has power: {@link #detectsAWrongResidual()} shows that sampling the rejection from p instead of max(0, p − q) fails
+ * with a p-value below 1e-10.
+ */
+class RejectionSamplerTest {
+
+    static final double ALPHA = 1e-4;
+    static final int V = 8;
+    static final int TRIALS = 60_000;
+
+    static final float[][] TARGET = {
+            {2.0f, 0.5f, 1.5f, -1.0f, 0.8f, -3.0f, 1.1f, -8.0f},
+            {0.3f, 1.8f, -0.5f, 1.2f, 0.9f, -2.0f, 0.0f, -9.0f},
+            {1.0f, 1.0f, 0.2f, -0.4f, 0.6f, 0.1f, -1.5f, -7.0f}};
+
+    /** Close to the target: small perturbations. */
+    static final float[][] CLOSE = {
+            {1.8f, 0.7f, 1.4f, -0.8f, 0.6f, -2.9f, 1.3f, -8.0f},
+            {0.5f, 1.6f, -0.3f, 1.3f, 0.7f, -2.2f, 0.2f, -9.0f}};
+
+    /** Far from the target: other favourites, overlapping only partly. */
+    static final float[][] FAR = {
+            {0.5f, 1.5f, -0.5f, 1.5f, 2.0f, -3.0f, 0.0f, -8.0f},
+            {1.5f, -0.5f, 0.5f, 0.0f, 2.0f, -1.0f, 1.2f, -9.0f}};
+
+    /** All mass on token 7, which the target never emits (its logit is far below the rest, cut by top-k/top-p). */
+    static final float[][] DISJOINT = {
+            {0f, 0f, 0f, 0f, 0f, 0f, 0f, 40f},
+            {0f, 0f, 0f, 0f, 0f, 0f, 0f, 40f}};
+
+    static Stream<Arguments> cases() {
+        List<SamplingParams> params = List.of(
+                new SamplingParams(0.8, 5, 0.9, null, 0, 0),
+                new SamplingParams(1.3, 6, 0.95, null, 0.4, 0.3),
+                new SamplingParams(0.9, 0, 0.92, null, 0.7, 0.0));
+        List<Arguments> out = new ArrayList<>();
+        long seed = 1;
+        for (SamplingParams p : params) {
+            out.add(Arguments.of("close", p, CLOSE, seed++));
+            out.add(Arguments.of("far", p, FAR, seed++));
+            out.add(Arguments.of("disjoint", p, DISJOINT, seed++));
+            out.add(Arguments.of("one-hot (n-gram)", p, null, seed++));
+        }
+        return out.stream();
+    }
+
+    @ParameterizedTest(name = "{0} q, {1}")
+    @MethodSource("cases")
+    void emitsTheTargetDistribution(String kind, SamplingParams params, float[][] drafter, long seed) {
+        Result r = simulate(params, drafter, seed, RejectionSampler.INSTANCE);
+        assertThat(r.firstPValue).as("first token, p-value").isGreaterThan(ALPHA);
+        assertThat(r.secondPValue).as("second token given the first draft accepted, p-value").isGreaterThan(ALPHA);
+        assertThat(r.impossible).as("tokens emitted with p = 0").isZero();
+        assertThat(r.firstDf).as("degrees of freedom, first token").isPositive();
+        if (!kind.equals("disjoint")) {
+            assertThat(r.secondDf).as("degrees of freedom, second token").isPositive();
+        }
+        if (drafter != null) {
+            // P(accept first draft) = Σ min(p, q): real rejection sampling keeps it high when q is close.
+            double sd = Math.sqrt(r.expectedAcceptance * (1 - r.expectedAcceptance) / TRIALS);
+            assertThat(r.firstAccepted / (double) TRIALS).isCloseTo(r.expectedAcceptance,
+                    org.assertj.core.api.Assertions.within(6 * sd + 1e-9));
+        }
+        if (kind.equals("disjoint")) {
+            assertThat(r.firstAccepted).isZero();
+        }
+    }
+
+    @Test
+    void detectsAWrongResidual() {
+        // Rejections sampled from p rather than max(0, p − q): biased towards the tokens q favours too.
+        AcceptanceRule wrong = (logits, draft, processor, history, sampler) -> {
+            float[] p = processor.probabilities(logits[0], history);
+            int x = draft.tokens()[0];
+            if (sampler.uniform() * draft.qOf(0) < p[x]) {
+                return new Verdict(1, sampler.sample(processor.probabilities(logits[1], history)));
+            }
+            return new Verdict(0, sampler.sample(p));
+        };
+        // q favours token 0, which p likes too: the wrong rule over-emits it.
+        float[][] overlapping = {{3f, 0f, 0f, 0f, 0f, 0f, 0f, 0f}, {3f, 0f, 0f, 0f, 0f, 0f, 0f, 0f}};
+        Result r = simulate(new SamplingParams(0.8, 5, 0.9, null, 0, 0), overlapping, 99, wrong);
+        assertThat(r.firstPValue).isLessThan(1e-10);
+    }
+
+    record Result(double firstPValue, int firstDf, double secondPValue, int secondDf, long impossible,
+                  long firstAccepted, double expectedAcceptance) {
+    }
+
+    static Result simulate(SamplingParams params, float[][] drafter, long seed, AcceptanceRule rule) {
+        LogitsProcessor processor = new LogitsProcessor(params);
+        TokenCounts history = new TokenCounts(V);
+        history.add(1);
+        history.add(1);
+        history.add(4);
+        TokenSampler targetSampler = new TokenSampler(seed);
+        TokenSampler drafterSampler = new TokenSampler(seed * 31 + 7);
+
+        float[] p0 = processor.probabilities(TARGET[0], history);
+        long[] first = new long[V];
+        long[][] second = new long[V][V];
+        long firstAccepted = 0;
+        for (int trial = 0; trial < TRIALS; trial++) {
+            Draft draft = draft(processor, history, drafter, drafterSampler, trial);
+            Verdict v = rule.judge(TARGET, draft, processor, history, targetSampler);
+            int t1 = v.accepted() >= 1 ? draft.tokens()[0] : v.nextToken();
+            first[t1]++;
+            if (v.accepted() >= 1) {
+                firstAccepted++;
+                int t2 = v.accepted() >= 2 ? draft.tokens()[1] : v.nextToken();
+                second[t1][t2]++;
+            }
+        }
+        long impossible = 0;
+        Pearson firstTest = new Pearson();
+        firstTest.addGroup(first, p0, TRIALS);
+        impossible += firstTest.impossible;
+        Pearson secondTest = new Pearson();
+        for (int x = 0; x < V; x++) {
+            long n = 0;
+            for (long c : second[x]) {
+                n += c;
+            }
+            if (n == 0) {
+                continue;
+            }
+            history.add(x);
+            float[] p1 = processor.probabilities(TARGET[1], history);
+            history.remove(x);
+            secondTest.addGroup(second[x], p1, n);
+        }
+        impossible += secondTest.impossible;
+        double expectedAcceptance = 0;
+        if (drafter != null) {
+            float[] q0 = processor.probabilities(drafter[0], history);
+            for (int i = 0; i < V; i++) {
+                expectedAcceptance += Math.min(p0[i], q0[i]);
+            }
+        }
+        return new Result(firstTest.pValue(), firstTest.df, secondTest.pValue(), secondTest.df, impossible,
+                firstAccepted, expectedAcceptance);
+    }
+
+    /** Two draft tokens from the drafter's processed q (history includes the first for the second), or fixed ones. */
+    static Draft draft(LogitsProcessor processor, TokenCounts history, float[][] drafter, TokenSampler sampler,
+                       int trial) {
+        if (drafter == null) {
+            // A deterministic drafter (q one-hot), cycling through proposals so every path gets exercised.
+            return new Draft(new int[] {trial % 7, (trial / 7) % 7}, null, 0);
+        }
+        float[] q0 = processor.probabilities(drafter[0], history);
+        int d1 = sampler.sample(q0);
+        history.add(d1);
+        float[] q1 = processor.probabilities(drafter[1], history);
+        history.remove(d1);
+        int d2 = sampler.sample(q1);
+        return new Draft(new int[] {d1, d2}, new float[][] {q0, q1}, 0);
+    }
+}

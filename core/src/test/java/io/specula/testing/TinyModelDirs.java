@@ -1,0 +1,54 @@
+package io.specula.testing;
+
+import io.specula.testing.TinyTokenizers.ChatTemplateKind;
+import io.specula.testing.TinyTokenizers.TokenizerKind;
+
+import java.nio.file.Path;
+import java.util.function.UnaryOperator;
+
+/**
+ * Complete tiny model directories (weights, config, tokenizer, chat template) as a user would point the engine at:
+ * {@link TinyModels} for the network and {@link TinyTokenizers} for the tokenizer, with matching vocabulary and
+ * special-token ids.
+ */
+public final class TinyModelDirs {
+
+    private TinyModelDirs() {
+    }
+
+    /** A Llama model with the Llama-2 byte-fallback tokenizer and no chat template. */
+    public static Path llama(Path dir, long seed) {
+        return write(dir, TinyModels.Family.LLAMA, TokenizerKind.LLAMA2_BYTE_FALLBACK, ChatTemplateKind.NONE,
+                spec -> spec.seed(seed));
+    }
+
+    /**
+     * Writes a whole model directory.
+     *
+     * @param adjust changes to the default tiny spec (sizes, seed, dtype, ...)
+     */
+    public static Path write(Path dir, TinyModels.Family family, TokenizerKind tokenizer, ChatTemplateKind template,
+                             UnaryOperator<TinyModels.Spec> adjust) {
+        int vocab = TinyTokenizers.write(dir, tokenizer, template);
+        int bos = bos(tokenizer, template);
+        int eos = eos(tokenizer, template);
+        adjust.apply(TinyModels.spec(family, vocab, bos, eos)).writeTo(dir);
+        return dir;
+    }
+
+    private static int bos(TokenizerKind kind, ChatTemplateKind template) {
+        if (template == ChatTemplateKind.LLAMA3) {
+            return TinyTokenizers.tokenId(kind, template, "<|begin_of_text|>");
+        }
+        return kind == TokenizerKind.LLAMA2_BYTE_FALLBACK ? 1 : -1;
+    }
+
+    private static int eos(TokenizerKind kind, ChatTemplateKind template) {
+        return switch (template) {
+            case LLAMA3 -> TinyTokenizers.tokenId(kind, template, "<|eot_id|>");
+            case QWEN -> TinyTokenizers.tokenId(kind, template, "<|im_end|>");
+            case NONE -> kind == TokenizerKind.LLAMA2_BYTE_FALLBACK ? 2
+                    : TinyTokenizers.tokenId(kind, template, "<|endoftext|>");
+        };
+    }
+}
