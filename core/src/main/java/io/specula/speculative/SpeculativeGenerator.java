@@ -58,6 +58,7 @@ public final class SpeculativeGenerator implements Generator {
     private final Supplier<DraftPolicy> policies;
     private final DecodingListener decodingListener;
     private final Verifier verifier;
+    private final VerificationObserver observer;
 
     /**
      * @param target           the model whose output this must reproduce
@@ -72,6 +73,17 @@ public final class SpeculativeGenerator implements Generator {
      */
     public SpeculativeGenerator(CausalLm target, Tokenizer tokenizer, List<Integer> defaultEosIds, int contextLimit,
                                 Drafter drafter, Supplier<DraftPolicy> policies, DecodingListener decodingListener) {
+        this(target, tokenizer, defaultEosIds, contextLimit, drafter, policies, decodingListener, null);
+    }
+
+    /**
+     * As above, with an observer of the target's decisions (the adaptive drafter's example collector); {@code null}
+     * for none.
+     */
+    public SpeculativeGenerator(CausalLm target, Tokenizer tokenizer, List<Integer> defaultEosIds, int contextLimit,
+                                Drafter drafter, Supplier<DraftPolicy> policies, DecodingListener decodingListener,
+                                VerificationObserver observer) {
+        this.observer = observer == null ? VerificationObserver.NONE : observer;
         this.target = target;
         this.tokenizer = tokenizer;
         this.defaultEosIds = List.copyOf(defaultEosIds);
@@ -108,6 +120,8 @@ public final class SpeculativeGenerator implements Generator {
         private final AcceptanceRule rule;
         private final int maxDraft;
         private DraftSession session;
+        private VerificationObserver.Trace trace;
+        private float[][] scoredRows;
 
         private long steps;
         private long drafts;
@@ -142,15 +156,18 @@ public final class SpeculativeGenerator implements Generator {
             try (KvCache cache = target.newCache(capacity)) {
                 float[] logits = target.forward(prompt, cache, 1)[0];
                 openDrafter(capacity);
+                openTrace(prompt);
                 promptNanos = System.nanoTime() - started;
                 // The first token comes from the prompt's logits, exactly as in plain decoding.
                 int first = processor.params().isGreedy() ? processor.argmax(logits, history)
                         : sampler.sample(processor.probabilities(logits, history));
+                traceToken(logits, first);
                 if (!emit(first, TokenSource.TARGET)) {
                     decode(cache);
                 }
             } finally {
                 closeDrafter();
+                closeTrace();
             }
             DecodingStats stats = new DecodingStats(steps, drafts, draftedTokens, acceptedTokens, acceptedByPosition,
                     draftedByPosition, sink.tokenCount(), promptNanos, draftNanos, verifyNanos,
@@ -190,19 +207,31 @@ public final class SpeculativeGenerator implements Generator {
                 }
 
                 long t1 = System.nanoTime();
-                Verdict verdict = verifier.verify(sequence.last(), draft, cache, rule, processor, history, sampler);
+                Verdict verdict = verifier.verify(sequence.last(), draft, cache, rule, processor, history, sampler,
+                        trace == null ? null : rows -> scoredRows = rows);
                 long stepVerifyNanos = System.nanoTime() - t1;
 
                 int emitted = 0;
                 boolean done = false;
                 int[] tokens = draft.tokens();
+                float[][] rows = scoredRows;
+                scoredRows = null;
                 for (int i = 0; i < verdict.accepted() && !done; i++) {
+                    traceToken(rows == null ? null : rows[i], tokens[i]);
                     done = emit(tokens[i], TokenSource.DRAFTER);
                     emitted++;
                 }
                 if (!done) {
+                    traceToken(rows == null ? null : rows[verdict.accepted()], verdict.nextToken());
                     done = emit(verdict.nextToken(), TokenSource.TARGET);
                     emitted++;
+                }
+                if (trace != null && draft.size() > 0) {
+                    try {
+                        trace.step(draft.size(), verdict.accepted());
+                    } catch (RuntimeException e) {
+                        trace = null;
+                    }
                 }
 
                 record(draft, verdict, stepDraftNanos, stepVerifyNanos);
@@ -219,6 +248,38 @@ public final class SpeculativeGenerator implements Generator {
                     } catch (RuntimeException e) {
                         drafterFault(e);
                     }
+                }
+            }
+        }
+
+        /** Opens the observer's trace of this request (after the drafter, so it can tell which session drafts). */
+        private void openTrace(int[] prompt) {
+            try {
+                trace = observer.open(prompt, session);
+            } catch (RuntimeException e) {
+                trace = null;
+            }
+        }
+
+        /** Tells the trace which row chose which token; an observer that fails is dropped, the output unaffected. */
+        private void traceToken(float[] row, int token) {
+            if (trace != null && row != null) {
+                try {
+                    trace.token(row, token);
+                } catch (RuntimeException e) {
+                    trace = null;
+                }
+            }
+        }
+
+        private void closeTrace() {
+            if (trace != null) {
+                VerificationObserver.Trace t = trace;
+                trace = null;
+                try {
+                    t.close(sink.finishReason());
+                } catch (RuntimeException ignored) {
+                    // Observation must not break decoding.
                 }
             }
         }

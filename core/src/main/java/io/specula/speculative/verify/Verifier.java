@@ -7,6 +7,8 @@ import io.specula.model.CausalLm;
 import io.specula.model.KvCache;
 import io.specula.speculative.drafter.Draft;
 
+import java.util.function.Consumer;
+
 /**
  * Scores a draft with ONE target forward pass and applies the acceptance rule.
  *
@@ -26,6 +28,15 @@ public final class Verifier {
 
     public Verdict verify(int pending, Draft draft, KvCache cache, AcceptanceRule rule, LogitsProcessor processor,
                           TokenCounts history, TokenSampler sampler) {
+        return verify(pending, draft, cache, rule, processor, history, sampler, null);
+    }
+
+    /**
+     * As above; {@code scored}, when not null, is given the pass's γ+1 logit rows (the target's own, before any
+     * processing) so that a caller can record what the target decided.
+     */
+    public Verdict verify(int pending, Draft draft, KvCache cache, AcceptanceRule rule, LogitsProcessor processor,
+                          TokenCounts history, TokenSampler sampler, Consumer<float[][]> scored) {
         int[] drafted = draft.tokens();
         int[] input = new int[drafted.length + 1];
         input[0] = pending;
@@ -33,6 +44,9 @@ public final class Verifier {
         int before = cache.length();
         float[][] logits = target.forward(input, cache, input.length);
         Verdict verdict = rule.judge(logits, draft, processor, history, sampler);
+        if (scored != null) {
+            scored.accept(logits);
+        }
         cache.truncate(before + 1 + verdict.accepted());
         return verdict;
     }
