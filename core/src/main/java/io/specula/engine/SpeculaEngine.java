@@ -1,6 +1,8 @@
 package io.specula.engine;
 
 import io.specula.SpeculaException;
+import io.specula.adaptive.AdaptiveConfig;
+import io.specula.adaptive.AdaptiveDrafter;
 import io.specula.generate.DecodingListener;
 import io.specula.generate.GenerationListener;
 import io.specula.generate.GenerationRequest;
@@ -22,6 +24,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.file.Path;
+import java.util.Optional;
 
 /**
  * The engine facade: a loaded target (and optional drafter) with its tokenizer, serving generation requests.
@@ -41,25 +44,37 @@ public final class SpeculaEngine implements AutoCloseable {
     private final DraftPolicies policies = new DraftPolicies();
     private final PlainGenerator plain;
     private final SpeculativeGenerator speculative;
+    private final AdaptiveDrafter adaptive;     // null unless the drafter adapts (io.specula.adaptive)
 
-    private SpeculaEngine(EngineConfig config, LoadedModel target, LoadedModel drafterModel, Drafter drafter) {
+    private SpeculaEngine(EngineConfig config, LoadedModel target, LoadedModel drafterModel, Drafter drafter,
+                          AdaptiveDrafter adaptive) {
         this.config = config;
         this.target = target;
         this.drafterModel = drafterModel;
         this.drafter = drafter;
+        this.adaptive = adaptive;
         listeners.add(statistics);
         int context = config.maxContextTokens() > 0
                 ? Math.min(config.maxContextTokens(), target.config().maxPositionEmbeddings())
                 : target.config().maxPositionEmbeddings();
         this.plain = new PlainGenerator(target.model(), target.tokenizer(), target.eosIds(), context, listeners);
         this.speculative = drafter == null ? null : new SpeculativeGenerator(target.model(), target.tokenizer(),
-                target.eosIds(), context, drafter, () -> policies.create(SpeculationSettings.DEFAULT), listeners);
+                target.eosIds(), context, drafter, () -> policies.create(SpeculationSettings.DEFAULT), listeners,
+                adaptive);
         this.info = new EngineInfo(target.name(), drafter == null ? "none" : drafter.name(), deviceName(target),
                 dtypeName(target), kernelName(target), context);
     }
 
     /** Loads the models; fails with a {@link SpeculaException} naming the file when one is bad. */
     public static SpeculaEngine load(EngineConfig config) {
+        return load(config, AdaptiveConfig.DISABLED);
+    }
+
+    /**
+     * Loads the models; with {@code adaptive} enabled and a model drafter, the drafter keeps learning from the
+     * target's verified outputs in the background ({@link AdaptiveDrafter}), starting from its newest checkpoint.
+     */
+    public static SpeculaEngine load(EngineConfig config, AdaptiveConfig adaptive) {
         if (config.targetDir() == null) {
             throw new SpeculaException("target: no target model directory was configured");
         }
@@ -85,7 +100,27 @@ public final class SpeculaEngine implements AutoCloseable {
             }
             throw e;
         }
-        SpeculaEngine engine = new SpeculaEngine(config, target, drafterModel, drafter);
+        AdaptiveDrafter adaptiveDrafter = null;
+        if (adaptive != null && adaptive.enabled()) {
+            if (drafterModel == null) {
+                log.warn("Adaptive drafter: enabled, but the drafter is '{}', not a model; nothing to adapt",
+                        config.drafter());
+            } else {
+                try {
+                    adaptiveDrafter = AdaptiveDrafter.create(adaptive, drafterModel.name(), drafterModel.directory(),
+                            drafterModel.model(), target.model().vocabSize());
+                    drafter = adaptiveDrafter;
+                } catch (RuntimeException e) {
+                    target.close();
+                    drafterModel.close();
+                    throw e;
+                }
+            }
+        }
+        SpeculaEngine engine = new SpeculaEngine(config, target, drafterModel, drafter, adaptiveDrafter);
+        if (adaptiveDrafter != null) {
+            adaptiveDrafter.start();
+        }
         log.info("Specula engine ready: target {}, drafter {}, {} kernel, context {}", engine.info.targetName(),
                 engine.info.drafterName(), engine.info.kernel(), engine.info.contextLength());
         return engine;
@@ -142,6 +177,11 @@ public final class SpeculaEngine implements AutoCloseable {
         listeners.add(listener);
     }
 
+    /** The adaptive drafter, when the drafter adapts to the traffic. */
+    public Optional<AdaptiveDrafter> adaptive() {
+        return Optional.ofNullable(adaptive);
+    }
+
     /** Cumulative and recent speculative statistics since start-up. */
     public SpeculationSnapshot statistics() {
         return statistics.snapshot();
@@ -154,6 +194,9 @@ public final class SpeculaEngine implements AutoCloseable {
 
     @Override
     public void close() {
+        if (adaptive != null) {
+            adaptive.close();
+        }
         target.close();
         if (drafterModel != null) {
             drafterModel.close();
