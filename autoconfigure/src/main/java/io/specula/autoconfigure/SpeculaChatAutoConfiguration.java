@@ -26,7 +26,8 @@ import org.springframework.context.annotation.Bean;
 @ConditionalOnClass(SpeculaChatModel.class)
 @ConditionalOnProperty(name = SpringAIModelProperties.CHAT_MODEL, havingValue = SpeculaChatAutoConfiguration.MODEL,
         matchIfMissing = true)
-@EnableConfigurationProperties({ SpeculaEngineProperties.class, SpeculaChatProperties.class })
+@EnableConfigurationProperties({ SpeculaEngineProperties.class, SpeculaChatProperties.class,
+        SpeculaAdaptiveProperties.class })
 public class SpeculaChatAutoConfiguration {
 
     /** The value of {@code spring.ai.model.chat} that selects Specula. */
@@ -34,12 +35,16 @@ public class SpeculaChatAutoConfiguration {
 
     @Bean(destroyMethod = "close")
     @ConditionalOnMissingBean
-    public SpeculaEngine speculaEngine(SpeculaEngineProperties properties) {
+    public SpeculaEngine speculaEngine(SpeculaEngineProperties properties, SpeculaAdaptiveProperties adaptive) {
         EngineConfig config = properties.toEngineConfig();
         try {
-            return SpeculaEngine.load(config);
+            return SpeculaEngine.load(config, adaptive.toConfig());
         }
         catch (SpeculaException ex) {
+            if (ex.getMessage().startsWith("adaptive:")) {
+                throw new InvalidConfigurationPropertyValueException(SpeculaAdaptiveProperties.CONFIG_PREFIX
+                        + ".enabled", true, ex.getMessage());
+            }
             // The engine's message names the file; name the property that points at it.
             boolean drafterAtFault = config.drafter() != null && !EngineConfig.NGRAM.equals(config.drafter())
                     && (ex.getMessage().contains(config.drafter()) || ex.getMessage().startsWith("drafter"));

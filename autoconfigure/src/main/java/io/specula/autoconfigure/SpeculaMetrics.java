@@ -8,14 +8,17 @@ import java.util.concurrent.TimeUnit;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.MeterBinder;
+import io.specula.adaptive.AdaptiveDrafter;
 import io.specula.engine.EngineInfo;
 import io.specula.engine.SpeculationSettings;
 import io.specula.generate.DecodingListener;
 import io.specula.generate.FinishReason;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Micrometer meters of speculative decoding, modelled on vLLM's {@code spec_decode} metrics. Counters read the
@@ -26,6 +29,10 @@ import io.specula.generate.FinishReason;
  * Every meter is tagged {@code target} and {@code drafter} (the model names); per-position counters add
  * {@code position} (0 .. 15, bounded by the largest draft length), the request counter {@code finish.reason}, the
  * verify timer {@code speculative}. No tag carries request data. See {@code docs/metrics.md}.
+ *
+ * <p>
+ * With an adaptive drafter, {@code specula.adaptive.*} meters follow its learning; the two per-version gauges carry a
+ * {@code drafter.version} tag with the serving version only (re-registered at each swap, so the tag stays bounded).
  */
 public class SpeculaMetrics implements MeterBinder, DecodingListener {
 
@@ -51,6 +58,24 @@ public class SpeculaMetrics implements MeterBinder, DecodingListener {
 
     public static final String REQUESTS = "specula.requests";
 
+    public static final String ADAPTIVE_VERSION = "specula.adaptive.drafter.version";
+
+    public static final String ADAPTIVE_EXAMPLES = "specula.adaptive.examples";
+
+    public static final String ADAPTIVE_BUFFER = "specula.adaptive.buffer.examples";
+
+    public static final String ADAPTIVE_STEPS = "specula.adaptive.training.steps";
+
+    public static final String ADAPTIVE_LOSS = "specula.adaptive.training.loss";
+
+    public static final String ADAPTIVE_UPDATES = "specula.adaptive.updates";
+
+    public static final String ADAPTIVE_FAILURES = "specula.adaptive.failures";
+
+    public static final String ADAPTIVE_ACCEPTANCE = "specula.adaptive.acceptance.rate";
+
+    public static final String ADAPTIVE_HELD_OUT_ACCEPTANCE = "specula.adaptive.heldout.acceptance.rate";
+
     private static final double[] ACCEPTANCE_LENGTH_BUCKETS = { 1, 2, 3, 4, 5, 6, 8, 10, 12, 17 };
 
     private final SpeculaStatistics statistics;
@@ -59,9 +84,22 @@ public class SpeculaMetrics implements MeterBinder, DecodingListener {
 
     private final List<Bound> bound = new CopyOnWriteArrayList<>();
 
+    private final @Nullable AdaptiveDrafter adaptive;
+
+    /** Per registry, the gauges tagged with the serving drafter version (replaced at each swap). */
+    private final List<VersionGauges> versionGauges = new CopyOnWriteArrayList<>();
+
     public SpeculaMetrics(SpeculaStatistics statistics, EngineInfo info) {
+        this(statistics, info, null);
+    }
+
+    public SpeculaMetrics(SpeculaStatistics statistics, EngineInfo info, @Nullable AdaptiveDrafter adaptive) {
         this.statistics = statistics;
         this.tags = Tags.of("target", info.targetName(), "drafter", info.drafterName());
+        this.adaptive = adaptive;
+        if (adaptive != null) {
+            adaptive.addVersionListener(this::rebindVersionGauges);
+        }
     }
 
     @Override
@@ -128,6 +166,85 @@ public class SpeculaMetrics implements MeterBinder, DecodingListener {
             .tags(this.tags.and("speculative", "false"))
             .register(registry);
         this.bound.add(new Bound(acceptanceLength, draft, verifySpeculative, verifyPlain));
+        if (this.adaptive != null) {
+            bindAdaptive(registry, this.adaptive);
+        }
+    }
+
+    private void bindAdaptive(MeterRegistry registry, AdaptiveDrafter a) {
+        Gauge.builder(ADAPTIVE_VERSION, a, AdaptiveDrafter::version)
+            .description("The serving drafter version (0 = the drafter as loaded)")
+            .tags(this.tags)
+            .register(registry);
+        FunctionCounter.builder(ADAPTIVE_EXAMPLES, a, d -> d.buffer().collected())
+            .description("Training windows collected from verification passes")
+            .tags(this.tags)
+            .register(registry);
+        Gauge.builder(ADAPTIVE_BUFFER, a, d -> d.buffer().trainingSize() + d.buffer().heldOutSize())
+            .description("Examples in the buffer now (training and held-out)")
+            .tags(this.tags)
+            .register(registry);
+        FunctionCounter.builder(ADAPTIVE_STEPS, a, AdaptiveDrafter::trainingSteps)
+            .description("Optimiser steps of the background trainer")
+            .tags(this.tags)
+            .register(registry);
+        Gauge.builder(ADAPTIVE_LOSS, a, AdaptiveDrafter::lastLoss)
+            .description("Loss of the last training step (KL or cross-entropy, per position)")
+            .tags(this.tags)
+            .register(registry);
+        FunctionCounter.builder(ADAPTIVE_UPDATES, a, AdaptiveDrafter::updatesAccepted)
+            .description("Updates judged on the held-out slice (accepted: swapped in; rejected: discarded)")
+            .tags(this.tags.and("outcome", "accepted"))
+            .register(registry);
+        FunctionCounter.builder(ADAPTIVE_UPDATES, a, AdaptiveDrafter::updatesRejected)
+            .description("Updates judged on the held-out slice (accepted: swapped in; rejected: discarded)")
+            .tags(this.tags.and("outcome", "rejected"))
+            .register(registry);
+        FunctionCounter.builder(ADAPTIVE_FAILURES, a, AdaptiveDrafter::failures)
+            .description("Updates or checkpoints that failed; serving went on with the last good drafter")
+            .tags(this.tags)
+            .register(registry);
+        VersionGauges gauges = new VersionGauges(registry, new CopyOnWriteArrayList<>());
+        this.versionGauges.add(gauges);
+        registerVersionGauges(gauges, a, a.version());
+    }
+
+    private synchronized void registerVersionGauges(VersionGauges gauges, AdaptiveDrafter a, int version) {
+        gauges.meters().forEach(gauges.registry()::remove);
+        gauges.meters().clear();
+        Tags versionTags = this.tags.and("drafter.version", Integer.toString(version));
+        gauges.meters()
+            .add(Gauge.builder(ADAPTIVE_ACCEPTANCE, a, AdaptiveDrafter::currentAcceptanceRate)
+                .description("Accepted / drafted tokens of the serving drafter version in live traffic")
+                .tags(versionTags)
+                .register(gauges.registry()));
+        gauges.meters()
+            .add(Gauge.builder(ADAPTIVE_HELD_OUT_ACCEPTANCE, a, d -> heldOutRate(d, version))
+                .description("Greedy acceptance of the serving drafter version on the held-out slice when judged")
+                .tags(versionTags)
+                .register(gauges.registry()));
+    }
+
+    private static double heldOutRate(AdaptiveDrafter a, int version) {
+        return a.status()
+            .versions()
+            .stream()
+            .filter(v -> v.version() == version)
+            .mapToDouble(v -> v.heldOutMatchRate())
+            .findFirst()
+            .orElse(Double.NaN);
+    }
+
+    private void rebindVersionGauges(int version) {
+        AdaptiveDrafter a = this.adaptive;
+        if (a != null) {
+            for (VersionGauges gauges : this.versionGauges) {
+                registerVersionGauges(gauges, a, version);
+            }
+        }
+    }
+
+    private record VersionGauges(MeterRegistry registry, List<Meter> meters) {
     }
 
     @Override

@@ -2,6 +2,8 @@ package io.specula.autoconfigure;
 
 import java.util.List;
 
+import io.specula.adaptive.AdaptationStatus;
+import io.specula.adaptive.AdaptiveDrafter;
 import io.specula.chat.SpeculaChatOptions;
 import io.specula.engine.EngineInfo;
 import io.specula.engine.SpeculaEngine;
@@ -44,7 +46,8 @@ public class SpeculativeEndpoint {
         return new SpeculativeDescriptor(
                 new Models(info.targetName(), info.drafterName(), info.device(), info.dtype(), info.kernel(),
                         info.contextLength()),
-                configuration, this.statistics.totals(), this.statistics.recent(), this.statistics.byPosition());
+                configuration, this.statistics.totals(), this.statistics.recent(), this.statistics.byPosition(),
+                this.engine.adaptive().map(AdaptiveDrafter::status).orElse(null));
     }
 
     /**
@@ -55,10 +58,12 @@ public class SpeculativeEndpoint {
      * @param cumulative           statistics since start
      * @param recent               statistics of the most recent speculative steps
      * @param acceptanceByPosition acceptance at each draft position seen so far
+     * @param adaptive             the adaptive drafter's learning (versions, examples, steps, loss, acceptance per
+     *                             version), or null when the drafter does not adapt
      */
     public record SpeculativeDescriptor(Models models, Configuration configuration,
             SpeculaStatistics.Totals cumulative, SpeculaStatistics.Recent recent,
-            List<SpeculaStatistics.Position> acceptanceByPosition) {
+            List<SpeculaStatistics.Position> acceptanceByPosition, @Nullable AdaptationStatus adaptive) {
     }
 
     /**
