@@ -474,21 +474,42 @@ public final class AdaptiveDrafter implements Drafter, VerificationObserver {
         }
     }
 
+    private JsonObject info(Version v) {
+        JsonObject info = new JsonObject();
+        info.addProperty("version", v.number);
+        info.addProperty("base_drafter", name);
+        info.addProperty("base_fingerprint", fingerprint);
+        info.addProperty("based_on", v.stats.basedOn);
+        info.addProperty("created", v.stats.created.toString());
+        info.addProperty("held_out_match_rate", v.stats.heldOutMatch);
+        info.addProperty("held_out_expected_acceptance", v.stats.heldOutExpected);
+        info.addProperty("training_steps", trainingSteps.get());
+        info.addProperty("examples_collected", buffer.collected());
+        info.addProperty("loss", config.loss().name().toLowerCase(java.util.Locale.ROOT));
+        return info;
+    }
+
+    /**
+     * Writes the serving version as a drafter folder in the Hugging Face layout (what {@code specula distill
+     * --prompts} produces); returns its version number.
+     */
+    public int export(Path dir) {
+        updateLock.lock();
+        try {
+            Version v = current.get();
+            DrafterCheckpoints.export(dir, baseDir, v.weights, info(v));
+            return v.number;
+        } finally {
+            updateLock.unlock();
+        }
+    }
+
     private void checkpoint(Version v, int basedOn) {
         if (config.checkpointDir() == null) {
             return;
         }
         try {
-            JsonObject info = new JsonObject();
-            info.addProperty("base_drafter", name);
-            info.addProperty("base_fingerprint", fingerprint);
-            info.addProperty("based_on", basedOn);
-            info.addProperty("created", v.stats.created.toString());
-            info.addProperty("held_out_match_rate", v.stats.heldOutMatch);
-            info.addProperty("held_out_expected_acceptance", v.stats.heldOutExpected);
-            info.addProperty("training_steps", trainingSteps.get());
-            info.addProperty("examples_collected", buffer.collected());
-            DrafterCheckpoints.write(config.checkpointDir(), v.number, baseDir, v.weights, info,
+            DrafterCheckpoints.write(config.checkpointDir(), v.number, baseDir, v.weights, info(v),
                     config.checkpointRetention());
         } catch (RuntimeException e) {
             // The new version still serves; only its persistence failed.

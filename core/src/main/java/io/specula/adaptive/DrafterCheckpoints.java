@@ -50,9 +50,23 @@ public final class DrafterCheckpoints {
     public static Path write(Path root, int version, Path baseDir, Map<String, SafeTensorsFiles.Tensor> weights,
                              JsonObject info, int retention) {
         Path dir = root.resolve(name(version));
-        Path tmp = root.resolve("." + name(version) + ".tmp");
+        JsonObject i = info.deepCopy();
+        i.addProperty("version", version);
+        export(dir, baseDir, weights, i);
+        prune(root, retention);
+        return dir;
+    }
+
+    /**
+     * Writes a drafter folder in the Hugging Face layout at {@code dir} (replacing it): the base drafter's config,
+     * generation config and tokenizer files, {@code model.safetensors} (float32) and {@code adaptive.json}. Written
+     * next to it first and renamed into place.
+     */
+    public static void export(Path dir, Path baseDir, Map<String, SafeTensorsFiles.Tensor> weights, JsonObject info) {
+        Path parent = dir.toAbsolutePath().getParent();
+        Path tmp = parent.resolve("." + dir.getFileName() + ".tmp");
         try {
-            Files.createDirectories(root);
+            Files.createDirectories(parent);
             deleteTree(tmp);
             Files.createDirectories(tmp);
             try (DirectoryStream<Path> files = Files.newDirectoryStream(baseDir)) {
@@ -71,18 +85,13 @@ public final class DrafterCheckpoints {
                     }
                 }
             }
-            SafeTensorsFiles.write(tmp.resolve("model.safetensors"), weights, SafeTensorsFiles.DType.F32,
-                    Map.of("adaptive_version", Integer.toString(version)));
-            JsonObject i = info.deepCopy();
-            i.addProperty("version", version);
-            Files.writeString(tmp.resolve(INFO), gson().toJson(i) + "\n", StandardCharsets.UTF_8);
+            SafeTensorsFiles.write(tmp.resolve("model.safetensors"), weights, SafeTensorsFiles.DType.F32, Map.of());
+            Files.writeString(tmp.resolve(INFO), gson().toJson(info) + "\n", StandardCharsets.UTF_8);
             deleteTree(dir);
             Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot write the adaptive drafter checkpoint " + dir + ": " + e, e);
+            throw new UncheckedIOException("cannot write the adapted drafter " + dir + ": " + e, e);
         }
-        prune(root, retention);
-        return dir;
     }
 
     /** The checkpoints under {@code root}, newest first (none if it does not exist). */
