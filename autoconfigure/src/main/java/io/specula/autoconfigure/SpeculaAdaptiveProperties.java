@@ -38,7 +38,7 @@ public class SpeculaAdaptiveProperties implements Validator {
     private int batchSize = DEFAULTS.batchSize();
 
     /** AdamW learning rate of the fine-tuning (constant). */
-    private double learningRate = DEFAULTS.learningRate();
+    private double learningRate = 3e-4;
 
     /** How often the background trainer looks for new examples. */
     private Duration updateInterval = DEFAULTS.updateInterval();
