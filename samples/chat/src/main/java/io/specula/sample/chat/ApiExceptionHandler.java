@@ -61,7 +61,7 @@ public class ApiExceptionHandler {
     /** The engine failed: a clear message, logged with its stack trace. */
     @ExceptionHandler
     ResponseEntity<ErrorBody> engineError(RuntimeException ex) {
-        logger.warn("Generation failed: {}", ErrorBody.describe(ex), ex);
+        ErrorBody.log(logger, "Generation failed", ex);
         return ResponseEntity.status(HttpStatus.INTERNAL_SERVER_ERROR).body(ErrorBody.engine(ex));
     }
 

@@ -3,6 +3,7 @@ package io.specula.sample.chat;
 import java.util.List;
 import java.util.Objects;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import io.specula.chat.SpeculaChatMetadata;
 import org.jspecify.annotations.Nullable;
 
@@ -19,6 +20,7 @@ import org.springframework.ai.chat.model.ChatResponse;
  * @param elapsedSeconds   wall-clock time of the whole request
  * @param firstTokenSeconds time to the first text (streams only)
  */
+@JsonInclude(JsonInclude.Include.NON_NULL)
 public record ChatAnswer(@Nullable String text, @Nullable String finishReason, Usage usage, Statistics statistics,
         double elapsedSeconds, @Nullable Double firstTokenSeconds) {
 

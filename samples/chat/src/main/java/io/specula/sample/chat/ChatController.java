@@ -91,7 +91,7 @@ public class ChatController {
                     return Flux.just(event("done", ChatAnswer.of(end, null, seconds(start), firstTokenSeconds)));
                 }))
                 .onErrorResume(ex -> {
-                    logger.warn("Streamed generation failed: {}", ErrorBody.describe(ex), ex);
+                    ErrorBody.log(logger, "Streamed generation failed", ex);
                     return Flux.just(event("error", ErrorBody.engine(ex)));
                 });
         });

@@ -80,7 +80,7 @@ public class StartupBenchmark {
                     String.format("%.2f", speedup));
         }
         catch (RuntimeException ex) {
-            logger.warn("Start-up benchmark failed: {}", ErrorBody.describe(ex), ex);
+            ErrorBody.log(logger, "Start-up benchmark failed", ex);
             this.result = new Result("failed", this.settings.getPrompt(), this.settings.getMaxTokens(), null, null,
                     null, null, ErrorBody.describe(ex));
         }
