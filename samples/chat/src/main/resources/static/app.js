@@ -16,7 +16,7 @@
 
   const FAST_POLL_MS = 1000;
   const SLOW_POLL_MS = 4000;
-  const CHART_POINTS = 48;
+  const CHART_POINTS = 48; // the chart keeps the latest 48 polling intervals that drafted something
 
   const state = {
     streaming: false,
@@ -86,12 +86,10 @@
       chips.push(['', `${num(s.meanAcceptanceLength, 2)} tokens per target pass`]);
     } else if (!s.speculative) {
       chips.push(['', 'plain target (speculation off)']);
+    } else {
+      chips.push(['', 'no drafts: the draft policy chose plain target steps']);
     }
     chips.push(['', `${num(s.tokensPerSecond)} tokens/s`]);
-    const plain = state.benchmark && state.benchmark.plain;
-    if (plain && plain.tokensPerSecond > 0 && s.tokensPerSecond > 0) {
-      chips.push(['', `×${num(s.tokensPerSecond / plain.tokensPerSecond, 2)} the plain target's start-up rate`]);
-    }
     if (done.firstTokenSeconds != null) chips.push(['', `first text after ${num(done.firstTokenSeconds, 2)} s`]);
     els.answerStats.replaceChildren(...chips.map(([cls, text]) => el('span', cls, text)));
     els.answerStats.hidden = false;
@@ -288,8 +286,9 @@
       nodes.push(svg('text', { class: 'empty', x: left + w / 2, y: top + h / 2, 'text-anchor': 'middle' },
         'No drafts yet: ask something'));
     } else {
-      const step = points.length > 1 ? w / (CHART_POINTS - 1) : 0;
-      const x0 = left + w - step * (points.length - 1);
+      // evenly spread over the width, the newest point on the right
+      const step = points.length > 1 ? w / (points.length - 1) : 0;
+      const x0 = points.length > 1 ? left : left + w;
       const xy = points.map((p, i) => [x0 + i * step, top + h - Math.max(0, Math.min(1, p.rate)) * h]);
       const line = xy.map(([x, y]) => `${x.toFixed(1)},${y.toFixed(1)}`).join(' ');
       if (xy.length > 1) {
@@ -301,9 +300,9 @@
       }
       const [lx, ly] = xy[xy.length - 1];
       nodes.push(svg('circle', { class: 'dot', cx: lx, cy: ly, r: 3.5 }));
-      const span = Math.round((points[points.length - 1].t - points[0].t) / 1000);
-      grid.append(svg('text', { x: left, y: H - 5 }, points.length > 1 ? `${span} s ago` : ''));
-      grid.append(svg('text', { x: W - right, y: H - 5, 'text-anchor': 'end' }, 'now'));
+      const clock = (t) => new Date(t).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+      if (points.length > 1) grid.append(svg('text', { x: left, y: H - 5 }, clock(points[0].t)));
+      grid.append(svg('text', { x: W - right, y: H - 5, 'text-anchor': 'end' }, clock(points[points.length - 1].t)));
     }
     els.chart.replaceChildren(...nodes);
   }
@@ -332,7 +331,8 @@
         }
         els.benchNote.textContent = `Greedy, ${b.maxTokens} tokens of a fixed prompt, fastest of each mode. `
           + (b.sameText ? 'Both gave the same text, as they must.' : 'The two texts differed!')
-          + (b.speculative.acceptanceRate > 0 ? ` Acceptance ${pct(b.speculative.acceptanceRate)}.` : '');
+          + (b.speculative.draftedTokens > 0 ? ` Acceptance ${pct(b.speculative.acceptanceRate)}.`
+            : ' The draft policy chose not to speculate on this pair (it would not pay).');
       } else if (b.status === 'failed') {
         again = false;
         els.speedup.textContent = '—';

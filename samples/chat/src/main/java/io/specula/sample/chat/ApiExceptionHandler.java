@@ -9,6 +9,7 @@ import tools.jackson.core.exc.StreamReadException;
 
 import org.springframework.http.HttpStatus;
 import org.springframework.http.HttpStatusCode;
+import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.http.converter.HttpMessageNotReadableException;
 import org.springframework.web.ErrorResponseException;
@@ -26,7 +27,7 @@ public class ApiExceptionHandler {
 
     @ExceptionHandler
     ResponseEntity<ErrorBody> invalidRequest(InvalidRequestException ex) {
-        return ResponseEntity.badRequest().body(ErrorBody.of(ex));
+        return json(HttpStatus.BAD_REQUEST, ErrorBody.of(ex));
     }
 
     /** JSON that does not parse, or a value of the wrong type: the message names the field when Jackson knows it. */
@@ -46,7 +47,7 @@ public class ApiExceptionHandler {
             invalid = new InvalidRequestException("body",
                     "expected a JSON object {\"prompt\": \"...\", \"options\": {...}}");
         }
-        return ResponseEntity.badRequest().body(ErrorBody.of(invalid));
+        return json(HttpStatus.BAD_REQUEST, ErrorBody.of(invalid));
     }
 
     /** Spring MVC's own errors (405, 406, async timeouts, ...) keep their status. */
@@ -54,15 +55,22 @@ public class ApiExceptionHandler {
     ResponseEntity<ErrorBody> framework(ErrorResponseException ex) {
         HttpStatusCode status = ex.getStatusCode();
         String detail = ex.getBody().getDetail();
-        return ResponseEntity.status(status)
-            .body(new ErrorBody("request_error", detail != null ? detail : status.toString(), null, null));
+        return json(status, new ErrorBody("request_error", detail != null ? detail : status.toString(), null, null));
     }
 
     /** The engine failed: a clear message, logged with its stack trace. */
     @ExceptionHandler
     ResponseEntity<ErrorBody> engineError(RuntimeException ex) {
         ErrorBody.log(logger, "Generation failed", ex);
-        return ResponseEntity.status(HttpStatus.INTERNAL_SERVER_ERROR).body(ErrorBody.engine(ex));
+        return json(HttpStatus.INTERNAL_SERVER_ERROR, ErrorBody.engine(ex));
+    }
+
+    /**
+     * Always JSON, also for a client of the stream that accepts only text/event-stream (as browsers' fetch of the
+     * page does): a preset content type is not negotiated.
+     */
+    private static ResponseEntity<ErrorBody> json(HttpStatusCode status, ErrorBody body) {
+        return ResponseEntity.status(status).contentType(MediaType.APPLICATION_JSON).body(body);
     }
 
     /** A JSON path such as {@code options.stop[1]}. */

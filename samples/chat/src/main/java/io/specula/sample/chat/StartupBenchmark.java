@@ -3,6 +3,7 @@ package io.specula.sample.chat;
 import java.util.Objects;
 
 import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.annotation.JsonInclude;
 import io.specula.chat.SpeculaChatOptions;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -97,7 +98,7 @@ public class StartupBenchmark {
         ChatAnswer.Statistics statistics = ChatAnswer.Statistics.of(response.getResult().getMetadata());
         Integer tokens = response.getMetadata().getUsage().getCompletionTokens();
         return new Run(Objects.requireNonNullElse(tokens, 0), seconds, statistics.tokensPerSecond(),
-                statistics.acceptanceRate(), statistics.meanAcceptanceLength(),
+                statistics.draftedTokens(), statistics.acceptanceRate(), statistics.meanAcceptanceLength(),
                 Objects.requireNonNullElse(response.getResult().getOutput().getText(), ""));
     }
 
@@ -111,11 +112,12 @@ public class StartupBenchmark {
      * @param tokens               output tokens
      * @param seconds              wall-clock time, prompt included
      * @param tokensPerSecond      decode rate (after the prompt)
+     * @param draftedTokens        tokens the drafter proposed (0: plain, or a policy that chose not to speculate)
      * @param acceptanceRate       accepted / drafted tokens (0 for the plain run)
      * @param meanAcceptanceLength tokens per target pass while speculating
      * @param text                 the answer (not shown by the API)
      */
-    public record Run(long tokens, double seconds, double tokensPerSecond, double acceptanceRate,
+    public record Run(long tokens, double seconds, double tokensPerSecond, long draftedTokens, double acceptanceRate,
             double meanAcceptanceLength, @JsonIgnore String text) {
     }
 
@@ -131,6 +133,7 @@ public class StartupBenchmark {
      * @param sameText    whether both modes gave the same (greedy) answer, as they must
      * @param error       why the measurement failed
      */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
     public record Result(String status, String prompt, int maxTokens, @Nullable Run plain, @Nullable Run speculative,
             @Nullable Double speedup, @Nullable Boolean sameText, @Nullable String error) {
 

@@ -32,9 +32,11 @@ class ChatApiTests extends SampleApplicationTestBase {
 
     final JsonMapper json = JsonMapper.builder().build();
 
+    /** POSTs JSON, accepting what the page accepts: text/event-stream from the stream, JSON from the rest. */
     HttpResponse<String> post(String path, String body) throws IOException, InterruptedException {
         return this.http.send(HttpRequest.newBuilder(URI.create(baseUrl() + path))
             .header("Content-Type", "application/json")
+            .header("Accept", path.endsWith("/stream") ? "text/event-stream" : "application/json")
             .timeout(Duration.ofSeconds(120))
             .POST(HttpRequest.BodyPublishers.ofString(body))
             .build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
