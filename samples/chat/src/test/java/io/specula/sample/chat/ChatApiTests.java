@@ -141,6 +141,16 @@ class ChatApiTests extends SampleApplicationTestBase {
     }
 
     @Test
+    void aBodyThatIsNotJsonGets415AsJson() throws Exception {
+        HttpResponse<String> response = this.http.send(HttpRequest.newBuilder(URI.create(baseUrl() + "/api/chat"))
+            .header("Content-Type", "text/plain")
+            .POST(HttpRequest.BodyPublishers.ofString("hello"))
+            .build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(response.statusCode()).isEqualTo(415);
+        assertThat(this.json.readTree(response.body()).get("status").asInt()).isEqualTo(415);
+    }
+
+    @Test
     void everyFieldAtFaultIsNamed() throws Exception {
         JsonNode error = this.json.readTree(
                 post("/api/chat", "{\"prompt\": \"\", \"options\": {\"topK\": -1, \"draftTokens\": 0}}").body());
