@@ -58,8 +58,8 @@ public class SampleProperties {
         /** Whether to measure at start-up (in the background, once the application is ready). */
         private boolean enabled = true;
 
-        /** The fixed prompt of the measurement. */
-        private String prompt = "Tell me a short story about a detective who solves a mystery in London.";
+        /** The fixed prompt of the measurement (the shipped models continue prose rather than answer questions). */
+        private String prompt = "It was late in the evening when Holmes came back to Baker Street, and";
 
         /** Tokens generated per measured run. */
         private int maxTokens = 64;
