@@ -100,6 +100,10 @@ public final class SpeculaEngine implements AutoCloseable {
             }
             throw e;
         }
+        WarmUp.run(target.model());
+        if (drafterModel != null) {
+            WarmUp.run(drafterModel.model());
+        }
         AdaptiveDrafter adaptiveDrafter = null;
         if (adaptive != null && adaptive.enabled()) {
             if (drafterModel == null) {

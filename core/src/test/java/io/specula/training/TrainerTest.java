@@ -169,11 +169,14 @@ class TrainerTest {
         var wa = SafeTensorsFiles.read(whole.out.resolve("model.safetensors"));
         var wb = SafeTensorsFiles.read(first.out.resolve("model.safetensors"));
         assertThat(wb.keySet()).isEqualTo(wa.keySet());
+        // 1e-4: libtorch may split a reduction differently between runs on a loaded machine (seen: 2e-5 after 12 AdamW
+        // steps), while a resume that replayed other batches, dropout masks or learning rates moves a weight by about
+        // one step's update (~1e-3 at these learning rates) or more.
         for (String k : wa.keySet()) {
             float[] x = wa.get(k).data();
             float[] y = wb.get(k).data();
             for (int i = 0; i < x.length; i++) {
-                assertThat(y[i]).as(k).isCloseTo(x[i], within(1e-5f));
+                assertThat(y[i]).as(k).isCloseTo(x[i], within(1e-4f));
             }
         }
     }
