@@ -15,6 +15,10 @@ public final class SpeculaCli {
         if (System.getProperty("ai.djl.offline") == null) {
             System.setProperty("ai.djl.offline", "true");
         }
+        // DJL warns on every start that it found no CUDA driver; on a CPU machine that is expected, not news.
+        if (System.getProperty("org.slf4j.simpleLogger.log.ai.djl.util.cuda.CudaUtils") == null) {
+            System.setProperty("org.slf4j.simpleLogger.log.ai.djl.util.cuda.CudaUtils", "error");
+        }
         System.exit(run(args));
     }
 
