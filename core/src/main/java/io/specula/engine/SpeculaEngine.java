@@ -144,6 +144,11 @@ public final class SpeculaEngine implements AutoCloseable {
         return target;
     }
 
+    /** The loaded drafter model; {@code null} when the drafter is not a model (none, or n-gram). */
+    LoadedModel drafterModel() {
+        return drafterModel;
+    }
+
     /** Whether a drafter is loaded (false: speculation settings are ignored). */
     public boolean hasDrafter() {
         return drafter != null;
