@@ -127,9 +127,9 @@ class ResourceReleaseTest {
                         ms, heap0 >> 10, heap1 >> 10, rss0 >> 20, rss1 >> 20);
                 assertThat(heap1 - heap0).as("heap growth").isLessThan(8L << 20);
                 if (rss0 > 0) {
-                    // libtorch's and glibc's allocators keep freed native memory around (RSS drifts by tens of MiB
-                    // before it levels off, and a growing Java heap touches new pages), so the heap and the live tensor count are
-                    // the exact checks and RSS only catches a gross leak.
+                    // libtorch's and glibc's allocators keep freed native memory around (RSS drifts by tens
+                    // of MiB before it levels off) and a growing Java heap touches new pages: the heap and the live
+                    // tensor count are the exact checks, RSS only catches a gross leak.
                     assertThat(rss1 - rss0).as("RSS growth").isLessThan((djl ? 160L : 96L) << 20);
                 }
                 if (djl) {
