@@ -196,6 +196,11 @@ public final class SpeculaEngine implements AutoCloseable {
         }
     }
 
+    /** The largest max tokens a request may ask for; 0 = no cap (the context window). */
+    public int maxTokensCap() {
+        return config.limits().maxTokensCap();
+    }
+
     /** The load now: requests in flight and queued, KV cache reserved, the heartbeat, refusals so far. */
     public ServingStatus servingStatus() {
         return admission.status();
