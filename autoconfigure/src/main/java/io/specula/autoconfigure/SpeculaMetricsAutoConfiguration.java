@@ -24,7 +24,7 @@ public class SpeculaMetricsAutoConfiguration {
     @Bean
     @ConditionalOnMissingBean
     public SpeculaMetrics speculaMetrics(SpeculaEngine engine, SpeculaStatistics statistics) {
-        SpeculaMetrics metrics = new SpeculaMetrics(statistics, engine.info());
+        SpeculaMetrics metrics = new SpeculaMetrics(statistics, engine.info(), engine::servingStatus);
         engine.addDecodingListener(metrics);
         return metrics;
     }
