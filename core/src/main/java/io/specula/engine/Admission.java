@@ -104,9 +104,8 @@ final class Admission {
             long deadline = System.nanoTime() + limits.queueTimeout().toNanos();
             try {
                 while (true) {
-                    if (waiting.peekFirst() == ticket && fits(ticket)) {
-                        waiting.removeFirst();
-                        admit(ticket);
+                    // A slot is handed to the head of the queue by whoever frees it (see drain).
+                    if (ticket.admitted) {
                         return ticket;
                     }
                     checkOpen();
@@ -120,24 +119,44 @@ final class Admission {
                         throw new EngineBusyException(EngineBusyException.Reason.QUEUE_TIMEOUT, "engine busy: the "
                                 + "request waited " + limits.queueTimeout().toMillis() + " ms for a slot (queue-timeout) "
                                 + "behind " + inFlight + " requests in flight (max-concurrent-requests="
-                                + limits.maxConcurrentRequests() + "); retry later");
+                                + limits.maxConcurrentRequests() + ")" + (limits.kvCacheBudgetBytes() > 0
+                                ? " holding " + mib(bytesReserved) + " of the " + mib(limits.kvCacheBudgetBytes())
+                                + " KV cache budget" : "") + "; retry later");
                     }
                     changed.awaitNanos(Math.min(left, CANCEL_POLL_NANOS));
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
+                if (ticket.admitted) {
+                    // Handed a slot just as the caller was interrupted: give it back.
+                    release(ticket);
+                }
                 cancelledWhileQueued.increment();
                 return null;
             } finally {
                 if (!ticket.admitted) {
                     waiting.remove(ticket);
                     // The next in line may fit now that this one left the head of the queue.
-                    changed.signalAll();
+                    drain();
                 }
             }
         } finally {
             lock.unlock();
         }
+    }
+
+    /**
+     * Admits waiting requests from the head of the queue while they fit (under the lock). Slots go straight to the
+     * waiters, so a free slot and a waiting request never coexist: a newcomer cannot overtake the queue, and "queue
+     * full" always means every slot (or the budget) is taken.
+     */
+    private void drain() {
+        Ticket head;
+        while ((head = waiting.peekFirst()) != null && fits(head)) {
+            waiting.removeFirst();
+            admit(head);
+        }
+        changed.signalAll();
     }
 
     private boolean fits(Ticket ticket) {
@@ -152,7 +171,6 @@ final class Admission {
         bytesReserved += ticket.bytes;
         running.add(ticket);
         admitted.increment();
-        changed.signalAll();
     }
 
     private void release(Ticket ticket) {
@@ -165,7 +183,7 @@ final class Admission {
             inFlight--;
             bytesReserved -= ticket.bytes;
             running.remove(ticket);
-            changed.signalAll();
+            drain();
         } finally {
             lock.unlock();
         }
