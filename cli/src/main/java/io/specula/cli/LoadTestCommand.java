@@ -96,6 +96,10 @@ final class LoadTestCommand implements java.util.concurrent.Callable<Integer> {
             description = "Engine: KV cache budget in MiB, 0 = none (default ${DEFAULT-VALUE}).")
     long kvCacheBudgetMb;
 
+    @Option(names = "--busy-backoff-ms", defaultValue = "50",
+            description = "How long a client waits after the engine said busy (default ${DEFAULT-VALUE}).")
+    long busyBackoffMs;
+
     @Option(names = "--seed", defaultValue = "1", description = "Seed of the clients' choices (default ${DEFAULT-VALUE}).")
     long seed;
 
@@ -145,6 +149,7 @@ final class LoadTestCommand implements java.util.concurrent.Callable<Integer> {
                         SpeculaChatOptions.builder().speculative(false).build())).getResult().getOutput().getText());
             }
             long rssLoaded = rssBytes();
+            long heapLoaded = usedHeapAfterGc();
             long tokensBefore = engineTokens.sum();
 
             Stats stats = new Stats();
@@ -173,10 +178,13 @@ final class LoadTestCommand implements java.util.concurrent.Callable<Integer> {
                 Thread.sleep(10);
             }
             ServingStatus status = engine.servingStatus();
-            System.gc();
+            long heapEnd = usedHeapAfterGc();
             long rssEnd = rssBytes();
             report(out, engine, stats, elapsed, engineTokens.sum() - tokensBefore, status, rssStart, rssLoaded,
                     rssEnd);
+            out.printf(Locale.ROOT, "heap in use after GC: %d MiB with the models loaded, %d MiB at the end%n",
+                    heapLoaded >> 20, heapEnd >> 20);
+            out.flush();
             return stats.mismatches.sum() == 0 && status.inFlight() == 0 && status.kvCacheBytesReserved() == 0 ? 0 : 2;
         }
     }
@@ -226,7 +234,16 @@ final class LoadTestCommand implements java.util.concurrent.Callable<Integer> {
                 stats.mismatchExample.compareAndSet(-1, p);
             }
         } catch (RuntimeException e) {
-            stats.errors.computeIfAbsent(kind(e), k -> new LongAdder()).increment();
+            String kind = kind(e);
+            stats.errors.computeIfAbsent(kind, k -> new LongAdder()).increment();
+            if (kind.startsWith("busy:") && busyBackoffMs > 0) {
+                // As a client should on 503: back off before retrying.
+                try {
+                    Thread.sleep(busyBackoffMs);
+                } catch (InterruptedException interrupted) {
+                    Thread.currentThread().interrupt();
+                }
+            }
         }
     }
 
@@ -250,9 +267,9 @@ final class LoadTestCommand implements java.util.concurrent.Callable<Integer> {
         Collections.sort(lat);
         Collections.sort(ttft);
         out.printf(Locale.ROOT, "loadtest: target %s, drafter %s, %s kernel; %d clients for %d s, disconnect fraction "
-                        + "%.2f, max tokens %d; engine: %d in flight, queue %d, queue timeout %d ms%n",
+                        + "%.2f, max tokens %d, busy back-off %d ms; engine: %d in flight, queue %d, queue timeout %d ms%n",
                 engine.info().targetName(), engine.info().drafterName(), engine.info().kernel(), clients, seconds,
-                disconnectFraction, maxTokens, maxConcurrent, maxQueued, queueTimeoutMs);
+                disconnectFraction, maxTokens, busyBackoffMs, maxConcurrent, maxQueued, queueTimeoutMs);
         long errors = stats.errors.values().stream().mapToLong(LongAdder::sum).sum();
         out.printf(Locale.ROOT, "requests: %d completed, %d disconnected by the client, %d errors (%.1f s)%n",
                 stats.completed.sum(), stats.disconnected.sum(), errors, elapsed);
@@ -286,6 +303,17 @@ final class LoadTestCommand implements java.util.concurrent.Callable<Integer> {
         if (!ok) {
             throw new ParameterException(spec.commandLine(), message);
         }
+    }
+
+    static long usedHeapAfterGc() throws InterruptedException {
+        Runtime rt = Runtime.getRuntime();
+        long best = Long.MAX_VALUE;
+        for (int i = 0; i < 3; i++) {
+            System.gc();
+            Thread.sleep(20);
+            best = Math.min(best, rt.totalMemory() - rt.freeMemory());
+        }
+        return best;
     }
 
     /** Resident set size from /proc (Linux); 0 elsewhere. */

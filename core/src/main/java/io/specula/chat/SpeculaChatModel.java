@@ -328,6 +328,8 @@ public class SpeculaChatModel implements ChatModel {
     /** Tokenizes the prompt and turns its options into the engine's request and speculation settings. */
     PreparedRequest prepare(Prompt prompt, BooleanSupplier cancelled) {
         SpeculaChatOptions options = (SpeculaChatOptions) Objects.requireNonNull(prompt.getOptions());
+        // A saturated engine refuses before the chat template and the tokenizer do any work.
+        this.engine.rejectIfSaturated();
         if (prompt.getInstructions().stream().allMatch(m -> m.getText() == null || m.getText().isBlank())) {
             throw new SpeculaException("prompt: expected at least one message with text, got "
                     + (prompt.getInstructions().isEmpty() ? "no messages" : "only empty messages"));

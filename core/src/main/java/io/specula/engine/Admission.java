@@ -95,10 +95,7 @@ final class Admission {
             }
             if (waiting.size() >= limits.maxQueuedRequests()) {
                 rejectedQueueFull.increment();
-                throw new EngineBusyException(EngineBusyException.Reason.QUEUE_FULL, "engine busy: "
-                        + inFlight + " requests in flight (max-concurrent-requests=" + limits.maxConcurrentRequests()
-                        + ") and " + waiting.size() + " waiting (max-queued-requests=" + limits.maxQueuedRequests()
-                        + "); retry later");
+                throw queueFull();
             }
             waiting.addLast(ticket);
             long deadline = System.nanoTime() + limits.queueTimeout().toNanos();
@@ -157,6 +154,30 @@ final class Admission {
             admit(head);
         }
         changed.signalAll();
+    }
+
+    /**
+     * Refuses at once, as {@link #acquire} would, when the queue is full now: lets a caller skip costly preparation
+     * (chat template, tokenizer) of a request that cannot get in. Racy by nature; {@link #acquire} decides.
+     */
+    void rejectIfFull() {
+        lock.lock();
+        try {
+            checkOpen();
+            boolean slotFree = waiting.isEmpty() && inFlight < limits.maxConcurrentRequests();
+            if (!slotFree && waiting.size() >= limits.maxQueuedRequests()) {
+                rejectedQueueFull.increment();
+                throw queueFull();
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private EngineBusyException queueFull() {
+        return new EngineBusyException(EngineBusyException.Reason.QUEUE_FULL, "engine busy: " + inFlight
+                + " requests in flight (max-concurrent-requests=" + limits.maxConcurrentRequests() + ") and "
+                + waiting.size() + " waiting (max-queued-requests=" + limits.maxQueuedRequests() + "); retry later");
     }
 
     private boolean fits(Ticket ticket) {

@@ -196,6 +196,14 @@ public final class SpeculaEngine implements AutoCloseable {
         }
     }
 
+    /**
+     * Throws the {@link EngineBusyException} a request would get now if the admission queue is full, so that a caller
+     * can refuse before it renders and tokenizes a prompt. {@link #generate} still decides.
+     */
+    public void rejectIfSaturated() {
+        admission.rejectIfFull();
+    }
+
     /** The largest max tokens a request may ask for; 0 = no cap (the context window). */
     public int maxTokensCap() {
         return config.limits().maxTokensCap();

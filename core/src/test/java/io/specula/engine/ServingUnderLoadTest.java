@@ -138,11 +138,15 @@ class ServingUnderLoadTest {
                         .hasMessageContaining("max-concurrent-requests=1")
                         .satisfies(e -> assertThat(((EngineBusyException) e).reason())
                                 .isEqualTo(EngineBusyException.Reason.QUEUE_FULL));
+                // The cheap early check says the same before a prompt is even rendered.
+                assertThatThrownBy(engine::rejectIfSaturated).isInstanceOf(EngineBusyException.class)
+                        .hasMessageContaining("max-queued-requests=1");
                 gate.release.countDown();
                 assertThat(first.get(10, TimeUnit.SECONDS).tokenIds()).hasSize(4);
                 assertThat(second.get(10, TimeUnit.SECONDS).tokenIds()).hasSize(4);
+                engine.rejectIfSaturated();
                 ServingStatus status = engine.servingStatus();
-                assertThat(status.rejectedQueueFull()).isEqualTo(1);
+                assertThat(status.rejectedQueueFull()).isEqualTo(2);
                 assertThat(status.admitted()).isEqualTo(2);
                 assertThat(status.inFlight()).isZero();
             } finally {
