@@ -100,6 +100,10 @@ public final class SpeculaEngine implements AutoCloseable {
             }
             throw e;
         }
+        WarmUp.run(target.model());
+        if (drafterModel != null) {
+            WarmUp.run(drafterModel.model());
+        }
         SpeculaEngine engine = new SpeculaEngine(config, target, drafterModel, drafter);
         log.info("Specula engine ready: target {}, drafter {}, {} kernel, context {}", engine.info.targetName(),
                 engine.info.drafterName(), engine.info.kernel(), engine.info.contextLength());

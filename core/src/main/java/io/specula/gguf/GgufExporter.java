@@ -1,0 +1,489 @@
+package io.specula.gguf;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import io.specula.SpeculaException;
+import io.specula.model.ModelConfig;
+import io.specula.model.ModelConfig.Architecture;
+import io.specula.model.ModelWeights;
+import io.specula.gguf.GgufWriter.TensorType;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.regex.Pattern;
+
+/**
+ * Converts a Hugging Face model directory of the Llama family to a GGUF file that llama.cpp loads, writing what
+ * llama.cpp's {@code convert_hf_to_gguf.py} writes for the same model:
+ *
+ * <ul>
+ *   <li>Llama and Mistral as GGUF architecture {@code llama}: q and k projections permuted from Hugging Face's
+ *       rotate-half RoPE layout to the interleaved one llama.cpp's {@code llama} graph rotates (see {@link #permute});
+ *       Llama 3 RoPE scaling as a {@code rope_freqs} tensor of frequency divisors.</li>
+ *   <li>Qwen2 as {@code qwen2} (q/k/v biases) and Qwen3 as {@code qwen3} (q/k norms): both rotate halves in llama.cpp
+ *       too (NEOX RoPE), so nothing is permuted.</li>
+ *   <li>The output projection is left out when it is tied to the embeddings; llama.cpp then uses
+ *       {@code token_embd}.</li>
+ *   <li>With {@link TensorType#F16}, the matrices are stored as float16; norms, biases and {@code rope_freqs} stay
+ *       float32, as the converter keeps one-dimensional tensors.</li>
+ * </ul>
+ *
+ * The tokenizer: a byte-fallback BPE (Llama 2, Mistral) becomes a {@code llama} (SentencePiece) vocabulary, a
+ * byte-level BPE (GPT-2, Llama 3, Qwen) a {@code gpt2} one with its merges. See {@link #vocabulary} for the scores.
+ */
+public final class GgufExporter {
+
+    private static final Logger log = LoggerFactory.getLogger(GgufExporter.class);
+    private static final Pattern BYTE_TOKEN = Pattern.compile("<0x[0-9A-Fa-f]{2}>");
+
+    /** gguf-py's TokenType. */
+    public static final int TOKEN_NORMAL = 1;
+    public static final int TOKEN_UNKNOWN = 2;
+    public static final int TOKEN_CONTROL = 3;
+    public static final int TOKEN_USER_DEFINED = 4;
+    public static final int TOKEN_UNUSED = 5;
+    public static final int TOKEN_BYTE = 6;
+
+    /** Known pre-tokenizer split patterns and the name llama.cpp gives them (tokenizer.ggml.pre). */
+    private static final Map<String, String> PRE_TOKENIZERS = Map.of(
+            "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+"
+                    + "|\\s+(?!\\S)|\\s+", "qwen2",
+            "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*"
+                    + "|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+", "llama-bpe");
+
+    private GgufExporter() {
+    }
+
+    /** Exports {@code modelDir} to {@code out}; returns the writer that was written (for inspection). */
+    public static GgufWriter export(Path modelDir, Path out, TensorType type) {
+        GgufWriter w = build(modelDir, type);
+        w.write(out);
+        return w;
+    }
+
+    /**
+     * Everything the GGUF file will hold, not yet written: metadata and tensors. The tensor arrays are read from the
+     * model's safetensors files now.
+     */
+    public static GgufWriter build(Path modelDir, TensorType type) {
+        ModelConfig c = ModelConfig.read(modelDir);
+        String arch = switch (c.architecture()) {
+            case LLAMA, MISTRAL -> "llama";
+            case QWEN2 -> "qwen2";
+            case QWEN3 -> "qwen3";
+        };
+        if (c.mlpBias()) {
+            throw new SpeculaException(modelDir + ": mlp_bias true has no GGUF tensor names in llama.cpp");
+        }
+        if (c.architecture() == Architecture.QWEN3 && c.attentionBias()) {
+            throw new SpeculaException(modelDir + ": Qwen3 with attention_bias: llama.cpp's qwen3 graph has no biases");
+        }
+        if (c.slidingWindow() > 0 && c.slidingWindow() < c.maxPositionEmbeddings()) {
+            log.warn("{}: sliding_window {} is not written (llama.cpp's {} architecture attends to the whole context; "
+                    + "the converter drops it too); outputs differ past {} tokens", modelDir, c.slidingWindow(), arch,
+                    c.slidingWindow());
+        }
+        GgufWriter w = new GgufWriter();
+        w.putString("general.architecture", arch);
+        w.putString("general.type", "model");
+        w.putString("general.name", modelDir.toAbsolutePath().normalize().getFileName().toString());
+        w.putUInt32(GgufWriter.ALIGNMENT_KEY, GgufWriter.DEFAULT_ALIGNMENT);
+        w.putUInt32(arch + ".block_count", c.numLayers());
+        w.putUInt32(arch + ".context_length", c.maxPositionEmbeddings());
+        w.putUInt32(arch + ".embedding_length", c.hiddenSize());
+        w.putUInt32(arch + ".feed_forward_length", c.intermediateSize());
+        w.putUInt32(arch + ".attention.head_count", c.numHeads());
+        w.putUInt32(arch + ".attention.head_count_kv", c.numKvHeads());
+        w.putFloat32(arch + ".rope.freq_base", (float) c.ropeTheta());
+        w.putFloat32(arch + ".attention.layer_norm_rms_epsilon", c.rmsNormEps());
+        w.putUInt32(arch + ".attention.key_length", c.headDim());
+        w.putUInt32(arch + ".attention.value_length", c.headDim());
+        w.putUInt32("general.file_type", type == TensorType.F32 ? 0 : 1);   // LlamaFileType ALL_F32 / MOSTLY_F16
+        if (arch.equals("llama")) {
+            w.putUInt32(arch + ".vocab_size", c.vocabSize());
+            w.putUInt32(arch + ".rope.dimension_count", c.headDim());
+        }
+        w.putUInt32("general.quantization_version", 2);
+        vocabulary(modelDir, c, w);
+        tensors(modelDir, c, arch, type, w);
+        return w;
+    }
+
+    // ---------------------------------------------------------------- tensors
+
+    private static void tensors(Path dir, ModelConfig c, String arch, TensorType type, GgufWriter w) {
+        boolean interleave = arch.equals("llama");
+        long d = c.hiddenSize();
+        long q = c.qDim();
+        long kv = c.kvDim();
+        long ff = c.intermediateSize();
+        long v = c.vocabSize();
+        try (ModelWeights weights = ModelWeights.open(dir)) {
+            if (c.ropeScaling() != null) {
+                w.addTensor("rope_freqs.weight", new long[] {c.headDim() / 2}, TensorType.F32, ropeFreqs(c));
+            }
+            w.addTensor("token_embd.weight", new long[] {v, d}, type,
+                    weights.floats("model.embed_tokens.weight", v, d));
+            for (int i = 0; i < c.numLayers(); i++) {
+                String hf = "model.layers." + i + ".";
+                String b = "blk." + i + ".";
+                w.addTensor(b + "attn_norm.weight", new long[] {d}, TensorType.F32,
+                        weights.floats(hf + "input_layernorm.weight", d));
+                float[] wq = weights.floats(hf + "self_attn.q_proj.weight", q, d);
+                float[] wk = weights.floats(hf + "self_attn.k_proj.weight", kv, d);
+                if (interleave) {
+                    wq = permute(wq, (int) q, (int) d, c.numHeads());
+                    wk = permute(wk, (int) kv, (int) d, c.numKvHeads());
+                }
+                w.addTensor(b + "attn_q.weight", new long[] {q, d}, type, wq);
+                w.addTensor(b + "attn_k.weight", new long[] {kv, d}, type, wk);
+                w.addTensor(b + "attn_v.weight", new long[] {kv, d}, type,
+                        weights.floats(hf + "self_attn.v_proj.weight", kv, d));
+                if (c.attentionBias()) {
+                    float[] bq = weights.floats(hf + "self_attn.q_proj.bias", q);
+                    float[] bk = weights.floats(hf + "self_attn.k_proj.bias", kv);
+                    if (interleave) {
+                        bq = permute(bq, (int) q, 1, c.numHeads());
+                        bk = permute(bk, (int) kv, 1, c.numKvHeads());
+                    }
+                    w.addTensor(b + "attn_q.bias", new long[] {q}, TensorType.F32, bq);
+                    w.addTensor(b + "attn_k.bias", new long[] {kv}, TensorType.F32, bk);
+                    w.addTensor(b + "attn_v.bias", new long[] {kv}, TensorType.F32,
+                            weights.floats(hf + "self_attn.v_proj.bias", kv));
+                }
+                if (c.qkNorm()) {
+                    w.addTensor(b + "attn_q_norm.weight", new long[] {c.headDim()}, TensorType.F32,
+                            weights.floats(hf + "self_attn.q_norm.weight", c.headDim()));
+                    w.addTensor(b + "attn_k_norm.weight", new long[] {c.headDim()}, TensorType.F32,
+                            weights.floats(hf + "self_attn.k_norm.weight", c.headDim()));
+                }
+                w.addTensor(b + "attn_output.weight", new long[] {d, q}, type,
+                        weights.floats(hf + "self_attn.o_proj.weight", d, q));
+                // transformers gives o_proj a bias with attention_bias for Llama (and Qwen3, refused above).
+                if (c.attentionBias() && c.architecture() == Architecture.LLAMA) {
+                    w.addTensor(b + "attn_output.bias", new long[] {d}, TensorType.F32,
+                            weights.floats(hf + "self_attn.o_proj.bias", d));
+                }
+                w.addTensor(b + "ffn_norm.weight", new long[] {d}, TensorType.F32,
+                        weights.floats(hf + "post_attention_layernorm.weight", d));
+                w.addTensor(b + "ffn_gate.weight", new long[] {ff, d}, type,
+                        weights.floats(hf + "mlp.gate_proj.weight", ff, d));
+                w.addTensor(b + "ffn_up.weight", new long[] {ff, d}, type,
+                        weights.floats(hf + "mlp.up_proj.weight", ff, d));
+                w.addTensor(b + "ffn_down.weight", new long[] {d, ff}, type,
+                        weights.floats(hf + "mlp.down_proj.weight", d, ff));
+            }
+            w.addTensor("output_norm.weight", new long[] {d}, TensorType.F32, weights.floats("model.norm.weight", d));
+            // Tied: no output tensor, as the converter writes it (llama.cpp falls back to token_embd). An untied
+            // model, or a tied one that still ships its own lm_head, keeps it.
+            if (!c.tieWordEmbeddings() || weights.contains("lm_head.weight")) {
+                if (c.tieWordEmbeddings()) {
+                    log.warn("{}: tie_word_embeddings is true but lm_head.weight is present; writing it", dir);
+                }
+                w.addTensor("output.weight", new long[] {v, d}, type, weights.floats("lm_head.weight", v, d));
+            }
+        }
+    }
+
+    /**
+     * convert_hf_to_gguf.py's {@code LlamaModel.permute}: the rows of a q or k projection (or its bias, cols = 1),
+     * viewed as {@code (heads, 2, rows/heads/2, cols)}, with axes 1 and 2 swapped. Hugging Face rotates dimension i of
+     * a head with i + headDim/2; llama.cpp's llama graph rotates 2i with 2i+1, so row {@code h*hd + j*half + i} moves to
+     * {@code h*hd + 2i + j}.
+     */
+    public static float[] permute(float[] w, int rows, int cols, int heads) {
+        if (rows % (2 * heads) != 0 || (long) rows * cols != w.length) {
+            throw new IllegalArgumentException("cannot permute " + rows + "x" + cols + " for " + heads + " heads");
+        }
+        int hd = rows / heads;
+        int half = hd / 2;
+        float[] out = new float[w.length];
+        for (int h = 0; h < heads; h++) {
+            for (int j = 0; j < 2; j++) {
+                for (int i = 0; i < half; i++) {
+                    int from = h * hd + j * half + i;
+                    int to = h * hd + 2 * i + j;
+                    System.arraycopy(w, from * cols, out, to * cols, cols);
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Llama 3 RoPE scaling as llama.cpp takes it: per frequency, the divisor of the unscaled frequency (1 for short
+     * wavelengths, factor for long ones, a smooth ramp in between), computed in float32 as the converter's
+     * {@code generate_extra_tensors} does. One difference: the pre-scaling context length comes from the rope scaling
+     * parameters (where transformers reads it), not from a top-level {@code original_max_position_embeddings} with a
+     * default of 8192 as the converter reads it; for real Llama 3.x configs both are 8192.
+     */
+    static float[] ropeFreqs(ModelConfig c) {
+        ModelConfig.RopeScaling s = c.ropeScaling();
+        int dim = c.headDim();
+        float[] out = new float[dim / 2];
+        float oldContext = s.originalMaxPositionEmbeddings();
+        float lowWavelen = oldContext / (float) s.lowFreqFactor();
+        float highWavelen = oldContext / (float) s.highFreqFactor();
+        for (int i = 0; i < out.length; i++) {
+            float freq = (float) (1.0 / Math.pow(c.ropeTheta(), (float) (2 * i) / dim));
+            float wavelen = (float) (2 * Math.PI) / freq;
+            if (wavelen < highWavelen) {
+                out[i] = 1f;
+            } else if (wavelen > lowWavelen) {
+                out[i] = (float) s.factor();
+            } else {
+                float smooth = (oldContext / wavelen - (float) s.lowFreqFactor())
+                        / (float) (s.highFreqFactor() - s.lowFreqFactor());
+                out[i] = 1f / ((1 - smooth) / (float) s.factor() + smooth);
+            }
+        }
+        return out;
+    }
+
+    // ---------------------------------------------------------------- tokenizer
+
+    /**
+     * Writes the {@code tokenizer.ggml.*} keys from tokenizer.json and tokenizer_config.json.
+     *
+     * <p>A byte-fallback BPE becomes a {@code llama} vocabulary: tokens as they are (with ▁ and {@code <0xNN>}), types
+     * byte / unknown / control (special added tokens) / user-defined (other added tokens) / normal, and as scores minus
+     * the rank of the first merge that produces the token (0 for tokens no merge produces: single characters, bytes,
+     * specials). llama.cpp's SentencePiece tokenizer merges the adjacent pair whose result scores highest, so these
+     * scores make it merge in the BPE's order. (convert_hf_to_gguf.py, without a tokenizer.model, goes through
+     * {@code LlamaHfVocab}, which writes -1000 for every token: llama.cpp then merges left to right instead.)
+     *
+     * <p>A byte-level BPE becomes a {@code gpt2} vocabulary with its merges, as {@code _set_vocab_gpt2} writes it.
+     * Padding rows of the embedding beyond the tokenizer get {@code [PADn]} unused tokens, as the converter does.
+     */
+    static void vocabulary(Path dir, ModelConfig c, GgufWriter w) {
+        JsonObject tokenizer = readJson(dir.resolve("tokenizer.json"));
+        Path configFile = dir.resolve("tokenizer_config.json");
+        JsonObject tokConfig = Files.isRegularFile(configFile) ? readJson(configFile) : new JsonObject();
+        JsonObject model = tokenizer.getAsJsonObject("model");
+        if (model == null || !"BPE".equals(str(model.get("type")))) {
+            throw new SpeculaException(dir.resolve("tokenizer.json") + ": only BPE tokenizers can be exported to GGUF"
+                    + " (model.type is " + (model == null ? "missing" : model.get("type")) + ")");
+        }
+        boolean byteFallback = model.has("byte_fallback") && model.get("byte_fallback").getAsBoolean();
+
+        TreeMap<Integer, String> byId = new TreeMap<>();
+        for (Map.Entry<String, JsonElement> e : model.getAsJsonObject("vocab").entrySet()) {
+            byId.put(e.getValue().getAsInt(), e.getKey());
+        }
+        Map<Integer, Boolean> added = new HashMap<>();   // id -> special
+        JsonArray addedTokens = tokenizer.getAsJsonArray("added_tokens");
+        if (addedTokens != null) {
+            for (JsonElement e : addedTokens) {
+                JsonObject t = e.getAsJsonObject();
+                int id = t.get("id").getAsInt();
+                byId.put(id, t.get("content").getAsString());
+                added.put(id, t.has("special") && t.get("special").getAsBoolean());
+            }
+        }
+        int size = Math.max(c.vocabSize(), byId.isEmpty() ? 0 : byId.lastKey() + 1);
+        if (size > c.vocabSize()) {
+            throw new SpeculaException(dir + ": the tokenizer has ids up to " + (size - 1)
+                    + " but vocab_size is " + c.vocabSize());
+        }
+        List<String> merges = merges(model);
+        Map<String, Integer> mergeRank = new HashMap<>();
+        for (int r = 0; r < merges.size(); r++) {
+            String m = merges.get(r);
+            int sp = m.indexOf(' ');
+            mergeRank.putIfAbsent(m.substring(0, sp) + m.substring(sp + 1), r);
+        }
+        Map<String, Integer> ids = new HashMap<>();
+        byId.forEach((id, t) -> ids.putIfAbsent(t, id));
+        int unk = idOf(ids, special(tokConfig, "unk_token"), str(model.get("unk_token")));
+
+        List<String> tokens = new ArrayList<>(size);
+        float[] scores = new float[size];
+        int[] types = new int[size];
+        int pad = 0;
+        for (int id = 0; id < size; id++) {
+            String t = byId.get(id);
+            if (t == null) {
+                tokens.add("[PAD" + (++pad) + "]");
+                types[id] = TOKEN_UNUSED;
+                scores[id] = -1000f;
+                continue;
+            }
+            tokens.add(t);
+            if (added.containsKey(id)) {
+                types[id] = id == unk ? TOKEN_UNKNOWN : added.get(id) ? TOKEN_CONTROL : TOKEN_USER_DEFINED;
+            } else if (byteFallback && BYTE_TOKEN.matcher(t).matches()) {
+                types[id] = TOKEN_BYTE;
+            } else {
+                types[id] = id == unk ? TOKEN_UNKNOWN : TOKEN_NORMAL;
+            }
+            Integer rank = mergeRank.get(t);
+            scores[id] = types[id] == TOKEN_NORMAL && rank != null ? -(float) rank : 0f;
+        }
+        if (byteFallback) {
+            w.putString("tokenizer.ggml.model", "llama");
+            w.putString("tokenizer.ggml.pre", "default");
+            w.putStrings("tokenizer.ggml.tokens", tokens);
+            w.putFloat32s("tokenizer.ggml.scores", scores);
+            w.putInt32s("tokenizer.ggml.token_type", types);
+        } else {
+            w.putString("tokenizer.ggml.model", "gpt2");
+            w.putString("tokenizer.ggml.pre", preTokenizer(tokenizer));
+            w.putStrings("tokenizer.ggml.tokens", tokens);
+            w.putInt32s("tokenizer.ggml.token_type", types);
+            w.putStrings("tokenizer.ggml.merges", merges);
+        }
+        int bos = idOf(ids, special(tokConfig, "bos_token"), null);
+        int eos = idOf(ids, special(tokConfig, "eos_token"), null);
+        int padId = idOf(ids, special(tokConfig, "pad_token"), null);
+        // As gguf-py's SpecialVocab: ids from the tokenizer's special tokens, else config.json's *_token_id.
+        if (bos < 0 && c.bosTokenId() >= 0) {
+            bos = c.bosTokenId();
+        }
+        if (eos < 0 && !c.eosTokenIds().isEmpty()) {
+            eos = c.eosTokenIds().get(0);
+        }
+        if (bos >= 0) {
+            w.putUInt32("tokenizer.ggml.bos_token_id", bos);
+        }
+        if (eos >= 0) {
+            w.putUInt32("tokenizer.ggml.eos_token_id", eos);
+        }
+        if (unk >= 0) {
+            w.putUInt32("tokenizer.ggml.unknown_token_id", unk);
+        }
+        if (padId >= 0) {
+            w.putUInt32("tokenizer.ggml.padding_token_id", padId);
+        }
+        Boolean addBos = bool(tokConfig, "add_bos_token");
+        if (addBos == null) {
+            addBos = postProcessorAddsFirst(tokenizer.get("post_processor"));
+        }
+        if (addBos != null) {
+            w.putBool("tokenizer.ggml.add_bos_token", addBos);
+        }
+        Boolean addEos = bool(tokConfig, "add_eos_token");
+        if (addEos != null) {
+            w.putBool("tokenizer.ggml.add_eos_token", addEos);
+        }
+        String template = str(tokConfig.get("chat_template"));
+        if (template != null) {
+            w.putString("tokenizer.chat_template", template);
+        }
+    }
+
+    /** Merges as "left right" strings, from either form tokenizer.json uses (strings, or pairs since tokenizers 0.20). */
+    private static List<String> merges(JsonObject model) {
+        List<String> out = new ArrayList<>();
+        JsonArray merges = model.getAsJsonArray("merges");
+        if (merges == null) {
+            return out;
+        }
+        for (JsonElement m : merges) {
+            if (m.isJsonArray()) {
+                out.add(m.getAsJsonArray().get(0).getAsString() + " " + m.getAsJsonArray().get(1).getAsString());
+            } else {
+                out.add(m.getAsString());
+            }
+        }
+        return out;
+    }
+
+    /** llama.cpp's name for the pre-tokenizer (it picks its regexes by name). */
+    private static String preTokenizer(JsonObject tokenizer) {
+        JsonElement pre = tokenizer.get("pre_tokenizer");
+        String json = pre == null ? "" : pre.toString();
+        for (Map.Entry<String, String> e : PRE_TOKENIZERS.entrySet()) {
+            if (json.contains(new com.google.gson.JsonPrimitive(e.getKey()).toString())) {
+                return e.getValue();
+            }
+        }
+        if (pre != null && pre.isJsonObject() && "ByteLevel".equals(str(pre.getAsJsonObject().get("type")))) {
+            return "gpt-2";
+        }
+        return "default";
+    }
+
+    /** Whether a TemplateProcessing post-processor (alone or in a Sequence) puts a special token first. */
+    private static Boolean postProcessorAddsFirst(JsonElement pp) {
+        if (pp == null || !pp.isJsonObject()) {
+            return null;
+        }
+        JsonObject o = pp.getAsJsonObject();
+        String type = str(o.get("type"));
+        if ("Sequence".equals(type) && o.has("processors")) {
+            for (JsonElement p : o.getAsJsonArray("processors")) {
+                Boolean b = postProcessorAddsFirst(p);
+                if (b != null) {
+                    return b;
+                }
+            }
+            return null;
+        }
+        if ("TemplateProcessing".equals(type) && o.has("single")) {
+            JsonArray single = o.getAsJsonArray("single");
+            return !single.isEmpty() && single.get(0).getAsJsonObject().has("SpecialToken");
+        }
+        return null;
+    }
+
+    private static String special(JsonObject tokConfig, String field) {
+        JsonElement e = tokConfig.get(field);
+        if (e == null || e.isJsonNull()) {
+            return null;
+        }
+        if (e.isJsonObject()) {
+            return str(e.getAsJsonObject().get("content"));
+        }
+        return str(e);
+    }
+
+    private static int idOf(Map<String, Integer> ids, String token, String fallback) {
+        String t = token != null ? token : fallback;
+        if (t == null) {
+            return -1;
+        }
+        Integer id = ids.get(t);
+        return id == null ? -1 : id;
+    }
+
+    private static Boolean bool(JsonObject o, String field) {
+        JsonElement e = o.get(field);
+        return e == null || e.isJsonNull() ? null : e.getAsBoolean();
+    }
+
+    private static String str(JsonElement e) {
+        return e == null || e.isJsonNull() || !e.isJsonPrimitive() ? null : e.getAsString();
+    }
+
+    private static JsonObject readJson(Path file) {
+        if (!Files.isRegularFile(file)) {
+            throw new SpeculaException(file + ": missing (needed for the GGUF vocabulary)");
+        }
+        try {
+            return JsonParser.parseString(Files.readString(file, StandardCharsets.UTF_8)).getAsJsonObject();
+        } catch (IOException | RuntimeException e) {
+            throw new SpeculaException(file + ": cannot be read as a JSON object: " + e.getMessage(), e);
+        }
+    }
+
+    /** Parses "f32" / "f16" (the --type option). */
+    public static TensorType parseType(String s) {
+        return switch (s.toLowerCase(Locale.ROOT)) {
+            case "f32", "float32" -> TensorType.F32;
+            case "f16", "float16" -> TensorType.F16;
+            default -> throw new SpeculaException("GGUF type '" + s + "': expected f32 or f16");
+        };
+    }
+}

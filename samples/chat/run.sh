@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Builds what the chat sample needs (tests skipped) and starts it on http://localhost:8080/.
+#   samples/chat/run.sh [--server.port=8081] [--spring.ai.specula.chat.temperature=0 ...]
+# The model pair is read from samples/models/{target,drafter}; SPECULA_SAMPLE_MODELS=DIR points at another pair
+# (DIR/target and DIR/drafter). JVM options: SPECULA_JAVA_OPTS.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+
+models=${SPECULA_SAMPLE_MODELS:-$root/samples/models}
+if [[ ! -f "$models/target/config.json" ]]; then
+  echo "run.sh: no model in $models/target (config.json missing)." >&2
+  echo "        Set SPECULA_SAMPLE_MODELS to a directory with target/ and drafter/, or pass" >&2
+  echo "        --spring.ai.specula.target=DIR --spring.ai.specula.drafter=DIR|ngram" >&2
+fi
+
+(cd "$root" && ./mvnw -B -q -pl samples/chat -am -DskipTests package)
+
+# application.yml resolves the pair relative to this directory (../models)
+cd "$here"
+export SPECULA_SAMPLE_MODELS="$models"
+# The Vector API is an incubator module on Java 17 (fast CPU kernels); DJL must never download libtorch.
+exec java --add-modules jdk.incubator.vector -Dai.djl.offline=true ${SPECULA_JAVA_OPTS:-} \
+  -jar target/specula-sample-chat.jar "$@"

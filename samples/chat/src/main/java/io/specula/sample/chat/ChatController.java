@@ -1,0 +1,107 @@
+package io.specula.sample.chat;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+
+import io.specula.chat.SpeculaChatOptions;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import reactor.core.publisher.Flux;
+
+import org.springframework.ai.chat.client.ChatClient;
+import org.springframework.ai.chat.model.ChatResponse;
+import org.springframework.http.MediaType;
+import org.springframework.http.codec.ServerSentEvent;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestBody;
+import org.springframework.web.bind.annotation.RequestMapping;
+import org.springframework.web.bind.annotation.RestController;
+
+/**
+ * The chat API, over Spring AI's {@link ChatClient} (and so over whatever chat model the starter configured):
+ * <ul>
+ * <li>{@code POST /api/chat}: {@code {prompt, options?}} to {@link ChatAnswer} (the answer and its speculative
+ * statistics);</li>
+ * <li>{@code POST /api/chat/stream}: the same request, answered with server-sent events: {@code token} events
+ * ({@link ChatAnswer.Delta}: a text delta and the source of each of its tokens), then one {@code done} event
+ * ({@link ChatAnswer} without text), or one {@code error} event ({@link ErrorBody}) if the generation fails after the
+ * stream has started.</li>
+ * </ul>
+ * Invalid requests are refused with 400 before any generation starts ({@link ApiExceptionHandler}). A client that goes
+ * away cancels its stream, which stops the generation.
+ */
+@RestController
+@RequestMapping("/api")
+public class ChatController {
+
+    private static final Logger logger = LoggerFactory.getLogger(ChatController.class);
+
+    private final ChatClient chatClient;
+
+    private final ChatRequestValidator validator;
+
+    public ChatController(ChatClient.Builder chatClientBuilder, ChatRequestValidator validator) {
+        this.chatClient = chatClientBuilder.build();
+        this.validator = validator;
+    }
+
+    @PostMapping(path = "/chat", consumes = MediaType.APPLICATION_JSON_VALUE,
+            produces = MediaType.APPLICATION_JSON_VALUE)
+    public ChatAnswer chat(@RequestBody(required = false) @Nullable ChatRequest request) {
+        SpeculaChatOptions.Builder options = this.validator.validate(request);
+        long start = System.nanoTime();
+        ChatResponse response = this.chatClient.prompt().user(request.prompt()).options(options).call().chatResponse();
+        return ChatAnswer.of(response, response.getResult().getOutput().getText(), seconds(start), null);
+    }
+
+    @PostMapping(path = "/chat/stream", consumes = MediaType.APPLICATION_JSON_VALUE,
+            produces = MediaType.TEXT_EVENT_STREAM_VALUE)
+    public Flux<ServerSentEvent<Object>> stream(@RequestBody(required = false) @Nullable ChatRequest request) {
+        SpeculaChatOptions.Builder options = this.validator.validate(request);
+        return Flux.defer(() -> {
+            long start = System.nanoTime();
+            AtomicLong firstText = new AtomicLong();
+            AtomicReference<ChatResponse> last = new AtomicReference<>();
+            return this.chatClient.prompt()
+                .user(request.prompt())
+                .options(options)
+                .stream()
+                .chatResponse()
+                .concatMapIterable(chunk -> {
+                    List<ServerSentEvent<Object>> events = new ArrayList<>(2);
+                    ChatAnswer.Delta delta = ChatAnswer.Delta.of(chunk);
+                    if (!delta.text().isEmpty()) {
+                        firstText.compareAndSet(0, System.nanoTime());
+                        events.add(event("token", delta));
+                    }
+                    if (chunk.getResult().getMetadata().getFinishReason() != null) {
+                        last.set(chunk);
+                    }
+                    return events;
+                })
+                .concatWith(Flux.defer(() -> {
+                    ChatResponse end = last.get();
+                    if (end == null) {
+                        return Flux.error(new IllegalStateException("the stream ended without a final response"));
+                    }
+                    Double firstTokenSeconds = firstText.get() != 0 ? (firstText.get() - start) / 1e9 : null;
+                    return Flux.just(event("done", ChatAnswer.of(end, null, seconds(start), firstTokenSeconds)));
+                }))
+                .onErrorResume(ex -> {
+                    ErrorBody.log(logger, "Streamed generation failed", ex);
+                    return Flux.just(event("error", ErrorBody.engine(ex)));
+                });
+        });
+    }
+
+    private static ServerSentEvent<Object> event(String name, Object data) {
+        return ServerSentEvent.builder(data).event(name).build();
+    }
+
+    private static double seconds(long start) {
+        return (System.nanoTime() - start) / 1e9;
+    }
+}

@@ -1,0 +1,102 @@
+package io.specula.sample.chat;
+
+import org.springframework.boot.context.properties.ConfigurationProperties;
+
+/**
+ * Settings of the sample itself ({@code specula.sample.*}); the engine's are Specula's own
+ * {@code spring.ai.specula.*}.
+ */
+@ConfigurationProperties("specula.sample")
+public class SampleProperties {
+
+    /**
+     * Directory of the model pair, with the target in target/ and the drafter in drafter/ (application.yml points
+     * spring.ai.specula.target and .drafter into it). Relative to the working directory: samples/chat under run.sh
+     * and spring-boot:run.
+     */
+    private String models = "../models";
+
+    /** Longest prompt a request may send, in characters. */
+    private int maxPromptLength = 4000;
+
+    /** Largest options.maxTokens a request may ask for. */
+    private int maxTokensLimit = 1024;
+
+    private final Benchmark benchmark = new Benchmark();
+
+    public String getModels() {
+        return this.models;
+    }
+
+    public void setModels(String models) {
+        this.models = models;
+    }
+
+    public int getMaxPromptLength() {
+        return this.maxPromptLength;
+    }
+
+    public void setMaxPromptLength(int maxPromptLength) {
+        this.maxPromptLength = maxPromptLength;
+    }
+
+    public int getMaxTokensLimit() {
+        return this.maxTokensLimit;
+    }
+
+    public void setMaxTokensLimit(int maxTokensLimit) {
+        this.maxTokensLimit = maxTokensLimit;
+    }
+
+    public Benchmark getBenchmark() {
+        return this.benchmark;
+    }
+
+    /** The start-up measurement of the plain target against speculative decoding. */
+    public static class Benchmark {
+
+        /** Whether to measure at start-up (in the background, once the application is ready). */
+        private boolean enabled = true;
+
+        /** The fixed prompt of the measurement (the shipped models continue prose rather than answer questions). */
+        private String prompt = "It was late in the evening when Holmes came back to Baker Street, and";
+
+        /** Tokens generated per measured run. */
+        private int maxTokens = 64;
+
+        /** Measured rounds, each one plain run and one speculative run (after one short warm-up of each). */
+        private int rounds = 2;
+
+        public boolean isEnabled() {
+            return this.enabled;
+        }
+
+        public void setEnabled(boolean enabled) {
+            this.enabled = enabled;
+        }
+
+        public String getPrompt() {
+            return this.prompt;
+        }
+
+        public void setPrompt(String prompt) {
+            this.prompt = prompt;
+        }
+
+        public int getMaxTokens() {
+            return this.maxTokens;
+        }
+
+        public void setMaxTokens(int maxTokens) {
+            this.maxTokens = maxTokens;
+        }
+
+        public int getRounds() {
+            return this.rounds;
+        }
+
+        public void setRounds(int rounds) {
+            this.rounds = rounds;
+        }
+    }
+}
