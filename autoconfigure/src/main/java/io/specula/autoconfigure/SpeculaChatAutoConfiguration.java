@@ -69,6 +69,13 @@ public class SpeculaChatAutoConfiguration {
     public SpeculaChatModel speculaChatModel(SpeculaEngine engine, SpeculaChatProperties properties,
             ObjectProvider<ObservationRegistry> observationRegistry,
             ObjectProvider<ChatModelObservationConvention> observationConvention) {
+        Integer maxTokens = properties.getMaxTokens();
+        int cap = engine.maxTokensCap();
+        if (maxTokens != null && cap > 0 && maxTokens > cap) {
+            throw new InvalidConfigurationPropertyValueException(SpeculaChatProperties.CONFIG_PREFIX + ".max-tokens",
+                    maxTokens, "more than " + SpeculaEngineProperties.CONFIG_PREFIX + ".max-tokens-cap (" + cap
+                            + "): every request would be refused");
+        }
         SpeculaChatModel chatModel = SpeculaChatModel.builder()
             .engine(engine)
             .options(properties.toOptions())

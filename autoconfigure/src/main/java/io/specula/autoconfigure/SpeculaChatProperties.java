@@ -13,9 +13,10 @@ import org.springframework.validation.Validator;
 
 /**
  * Default options of Specula chat requests ({@code spring.ai.specula.chat.*}), flattened as in Spring AI 2.0. A
- * request's own options override them field by field.
+ * request's own options override them field by field. Unknown keys under {@code spring.ai.specula.chat} fail
+ * start-up, naming the key.
  */
-@ConfigurationProperties(SpeculaChatProperties.CONFIG_PREFIX)
+@ConfigurationProperties(prefix = SpeculaChatProperties.CONFIG_PREFIX, ignoreUnknownFields = false)
 public class SpeculaChatProperties implements Validator {
 
     public static final String CONFIG_PREFIX = "spring.ai.specula.chat";

@@ -3,15 +3,20 @@ package io.specula.autoconfigure;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
 
 import io.specula.engine.EngineConfig;
+import io.specula.engine.ServingLimits;
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
+import org.springframework.util.unit.DataSize;
 import org.springframework.util.StringUtils;
 import org.springframework.validation.Errors;
 import org.springframework.validation.Validator;
@@ -22,9 +27,10 @@ import org.springframework.validation.Validator;
  *
  * <p>
  * Values are checked when they are bound (a bad value fails start-up naming the property); the model directories are
- * checked when the engine is created.
+ * checked when the engine is created. Unknown keys under {@code spring.ai.specula} (a misspelt property) fail
+ * start-up too, naming the key.
  */
-@ConfigurationProperties(SpeculaEngineProperties.CONFIG_PREFIX)
+@ConfigurationProperties(prefix = SpeculaEngineProperties.CONFIG_PREFIX, ignoreUnknownFields = false)
 public class SpeculaEngineProperties implements Validator {
 
     public static final String CONFIG_PREFIX = "spring.ai.specula";
@@ -56,6 +62,46 @@ public class SpeculaEngineProperties implements Validator {
      * context length.
      */
     private int maxContextTokens = 0;
+
+    /**
+     * Requests that decode at once, each on its own thread with its own KV cache. More wait in the queue. On the CPU
+     * the matrix kernel already uses every core for one request: a few in flight at once is enough.
+     */
+    private int maxConcurrentRequests = ServingLimits.DEFAULT.maxConcurrentRequests();
+
+    /**
+     * Requests that may wait for a slot; beyond that a request is refused at once (EngineBusyException). 0 refuses a
+     * request as soon as every slot is taken.
+     */
+    private int maxQueuedRequests = ServingLimits.DEFAULT.maxQueuedRequests();
+
+    /** Longest a request waits in the queue for a slot before it is refused (EngineBusyException). */
+    private Duration queueTimeout = ServingLimits.DEFAULT.queueTimeout();
+
+    /**
+     * KV cache memory that the requests in flight may reserve together (target and drafter caches; each request
+     * reserves room for its prompt plus max tokens). A request that does not fit alone is refused; one that does not
+     * fit beside the others waits in the queue. 0 means no bound.
+     */
+    private DataSize kvCacheBudget = DataSize.ofBytes(0);
+
+    /**
+     * Largest max tokens a request may ask for; a request asking for more is refused, and a request that sets none
+     * generates at most this many. 0 means no cap (the context window).
+     */
+    private int maxTokensCap = 0;
+
+    /**
+     * How long a request in flight may go without a decoding step before the health check reports the engine as
+     * wedged (DOWN).
+     */
+    private Duration wedgeTimeout = Duration.ofSeconds(120);
+
+    /**
+     * Bound by {@link SpeculaChatProperties}; here only so that the strict binding of {@code spring.ai.specula.*}
+     * (unknown keys fail start-up) leaves the {@code chat.*} keys to it.
+     */
+    private Map<String, Object> chat = new LinkedHashMap<>();
 
     public @Nullable String getTarget() {
         return this.target;
@@ -97,6 +143,68 @@ public class SpeculaEngineProperties implements Validator {
         this.maxContextTokens = maxContextTokens;
     }
 
+    public int getMaxConcurrentRequests() {
+        return this.maxConcurrentRequests;
+    }
+
+    public void setMaxConcurrentRequests(int maxConcurrentRequests) {
+        this.maxConcurrentRequests = maxConcurrentRequests;
+    }
+
+    public int getMaxQueuedRequests() {
+        return this.maxQueuedRequests;
+    }
+
+    public void setMaxQueuedRequests(int maxQueuedRequests) {
+        this.maxQueuedRequests = maxQueuedRequests;
+    }
+
+    public Duration getQueueTimeout() {
+        return this.queueTimeout;
+    }
+
+    public void setQueueTimeout(Duration queueTimeout) {
+        this.queueTimeout = queueTimeout;
+    }
+
+    public DataSize getKvCacheBudget() {
+        return this.kvCacheBudget;
+    }
+
+    public void setKvCacheBudget(DataSize kvCacheBudget) {
+        this.kvCacheBudget = kvCacheBudget;
+    }
+
+    public int getMaxTokensCap() {
+        return this.maxTokensCap;
+    }
+
+    public void setMaxTokensCap(int maxTokensCap) {
+        this.maxTokensCap = maxTokensCap;
+    }
+
+    public Duration getWedgeTimeout() {
+        return this.wedgeTimeout;
+    }
+
+    public void setWedgeTimeout(Duration wedgeTimeout) {
+        this.wedgeTimeout = wedgeTimeout;
+    }
+
+    Map<String, Object> getChat() {
+        return this.chat;
+    }
+
+    void setChat(Map<String, Object> chat) {
+        this.chat = chat;
+    }
+
+    /** The limits of serving under load. */
+    public ServingLimits toServingLimits() {
+        return new ServingLimits(this.maxConcurrentRequests, this.maxQueuedRequests, this.queueTimeout,
+                this.kvCacheBudget.toBytes(), this.maxTokensCap);
+    }
+
     /**
      * The engine configuration; fails with an {@link InvalidConfigurationPropertyValueException} naming the property
      * and the path when the target is missing or a model directory does not exist.
@@ -112,7 +220,7 @@ public class SpeculaEngineProperties implements Validator {
             drafterValue = "none".equalsIgnoreCase(drafterValue) ? null : EngineConfig.NGRAM;
         }
         return new EngineConfig(targetDir, drafterValue, this.device.trim().toLowerCase(Locale.ROOT),
-                this.dtype.trim().toLowerCase(Locale.ROOT), this.maxContextTokens);
+                this.dtype.trim().toLowerCase(Locale.ROOT), this.maxContextTokens, "auto", toServingLimits());
     }
 
     private static Path modelDirectory(String property, @Nullable String value, boolean required) {
@@ -159,6 +267,27 @@ public class SpeculaEngineProperties implements Validator {
         if (properties.maxContextTokens < 0) {
             errors.rejectValue("maxContextTokens", "specula.maxContextTokens",
                     "expected 0 (the model's context length) or a positive number of tokens");
+        }
+        if (properties.maxConcurrentRequests < 1) {
+            errors.rejectValue("maxConcurrentRequests", "specula.maxConcurrentRequests", "expected an integer >= 1");
+        }
+        if (properties.maxQueuedRequests < 0) {
+            errors.rejectValue("maxQueuedRequests", "specula.maxQueuedRequests",
+                    "expected an integer >= 0 (0 = no queue: refuse when every slot is taken)");
+        }
+        if (properties.queueTimeout == null || properties.queueTimeout.isNegative()) {
+            errors.rejectValue("queueTimeout", "specula.queueTimeout", "expected a duration >= 0, e.g. 30s");
+        }
+        if (properties.kvCacheBudget == null || properties.kvCacheBudget.isNegative()) {
+            errors.rejectValue("kvCacheBudget", "specula.kvCacheBudget",
+                    "expected 0 (no bound) or a positive size, e.g. 512MB");
+        }
+        if (properties.maxTokensCap < 0) {
+            errors.rejectValue("maxTokensCap", "specula.maxTokensCap", "expected 0 (no cap) or a positive integer");
+        }
+        if (properties.wedgeTimeout == null || properties.wedgeTimeout.isNegative()
+                || properties.wedgeTimeout.isZero()) {
+            errors.rejectValue("wedgeTimeout", "specula.wedgeTimeout", "expected a positive duration, e.g. 120s");
         }
     }
 }

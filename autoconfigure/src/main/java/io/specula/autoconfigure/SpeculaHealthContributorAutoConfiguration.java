@@ -3,6 +3,7 @@ package io.specula.autoconfigure;
 import io.specula.chat.SpeculaChatModel;
 import io.specula.engine.SpeculaEngine;
 
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
@@ -24,7 +25,9 @@ public class SpeculaHealthContributorAutoConfiguration {
     @Bean
     @ConditionalOnEnabledHealthIndicator("specula")
     @ConditionalOnMissingBean(name = { "speculaHealthIndicator", "speculaHealthContributor" })
-    public SpeculaHealthIndicator speculaHealthIndicator(SpeculaEngine engine) {
-        return new SpeculaHealthIndicator(engine);
+    public SpeculaHealthIndicator speculaHealthIndicator(SpeculaEngine engine,
+            ObjectProvider<SpeculaEngineProperties> properties) {
+        SpeculaEngineProperties p = properties.getIfAvailable();
+        return p != null ? new SpeculaHealthIndicator(engine, p.getWedgeTimeout()) : new SpeculaHealthIndicator(engine);
     }
 }

@@ -4,6 +4,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import java.util.function.ToDoubleFunction;
 
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.FunctionCounter;
@@ -15,6 +17,7 @@ import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.MeterBinder;
 import io.specula.adaptive.AdaptiveDrafter;
 import io.specula.engine.EngineInfo;
+import io.specula.engine.ServingStatus;
 import io.specula.engine.SpeculationSettings;
 import io.specula.generate.DecodingListener;
 import io.specula.generate.FinishReason;
@@ -28,7 +31,9 @@ import org.jspecify.annotations.Nullable;
  * <p>
  * Every meter is tagged {@code target} and {@code drafter} (the model names); per-position counters add
  * {@code position} (0 .. 15, bounded by the largest draft length), the request counter {@code finish.reason}, the
- * verify timer {@code speculative}. No tag carries request data. See {@code docs/metrics.md}.
+ * verify timer {@code speculative}, the refusal counter {@code reason} (three values). No tag carries request data.
+ * Given the engine's {@link ServingStatus}, gauges report the load: requests running and waiting, KV cache reserved,
+ * and the heartbeat (the longest time a request in flight has gone without a step). See {@code docs/metrics.md}.
  *
  * <p>
  * With an adaptive drafter, {@code specula.adaptive.*} meters follow its learning; the two per-version gauges carry a
@@ -76,6 +81,20 @@ public class SpeculaMetrics implements MeterBinder, DecodingListener {
 
     public static final String ADAPTIVE_HELD_OUT_ACCEPTANCE = "specula.adaptive.heldout.acceptance.rate";
 
+    public static final String REQUESTS_RUNNING = "specula.requests.running";
+
+    public static final String REQUESTS_WAITING = "specula.requests.waiting";
+
+    public static final String REQUESTS_REJECTED = "specula.requests.rejected";
+
+    public static final String KV_CACHE_RESERVED = "specula.kv.cache.reserved";
+
+    public static final String KV_CACHE_BUDGET = "specula.kv.cache.budget";
+
+    public static final String ENGINE_STALL = "specula.engine.stall";
+
+    public static final String DRAFTER_FAULTS = "specula.drafter.faults";
+
     private static final double[] ACCEPTANCE_LENGTH_BUCKETS = { 1, 2, 3, 4, 5, 6, 8, 10, 12, 17 };
 
     private final SpeculaStatistics statistics;
@@ -89,13 +108,21 @@ public class SpeculaMetrics implements MeterBinder, DecodingListener {
     /** Per registry, the gauges tagged with the serving drafter version (replaced at each swap). */
     private final List<VersionGauges> versionGauges = new CopyOnWriteArrayList<>();
 
+    private final @Nullable Supplier<@Nullable ServingStatus> serving;
+
     public SpeculaMetrics(SpeculaStatistics statistics, EngineInfo info) {
-        this(statistics, info, null);
+        this(statistics, info, null, null);
     }
 
-    public SpeculaMetrics(SpeculaStatistics statistics, EngineInfo info, @Nullable AdaptiveDrafter adaptive) {
+    /**
+     * @param serving  the engine's load ({@code engine::servingStatus}); {@code null} leaves out the load gauges
+     * @param adaptive the adaptive drafter, or {@code null} when the drafter does not adapt
+     */
+    public SpeculaMetrics(SpeculaStatistics statistics, EngineInfo info,
+            @Nullable Supplier<@Nullable ServingStatus> serving, @Nullable AdaptiveDrafter adaptive) {
         this.statistics = statistics;
         this.tags = Tags.of("target", info.targetName(), "drafter", info.drafterName());
+        this.serving = serving;
         this.adaptive = adaptive;
         if (adaptive != null) {
             adaptive.addVersionListener(this::rebindVersionGauges);
@@ -146,6 +173,13 @@ public class SpeculaMetrics implements MeterBinder, DecodingListener {
                 .description("Finished generation requests")
                 .tags(this.tags.and("finish.reason", reason.name().toLowerCase(Locale.ROOT)))
                 .register(registry);
+        }
+        FunctionCounter.builder(DRAFTER_FAULTS, s, SpeculaStatistics::drafterFaults)
+            .description("Requests whose drafter failed (threw, NaN logits) and that finished with the target alone")
+            .tags(this.tags)
+            .register(registry);
+        if (this.serving != null) {
+            bindServing(registry, this.serving);
         }
 
         DistributionSummary acceptanceLength = DistributionSummary.builder(ACCEPTANCE_LENGTH)
@@ -245,6 +279,41 @@ public class SpeculaMetrics implements MeterBinder, DecodingListener {
     }
 
     private record VersionGauges(MeterRegistry registry, List<Meter> meters) {
+    }
+
+    private void bindServing(MeterRegistry registry, Supplier<@Nullable ServingStatus> serving) {
+        gauge(registry, serving, REQUESTS_RUNNING, "Requests decoding now", null, ServingStatus::inFlight);
+        gauge(registry, serving, REQUESTS_WAITING, "Requests waiting in the admission queue for a slot", null,
+                ServingStatus::queued);
+        gauge(registry, serving, KV_CACHE_RESERVED, "KV cache memory reserved by the requests in flight", "bytes",
+                ServingStatus::kvCacheBytesReserved);
+        gauge(registry, serving, KV_CACHE_BUDGET, "Configured KV cache budget (0 = no bound)", "bytes",
+                ServingStatus::kvCacheBudgetBytes);
+        gauge(registry, serving, ENGINE_STALL,
+                "Longest time a request in flight has gone without a decoding step (the engine's heartbeat)",
+                "seconds", st -> st.longestStallNanos() / 1e9);
+        rejected(registry, serving, "queue_full", ServingStatus::rejectedQueueFull);
+        rejected(registry, serving, "queue_timeout", ServingStatus::rejectedQueueTimeout);
+        rejected(registry, serving, "kv_cache_budget", ServingStatus::rejectedKvCacheBudget);
+    }
+
+    private void gauge(MeterRegistry registry, Supplier<@Nullable ServingStatus> serving, String name,
+            String description, @Nullable String unit, ToDoubleFunction<ServingStatus> value) {
+        Gauge.builder(name, serving, sup -> {
+            ServingStatus st = sup.get();
+            return st == null ? Double.NaN : value.applyAsDouble(st);
+        }).description(description).baseUnit(unit).tags(this.tags).register(registry);
+    }
+
+    private void rejected(MeterRegistry registry, Supplier<@Nullable ServingStatus> serving, String reason,
+            ToDoubleFunction<ServingStatus> value) {
+        FunctionCounter.builder(REQUESTS_REJECTED, serving, sup -> {
+            ServingStatus st = sup.get();
+            return st == null ? 0 : value.applyAsDouble(st);
+        })
+            .description("Requests the engine refused: queue full, queue timeout, or a KV cache larger than the budget")
+            .tags(this.tags.and("reason", reason))
+            .register(registry);
     }
 
     @Override

@@ -24,7 +24,8 @@ public class SpeculaMetricsAutoConfiguration {
     @Bean
     @ConditionalOnMissingBean
     public SpeculaMetrics speculaMetrics(SpeculaEngine engine, SpeculaStatistics statistics) {
-        SpeculaMetrics metrics = new SpeculaMetrics(statistics, engine.info(), engine.adaptive().orElse(null));
+        SpeculaMetrics metrics = new SpeculaMetrics(statistics, engine.info(), engine::servingStatus,
+                engine.adaptive().orElse(null));
         engine.addDecodingListener(metrics);
         return metrics;
     }

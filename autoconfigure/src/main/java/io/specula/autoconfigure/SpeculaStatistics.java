@@ -41,6 +41,8 @@ public class SpeculaStatistics implements DecodingListener {
 
     private final LongAdder generatedTokens = new LongAdder();
 
+    private final LongAdder drafterFaults = new LongAdder();
+
     private final Map<FinishReason, LongAdder> requests = new EnumMap<>(FinishReason.class);
 
     private final AtomicLongArray draftedByPosition = new AtomicLongArray(SpeculationSettings.MAX_DRAFT_TOKENS);
@@ -120,6 +122,16 @@ public class SpeculaStatistics implements DecodingListener {
         if (stats != null) {
             this.generatedTokens.add(stats.generatedTokens());
         }
+    }
+
+    @Override
+    public void onDrafterFault(String drafter, Throwable cause) {
+        this.drafterFaults.increment();
+    }
+
+    /** Requests whose drafter failed (threw, or produced NaN logits) and that finished with the target alone. */
+    public long drafterFaults() {
+        return this.drafterFaults.sum();
     }
 
     public long steps() {

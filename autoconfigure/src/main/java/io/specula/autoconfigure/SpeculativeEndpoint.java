@@ -6,6 +6,7 @@ import io.specula.adaptive.AdaptationStatus;
 import io.specula.adaptive.AdaptiveDrafter;
 import io.specula.chat.SpeculaChatOptions;
 import io.specula.engine.EngineInfo;
+import io.specula.engine.ServingStatus;
 import io.specula.engine.SpeculaEngine;
 import org.jspecify.annotations.Nullable;
 
@@ -47,6 +48,7 @@ public class SpeculativeEndpoint {
                 new Models(info.targetName(), info.drafterName(), info.device(), info.dtype(), info.kernel(),
                         info.contextLength()),
                 configuration, this.statistics.totals(), this.statistics.recent(), this.statistics.byPosition(),
+                serving(this.engine.servingStatus()), this.statistics.drafterFaults(),
                 this.engine.adaptive().map(AdaptiveDrafter::status).orElse(null));
     }
 
@@ -58,12 +60,44 @@ public class SpeculativeEndpoint {
      * @param cumulative           statistics since start
      * @param recent               statistics of the most recent speculative steps
      * @param acceptanceByPosition acceptance at each draft position seen so far
+     * @param serving              the load: admission queue, KV cache reservation, heartbeat, refusals
+     * @param drafterFaults        requests whose drafter failed and that finished with the target alone
      * @param adaptive             the adaptive drafter's learning (versions, examples, steps, loss, acceptance per
      *                             version), or null when the drafter does not adapt
      */
     public record SpeculativeDescriptor(Models models, Configuration configuration,
             SpeculaStatistics.Totals cumulative, SpeculaStatistics.Recent recent,
-            List<SpeculaStatistics.Position> acceptanceByPosition, @Nullable AdaptationStatus adaptive) {
+            List<SpeculaStatistics.Position> acceptanceByPosition, @Nullable Serving serving, long drafterFaults,
+            @Nullable AdaptationStatus adaptive) {
+    }
+
+    private static @Nullable Serving serving(@Nullable ServingStatus s) {
+        return s == null ? null : new Serving(s.inFlight(), s.queued(), s.maxConcurrentRequests(),
+                s.maxQueuedRequests(), s.kvCacheBytesReserved(), s.kvCacheBudgetBytes(),
+                s.longestStallNanos() / 1_000_000, s.admitted(), s.rejectedQueueFull(), s.rejectedQueueTimeout(),
+                s.rejectedKvCacheBudget(), s.cancelledWhileQueued());
+    }
+
+    /**
+     * The engine's load (counts only).
+     *
+     * @param requestsInFlight      requests decoding now
+     * @param requestsQueued        requests waiting for a slot
+     * @param maxConcurrentRequests configured slots
+     * @param maxQueuedRequests     configured queue length
+     * @param kvCacheBytesReserved  KV cache reserved by the requests in flight
+     * @param kvCacheBudgetBytes    configured budget (0 = no bound)
+     * @param longestStallMillis    longest time a request in flight has gone without a decoding step
+     * @param admitted              requests admitted since start
+     * @param rejectedQueueFull     requests refused: queue full
+     * @param rejectedQueueTimeout  requests refused: waited past the queue timeout
+     * @param rejectedKvCacheBudget requests refused: KV cache larger than the whole budget
+     * @param cancelledWhileQueued  requests whose client went away while they waited
+     */
+    public record Serving(int requestsInFlight, int requestsQueued, int maxConcurrentRequests, int maxQueuedRequests,
+            long kvCacheBytesReserved, long kvCacheBudgetBytes, long longestStallMillis, long admitted,
+            long rejectedQueueFull, long rejectedQueueTimeout, long rejectedKvCacheBudget,
+            long cancelledWhileQueued) {
     }
 
     /**

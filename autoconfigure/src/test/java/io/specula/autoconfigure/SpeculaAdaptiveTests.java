@@ -53,7 +53,7 @@ class SpeculaAdaptiveTests {
                 assertThat(adaptive.config().checkpointDir()).isEqualTo(this.dir.resolve("adapted"));
 
                 SpeculaMetrics metrics = new SpeculaMetrics(context.getBean(SpeculaStatistics.class), engine.info(),
-                        adaptive);
+                        null, adaptive);
                 PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
                 metrics.bindTo(registry);
                 assertThat(registry.scrape()).contains("specula_adaptive_drafter_version{")

@@ -11,6 +11,8 @@ import io.micrometer.observation.ObservationRegistry;
 import io.specula.chat.SpeculaChatModel;
 import io.specula.chat.SpeculaChatOptions;
 import io.specula.engine.EngineInfo;
+import io.specula.engine.ServingLimits;
+import io.specula.engine.ServingStatus;
 import io.specula.engine.SpeculaEngine;
 import io.specula.generate.DecodingListener;
 import io.specula.generate.DecodingListener.StepEvent;
@@ -134,6 +136,56 @@ class SpeculaChatAutoConfigurationTests {
     }
 
     @Test
+    void servingLimitsBind(@TempDir Path dir) throws Exception {
+        Files.writeString(dir.resolve("config.json"), "{}");
+        this.runner
+            .withPropertyValues("spring.ai.specula.target=" + dir, "spring.ai.specula.max-concurrent-requests=2",
+                    "spring.ai.specula.max-queued-requests=5", "spring.ai.specula.queue-timeout=1500ms",
+                    "spring.ai.specula.kv-cache-budget=64MB", "spring.ai.specula.max-tokens-cap=512",
+                    "spring.ai.specula.wedge-timeout=45s")
+            .run(context -> {
+                SpeculaEngineProperties properties = context.getBean(SpeculaEngineProperties.class);
+                ServingLimits limits = properties.toEngineConfig().limits();
+                assertThat(limits).isEqualTo(new ServingLimits(2, 5, java.time.Duration.ofMillis(1500),
+                        64L * 1024 * 1024, 512));
+                assertThat(properties.getWedgeTimeout()).isEqualTo(java.time.Duration.ofSeconds(45));
+            });
+        SpeculaEngineProperties defaults = new SpeculaEngineProperties();
+        assertThat(defaults.toServingLimits()).isEqualTo(ServingLimits.DEFAULT);
+    }
+
+    @Test
+    void unknownKeysFailStartupNamingTheKey() {
+        for (String key : List.of("spring.ai.specula.max-concurent-requests", "spring.ai.specula.drafters",
+                "spring.ai.specula.chat.temprature", "spring.ai.specula.chat.draft.tokens")) {
+            this.runner.withPropertyValues(key + "=3").run(context -> {
+                assertThat(context).as(key).hasFailed();
+                Throwable cause = NestedExceptionUtils.getMostSpecificCause(context.getStartupFailure());
+                assertThat(cause).as(key)
+                    .isInstanceOf(org.springframework.boot.context.properties.bind.UnboundConfigurationPropertiesException.class);
+                assertThat(((org.springframework.boot.context.properties.bind.UnboundConfigurationPropertiesException) cause)
+                    .getUnboundProperties()).as(key)
+                    .extracting(property -> property.getName().toString())
+                    .containsExactly(key);
+            });
+        }
+        // Known keys of both prefixes bind side by side.
+        this.runner.withPropertyValues("spring.ai.specula.max-tokens-cap=64", "spring.ai.specula.chat.max-tokens=32",
+                "spring.ai.specula.chat.stop[0]=END")
+            .run(context -> assertThat(context).hasNotFailed());
+    }
+
+    @Test
+    void defaultMaxTokensOverTheCapFailsStartup() {
+        given(this.engine.maxTokensCap()).willReturn(64);
+        this.runner.withPropertyValues("spring.ai.specula.chat.max-tokens=65").run(context -> {
+            assertThat(context).hasFailed();
+            assertThat(allMessages(context.getStartupFailure())).contains("spring.ai.specula.chat.max-tokens")
+                .contains("spring.ai.specula.max-tokens-cap (64)");
+        });
+    }
+
+    @Test
     void drafterNoneOrEmptyMeansNoDrafter(@TempDir Path dir) throws Exception {
         Files.writeString(dir.resolve("config.json"), "{}");
         for (String drafter : List.of("", "none")) {
@@ -248,6 +300,12 @@ class SpeculaChatAutoConfigurationTests {
         assertBindingFails("spring.ai.specula.dtype=int8", "dtype", "expected \"auto\"");
         assertBindingFails("spring.ai.specula.max-context-tokens=-1", "maxContextTokens", "expected 0");
         assertBindingFails("spring.ai.specula.chat.temperature=warm", "temperature", "");
+        assertBindingFails("spring.ai.specula.max-concurrent-requests=0", "maxConcurrentRequests", "expected");
+        assertBindingFails("spring.ai.specula.max-queued-requests=-1", "maxQueuedRequests", "expected");
+        assertBindingFails("spring.ai.specula.queue-timeout=-1s", "queueTimeout", "expected");
+        assertBindingFails("spring.ai.specula.kv-cache-budget=-1MB", "kvCacheBudget", "expected");
+        assertBindingFails("spring.ai.specula.max-tokens-cap=-1", "maxTokensCap", "expected");
+        assertBindingFails("spring.ai.specula.wedge-timeout=0s", "wedgeTimeout", "expected");
     }
 
     void assertBindingFails(String property, String field, String reason) {
@@ -295,6 +353,60 @@ class SpeculaChatAutoConfigurationTests {
                     .count()).isEqualTo(1);
                 assertThat(registry.get(SpeculaMetrics.GENERATED_TOKENS).functionCounter().count()).isEqualTo(4);
             });
+    }
+
+    @Test
+    void loadGaugesFollowTheEngine() {
+        ServingStatus status = new ServingStatus(3, 2, 4, 64, 1 << 20, 8 << 20, 1_500_000_000L, 10, 4, 1, 2, 0,
+                false);
+        given(this.engine.servingStatus()).willReturn(status);
+        this.runner
+            .withConfiguration(AutoConfigurations.of(MetricsAutoConfiguration.class,
+                    CompositeMeterRegistryAutoConfiguration.class, SimpleMetricsExportAutoConfiguration.class))
+            .run(context -> {
+                MeterRegistry registry = context.getBean(MeterRegistry.class);
+                assertThat(registry.get(SpeculaMetrics.REQUESTS_RUNNING).gauge().value()).isEqualTo(3);
+                assertThat(registry.get(SpeculaMetrics.REQUESTS_WAITING).gauge().value()).isEqualTo(2);
+                assertThat(registry.get(SpeculaMetrics.KV_CACHE_RESERVED).gauge().value()).isEqualTo(1 << 20);
+                assertThat(registry.get(SpeculaMetrics.KV_CACHE_BUDGET).gauge().value()).isEqualTo(8 << 20);
+                assertThat(registry.get(SpeculaMetrics.ENGINE_STALL).gauge().value()).isEqualTo(1.5);
+                assertThat(registry.get(SpeculaMetrics.REQUESTS_REJECTED).tag("reason", "queue_full")
+                    .functionCounter().count()).isEqualTo(4);
+                assertThat(registry.get(SpeculaMetrics.REQUESTS_REJECTED).tag("reason", "queue_timeout")
+                    .functionCounter().count()).isEqualTo(1);
+                assertThat(registry.get(SpeculaMetrics.REQUESTS_REJECTED).tag("reason", "kv_cache_budget")
+                    .functionCounter().count()).isEqualTo(2);
+                for (DecodingListener listener : this.listeners) {
+                    listener.onDrafterFault("tiny-drafter", new IllegalStateException("NaN"));
+                }
+                assertThat(registry.get(SpeculaMetrics.DRAFTER_FAULTS).functionCounter().count()).isEqualTo(1);
+                assertThat(context.getBean(SpeculaStatistics.class).drafterFaults()).isEqualTo(1);
+            });
+    }
+
+    @Test
+    void healthIsDownWhenTheEngineIsWedgedOrClosed() {
+        java.util.concurrent.atomic.AtomicReference<ServingStatus> status = new java.util.concurrent.atomic.AtomicReference<>(
+                new ServingStatus(1, 0, 4, 64, 0, 0, 2_000_000_000L, 1, 0, 0, 0, 0, false));
+        given(this.engine.servingStatus()).willAnswer(invocation -> status.get());
+        this.runner.withPropertyValues("spring.ai.specula.wedge-timeout=5s").run(context -> {
+            SpeculaHealthIndicator indicator = context.getBean(SpeculaHealthIndicator.class);
+            Health health = indicator.health();
+            assertThat(health.getStatus()).isEqualTo(Status.UP);
+            assertThat(health.getDetails()).containsEntry("requestsInFlight", 1).containsEntry("longestStallMillis",
+                    2000L);
+
+            status.set(new ServingStatus(1, 3, 4, 64, 0, 0, 6_000_000_000L, 1, 0, 0, 0, 0, false));
+            health = indicator.health();
+            assertThat(health.getStatus()).isEqualTo(Status.DOWN);
+            assertThat((String) health.getDetails().get("reason")).contains("wedged")
+                .contains("spring.ai.specula.wedge-timeout=5000ms");
+
+            status.set(new ServingStatus(0, 0, 4, 64, 0, 0, 0, 1, 0, 0, 0, 0, true));
+            health = indicator.health();
+            assertThat(health.getStatus()).isEqualTo(Status.DOWN);
+            assertThat(health.getDetails()).containsEntry("reason", "the engine is closed");
+        });
     }
 
     @Test

@@ -6,8 +6,8 @@ import picocli.CommandLine.Command;
 /** The {@code specula} command line: generation, benchmarks, training and export. */
 @Command(name = "specula", mixinStandardHelpOptions = true, version = "specula 0.1.0",
         description = "Speculative decoding with local language models.",
-        subcommands = {GenerateCommand.class, BenchCommand.class, TrainTokenizerCommand.class, PretrainCommand.class,
-                DistillCommand.class, ExportGgufCommand.class, AdaptBenchCommand.class})
+        subcommands = {GenerateCommand.class, BenchCommand.class, LoadTestCommand.class, TrainTokenizerCommand.class,
+                PretrainCommand.class, DistillCommand.class, ExportGgufCommand.class, AdaptBenchCommand.class})
 public final class SpeculaCli {
 
     public static void main(String[] args) {

@@ -328,6 +328,12 @@ public class SpeculaChatModel implements ChatModel {
     /** Tokenizes the prompt and turns its options into the engine's request and speculation settings. */
     PreparedRequest prepare(Prompt prompt, BooleanSupplier cancelled) {
         SpeculaChatOptions options = (SpeculaChatOptions) Objects.requireNonNull(prompt.getOptions());
+        // A saturated engine refuses before the chat template and the tokenizer do any work.
+        this.engine.rejectIfSaturated();
+        if (prompt.getInstructions().stream().allMatch(m -> m.getText() == null || m.getText().isBlank())) {
+            throw new SpeculaException("prompt: expected at least one message with text, got "
+                    + (prompt.getInstructions().isEmpty() ? "no messages" : "only empty messages"));
+        }
         int[] promptIds = encode(prompt.getInstructions());
         int contextLength = this.engine.info().contextLength();
         int room = contextLength > 0 ? contextLength - promptIds.length : Integer.MAX_VALUE;
@@ -335,7 +341,9 @@ public class SpeculaChatModel implements ChatModel {
             throw new SpeculaException("prompt: " + promptIds.length + " tokens leave no room in the context window of "
                     + contextLength + " tokens; shorten the conversation or raise the maximum context");
         }
-        int maxTokens = options.getMaxTokens() != null ? options.getMaxTokens() : room;
+        // Unset: the rest of the context, at most the engine's cap (a request that asks for more is refused).
+        int cap = this.engine.maxTokensCap();
+        int maxTokens = options.getMaxTokens() != null ? options.getMaxTokens() : cap > 0 ? Math.min(room, cap) : room;
         SamplingParams sampling = new SamplingParams(
                 Objects.requireNonNullElse(options.getTemperature(), DEFAULT_TEMPERATURE),
                 Objects.requireNonNullElse(options.getTopK(), DEFAULT_TOP_K),

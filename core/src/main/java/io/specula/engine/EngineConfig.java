@@ -10,9 +10,10 @@ import java.nio.file.Path;
  * @param maxContextTokens upper bound for one sequence's KV cache (prompt + output); 0 = the model's context length
  * @param kernel           the compute path on the CPU: "auto" (the Vector API kernel when its module is present),
  *                         "vector", "scalar" or "djl" (DJL's PyTorch engine); CUDA devices always use DJL
+ * @param limits           admission control and memory bounds under load
  */
 public record EngineConfig(Path targetDir, String drafter, String device, String dtype, int maxContextTokens,
-                           String kernel) {
+                           String kernel, ServingLimits limits) {
 
     public static final String NGRAM = "ngram";
 
@@ -20,14 +21,24 @@ public record EngineConfig(Path targetDir, String drafter, String device, String
         device = device == null ? "cpu" : device;
         dtype = dtype == null ? "auto" : dtype;
         kernel = kernel == null ? "auto" : kernel;
+        limits = limits == null ? ServingLimits.DEFAULT : limits;
+    }
+
+    public EngineConfig(Path targetDir, String drafter, String device, String dtype, int maxContextTokens,
+                        String kernel) {
+        this(targetDir, drafter, device, dtype, maxContextTokens, kernel, ServingLimits.DEFAULT);
     }
 
     public EngineConfig(Path targetDir, String drafter, String device, String dtype, int maxContextTokens) {
-        this(targetDir, drafter, device, dtype, maxContextTokens, "auto");
+        this(targetDir, drafter, device, dtype, maxContextTokens, "auto", ServingLimits.DEFAULT);
     }
 
     public EngineConfig withKernel(String kernel) {
-        return new EngineConfig(targetDir, drafter, device, dtype, maxContextTokens, kernel);
+        return new EngineConfig(targetDir, drafter, device, dtype, maxContextTokens, kernel, limits);
+    }
+
+    public EngineConfig withLimits(ServingLimits limits) {
+        return new EngineConfig(targetDir, drafter, device, dtype, maxContextTokens, kernel, limits);
     }
 
     public static EngineConfig of(Path targetDir, String drafter) {

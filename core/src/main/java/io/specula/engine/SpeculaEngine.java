@@ -4,6 +4,8 @@ import io.specula.SpeculaException;
 import io.specula.adaptive.AdaptiveConfig;
 import io.specula.adaptive.AdaptiveDrafter;
 import io.specula.generate.DecodingListener;
+import io.specula.generate.DecodingStats;
+import io.specula.generate.FinishReason;
 import io.specula.generate.GenerationListener;
 import io.specula.generate.GenerationRequest;
 import io.specula.generate.GenerationResult;
@@ -29,6 +31,11 @@ import java.util.Optional;
 /**
  * The engine facade: a loaded target (and optional drafter) with its tokenizer, serving generation requests.
  * Thread-safe; one instance per application.
+ *
+ * <p>Under load, requests run on their callers' threads behind an admission queue ({@link ServingLimits}): at most
+ * {@code maxConcurrentRequests} decode at once, each with its own KV caches; more wait in a bounded queue for at most
+ * the queue timeout, and the rest are refused with an {@link EngineBusyException}. {@link #servingStatus()} reports
+ * the load and a heartbeat (time since the slowest request in flight last made progress).
  */
 public final class SpeculaEngine implements AutoCloseable {
 
@@ -45,6 +52,10 @@ public final class SpeculaEngine implements AutoCloseable {
     private final PlainGenerator plain;
     private final SpeculativeGenerator speculative;
     private final AdaptiveDrafter adaptive;     // null unless the drafter adapts (io.specula.adaptive)
+    private final Admission admission;
+    private final int contextLimit;
+    private final long targetKvBytesPerPosition;
+    private final long drafterKvBytesPerPosition;
 
     private SpeculaEngine(EngineConfig config, LoadedModel target, LoadedModel drafterModel, Drafter drafter,
                           AdaptiveDrafter adaptive) {
@@ -57,6 +68,10 @@ public final class SpeculaEngine implements AutoCloseable {
         int context = config.maxContextTokens() > 0
                 ? Math.min(config.maxContextTokens(), target.config().maxPositionEmbeddings())
                 : target.config().maxPositionEmbeddings();
+        this.contextLimit = context;
+        this.admission = new Admission(config.limits());
+        this.targetKvBytesPerPosition = kvBytesPerPosition(target);
+        this.drafterKvBytesPerPosition = drafterModel == null ? 0 : kvBytesPerPosition(drafterModel);
         this.plain = new PlainGenerator(target.model(), target.tokenizer(), target.eosIds(), context, listeners);
         this.speculative = drafter == null ? null : new SpeculativeGenerator(target.model(), target.tokenizer(),
                 target.eosIds(), context, drafter, () -> policies.create(SpeculationSettings.DEFAULT), listeners,
@@ -143,6 +158,13 @@ public final class SpeculaEngine implements AutoCloseable {
                 : "float32";
     }
 
+    /** Bytes of keys and values one position takes in the model's KV cache (all layers, in its compute dtype). */
+    static long kvBytesPerPosition(LoadedModel model) {
+        var c = model.config();
+        int bytes = model.model() instanceof DjlLlamaModel m ? m.dataType().getNumOfBytes() : Float.BYTES;
+        return 2L * c.numLayers() * c.numKvHeads() * c.headDim() * bytes;
+    }
+
     public EngineInfo info() {
         return info;
     }
@@ -161,19 +183,85 @@ public final class SpeculaEngine implements AutoCloseable {
         return target;
     }
 
+    /** The loaded drafter model; {@code null} when the drafter is not a model (none, or n-gram). */
+    LoadedModel drafterModel() {
+        return drafterModel;
+    }
+
     /** Whether a drafter is loaded (false: speculation settings are ignored). */
     public boolean hasDrafter() {
         return drafter != null;
     }
 
     /** Generates; with speculation off (or no drafter) the target decodes alone. Same output either way. */
+    /**
+     * Generates; with speculation off (or no drafter) the target decodes alone. Same output either way.
+     *
+     * <p>Waits for a slot first (see {@link ServingLimits}). A request cancelled (or whose thread is interrupted)
+     * while it waits ends with {@link FinishReason#CANCELLED} and no output.
+     *
+     * @throws EngineBusyException when the admission queue is full or the wait timed out
+     * @throws SpeculaException    when the request cannot be served: max tokens over the cap, a prompt that leaves no
+     *                             room in the context, a KV cache larger than the whole budget, a closed engine
+     */
     public GenerationResult generate(GenerationRequest request, SpeculationSettings speculation,
                                      GenerationListener listener) {
         SpeculationSettings s = speculation == null ? SpeculationSettings.DEFAULT : speculation;
-        if (speculative != null && s.enabled()) {
-            return speculative.generate(request, policies.create(s), listener);
+        boolean speculate = speculative != null && s.enabled();
+        int cap = config.limits().maxTokensCap();
+        if (cap > 0 && request.maxTokens() > cap) {
+            throw new SpeculaException("maxTokens: " + request.maxTokens() + " is more than the configured cap of "
+                    + cap + " (max-tokens-cap)");
         }
-        return plain.generate(request, listener);
+        int capacity = PlainGenerator.checkedCapacity(request.promptIds().length, request.maxTokens(),
+                speculate ? s.draftTokens() : 0, contextLimit);
+        long bytes = capacity * (targetKvBytesPerPosition + (speculate ? drafterKvBytesPerPosition : 0));
+        Admission.Ticket ticket = admission.acquire(bytes, request.cancelled());
+        if (ticket == null) {
+            listeners.onRequestFinished(DecodingStats.EMPTY, FinishReason.CANCELLED);
+            return new GenerationResult(new int[0], "", FinishReason.CANCELLED, request.promptIds().length,
+                    DecodingStats.EMPTY);
+        }
+        try (ticket) {
+            // The generators poll the cancel flag once per decoding step: that poll is the request's heartbeat.
+            GenerationRequest tracked = request.withCancelled(() -> {
+                ticket.progress();
+                return request.cancelled().getAsBoolean();
+            });
+            if (speculate) {
+                return speculative.generate(tracked, policies.create(s), listener);
+            }
+            return plain.generate(tracked, listener);
+        }
+    }
+
+    /**
+     * Throws the {@link EngineBusyException} a request would get now if the admission queue is full, so that a caller
+     * can refuse before it renders and tokenizes a prompt. {@link #generate} still decides.
+     */
+    public void rejectIfSaturated() {
+        admission.rejectIfFull();
+    }
+
+    /** The largest max tokens a request may ask for; 0 = no cap (the context window). */
+    public int maxTokensCap() {
+        return config.limits().maxTokensCap();
+    }
+
+    /** The load now: requests in flight and queued, KV cache reserved, the heartbeat, refusals so far. */
+    public ServingStatus servingStatus() {
+        return admission.status();
+    }
+
+    /**
+     * KV cache bytes a request reserves: its whole sequence (prompt + max tokens, plus one verification pass when
+     * speculating) in the target's cache and, with a model drafter, the drafter's.
+     */
+    public long kvCacheBytes(int promptTokens, int maxTokens, SpeculationSettings speculation) {
+        boolean speculate = speculative != null && speculation != null && speculation.enabled();
+        long positions = Math.min((long) promptTokens + maxTokens + (speculate ? speculation.draftTokens() : 0),
+                contextLimit);
+        return positions * (targetKvBytesPerPosition + (speculate ? drafterKvBytesPerPosition : 0));
     }
 
     /** Registers a statistics listener (Micrometer binding, endpoint aggregation). */
@@ -198,6 +286,7 @@ public final class SpeculaEngine implements AutoCloseable {
 
     @Override
     public void close() {
+        admission.close();
         if (adaptive != null) {
             adaptive.close();
         }

@@ -14,6 +14,9 @@ public record SpeculationSettings(boolean enabled, int draftTokens, String polic
 
     public static final int MAX_DRAFT_TOKENS = 16;
 
+    private static final java.util.Set<String> POLICIES = java.util.Set.of("adaptive", "fixed", "heuristic",
+            "confidence");
+
     public static final SpeculationSettings DEFAULT = new SpeculationSettings(true, 4, "adaptive");
 
     public static final SpeculationSettings OFF = new SpeculationSettings(false, 4, "adaptive");
@@ -23,5 +26,9 @@ public record SpeculationSettings(boolean enabled, int draftTokens, String polic
             throw new SpeculaException("draftTokens: expected an integer in 1.." + MAX_DRAFT_TOKENS + ", got " + draftTokens);
         }
         policy = policy == null ? "adaptive" : policy;
+        if (!POLICIES.contains(policy.trim().toLowerCase(java.util.Locale.ROOT))) {
+            throw new SpeculaException("draftPolicy: expected one of adaptive, fixed, heuristic, confidence, got '"
+                    + policy + "'");
+        }
     }
 }

@@ -36,6 +36,11 @@ public record GenerationRequest(int[] promptIds, int maxTokens, SamplingParams s
         }
     }
 
+    /** The same request with another cancel flag (the engine wraps it to see each step go by). */
+    public GenerationRequest withCancelled(BooleanSupplier cancelled) {
+        return new GenerationRequest(promptIds, maxTokens, sampling, stopSequences, eosIds, cancelled);
+    }
+
     public static GenerationRequest of(int[] promptIds, int maxTokens, SamplingParams sampling) {
         return new GenerationRequest(promptIds, maxTokens, sampling, List.of(), List.of(), null);
     }

@@ -68,8 +68,9 @@ record TokenizerConfig(
         if (e.isJsonPrimitive()) {
             return e.getAsString();
         }
-        if (e.isJsonObject() && e.getAsJsonObject().has("content")) {
-            return e.getAsJsonObject().get("content").getAsString();
+        JsonElement content = e.isJsonObject() ? e.getAsJsonObject().get("content") : null;
+        if (content != null && content.isJsonPrimitive()) {
+            return content.getAsString();
         }
         throw new ModelFormatException(file, key + ": expected a string or an AddedToken object with a content");
     }

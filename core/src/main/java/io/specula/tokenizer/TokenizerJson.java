@@ -104,12 +104,17 @@ final class TokenizerJson {
         if (vocab == null || !(vocab.isJsonObject() || vocab.isJsonArray())) {
             throw new ModelFormatException(file, "expected model.vocab (an object, or an array for Unigram)");
         }
+        TokenizerJson json;
         try {
-            return new TokenizerJson(file, root);
+            json = new TokenizerJson(file, root);
         } catch (IllegalStateException | UnsupportedOperationException | ClassCastException
                  | NumberFormatException e) {
             throw new ModelFormatException(file, "malformed vocabulary or added_tokens: " + e.getMessage(), e);
         }
+        if (json.vocabSize() == 0) {
+            throw new ModelFormatException(file, "model.vocab and added_tokens are empty: a tokenizer needs tokens");
+        }
+        return json;
     }
 
     /** Number of ids: the largest id named by model.vocab or added_tokens, plus one. */

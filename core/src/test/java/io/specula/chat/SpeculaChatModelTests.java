@@ -28,6 +28,7 @@ import reactor.core.publisher.Flux;
 import reactor.test.StepVerifier;
 
 import org.springframework.ai.chat.messages.AssistantMessage;
+import org.springframework.ai.chat.messages.Message;
 import org.springframework.ai.chat.messages.SystemMessage;
 import org.springframework.ai.chat.messages.ToolResponseMessage;
 import org.springframework.ai.chat.messages.UserMessage;
@@ -229,6 +230,47 @@ class SpeculaChatModelTests {
         assertThatThrownBy(() -> model.call(new Prompt("Hi", SpeculaChatOptions.builder().draftTokens(40).build())))
             .isInstanceOf(SpeculaException.class)
             .hasMessageContaining("draftTokens");
+    }
+
+    @Test
+    void badInputIsRefusedWithAMessageNamingTheField() {
+        SpeculaChatModel model = model(SpeculaChatOptions.builder().build());
+        record Case(String field, Prompt prompt) {
+        }
+        List<Case> cases = List.of(new Case("prompt", new Prompt(List.<Message>of())),
+                new Case("prompt", new Prompt(List.of(new UserMessage(""), new SystemMessage("  ")))),
+                new Case("temperature", new Prompt("Hi", SpeculaChatOptions.builder().temperature(-0.1).build())),
+                new Case("temperature",
+                        new Prompt("Hi", SpeculaChatOptions.builder().temperature(Double.NaN).build())),
+                new Case("topP", new Prompt("Hi", SpeculaChatOptions.builder().topP(0.0).build())),
+                new Case("topP", new Prompt("Hi", SpeculaChatOptions.builder().topP(1.01).build())),
+                new Case("topK", new Prompt("Hi", SpeculaChatOptions.builder().topK(-1).build())),
+                new Case("maxTokens", new Prompt("Hi", SpeculaChatOptions.builder().maxTokens(0).build())),
+                new Case("maxTokens", new Prompt("Hi", SpeculaChatOptions.builder().maxTokens(-5).build())),
+                new Case("draftTokens", new Prompt("Hi", SpeculaChatOptions.builder().draftTokens(0).build())),
+                new Case("draftTokens", new Prompt("Hi", SpeculaChatOptions.builder().draftTokens(17).build())),
+                new Case("draftPolicy", new Prompt("Hi", SpeculaChatOptions.builder().draftPolicy("greedy").build())),
+                new Case("frequencyPenalty",
+                        new Prompt("Hi", SpeculaChatOptions.builder().frequencyPenalty(Double.NaN).build())),
+                new Case("stopSequences",
+                        new Prompt("Hi", SpeculaChatOptions.builder().stopSequences(List.of("")).build())));
+        for (Case c : cases) {
+            assertThatThrownBy(() -> model.call(c.prompt())).as(c.field())
+                .isInstanceOf(SpeculaException.class)
+                .hasMessageStartingWith(c.field() + ":");
+            StepVerifier.create(model.stream(c.prompt()))
+                .expectErrorSatisfies(e -> assertThat(e).isInstanceOf(SpeculaException.class)
+                    .hasMessageStartingWith(c.field() + ":"))
+                .verify(Duration.ofSeconds(5));
+        }
+        verify(this.engine, never()).generate(any(), any(), any());
+    }
+
+    @Test
+    void anUnsetMaxTokensIsCappedByTheEngine() {
+        given(this.engine.maxTokensCap()).willReturn(16);
+        model(SpeculaChatOptions.builder().build()).call(new Prompt("Hi"));
+        assertThat(this.lastRequest.get().maxTokens()).isEqualTo(16);
     }
 
     @Test

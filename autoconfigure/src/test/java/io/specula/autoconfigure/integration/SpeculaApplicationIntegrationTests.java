@@ -51,7 +51,7 @@ import static org.assertj.core.api.Assertions.assertThat;
         webEnvironment = WebEnvironment.RANDOM_PORT,
         properties = { "spring.ai.specula.chat.temperature=0", "spring.ai.specula.chat.max-tokens=32",
                 "spring.ai.specula.chat.draft-tokens=4", "spring.ai.specula.chat.draft-policy=fixed",
-                "management.endpoints.web.exposure.include=health,prometheus,speculative",
+                "management.endpoints.web.exposure.include=health,prometheus,speculative,metrics",
                 "management.endpoint.health.show-details=always" })
 class SpeculaApplicationIntegrationTests {
 
@@ -251,6 +251,99 @@ class SpeculaApplicationIntegrationTests {
         assertThat(scrape.lines()
             .filter(l -> l.startsWith("gen_ai_client_token_usage_total") && l.contains("gen_ai_token_type=\"output\"")))
             .isNotEmpty();
+    }
+
+    @Test
+    void neitherTheEndpointNorTheMetricsEverShowPromptOrCompletionText() {
+        String canary = "Zqx7 canary-prompt Wmv3";
+        String answer = this.chatClientBuilder.build().prompt().user(canary).call().content();
+        String streamed = new String(http().get()
+            .uri(b -> b.path("/chat/stream").queryParam("q", canary).build())
+            .accept(MediaType.TEXT_EVENT_STREAM)
+            .retrieve()
+            .body(byte[].class), java.nio.charset.StandardCharsets.UTF_8);
+        // (Not compared with the answer: a tiny random model may emit "\r", which text/event-stream splits.)
+        assertThat(streamed).isNotEmpty();
+
+        List<String> pages = new ArrayList<>();
+        for (String uri : List.of("/actuator/speculative", "/actuator/prometheus", "/actuator/health",
+                "/actuator/metrics")) {
+            pages.add(http().get().uri(uri).retrieve().body(String.class));
+        }
+        Map<?, ?> names = http().get().uri("/actuator/metrics").retrieve().body(Map.class);
+        for (Object name : (List<?>) names.get("names")) {
+            if (name.toString().startsWith("specula") || name.toString().startsWith("gen_ai")) {
+                pages.add(http().get().uri("/actuator/metrics/" + name).retrieve().body(String.class));
+            }
+        }
+        for (String page : pages) {
+            for (String word : canary.split(" ")) {
+                assertThat(page).doesNotContain(word);
+            }
+            // The answer of a tiny random model is arbitrary text: look for any 12 characters of it in a row.
+            String text = answer.strip();
+            for (int i = 0; i + 12 <= text.length(); i++) {
+                assertThat(page).doesNotContain(text.substring(i, i + 12));
+            }
+        }
+    }
+
+    @Test
+    void speculaMetricTagsTakeBoundedValues() {
+        this.chatClientBuilder.build().prompt().user("bounded tags " + System.nanoTime()).call().content();
+        String scrape = http().get().uri("/actuator/prometheus").retrieve().body(String.class);
+        Map<String, java.util.Set<String>> allowed = Map.of("target", java.util.Set.of("target"), "drafter",
+                java.util.Set.of("drafter"), "position",
+                java.util.stream.IntStream.range(0, 16).mapToObj(Integer::toString)
+                    .collect(java.util.stream.Collectors.toSet()),
+                "finish_reason", java.util.Set.of("stop", "length", "cancelled"), "speculative",
+                java.util.Set.of("true", "false"), "reason",
+                java.util.Set.of("queue_full", "queue_timeout", "kv_cache_budget"), "le",
+                java.util.Set.of("1.0", "2.0", "3.0", "4.0", "5.0", "6.0", "8.0", "10.0", "12.0", "17.0", "+Inf"));
+        java.util.regex.Pattern label = java.util.regex.Pattern.compile("(\\w+)=\"([^\"]*)\"");
+        List<String> lines = scrape.lines().filter(l -> l.startsWith("specula_")).toList();
+        assertThat(lines).isNotEmpty();
+        for (String line : lines) {
+            int open = line.indexOf('{');
+            if (open < 0) {
+                continue;
+            }
+            var m = label.matcher(line.substring(open, line.indexOf('}')));
+            while (m.find()) {
+                assertThat(allowed).as(line).containsKey(m.group(1));
+                assertThat(allowed.get(m.group(1))).as(line).contains(m.group(2));
+            }
+        }
+        assertThat(scrape).contains("specula_requests_running{").contains("specula_requests_waiting{")
+            .contains("specula_kv_cache_reserved_bytes{").contains("specula_engine_stall_seconds{")
+            .contains("specula_requests_rejected_total{").contains("specula_drafter_faults_total{");
+    }
+
+    @Test
+    void noOptionOfARequestCanPointTheServiceAtAnotherFile() {
+        // No option is a path: the options' getters return numbers, flags, names and stop sequences only.
+        for (java.lang.reflect.Method getter : SpeculaChatOptions.class.getMethods()) {
+            if (getter.getParameterCount() == 0 && getter.getName().startsWith("get")
+                    && getter.getDeclaringClass() != Object.class) {
+                assertThat(getter.getReturnType()).as(getter.getName())
+                    .isNotIn(Path.class, java.io.File.class, java.net.URI.class, java.net.URL.class);
+                assertThat(getter.getName().toLowerCase(java.util.Locale.ROOT)).as(getter.getName())
+                    .doesNotContain("path", "dir", "file", "url", "uri", "drafter", "target", "tokenizer", "template");
+            }
+        }
+        // The one free-text option, model, only labels the request: naming another model directory (or any file)
+        // neither loads nor reads it.
+        ChatClient chatClient = this.chatClientBuilder.build();
+        String expected = chatClient.prompt().user(QUESTION).call().content();
+        for (String model : List.of(MODELS.resolve("drafter").toString(), "/etc/passwd", "../../../etc/shadow")) {
+            ChatResponse response = chatClient.prompt()
+                .user(QUESTION)
+                .options(SpeculaChatOptions.builder().model(model))
+                .call()
+                .chatResponse();
+            assertThat(response.getMetadata().getModel()).isEqualTo("target");
+            assertThat(response.getResult().getOutput().getText()).isEqualTo(expected);
+        }
     }
 
     @Test

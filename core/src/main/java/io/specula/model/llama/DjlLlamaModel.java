@@ -434,7 +434,7 @@ public final class DjlLlamaModel implements CausalLm {
     }
 
     /** NDArrays currently attached to this model's manager tree (weights, constants, caches, anything leaked). */
-    int liveArrays() {
+    public int liveArrays() {
         return ((BaseNDManager) manager).getManagedArrays().size();
     }
 

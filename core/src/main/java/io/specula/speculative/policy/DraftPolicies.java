@@ -47,7 +47,7 @@ public final class DraftPolicies {
             case CONFIDENCE:
                 return new ConfidencePolicy(maxDraftTokens);
             default:
-                throw new SpeculaException("speculation policy: expected one of adaptive, fixed, heuristic, confidence,"
+                throw new SpeculaException("draftPolicy: expected one of adaptive, fixed, heuristic, confidence,"
                         + " got '" + name + "'");
         }
     }

@@ -1,0 +1,48 @@
+package io.specula.engine;
+
+import io.specula.SpeculaException;
+
+import java.time.Duration;
+
+/**
+ * Bounds on the engine under load. Requests run on their callers' threads; at most {@code maxConcurrentRequests} of
+ * them decode at once, up to {@code maxQueuedRequests} more wait (first come, first served) for at most
+ * {@code queueTimeout}, and anything beyond that is refused at once with an {@link EngineBusyException}: load never
+ * piles up without bound.
+ *
+ * @param maxConcurrentRequests sequences decoding at once, >= 1
+ * @param maxQueuedRequests     requests waiting for a slot, >= 0 (0: refuse when every slot is taken)
+ * @param queueTimeout          longest wait for a slot; a request still waiting then is refused
+ * @param kvCacheBudgetBytes    KV cache memory (target + drafter caches) reserved by the requests in flight, together;
+ *                              0 = no bound. A request reserves what its whole sequence (prompt + max tokens, plus
+ *                              the positions of one verification pass) may use; one that does not fit the budget even
+ *                              alone is refused, one that does not fit beside the others waits in the queue
+ * @param maxTokensCap          largest {@code maxTokens} a request may ask for; 0 = no cap (the context window)
+ */
+public record ServingLimits(int maxConcurrentRequests, int maxQueuedRequests, Duration queueTimeout,
+                            long kvCacheBudgetBytes, int maxTokensCap) {
+
+    public static final ServingLimits DEFAULT = new ServingLimits(4, 64, Duration.ofSeconds(30), 0, 0);
+
+    /** No bounds worth the name: for tools that drive the engine themselves. */
+    public static final ServingLimits UNBOUNDED = new ServingLimits(Integer.MAX_VALUE, 0, Duration.ZERO, 0, 0);
+
+    public ServingLimits {
+        if (maxConcurrentRequests < 1) {
+            throw new SpeculaException("maxConcurrentRequests: expected an integer >= 1, got " + maxConcurrentRequests);
+        }
+        if (maxQueuedRequests < 0) {
+            throw new SpeculaException("maxQueuedRequests: expected an integer >= 0, got " + maxQueuedRequests);
+        }
+        if (queueTimeout == null || queueTimeout.isNegative()) {
+            throw new SpeculaException("queueTimeout: expected a duration >= 0, got " + queueTimeout);
+        }
+        if (kvCacheBudgetBytes < 0) {
+            throw new SpeculaException("kvCacheBudget: expected 0 (no bound) or a positive number of bytes, got "
+                    + kvCacheBudgetBytes);
+        }
+        if (maxTokensCap < 0) {
+            throw new SpeculaException("maxTokensCap: expected 0 (no cap) or a positive integer, got " + maxTokensCap);
+        }
+    }
+}
