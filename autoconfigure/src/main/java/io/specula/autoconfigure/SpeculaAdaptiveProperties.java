@@ -18,7 +18,7 @@ import org.springframework.validation.Validator;
  * does not lower the acceptance rate on held-out recent traffic. Needs a model drafter (a plain Llama model). See
  * {@code docs/adaptive.md}.
  */
-@ConfigurationProperties(SpeculaAdaptiveProperties.CONFIG_PREFIX)
+@ConfigurationProperties(prefix = SpeculaAdaptiveProperties.CONFIG_PREFIX, ignoreUnknownFields = false)
 public class SpeculaAdaptiveProperties implements Validator {
 
     public static final String CONFIG_PREFIX = "spring.ai.specula.adaptive";

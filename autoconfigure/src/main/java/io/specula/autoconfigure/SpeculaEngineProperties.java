@@ -103,6 +103,9 @@ public class SpeculaEngineProperties implements Validator {
      */
     private Map<String, Object> chat = new LinkedHashMap<>();
 
+    /** Bound by {@link SpeculaAdaptiveProperties}; here only so that the strict binding leaves {@code adaptive.*} to it. */
+    private Map<String, Object> adaptive = new LinkedHashMap<>();
+
     public @Nullable String getTarget() {
         return this.target;
     }
@@ -197,6 +200,14 @@ public class SpeculaEngineProperties implements Validator {
 
     void setChat(Map<String, Object> chat) {
         this.chat = chat;
+    }
+
+    Map<String, Object> getAdaptive() {
+        return this.adaptive;
+    }
+
+    void setAdaptive(Map<String, Object> adaptive) {
+        this.adaptive = adaptive;
     }
 
     /** The limits of serving under load. */

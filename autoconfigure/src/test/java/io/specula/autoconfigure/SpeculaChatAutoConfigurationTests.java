@@ -157,7 +157,8 @@ class SpeculaChatAutoConfigurationTests {
     @Test
     void unknownKeysFailStartupNamingTheKey() {
         for (String key : List.of("spring.ai.specula.max-concurent-requests", "spring.ai.specula.drafters",
-                "spring.ai.specula.chat.temprature", "spring.ai.specula.chat.draft.tokens")) {
+                "spring.ai.specula.chat.temprature", "spring.ai.specula.chat.draft.tokens",
+                "spring.ai.specula.adaptive.lerning-rate")) {
             this.runner.withPropertyValues(key + "=3").run(context -> {
                 assertThat(context).as(key).hasFailed();
                 Throwable cause = NestedExceptionUtils.getMostSpecificCause(context.getStartupFailure());
@@ -169,9 +170,9 @@ class SpeculaChatAutoConfigurationTests {
                     .containsExactly(key);
             });
         }
-        // Known keys of both prefixes bind side by side.
+        // Known keys of the three prefixes bind side by side.
         this.runner.withPropertyValues("spring.ai.specula.max-tokens-cap=64", "spring.ai.specula.chat.max-tokens=32",
-                "spring.ai.specula.chat.stop[0]=END")
+                "spring.ai.specula.chat.stop[0]=END", "spring.ai.specula.adaptive.enabled=false")
             .run(context -> assertThat(context).hasNotFailed());
     }
 
