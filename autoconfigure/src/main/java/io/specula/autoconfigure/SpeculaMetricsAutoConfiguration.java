@@ -29,4 +29,10 @@ public class SpeculaMetricsAutoConfiguration {
         engine.addDecodingListener(metrics);
         return metrics;
     }
+
+    @Bean
+    @ConditionalOnMissingBean
+    public SpeculaPolicyMetrics speculaPolicyMetrics(SpeculaEngine engine) {
+        return new SpeculaPolicyMetrics(engine::policyEstimates, engine.info());
+    }
 }

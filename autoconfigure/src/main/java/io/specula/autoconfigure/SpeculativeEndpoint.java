@@ -8,6 +8,7 @@ import io.specula.chat.SpeculaChatOptions;
 import io.specula.engine.EngineInfo;
 import io.specula.engine.ServingStatus;
 import io.specula.engine.SpeculaEngine;
+import io.specula.speculative.policy.AdaptiveSnapshot;
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.boot.actuate.endpoint.annotation.Endpoint;
@@ -49,7 +50,8 @@ public class SpeculativeEndpoint {
                         info.contextLength()),
                 configuration, this.statistics.totals(), this.statistics.recent(), this.statistics.byPosition(),
                 serving(this.engine.servingStatus()), this.statistics.drafterFaults(),
-                this.engine.adaptive().map(AdaptiveDrafter::status).orElse(null));
+                this.engine.adaptive().map(AdaptiveDrafter::status).orElse(null),
+                Policy.of(this.engine.policyEstimates()));
     }
 
     /**
@@ -64,11 +66,41 @@ public class SpeculativeEndpoint {
      * @param drafterFaults        requests whose drafter failed and that finished with the target alone
      * @param adaptive             the adaptive drafter's learning (versions, examples, steps, loss, acceptance per
      *                             version), or null when the drafter does not adapt
+     * @param policy               the adaptive draft policy's choices and the estimates it decides from
      */
     public record SpeculativeDescriptor(Models models, Configuration configuration,
             SpeculaStatistics.Totals cumulative, SpeculaStatistics.Recent recent,
             List<SpeculaStatistics.Position> acceptanceByPosition, @Nullable Serving serving, long drafterFaults,
-            @Nullable AdaptationStatus adaptive) {
+            @Nullable AdaptationStatus adaptive, @Nullable Policy policy) {
+    }
+
+    /**
+     * The default (adaptive) draft policy: what it chose and what it knows.
+     *
+     * @param steps                     decisions taken
+     * @param plainStepShare            share of them decoded by the target alone (speculation did not pay)
+     * @param probes                    short drafts tried while speculation was off
+     * @param successfulProbes          probes whose draft token was accepted
+     * @param chosenDraftLengths        index γ: how often the policy chose draft length γ
+     * @param acceptanceEstimate        index i: estimated probability that draft position i is accepted
+     * @param draftMillisPerToken       estimated cost of one drafter step
+     * @param verifyMillisByWidth       index w-1: estimated cost of a target pass over w positions
+     */
+    public record Policy(long steps, double plainStepShare, long probes, long successfulProbes,
+            long[] chosenDraftLengths, double[] acceptanceEstimate, double draftMillisPerToken,
+            double[] verifyMillisByWidth) {
+
+        static @Nullable Policy of(@Nullable AdaptiveSnapshot s) {
+            if (s == null) {
+                return null;
+            }
+            double[] verify = s.verifyNanosByWidth();
+            for (int i = 0; i < verify.length; i++) {
+                verify[i] /= 1e6;
+            }
+            return new Policy(s.steps(), s.plainShare(), s.probes(), s.successfulProbes(), s.draftLengthHistogram(),
+                    s.acceptanceByPosition(), s.draftNanosPerToken() / 1e6, verify);
+        }
     }
 
     private static @Nullable Serving serving(@Nullable ServingStatus s) {

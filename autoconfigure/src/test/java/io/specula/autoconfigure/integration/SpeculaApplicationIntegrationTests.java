@@ -232,6 +232,14 @@ class SpeculaApplicationIntegrationTests {
         assertThat((List<?>) body.get("acceptanceByPosition")).isNotEmpty();
         assertThat(body.get("recent")).isNotNull();
 
+        // The default (adaptive) policy's choices and estimates are visible once a request used it.
+        this.chatClientBuilder.build().prompt().user(QUESTION)
+            .options(SpeculaChatOptions.builder().draftPolicy("adaptive")).call().content();
+        Map<?, ?> policy = (Map<?, ?>) http().get().uri("/actuator/speculative").retrieve().body(Map.class).get("policy");
+        assertThat(((Number) policy.get("steps")).longValue()).isPositive();
+        assertThat((List<?>) policy.get("chosenDraftLengths")).hasSize(17);
+        assertThat(((Number) policy.get("draftMillisPerToken")).doubleValue()).isPositive();
+
         String raw = http().get().uri("/actuator/speculative").retrieve().body(String.class);
         assertThat(raw).doesNotContain("quick brown fox");
     }
@@ -246,6 +254,8 @@ class SpeculaApplicationIntegrationTests {
             .contains("specula_speculative_acceptance_length_count")
             .contains("specula_verify_seconds_count")
             .contains("specula_generated_tokens_total")
+            .contains("specula_policy_plain_step_share{drafter=\"drafter\",target=\"target\"}")
+            .contains("specula_policy_draft_length_chosen_total{drafter=\"drafter\",gamma=\"4\"")
             .contains("gen_ai_client_token_usage_total")
             .containsPattern("gen_ai_client_operation_seconds_count\\{[^}]*gen_ai_system=\"specula\"");
         assertThat(scrape.lines()
@@ -298,7 +308,12 @@ class SpeculaApplicationIntegrationTests {
                     .collect(java.util.stream.Collectors.toSet()),
                 "finish_reason", java.util.Set.of("stop", "length", "cancelled"), "speculative",
                 java.util.Set.of("true", "false"), "reason",
-                java.util.Set.of("queue_full", "queue_timeout", "kv_cache_budget"), "le",
+                java.util.Set.of("queue_full", "queue_timeout", "kv_cache_budget"), "gamma",
+                java.util.stream.IntStream.rangeClosed(0, 16).mapToObj(Integer::toString)
+                    .collect(java.util.stream.Collectors.toSet()),
+                "width", java.util.stream.IntStream.rangeClosed(1, 17).mapToObj(Integer::toString)
+                    .collect(java.util.stream.Collectors.toSet()),
+                "outcome", java.util.Set.of("all", "accepted"), "le",
                 java.util.Set.of("1.0", "2.0", "3.0", "4.0", "5.0", "6.0", "8.0", "10.0", "12.0", "17.0", "+Inf"));
         java.util.regex.Pattern label = java.util.regex.Pattern.compile("(\\w+)=\"([^\"]*)\"");
         List<String> lines = scrape.lines().filter(l -> l.startsWith("specula_")).toList();
