@@ -19,12 +19,16 @@ final class WarmUp {
     static void run(CausalLm model) {
         long deadline = System.nanoTime() + BUDGET_NANOS;
         int capacity = Math.min(64, model.config().maxPositionEmbeddings());
-        int[] five = {1, 2, 3, 4, 5};
         for (int round = 0; round < 40 && System.nanoTime() < deadline; round++) {
             try (KvCache cache = model.newCache(capacity)) {
-                model.forward(five, cache, 5);
-                for (int i = 0; i < 8 && cache.length() < capacity; i++) {
-                    model.forward(new int[] {(round + i) % 16 + 1}, cache, 1);
+                // Every pass width a verification uses (1..9 positions): the kernel has separate loops for 1, 2, 3
+                // and 4 positions, and the draft policy's cost estimates start from the first passes it measures.
+                for (int width = 1; width <= 9 && cache.length() + width <= capacity; width++) {
+                    int[] tokens = new int[width];
+                    for (int i = 0; i < width; i++) {
+                        tokens[i] = (round + width + i) % 16 + 1;
+                    }
+                    model.forward(tokens, cache, width);
                 }
             }
         }

@@ -80,7 +80,12 @@ public final class AdaptivePolicy implements DraftPolicy {
             return best;
         }
         plainSinceProbe++;
-        double expectedExcess = costs.draft() + Math.max(0, costs.verify(2) - costs.verify(1));
+        // What a probe is expected to cost beyond a plain step. Each estimate is capped at one plain step: a drafter
+        // step or the second position of a pass cannot really cost more than the whole target step, and an estimate
+        // that says so was taken on cold code (JIT warm-up, a concurrent burst). Without the cap such an estimate
+        // would forbid the probes that are the only way to correct it.
+        double plain = costs.verify(1);
+        double expectedExcess = Math.min(costs.draft(), plain) + Math.min(Math.max(0, costs.verify(2) - plain), plain);
         if (plainSinceProbe >= probeInterval && probeExcessNanos + expectedExcess <= PROBE_BUDGET * decodeNanos) {
             plainSinceProbe = 0;
             probing = true;
