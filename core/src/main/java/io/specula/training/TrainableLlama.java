@@ -149,15 +149,21 @@ public final class TrainableLlama implements AutoCloseable {
      * 0. The intermediate arrays belong to the ids' manager (or the current NDScope).
      */
     public NDArray forward(NDArray ids) {
-        return forward(ids, 0f);
+        return forward(ids, Dropout.NONE);
     }
 
     /**
      * The forward pass with dropout at rate {@code dropout} on the embeddings and on each attention and MLP output
-     * before it joins the residual stream (GPT-2's resid_pdrop); 0 for evaluation. Dropout draws from the engine's
-     * random generator: seed it with {@code Engine.setRandomSeed} for reproducible runs.
+     * before it joins the residual stream (GPT-2's resid_pdrop); 0 for evaluation. The masks are drawn in Java from
+     * {@code dropoutSeed} alone, not from libtorch's process-wide generator: anything else in the process may draw from
+     * that one, so a resumed run could not replay a step's masks exactly (seen: a resume test drifting by 0.035 in
+     * loss once). Same seed, same masks, whatever the thread count.
      */
-    public NDArray forward(NDArray ids, float dropout) {
+    public NDArray forward(NDArray ids, float dropout, long dropoutSeed) {
+        return forward(ids, new Dropout(dropout, dropoutSeed));
+    }
+
+    private NDArray forward(NDArray ids, Dropout dropout) {
         long b = ids.getShape().get(0);
         int t = (int) ids.getShape().get(1);
         if (t > shape.maxPositions()) {
@@ -167,7 +173,7 @@ public final class TrainableLlama implements AutoCloseable {
         int kvh = shape.numKvHeads();
         int hd = shape.headDim();
         NDArray embed = params.get("model.embed_tokens.weight");
-        NDArray x = dropout(ids.getNDArrayInternal().embedding(ids, embed, SparseFormat.DENSE).singletonOrThrow(), dropout);
+        NDArray x = dropout.apply(ids.getNDArrayInternal().embedding(ids, embed, SparseFormat.DENSE).singletonOrThrow());
         NDArray[] tables = tables(t);
         NDArray mask = tables[0];
         NDArray c = tables[1];
@@ -188,12 +194,12 @@ public final class TrainableLlama implements AutoCloseable {
             }
             NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).muli(scale).addi(mask);
             NDArray attn = scores.softmax(3).matMul(v).transpose(0, 2, 1, 3).reshape(b, t, (long) h * hd);
-            x = x.add(dropout(linear(attn, params.get(p + "self_attn.o_proj.weight")), dropout));
+            x = x.add(dropout.apply(linear(attn, params.get(p + "self_attn.o_proj.weight"))));
             NDArray hn = rmsnorm(x, params.get(p + "post_attention_layernorm.weight"));
             NDArray gate = linear(hn, params.get(p + "mlp.gate_proj.weight"));
             NDArray up = linear(hn, params.get(p + "mlp.up_proj.weight"));
             NDArray act = gate.mul(gate.getNDArrayInternal().sigmoid()).mul(up);
-            x = x.add(dropout(linear(act, params.get(p + "mlp.down_proj.weight")), dropout));
+            x = x.add(dropout.apply(linear(act, params.get(p + "mlp.down_proj.weight"))));
         }
         NDArray out = rmsnorm(x, params.get("model.norm.weight"));
         NDArray head = shape.tieWordEmbeddings() ? embed : params.get("lm_head.weight");
@@ -234,8 +240,36 @@ public final class TrainableLlama implements AutoCloseable {
         });
     }
 
-    private static NDArray dropout(NDArray x, float rate) {
-        return rate > 0 ? x.getNDArrayInternal().dropout(x, rate, true).singletonOrThrow() : x;
+    /**
+     * Inverted dropout with masks from a seeded Java generator, drawn in a fixed order through the forward pass: a
+     * kept element is scaled by 1 / (1 - rate), as torch.nn.functional.dropout does.
+     */
+    private static final class Dropout {
+
+        static final Dropout NONE = new Dropout(0f, 0L);
+
+        private final float rate;
+        private final SplittableRandom random;
+
+        Dropout(float rate, long seed) {
+            if (!(rate >= 0f && rate < 1f)) {
+                throw new IllegalArgumentException("dropout must be in [0, 1), got " + rate);
+            }
+            this.rate = rate;
+            this.random = new SplittableRandom(seed);
+        }
+
+        NDArray apply(NDArray x) {
+            if (rate == 0f) {
+                return x;
+            }
+            float keep = 1f / (1f - rate);
+            float[] mask = new float[Math.toIntExact(x.size())];
+            for (int i = 0; i < mask.length; i++) {
+                mask[i] = random.nextFloat() < rate ? 0f : keep;
+            }
+            return x.mul(x.getManager().create(mask, x.getShape()));
+        }
     }
 
     private static NDArray linear(NDArray x, NDArray weight) {

@@ -160,11 +160,8 @@ public final class Trainer {
                     NDArray ids = TrainableLlama.ids(manager, inputs(batch));
                     NDArray targets = TrainableLlama.ids(manager, targets(batch));
                     NDArray teacherLogits = teacher != null ? teacher.forward(ids) : null;
-                    if (o.dropout > 0) {
-                        Engine.getInstance().setRandomSeed((int) (o.seed * 1_000_003L + step));
-                    }
                     try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                        NDArray logits = model.forward(ids, o.dropout);
+                        NDArray logits = model.forward(ids, o.dropout, o.seed * 1_000_003L + step);
                         NDArray lossArray = objective(logits, teacherLogits, targets);
                         gc.backward(lossArray);
                         loss = lossArray.getFloat();
