@@ -4,6 +4,7 @@ import com.google.gson.JsonElement;
 import io.specula.SpeculaException;
 import io.specula.engine.LoadedModel;
 import io.specula.engine.ModelLoader;
+import io.specula.testing.Fuzz;
 import io.specula.testing.JsonFuzz;
 import io.specula.testing.TinyModelDirs;
 import io.specula.testing.TinyModels;
@@ -12,13 +13,10 @@ import io.specula.testing.TinyTokenizers.ChatTemplateKind;
 import io.specula.testing.TinyTokenizers.TokenizerKind;
 import io.specula.tokenizer.ChatMessage;
 import io.specula.tokenizer.HfTokenizer;
-import net.jqwik.api.Arbitraries;
-import net.jqwik.api.Arbitrary;
-import net.jqwik.api.Example;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.Provide;
-import net.jqwik.api.lifecycle.AfterContainer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -27,6 +25,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
 import java.util.List;
+import java.util.SplittableRandom;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -35,8 +34,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  * Fuzzes the JSON model files (config.json, generation_config.json, tokenizer.json, tokenizer_config.json) by editing
  * valid ones: whatever the edit, loading either succeeds and the result works, or fails with the project's own
  * {@link SpeculaException}; nothing else escapes (no Gson, number-format, index, state or memory error), and the
- * tokenizers library behind DJL never takes the JVM down. A fixed number of tries keeps each property to a few
- * seconds (a tokenizer load and a chat template render take some 40 ms each once warm).
+ * tokenizers library behind DJL never takes the JVM down. Each property runs a fixed number of seeded cases
+ * ({@link Fuzz}), which keeps it to a few seconds (a tokenizer load and a chat template render take some 40 ms each
+ * once warm); a failure names the seed and case that replay it.
  */
 class ModelFilesFuzzTest {
 
@@ -59,7 +59,7 @@ class ModelFilesFuzzTest {
         }
     }
 
-    @AfterContainer
+    @AfterAll
     static void cleanUp() throws IOException {
         try (Stream<Path> all = Files.walk(ROOT)) {
             for (Path p : all.sorted(Comparator.reverseOrder()).toList()) {
@@ -99,52 +99,85 @@ class ModelFilesFuzzTest {
         return qwen ? QWEN : LLAMA;
     }
 
-    @Property(tries = 150)
-    void configJson(@ForAll("edits") List<JsonFuzz.Edit> edits, @ForAll boolean qwen) throws IOException {
-        Path dir = withFile(model(qwen), "config.json", edited(model(qwen), "config.json", edits));
-        try (LoadedModel m = ModelLoader.load(dir, "cpu", "auto", "scalar")) {
-            float[][] logits = m.model().forward(new int[] {1, 2, 3}, m.model().newCache(8), 1);
-            assertThat(logits[0]).hasSize(m.model().vocabSize());
-        } catch (SpeculaException expected) {
-            assertThat(expected.getMessage()).isNotBlank();
-        }
+    /** Edits of one JSON file of the Qwen-like or the Llama-like model. */
+    record FileEdit(List<JsonFuzz.Edit> edits, boolean qwen) {
     }
 
-    @Property(tries = 300)
-    void generationConfigJson(@ForAll("edits") List<JsonFuzz.Edit> edits, @ForAll boolean qwen) throws IOException {
-        Path dir = withFile(model(qwen), GenerationConfig.FILE, edited(model(qwen), GenerationConfig.FILE, edits));
-        try {
-            GenerationConfig.read(dir);
-        } catch (SpeculaException expected) {
-            assertThat(expected.getMessage()).contains(GenerationConfig.FILE);
-        }
+    static FileEdit fileEdit(SplittableRandom r) {
+        return new FileEdit(JsonFuzz.edits(r, 3), r.nextBoolean());
     }
 
-    @Property(tries = 100)
-    void tokenizerJson(@ForAll("edits") List<JsonFuzz.Edit> edits, @ForAll boolean qwen) throws IOException {
-        Path dir = withFile(model(qwen), "tokenizer.json", edited(model(qwen), "tokenizer.json", edits));
-        loadAndUse(dir);
+    @TestFactory
+    Stream<DynamicTest> configJson() {
+        return Fuzz.property("ModelFilesFuzzTest.configJson", 150, ModelFilesFuzzTest::fileEdit, e -> {
+            Path dir = withFile(model(e.qwen()), "config.json", edited(model(e.qwen()), "config.json", e.edits()));
+            try (LoadedModel m = ModelLoader.load(dir, "cpu", "auto", "scalar")) {
+                float[][] logits = m.model().forward(new int[] {1, 2, 3}, m.model().newCache(8), 1);
+                assertThat(logits[0]).hasSize(m.model().vocabSize());
+            } catch (SpeculaException expected) {
+                assertThat(expected.getMessage()).isNotBlank();
+            }
+        });
     }
 
-    @Property(tries = 80)
-    void tokenizerConfigJson(@ForAll("edits") List<JsonFuzz.Edit> edits, @ForAll boolean qwen) throws IOException {
-        Path dir = withFile(model(qwen), "tokenizer_config.json",
-                edited(model(qwen), "tokenizer_config.json", edits));
-        loadAndUse(dir);
+    @TestFactory
+    Stream<DynamicTest> generationConfigJson() {
+        return Fuzz.property("ModelFilesFuzzTest.generationConfigJson", 300, ModelFilesFuzzTest::fileEdit, e -> {
+            Path dir = withFile(model(e.qwen()), GenerationConfig.FILE,
+                    edited(model(e.qwen()), GenerationConfig.FILE, e.edits()));
+            try {
+                GenerationConfig.read(dir);
+            } catch (SpeculaException expected) {
+                assertThat(expected.getMessage()).contains(GenerationConfig.FILE);
+            }
+        });
     }
 
-    @Property(tries = 100)
-    void anyTextAsAModelFile(@ForAll("files") String file, @ForAll("texts") String text) throws IOException {
-        Path dir = withFile(QWEN, file, text);
-        try (LoadedModel m = ModelLoader.load(dir, "cpu", "auto", "scalar")) {
-            assertThat(m.tokenizer().vocabSize()).isPositive();
-        } catch (SpeculaException expected) {
-            assertThat(expected.getMessage()).isNotBlank();
-        }
+    @TestFactory
+    Stream<DynamicTest> tokenizerJson() {
+        return Fuzz.property("ModelFilesFuzzTest.tokenizerJson", 100, ModelFilesFuzzTest::fileEdit, e ->
+                loadAndUse(withFile(model(e.qwen()), "tokenizer.json",
+                        edited(model(e.qwen()), "tokenizer.json", e.edits()))));
+    }
+
+    @TestFactory
+    Stream<DynamicTest> tokenizerConfigJson() {
+        return Fuzz.property("ModelFilesFuzzTest.tokenizerConfigJson", 80, ModelFilesFuzzTest::fileEdit, e ->
+                loadAndUse(withFile(model(e.qwen()), "tokenizer_config.json",
+                        edited(model(e.qwen()), "tokenizer_config.json", e.edits()))));
+    }
+
+    /** Any text in place of one of the JSON files. */
+    record FileText(String file, String text) {
+    }
+
+    @TestFactory
+    Stream<DynamicTest> anyTextAsAModelFile() {
+        return Fuzz.property("ModelFilesFuzzTest.anyTextAsAModelFile", 100,
+                r -> new FileText(Fuzz.oneOf(r, FILES), text(r)), t -> {
+                    Path dir = withFile(QWEN, t.file(), t.text());
+                    try (LoadedModel m = ModelLoader.load(dir, "cpu", "auto", "scalar")) {
+                        assertThat(m.tokenizer().vocabSize()).isPositive();
+                    } catch (SpeculaException expected) {
+                        assertThat(expected.getMessage()).isNotBlank();
+                    }
+                });
+    }
+
+    static final List<String> FILES = List.of("config.json", "generation_config.json", "tokenizer.json",
+            "tokenizer_config.json");
+
+    static final List<String> TEXTS = List.of("", "{}", "[]", "null", "{\"a\":", "{\"model\":{}}",
+            "{\"model\":{\"vocab\":[]}}", "\uFEFF{}", "{\"architectures\":[]}", "[".repeat(5000),
+            "{\"a\":".repeat(3000));
+
+    /** Random text (up to 64 chars), or one of a few nasty documents. */
+    static String text(SplittableRandom r) {
+        return r.nextBoolean() ? Fuzz.string(r, 64) : Fuzz.oneOf(r, TEXTS);
     }
 
     /** Found by this fuzzer: an AddedToken whose content is not a string escaped as Gson's IllegalStateException. */
-    @Example
+    @Test
     void aSpecialTokenWhoseContentIsNotAStringIsAClearError() throws IOException {
         for (String content : List.of("[]", "null", "{}", "[1, 2]")) {
             Path dir = withFile(LLAMA, "tokenizer_config.json", "{\"bos_token\": {\"content\": " + content + "}}");
@@ -154,7 +187,7 @@ class ModelFilesFuzzTest {
     }
 
     /** Found by this fuzzer: a tokenizer.json without a single token loaded (and a model loaded with it). */
-    @Example
+    @Test
     void aTokenizerWithoutTokensIsAClearError() throws IOException {
         Path dir = withFile(QWEN, "tokenizer.json", "{\"model\":{\"vocab\":[]}}");
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> HfTokenizer.load(dir))
@@ -177,22 +210,5 @@ class ModelFilesFuzzTest {
         } catch (SpeculaException expected) {
             assertThat(expected.getMessage()).isNotBlank();
         }
-    }
-
-    @Provide
-    Arbitrary<List<JsonFuzz.Edit>> edits() {
-        return JsonFuzz.edits(3);
-    }
-
-    @Provide
-    Arbitrary<String> files() {
-        return Arbitraries.of("config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json");
-    }
-
-    @Provide
-    Arbitrary<String> texts() {
-        return Arbitraries.oneOf(Arbitraries.strings().ofMaxLength(64),
-                Arbitraries.of("", "{}", "[]", "null", "{\"a\":", "{\"model\":{}}", "{\"model\":{\"vocab\":[]}}",
-                        "\uFEFF{}", "{\"architectures\":[]}", "[".repeat(5000), "{\"a\":".repeat(3000)));
     }
 }

@@ -6,60 +6,96 @@ import com.google.gson.JsonNull;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import com.google.gson.JsonPrimitive;
-import net.jqwik.api.Arbitraries;
-import net.jqwik.api.Arbitrary;
-import net.jqwik.api.Combinators;
-
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.SplittableRandom;
 
 /**
- * jqwik generators for fuzzing JSON model files: hostile JSON values (wrong types, huge and negative numbers, deep
- * nesting, odd strings) and edits of a valid document (replace, remove or add a value anywhere in its tree), so the
- * fuzzer reaches deep into a parser instead of stopping at its first syntax check.
+ * Generators for fuzzing JSON model files (on {@link Fuzz}'s seeded {@link SplittableRandom}): hostile JSON values
+ * (wrong types, huge and negative numbers, deep nesting, odd strings) and edits of a valid document (replace, remove
+ * or add a value anywhere in its tree), so the fuzzer reaches deep into a parser instead of stopping at its first
+ * syntax check.
  */
 public final class JsonFuzz {
+
+    private static final List<BigDecimal> NUMBERS = List.of(
+            new BigDecimal("-1"), BigDecimal.ZERO, BigDecimal.ONE, new BigDecimal("2"), new BigDecimal("3"),
+            new BigDecimal("1.5"), new BigDecimal("-0.0"), new BigDecimal("2147483647"),
+            new BigDecimal("2147483648"), new BigDecimal("-2147483649"), new BigDecimal("9007199254740993"),
+            new BigDecimal("9223372036854775807"), new BigDecimal("9223372036854775808"),
+            new BigDecimal(BigInteger.TEN.pow(400)), new BigDecimal("1e-400"), new BigDecimal("1e308"),
+            new BigDecimal("-1e308"), new BigDecimal("65536"), new BigDecimal("16000001"));
+
+    private static final List<String> STRINGS = List.of(
+            "", " ", "null", "NaN", "Infinity", "-1", "1e999", "F32", "BF16", "f16", "I64",
+            "LlamaForCausalLM", "Qwen2ForCausalLM", "llama3", "linear", "dynamic", "yarn", "<s>", "</s>",
+            "<|im_end|>", "{{ messages }}", "{% for m in messages %}{{ m }}{% endfor %}",
+            "{% raw %}", "{{", "\u0000", "\uFFFF", "\uD800", "../../etc/passwd", "x".repeat(10_000));
 
     private JsonFuzz() {
     }
 
     /** One edit of a JSON tree: {@code kind} 0 replaces, 1 removes, 2 adds beside, 3 wraps in an array. */
     public record Edit(int where, int kind, JsonElement value) {
+        @Override
+        public String toString() {
+            return "Edit[where=" + where + ", kind=" + kind + ", value=" + Fuzz.describe(value.toString()) + "]";
+        }
     }
 
-    /** Values a parser must refuse politely. */
-    public static Arbitrary<JsonElement> hostileValues() {
-        Arbitrary<JsonElement> numbers = Arbitraries.of(
-                new BigDecimal("-1"), BigDecimal.ZERO, BigDecimal.ONE, new BigDecimal("2"), new BigDecimal("3"),
-                new BigDecimal("1.5"), new BigDecimal("-0.0"), new BigDecimal("2147483647"),
-                new BigDecimal("2147483648"), new BigDecimal("-2147483649"), new BigDecimal("9007199254740993"),
-                new BigDecimal("9223372036854775807"), new BigDecimal("9223372036854775808"),
-                new BigDecimal(BigInteger.TEN.pow(400)), new BigDecimal("1e-400"), new BigDecimal("1e308"),
-                new BigDecimal("-1e308"), new BigDecimal("65536"), new BigDecimal("16000001"))
-            .map(JsonPrimitive::new);
-        Arbitrary<JsonElement> ints = Arbitraries.integers().between(-3, 70_000).map(JsonPrimitive::new);
-        Arbitrary<JsonElement> strings = Arbitraries.oneOf(
-                Arbitraries.of("", " ", "null", "NaN", "Infinity", "-1", "1e999", "F32", "BF16", "f16", "I64",
-                        "LlamaForCausalLM", "Qwen2ForCausalLM", "llama3", "linear", "dynamic", "yarn", "<s>", "</s>",
-                        "<|im_end|>", "{{ messages }}", "{% for m in messages %}{{ m }}{% endfor %}",
-                        "{% raw %}", "{{", "\u0000", "\uFFFF", "\uD800", "../../etc/passwd", "x".repeat(10_000))
-                    .map(s -> (JsonElement) new JsonPrimitive(s)),
-                Arbitraries.strings().ofMaxLength(20).map(s -> (JsonElement) new JsonPrimitive(s)));
-        Arbitrary<JsonElement> literals = Arbitraries.of(JsonNull.INSTANCE, new JsonPrimitive(true),
-                new JsonPrimitive(false), new JsonArray(), new JsonObject());
-        Arbitrary<JsonElement> nested = Arbitraries.integers().between(1, 600).map(JsonFuzz::deep);
-        Arbitrary<JsonElement> arrays = Arbitraries.oneOf(numbers, ints, strings, literals).list().ofMaxSize(5)
-            .map(list -> {
-                JsonArray a = new JsonArray();
-                list.forEach(a::add);
-                return a;
-            });
-        return Arbitraries.frequencyOf(
-                net.jqwik.api.Tuple.of(3, numbers), net.jqwik.api.Tuple.of(3, ints), net.jqwik.api.Tuple.of(3, strings),
-                net.jqwik.api.Tuple.of(2, literals), net.jqwik.api.Tuple.of(2, arrays),
-                net.jqwik.api.Tuple.of(1, nested));
+    /**
+     * A value a parser must refuse politely: a number (3 in 14), an int (3), a string (3), a literal or empty
+     * container (2), an array of those (2), or deep nesting (1).
+     */
+    public static JsonElement hostileValue(SplittableRandom r) {
+        int pick = r.nextInt(14);
+        if (pick < 3) {
+            return number(r);
+        } else if (pick < 6) {
+            return integer(r);
+        } else if (pick < 9) {
+            return string(r);
+        } else if (pick < 11) {
+            return literal(r);
+        } else if (pick < 13) {
+            JsonArray a = new JsonArray();
+            int n = Fuzz.length(r, 0, 5);
+            for (int i = 0; i < n; i++) {
+                a.add(switch (r.nextInt(4)) {
+                    case 0 -> number(r);
+                    case 1 -> integer(r);
+                    case 2 -> string(r);
+                    default -> literal(r);
+                });
+            }
+            return a;
+        } else {
+            return deep(Fuzz.intBetween(r, 1, 600));
+        }
+    }
+
+    private static JsonElement number(SplittableRandom r) {
+        return new JsonPrimitive(Fuzz.oneOf(r, NUMBERS));
+    }
+
+    private static JsonElement integer(SplittableRandom r) {
+        return new JsonPrimitive(Fuzz.intBetween(r, -3, 70_000));
+    }
+
+    private static JsonElement string(SplittableRandom r) {
+        return new JsonPrimitive(r.nextBoolean() ? Fuzz.oneOf(r, STRINGS) : Fuzz.string(r, 20));
+    }
+
+    private static JsonElement literal(SplittableRandom r) {
+        return switch (r.nextInt(5)) {
+            case 0 -> JsonNull.INSTANCE;
+            case 1 -> new JsonPrimitive(true);
+            case 2 -> new JsonPrimitive(false);
+            case 3 -> new JsonArray();
+            default -> new JsonObject();
+        };
     }
 
     /** Nesting {@code depth} levels deep: [[[ ... ]]] or {"a":{"a": ...}}. */
@@ -79,10 +115,10 @@ public final class JsonFuzz {
         return e;
     }
 
-    public static Arbitrary<List<Edit>> edits(int maxEdits) {
-        return Combinators.combine(Arbitraries.integers().between(0, Integer.MAX_VALUE),
-                        Arbitraries.integers().between(0, 3), hostileValues())
-            .as(Edit::new).list().ofMinSize(1).ofMaxSize(maxEdits);
+    /** One to {@code maxEdits} edits, each at a random node of the tree. */
+    public static List<Edit> edits(SplittableRandom r, int maxEdits) {
+        return Fuzz.listOf(r, 1, maxEdits,
+                x -> new Edit(Fuzz.intBetween(x, 0, Integer.MAX_VALUE), x.nextInt(4), hostileValue(x)));
     }
 
     /** A copy of {@code document} with the edits applied, each at the {@code where}-th node (modulo the count). */

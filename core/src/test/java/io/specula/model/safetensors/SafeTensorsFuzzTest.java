@@ -2,13 +2,11 @@ package io.specula.model.safetensors;
 
 import com.google.gson.JsonElement;
 import io.specula.SpeculaException;
+import io.specula.testing.Fuzz;
 import io.specula.testing.JsonFuzz;
-import net.jqwik.api.Arbitraries;
-import net.jqwik.api.Arbitrary;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.Provide;
-import net.jqwik.api.lifecycle.AfterContainer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.TestFactory;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -19,6 +17,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -26,7 +26,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * Fuzzes the safetensors reader (header length, JSON header, offsets, then reading every tensor of a file that
  * opened): whatever the bytes, the only exception is the project's own {@link SpeculaException} (a
  * ModelFormatException naming the file), never an index, buffer, arithmetic or parse error, and never a crash.
- * A fixed number of tries per property keeps each to a second or two.
+ * Each property runs a fixed number of seeded cases ({@link Fuzz}), which keeps it to a second or two; a failure
+ * names the seed and case that replay it.
  */
 class SafeTensorsFuzzTest {
 
@@ -56,7 +57,7 @@ class SafeTensorsFuzzTest {
         }
     }
 
-    @AfterContainer
+    @AfterAll
     static void cleanUp() throws IOException {
         try (var files = Files.list(DIR)) {
             for (Path p : files.toList()) {
@@ -80,13 +81,20 @@ class SafeTensorsFuzzTest {
         }
     }
 
-    @Property(tries = 400)
-    void anyBytes(@ForAll("bytes") byte[] bytes) throws IOException {
-        openAndReadAll(bytes);
+    @TestFactory
+    Stream<DynamicTest> anyBytes() {
+        return Fuzz.property("SafeTensorsFuzzTest.anyBytes", 400, SafeTensorsFuzzTest::bytes,
+                SafeTensorsFuzzTest::openAndReadAll);
     }
 
-    @Property(tries = 600)
-    void aValidFileWithSomeBytesChanged(@ForAll("byteEdits") List<int[]> edits) throws IOException {
+    @TestFactory
+    Stream<DynamicTest> aValidFileWithSomeBytesChanged() {
+        return Fuzz.property("SafeTensorsFuzzTest.aValidFileWithSomeBytesChanged", 600,
+                SafeTensorsFuzzTest::byteEdits, edits -> openAndReadAll(withBytesChanged(edits)));
+    }
+
+    /** {@link #VALID} with each edit {@code {position, kind, byte}} applied: kind 0 sets, 1 truncates, 2 inserts. */
+    static byte[] withBytesChanged(List<int[]> edits) {
         byte[] bytes = VALID.clone();
         for (int[] e : edits) {
             int at = Math.floorMod(e[0], bytes.length);
@@ -104,49 +112,45 @@ class SafeTensorsFuzzTest {
                 break;
             }
         }
-        openAndReadAll(bytes);
+        return bytes;
     }
 
-    @Property(tries = 800)
-    void aValidHeaderWithHostileValues(@ForAll("jsonEdits") List<JsonFuzz.Edit> edits,
-                                       @ForAll("dataSizes") int extraData) throws IOException {
+    /** JSON-header edits of {@link #VALID} and a change of its data size (bytes added or cut off). */
+    record HeaderEdit(List<JsonFuzz.Edit> edits, int extraData) {
+    }
+
+    @TestFactory
+    Stream<DynamicTest> aValidHeaderWithHostileValues() {
+        return Fuzz.property("SafeTensorsFuzzTest.aValidHeaderWithHostileValues", 800,
+                r -> new HeaderEdit(JsonFuzz.edits(r, 3), Fuzz.oneOf(r, 0, 0, 0, -1, -8, 1, 2, 64)),
+                edit -> openAndReadAll(withHeaderEdited(edit)));
+    }
+
+    static byte[] withHeaderEdited(HeaderEdit edit) {
         int headerLength = (int) ByteBuffer.wrap(VALID, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
         String header = new String(VALID, 8, headerLength, StandardCharsets.UTF_8);
-        JsonElement edited = JsonFuzz.apply(header, edits);
+        JsonElement edited = JsonFuzz.apply(header, edit.edits());
         byte[] json = edited.toString().getBytes(StandardCharsets.UTF_8);
         byte[] data = Arrays.copyOfRange(VALID, 8 + headerLength, VALID.length);
-        data = Arrays.copyOf(data, Math.max(0, data.length + extraData));
+        data = Arrays.copyOf(data, Math.max(0, data.length + edit.extraData()));
         ByteBuffer out = ByteBuffer.allocate(8 + json.length + data.length).order(ByteOrder.LITTLE_ENDIAN);
         out.putLong(json.length).put(json).put(data);
-        openAndReadAll(out.array());
+        return out.array();
     }
 
-    @Provide
-    Arbitrary<byte[]> bytes() {
-        Arbitrary<byte[]> random = Arbitraries.bytes().array(byte[].class).ofMaxSize(128);
-        // Random bytes behind a plausible header length, so the JSON parser sees them.
-        Arbitrary<byte[]> behindALength = Arbitraries.strings().ofMaxLength(80).map(s -> {
-            byte[] text = s.getBytes(StandardCharsets.UTF_8);
-            return ByteBuffer.allocate(8 + text.length).order(ByteOrder.LITTLE_ENDIAN).putLong(text.length).put(text)
-                .array();
-        });
-        return Arbitraries.oneOf(random, behindALength);
+    /** Random bytes, or random text behind a plausible header length (so the JSON parser sees it). */
+    static byte[] bytes(SplittableRandom r) {
+        if (r.nextBoolean()) {
+            return Fuzz.bytes(r, 128);
+        }
+        byte[] text = Fuzz.string(r, 80).getBytes(StandardCharsets.UTF_8);
+        return ByteBuffer.allocate(8 + text.length).order(ByteOrder.LITTLE_ENDIAN).putLong(text.length).put(text)
+            .array();
     }
 
-    @Provide
-    Arbitrary<List<int[]>> byteEdits() {
-        return net.jqwik.api.Combinators.combine(Arbitraries.integers(), Arbitraries.integers().between(0, 2),
-                Arbitraries.integers().between(0, 255)).as((a, b, c) -> new int[] {a, b, c}).list().ofMinSize(1)
-            .ofMaxSize(4);
-    }
-
-    @Provide
-    Arbitrary<List<JsonFuzz.Edit>> jsonEdits() {
-        return JsonFuzz.edits(3);
-    }
-
-    @Provide
-    Arbitrary<Integer> dataSizes() {
-        return Arbitraries.of(0, 0, 0, -1, -8, 1, 2, 64);
+    /** One to four byte edits {@code {position, kind 0..2, byte 0..255}}. */
+    static List<int[]> byteEdits(SplittableRandom r) {
+        return Fuzz.listOf(r, 1, 4,
+                x -> new int[] {Fuzz.anyInt(x), Fuzz.intBetween(x, 0, 2), Fuzz.intBetween(x, 0, 255)});
     }
 }
