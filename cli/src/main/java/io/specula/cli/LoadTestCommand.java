@@ -46,11 +46,13 @@ import java.util.concurrent.atomic.LongAdder;
  * answer is checked against the target-only (speculation off) greedy answer to the same prompt. Prints requests
  * completed, errors by kind, latency percentiles, tokens per second and the process's memory at start and end.
  *
- * <p>In process, not over HTTP: no socket is opened (loopback or otherwise); the client count and the duration are
- * bounded.
+ * <p>By default in process: no socket is opened; the client count and the duration are bounded. With {@code --url}
+ * the same clients stream from a running sample application over HTTP instead ({@link HttpLoadTest}): the engine
+ * options then come from the server's configuration.
  */
 @Command(name = "loadtest", mixinStandardHelpOptions = true,
-        description = "Concurrent streaming clients against an in-process engine; correctness and memory under load.")
+        description = "Concurrent streaming clients against an in-process engine, or (--url) against the sample "
+                + "application over HTTP; correctness and memory under load.")
 final class LoadTestCommand implements java.util.concurrent.Callable<Integer> {
 
     static final int MAX_CLIENTS = 256;
@@ -59,8 +61,17 @@ final class LoadTestCommand implements java.util.concurrent.Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--target", required = true, description = "Target model directory.")
+    @Option(names = "--target", description = "Target model directory (in process; required without --url).")
     Path target;
+
+    @Option(names = "--url", description = "Base URL of a running sample application, e.g. http://127.0.0.1:8080: "
+            + "clients stream from its POST /api/chat/stream instead of an in-process engine (the --target, --drafter "
+            + "and engine options are then not used).")
+    String url;
+
+    @Option(names = "--server-pid", defaultValue = "0", description = "With --url: the server's process id, to read "
+            + "its RSS from /proc/PID/status (default: the process.rssBytes that the sample's GET /api/stats reports).")
+    long serverPid;
 
     @Option(names = "--drafter", description = "Drafter model directory, 'ngram', or none (default).")
     String drafter;
@@ -120,6 +131,11 @@ final class LoadTestCommand implements java.util.concurrent.Callable<Integer> {
         check(seconds >= 1 && seconds <= MAX_SECONDS, "--seconds: expected 1.." + MAX_SECONDS);
         check(disconnectFraction >= 0 && disconnectFraction <= 1, "--disconnect-fraction: expected 0..1");
         check(maxTokens >= 1, "--max-tokens: expected >= 1");
+        if (url != null) {
+            check(url.startsWith("http://") || url.startsWith("https://"), "--url: expected http://HOST:PORT");
+            return new HttpLoadTest(this).run(out);
+        }
+        check(target != null, "--target: required (or --url for a running sample application)");
 
         // Spring AI's stream aggregator logs every failed stream at ERROR; refusals are counted and reported here.
         String aggregatorLog = "org.slf4j.simpleLogger.log.org.springframework.ai.chat.model.MessageAggregator";

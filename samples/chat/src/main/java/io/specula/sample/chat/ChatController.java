@@ -2,6 +2,7 @@ package io.specula.sample.chat;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -28,7 +29,8 @@ import org.springframework.web.bind.annotation.RestController;
  * <li>{@code POST /api/chat/stream}: the same request, answered with server-sent events: {@code token} events
  * ({@link ChatAnswer.Delta}: a text delta and the source of each of its tokens), then one {@code done} event
  * ({@link ChatAnswer} without text), or one {@code error} event ({@link ErrorBody}) if the generation fails after the
- * stream has started.</li>
+ * stream has started. A request that the engine's admission queue refuses gets 503 with {@code Retry-After}, as
+ * {@code /api/chat} does.</li>
  * </ul>
  * Invalid requests are refused with 400 before any generation starts ({@link ApiExceptionHandler}). A client that goes
  * away cancels its stream, which stops the generation.
@@ -65,6 +67,7 @@ public class ChatController {
             long start = System.nanoTime();
             AtomicLong firstText = new AtomicLong();
             AtomicReference<ChatResponse> last = new AtomicReference<>();
+            AtomicBoolean started = new AtomicBoolean();
             return this.chatClient.prompt()
                 .user(request.prompt())
                 .options(options)
@@ -90,7 +93,13 @@ public class ChatController {
                     Double firstTokenSeconds = firstText.get() != 0 ? (firstText.get() - start) / 1e9 : null;
                     return Flux.just(event("done", ChatAnswer.of(end, null, seconds(start), firstTokenSeconds)));
                 }))
+                .doOnNext(event -> started.set(true))
                 .onErrorResume(ex -> {
+                    if (!started.get() && ErrorBody.busyCause(ex) != null) {
+                        // Refused by the admission queue before any event: nothing has been written yet, so the
+                        // error reaches ApiExceptionHandler and the client gets 503 with Retry-After, not a 200.
+                        return Flux.error(ex);
+                    }
                     ErrorBody.log(logger, "Streamed generation failed", ex);
                     return Flux.just(event("error", ErrorBody.engine(ex)));
                 });

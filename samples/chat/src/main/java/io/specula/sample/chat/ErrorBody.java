@@ -4,6 +4,7 @@ import java.util.List;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import io.specula.SpeculaException;
+import io.specula.engine.EngineBusyException;
 import io.specula.sample.chat.InvalidRequestException.FieldError;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -11,7 +12,8 @@ import org.slf4j.Logger;
 /**
  * Every error the API returns, as JSON (and as the data of the stream's {@code error} event).
  *
- * @param error   {@code invalid_request} (400), {@code engine_error} (500), ...
+ * @param error   {@code invalid_request} (400), {@code busy} (503: the engine's queue is full, retry later),
+ *                {@code engine_error} (500), ...
  * @param message what went wrong, for a person
  * @param field   the first field at fault, for invalid requests
  * @param errors  every field at fault, for invalid requests
@@ -21,6 +23,21 @@ public record ErrorBody(String error, String message, @Nullable String field, @N
 
     static ErrorBody of(InvalidRequestException ex) {
         return new ErrorBody("invalid_request", ex.getMessage(), ex.errors().get(0).field(), ex.errors());
+    }
+
+    static ErrorBody busy(EngineBusyException ex, long retryAfterSeconds) {
+        return new ErrorBody("busy", "The engine is busy (" + describe(ex) + "); retry in " + retryAfterSeconds
+                + " s", null, null);
+    }
+
+    /** The {@link EngineBusyException} that {@code ex} is or was caused by, if any. */
+    static @Nullable EngineBusyException busyCause(@Nullable Throwable ex) {
+        for (Throwable t = ex; t != null; t = t.getCause()) {
+            if (t instanceof EngineBusyException busy) {
+                return busy;
+            }
+        }
+        return null;
     }
 
     static ErrorBody engine(Throwable ex) {

@@ -1,5 +1,9 @@
 package io.specula.sample.chat;
 
+import java.time.Duration;
+
+import org.jspecify.annotations.Nullable;
+
 import org.springframework.boot.context.properties.ConfigurationProperties;
 
 /**
@@ -21,6 +25,12 @@ public class SampleProperties {
 
     /** Largest options.maxTokens a request may ask for. */
     private int maxTokensLimit = 1024;
+
+    /**
+     * Retry-After of a 503 when the engine is busy (rounded up to whole seconds). Unset: the engine's
+     * spring.ai.specula.queue-timeout, between 1 and 60 seconds.
+     */
+    private @Nullable Duration busyRetryAfter;
 
     private final Benchmark benchmark = new Benchmark();
 
@@ -46,6 +56,14 @@ public class SampleProperties {
 
     public void setMaxTokensLimit(int maxTokensLimit) {
         this.maxTokensLimit = maxTokensLimit;
+    }
+
+    public @Nullable Duration getBusyRetryAfter() {
+        return this.busyRetryAfter;
+    }
+
+    public void setBusyRetryAfter(@Nullable Duration busyRetryAfter) {
+        this.busyRetryAfter = busyRetryAfter;
     }
 
     public Benchmark getBenchmark() {

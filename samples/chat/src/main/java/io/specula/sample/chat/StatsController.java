@@ -1,11 +1,16 @@
 package io.specula.sample.chat;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.RestController;
 
 /**
  * {@code GET /api/stats}: what the page needs besides {@code /actuator/speculative}: the start-up benchmark (plain
- * target against speculative decoding) and the request limits.
+ * target against speculative decoding) and the request limits; and the server process (its id and resident memory),
+ * which the HTTP load test ({@code specula loadtest --url}) reads at the start and the end of a run.
  */
 @RestController
 public class StatsController {
@@ -22,14 +27,38 @@ public class StatsController {
     @GetMapping("/api/stats")
     public Stats stats() {
         return new Stats(this.benchmark.result(),
-                new Limits(this.properties.getMaxPromptLength(), this.properties.getMaxTokensLimit()));
+                new Limits(this.properties.getMaxPromptLength(), this.properties.getMaxTokensLimit()),
+                new ProcessInfo(ProcessHandle.current().pid(), rssBytes()));
+    }
+
+    /** Resident set size from /proc/self/status (Linux); 0 where it cannot be read. */
+    static long rssBytes() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmRSS:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+                }
+            }
+        }
+        catch (IOException | RuntimeException ex) {
+            return 0;
+        }
+        return 0;
     }
 
     /**
      * @param benchmark the start-up measurement
      * @param limits    what a request may ask for
+     * @param process   the server process
      */
-    public record Stats(StartupBenchmark.Result benchmark, Limits limits) {
+    public record Stats(StartupBenchmark.Result benchmark, Limits limits, ProcessInfo process) {
+    }
+
+    /**
+     * @param pid      process id
+     * @param rssBytes resident set size (Linux: VmRSS), 0 where unknown
+     */
+    public record ProcessInfo(long pid, long rssBytes) {
     }
 
     /**

@@ -194,6 +194,10 @@ class ChatApiTests extends SampleApplicationTestBase {
         assertThat(benchmark.at("/speculative/tokensPerSecond").asDouble()).isPositive();
         assertThat(benchmark.at("/speculative/acceptanceRate").asDouble()).isEqualTo(1.0);
         assertThat(benchmark.at("/plain/text").isMissingNode()).isTrue();
+        // the server process, for the HTTP load test's memory figures
+        JsonNode process = this.json.readTree(get("/api/stats").body()).get("process");
+        assertThat(process.get("pid").asLong()).isEqualTo(ProcessHandle.current().pid());
+        assertThat(process.get("rssBytes").asLong()).isPositive();
     }
 
     @Test
