@@ -8,7 +8,7 @@
 #    model.json, tokenizer.json and chat.json per fixture (io.specula.testing.RegenerateGolden).
 #
 # Needs the hf-reference chroot (its setup.sh, once; root). HF_REFERENCE may point at another copy of the tool's
-# run.sh. About 12 s per transformers call (mostly importing torch), ~110 calls: 20-25 minutes on 2 cores.
+# run.sh. About 10 s per transformers call (mostly importing torch), ~110 calls: 15-20 minutes on 2 cores.
 # See docs/testing.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
