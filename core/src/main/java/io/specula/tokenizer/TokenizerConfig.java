@@ -17,13 +17,15 @@ import java.util.Map;
 
 /**
  * What transformers reads besides tokenizer.json: tokenizer_config.json (special tokens, chat template, tokenizer
- * class) and generation_config.json's eos_token_id. Every file and field is optional.
+ * class), config.json's model_type and tokenizer_class (AutoTokenizer picks the tokenizer class with them) and
+ * generation_config.json's eos_token_id. Every file and field is optional.
  */
 record TokenizerConfig(
         String bosToken,
         String eosToken,
         String chatTemplate,
         String tokenizerClass,
+        String modelType,
         Boolean legacy,
         Boolean addPrefixSpace,
         Map<Integer, Boolean> addedTokensSpecial,   // added_tokens_decoder: id -> special
@@ -34,6 +36,7 @@ record TokenizerConfig(
     static TokenizerConfig read(Path dir) {
         JsonObject c = readObject(dir.resolve(FILE));
         JsonObject g = readObject(dir.resolve("generation_config.json"));
+        JsonObject m = readObjectLeniently(dir.resolve("config.json"));
         Path file = dir.resolve(FILE);
         Map<Integer, Boolean> special = new HashMap<>();
         JsonElement decoder = c.get("added_tokens_decoder");
@@ -52,7 +55,9 @@ record TokenizerConfig(
                 token(file, c, "bos_token"),
                 token(file, c, "eos_token"),
                 chatTemplate(dir, file, c.get("chat_template")),
-                string(c, "tokenizer_class"),
+                // transformers: tokenizer_config.json's class, else config.json's.
+                string(c, "tokenizer_class") != null ? string(c, "tokenizer_class") : string(m, "tokenizer_class"),
+                string(m, "model_type"),
                 bool(c, "legacy"),
                 bool(c, "add_prefix_space"),
                 special,
@@ -136,6 +141,15 @@ record TokenizerConfig(
             throw new ModelFormatException(file, "cannot be read: " + ex.getMessage(), ex);
         } catch (JsonParseException ex) {
             throw new ModelFormatException(file, "is not valid JSON: " + ex.getMessage(), ex);
+        }
+    }
+
+    /** config.json is the model loader's to validate (and report); here only two optional strings are read. */
+    private static JsonObject readObjectLeniently(Path file) {
+        try {
+            return readObject(file);
+        } catch (ModelFormatException e) {
+            return new JsonObject();
         }
     }
 

@@ -109,6 +109,11 @@ public final class TinyTokenizers {
         return v.size();
     }
 
+    /** The total vocabulary size {@link #write} returns for this kind and template, without writing anything. */
+    public static int vocabSize(TokenizerKind kind, ChatTemplateKind template) {
+        return vocab(kind, template).size();
+    }
+
     /** Id of a token (base or added) in the vocabulary {@link #write} writes for this kind and template. */
     public static int tokenId(TokenizerKind kind, ChatTemplateKind template, String token) {
         Integer id = vocab(kind, template).ids.get(token);
