@@ -4,8 +4,8 @@
 # shared hf-reference tool (float32, 2 threads, EOS ignored).
 #
 #   scripts/bench-transformers.sh [N_TOKENS] [REPS] [PROMPTS]
-#       default: 128 tokens, 3 repetitions per prompt (medians), all 12 prompts (each takes 1-4 minutes: transformers
-#       decodes this pair at tens of tokens/s on two cores, and every mode runs REPS+2 times)
+#       default: 128 tokens, 3 repetitions per prompt (medians), all 12 prompts (about 1.8 minutes each on a quiet 2-core
+#       machine: transformers decodes this pair at ~47 tokens/s, and every mode runs REPS+2 times)
 #
 # Prompts: samples/models/bench-prompts.txt, tokenized by transformers (`tokenize`, with BOS, as `specula bench`
 # does). Writes one JSON line per prompt and mode to target/bench-transformers/results.jsonl and prints totals.
