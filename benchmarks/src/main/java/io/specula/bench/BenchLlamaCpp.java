@@ -91,8 +91,11 @@ public final class BenchLlamaCpp implements Callable<Integer> {
         System.exit(new CommandLine(new BenchLlamaCpp(args)).execute(args));
     }
 
+    private String loadAtStart = "unknown";
+
     @Override
     public Integer call() throws IOException {
+        loadAtStart = loadAverage();
         Files.createDirectories(work);
         List<TinyPairs.Pair> all = new ArrayList<>();
         if (!noTiny) {
@@ -263,10 +266,20 @@ public final class BenchLlamaCpp implements Callable<Integer> {
                 + "trained pair gains.\n\n");
         md.append("Produced by:\n\n```\n./mvnw -B -q -Pbenchmarks -pl core,benchmarks -am verify -DskipTests "
                 + "-Dbench.args=\"" + String.join(" ", args) + "\"\n```\n\n");
-        md.append("The machine was shared with other developers' builds while this ran: the figures are noisy, to "
-                + "be re-run on a quiet machine.\n");
+        md.append("Load average (1 minute) of the machine at the start and at the end of the run: ").append(loadAtStart)
+                .append(" and ").append(loadAverage()).append(" on ").append(Runtime.getRuntime().availableProcessors())
+                .append(" cores (above about 1, other work shared the cores and the figures are noisy).\n");
         md.append(END).append('\n');
         return md.toString();
+    }
+
+    /** The 1-minute load average from /proc/loadavg, or "unknown" off Linux. */
+    static String loadAverage() {
+        try {
+            return Files.readString(Path.of("/proc/loadavg")).split(" ")[0];
+        } catch (IOException | RuntimeException e) {
+            return "unknown";
+        }
     }
 
     static void writeSection(Path file, String section) throws IOException {
