@@ -1,5 +1,7 @@
 package io.specula.gguf;
 
+import static io.specula.testing.Logits.argmax;
+
 import io.specula.engine.LoadedModel;
 import io.specula.engine.ModelLoader;
 import io.specula.model.CausalLm;
@@ -141,16 +143,6 @@ class LlamaCppOracleTest {
             assertThat(logitDiff).as("%s: max |difference| of the first-step logits", name)
                     .isLessThan(LOGIT_TOLERANCE);
         }
-    }
-
-    private static int argmax(float[] x) {
-        int best = 0;
-        for (int i = 1; i < x.length; i++) {
-            if (x[i] > x[best]) {
-                best = i;
-            }
-        }
-        return best;
     }
 
     private static double norm(float[] x) {

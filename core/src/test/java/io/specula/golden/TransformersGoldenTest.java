@@ -1,5 +1,7 @@
 package io.specula.golden;
 
+import static io.specula.testing.Logits.argmax;
+
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
@@ -240,16 +242,6 @@ class TransformersGoldenTest {
         try (LoadedModel loaded = ModelLoader.load(dir, "cpu", "auto", "scalar")) {
             assertThat(loaded.eosIds()).containsAll(want);
         }
-    }
-
-    private static int argmax(float[] x) {
-        int best = 0;
-        for (int i = 1; i < x.length; i++) {
-            if (x[i] > x[best]) {
-                best = i;
-            }
-        }
-        return best;
     }
 
     private static int[] ints(JsonArray a) {

@@ -1,5 +1,7 @@
 package io.specula.model;
 
+import static io.specula.testing.Logits.argmax;
+
 import io.specula.kernel.ScalarMatMul;
 import io.specula.model.llama.LlamaModel;
 import io.specula.model.llama.LlamaWeights;
@@ -175,15 +177,5 @@ class TinyModelsTest {
             longest = Math.max(longest, run);
         }
         assertThat(longest).as("longest run of one token in the first 24 of %s", out).isLessThanOrEqualTo(2);
-    }
-
-    private static int argmax(float[] x) {
-        int best = 0;
-        for (int i = 1; i < x.length; i++) {
-            if (x[i] > x[best]) {
-                best = i;
-            }
-        }
-        return best;
     }
 }
