@@ -1,5 +1,7 @@
 package io.specula.cli;
 
+import io.specula.engine.ProcessMemory;
+
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
@@ -14,8 +16,6 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -352,16 +352,7 @@ final class HttpLoadTest {
     /** The server's RSS: /proc/PID/status with --server-pid, else what /api/stats reports; 0 when unknown. */
     private long serverRss(JsonObject stats) {
         if (options.serverPid > 0) {
-            try {
-                for (String line : Files.readAllLines(Path.of("/proc", Long.toString(options.serverPid), "status"))) {
-                    if (line.startsWith("VmRSS:")) {
-                        return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
-                    }
-                }
-            } catch (IOException | RuntimeException e) {
-                return 0;
-            }
-            return 0;
+            return ProcessMemory.rssBytes(options.serverPid);
         }
         return num(stats, "process", "rssBytes");
     }

@@ -1,5 +1,8 @@
 package io.specula.cli;
 
+import static io.specula.engine.ProcessMemory.rssBytes;
+import static io.specula.engine.ProcessMemory.usedHeapAfterGc;
+
 import io.specula.SpeculaException;
 import io.specula.chat.SpeculaChatModel;
 import io.specula.chat.SpeculaChatOptions;
@@ -21,9 +24,7 @@ import reactor.core.publisher.Flux;
 import org.springframework.ai.chat.model.ChatResponse;
 import org.springframework.ai.chat.prompt.Prompt;
 
-import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -319,30 +320,5 @@ final class LoadTestCommand implements java.util.concurrent.Callable<Integer> {
         if (!ok) {
             throw new ParameterException(spec.commandLine(), message);
         }
-    }
-
-    static long usedHeapAfterGc() throws InterruptedException {
-        Runtime rt = Runtime.getRuntime();
-        long best = Long.MAX_VALUE;
-        for (int i = 0; i < 3; i++) {
-            System.gc();
-            Thread.sleep(20);
-            best = Math.min(best, rt.totalMemory() - rt.freeMemory());
-        }
-        return best;
-    }
-
-    /** Resident set size from /proc (Linux); 0 elsewhere. */
-    static long rssBytes() {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("VmRSS:")) {
-                    return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
-                }
-            }
-        } catch (IOException | RuntimeException e) {
-            return 0;
-        }
-        return 0;
     }
 }

@@ -1,8 +1,7 @@
 package io.specula.sample.chat;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
+import io.specula.engine.ProcessMemory;
+
 
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.RestController;
@@ -28,22 +27,7 @@ public class StatsController {
     public Stats stats() {
         return new Stats(this.benchmark.result(),
                 new Limits(this.properties.getMaxPromptLength(), this.properties.getMaxTokensLimit()),
-                new ProcessInfo(ProcessHandle.current().pid(), rssBytes()));
-    }
-
-    /** Resident set size from /proc/self/status (Linux); 0 where it cannot be read. */
-    static long rssBytes() {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("VmRSS:")) {
-                    return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
-                }
-            }
-        }
-        catch (IOException | RuntimeException ex) {
-            return 0;
-        }
-        return 0;
+                new ProcessInfo(ProcessHandle.current().pid(), ProcessMemory.rssBytes()));
     }
 
     /**
