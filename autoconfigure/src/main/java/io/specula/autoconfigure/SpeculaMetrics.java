@@ -1,6 +1,7 @@
 package io.specula.autoconfigure;
 
 import java.util.List;
+import io.specula.speculative.policy.DraftPolicy;
 import java.util.Locale;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
@@ -18,7 +19,7 @@ import io.micrometer.core.instrument.binder.MeterBinder;
 import io.specula.adaptive.AdaptiveDrafter;
 import io.specula.engine.EngineInfo;
 import io.specula.engine.ServingStatus;
-import io.specula.engine.SpeculationSettings;
+import io.specula.speculative.SpeculationSettings;
 import io.specula.generate.DecodingListener;
 import io.specula.generate.FinishReason;
 import org.jspecify.annotations.Nullable;
@@ -146,7 +147,7 @@ public class SpeculaMetrics implements MeterBinder, DecodingListener {
             .baseUnit("tokens")
             .tags(this.tags)
             .register(registry);
-        for (int i = 0; i < SpeculationSettings.MAX_DRAFT_TOKENS; i++) {
+        for (int i = 0; i < DraftPolicy.MAX_DRAFT_TOKENS; i++) {
             int position = i;
             Tags positionTags = this.tags.and("position", Integer.toString(position));
             FunctionCounter.builder(DRAFT_TOKENS_PER_POSITION, s, st -> st.draftedAt(position))

@@ -1,6 +1,7 @@
 package io.specula.autoconfigure;
 
 import java.util.ArrayList;
+import io.specula.speculative.policy.DraftPolicy;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
@@ -8,7 +9,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.LongAdder;
 
-import io.specula.engine.SpeculationSettings;
+import io.specula.speculative.SpeculationSettings;
 import io.specula.generate.DecodingListener;
 import io.specula.generate.DecodingStats;
 import io.specula.generate.FinishReason;
@@ -45,9 +46,9 @@ public class SpeculaStatistics implements DecodingListener {
 
     private final Map<FinishReason, LongAdder> requests = new EnumMap<>(FinishReason.class);
 
-    private final AtomicLongArray draftedByPosition = new AtomicLongArray(SpeculationSettings.MAX_DRAFT_TOKENS);
+    private final AtomicLongArray draftedByPosition = new AtomicLongArray(DraftPolicy.MAX_DRAFT_TOKENS);
 
-    private final AtomicLongArray acceptedByPosition = new AtomicLongArray(SpeculationSettings.MAX_DRAFT_TOKENS);
+    private final AtomicLongArray acceptedByPosition = new AtomicLongArray(DraftPolicy.MAX_DRAFT_TOKENS);
 
     /** Highest draft position seen + 1. */
     private final AtomicInteger positions = new AtomicInteger();
@@ -91,7 +92,7 @@ public class SpeculaStatistics implements DecodingListener {
         this.draftedTokens.add(step.drafted());
         this.acceptedTokens.add(step.accepted());
         this.draftNanos.add(step.draftNanos());
-        int drafted = Math.min(step.drafted(), SpeculationSettings.MAX_DRAFT_TOKENS);
+        int drafted = Math.min(step.drafted(), DraftPolicy.MAX_DRAFT_TOKENS);
         int accepted = Math.min(step.accepted(), drafted);
         for (int i = 0; i < drafted; i++) {
             this.draftedByPosition.incrementAndGet(i);

@@ -44,7 +44,7 @@ public class SpeculativeEndpoint {
         SpeculaChatOptions options = this.defaultOptions;
         Configuration configuration = new Configuration(this.engine.hasDrafter(),
                 options != null ? options.getSpeculative() : null, options != null ? options.getDraftTokens() : null,
-                options != null ? options.getDraftPolicy() : null, this.maxContextTokens);
+                options != null && options.getDraftPolicy() != null ? options.getDraftPolicy().configName() : null, this.maxContextTokens);
         return new SpeculativeDescriptor(
                 new Models(info.targetName(), info.drafterName(), info.device(), info.dtype(), info.kernel(),
                         info.contextLength()),

@@ -1,12 +1,13 @@
 package io.specula.autoconfigure;
 
 import java.nio.file.Path;
+import io.specula.speculative.policy.DraftPolicy;
 
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.specula.adaptive.AdaptiveDrafter;
 import io.specula.engine.SpeculaEngine;
-import io.specula.engine.SpeculationSettings;
+import io.specula.speculative.SpeculationSettings;
 import io.specula.generate.GenerationRequest;
 import io.specula.generate.SamplingParams;
 import io.specula.testing.TinyModelDirs;
@@ -62,7 +63,7 @@ class SpeculaAdaptiveTests {
                 for (int i = 0; i < 12; i++) {
                     int[] prompt = { 1, 5 + i, 9 + 2 * i, 40 + i };
                     engine.generate(GenerationRequest.of(prompt, 12, SamplingParams.GREEDY),
-                            new SpeculationSettings(true, 3, "fixed"), null);
+                            new SpeculationSettings(true, 3, DraftPolicy.FIXED), null);
                 }
                 AdaptiveDrafter.UpdateResult update = adaptive.update();
                 assertThat(update.outcome()).as(update.toString())

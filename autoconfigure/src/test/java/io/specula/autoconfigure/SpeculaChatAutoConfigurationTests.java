@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import io.micrometer.core.instrument.MeterRegistry;
+import io.specula.speculative.policy.DraftPolicy;
 import io.micrometer.core.instrument.binder.MeterBinder;
 import io.micrometer.observation.ObservationRegistry;
 import io.specula.chat.SpeculaChatModel;
@@ -85,7 +86,7 @@ class SpeculaChatAutoConfigurationTests {
             assertThat(options.getTopK()).isEqualTo(SpeculaChatModel.DEFAULT_TOP_K);
             assertThat(options.getSpeculative()).isTrue();
             assertThat(options.getDraftTokens()).isEqualTo(4);
-            assertThat(options.getDraftPolicy()).isEqualTo("adaptive");
+            assertThat(options.getDraftPolicy()).isEqualTo(DraftPolicy.ADAPTIVE);
             assertThat(options.getMaxTokens()).isNull();
             assertThat(options.getSeed()).isNull();
             assertThat(this.listeners).contains(context.getBean(SpeculaStatistics.class));
@@ -113,7 +114,7 @@ class SpeculaChatAutoConfigurationTests {
                 assertThat(options.getPresencePenalty()).isEqualTo(0.25);
                 assertThat(options.getSpeculative()).isFalse();
                 assertThat(options.getDraftTokens()).isEqualTo(8);
-                assertThat(options.getDraftPolicy()).isEqualTo("fixed");
+                assertThat(options.getDraftPolicy()).isEqualTo(DraftPolicy.FIXED);
             });
     }
 

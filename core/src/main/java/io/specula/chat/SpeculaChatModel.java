@@ -15,7 +15,7 @@ import io.micrometer.observation.contextpropagation.ObservationThreadLocalAccess
 import io.specula.SpeculaException;
 import io.specula.engine.EngineInfo;
 import io.specula.engine.SpeculaEngine;
-import io.specula.engine.SpeculationSettings;
+import io.specula.speculative.SpeculationSettings;
 import io.specula.generate.DecodingStats;
 import io.specula.generate.GenerationListener;
 import io.specula.generate.GenerationRequest;

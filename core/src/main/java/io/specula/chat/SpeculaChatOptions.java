@@ -3,6 +3,7 @@ package io.specula.chat;
 import java.util.List;
 import java.util.Objects;
 
+import io.specula.speculative.policy.DraftPolicy;
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.ai.chat.prompt.ChatOptions;
@@ -41,12 +42,12 @@ public class SpeculaChatOptions implements ChatOptions {
 
     private final @Nullable Integer draftTokens;
 
-    private final @Nullable String draftPolicy;
+    private final @Nullable DraftPolicy draftPolicy;
 
     protected SpeculaChatOptions(@Nullable String model, @Nullable Double frequencyPenalty, @Nullable Integer maxTokens,
             @Nullable Double presencePenalty, @Nullable List<String> stopSequences, @Nullable Double temperature,
             @Nullable Integer topK, @Nullable Double topP, @Nullable Long seed, @Nullable Boolean speculative,
-            @Nullable Integer draftTokens, @Nullable String draftPolicy) {
+            @Nullable Integer draftTokens, @Nullable DraftPolicy draftPolicy) {
         this.model = model;
         this.frequencyPenalty = frequencyPenalty;
         this.maxTokens = maxTokens;
@@ -115,13 +116,13 @@ public class SpeculaChatOptions implements ChatOptions {
         return this.speculative;
     }
 
-    /** The largest draft length γmax (1..16). */
+    /** The largest draft length γmax (1..{@value DraftPolicy#MAX_DRAFT_TOKENS}). */
     public @Nullable Integer getDraftTokens() {
         return this.draftTokens;
     }
 
-    /** Draft-length policy: "adaptive", "fixed", "heuristic" or "confidence". */
-    public @Nullable String getDraftPolicy() {
+    /** The draft-length policy. */
+    public @Nullable DraftPolicy getDraftPolicy() {
         return this.draftPolicy;
     }
 
@@ -195,7 +196,7 @@ public class SpeculaChatOptions implements ChatOptions {
 
         protected @Nullable Integer draftTokens;
 
-        protected @Nullable String draftPolicy;
+        protected @Nullable DraftPolicy draftPolicy;
 
         public B seed(@Nullable Long seed) {
             this.seed = seed;
@@ -212,7 +213,7 @@ public class SpeculaChatOptions implements ChatOptions {
             return self();
         }
 
-        public B draftPolicy(@Nullable String draftPolicy) {
+        public B draftPolicy(@Nullable DraftPolicy draftPolicy) {
             this.draftPolicy = draftPolicy;
             return self();
         }

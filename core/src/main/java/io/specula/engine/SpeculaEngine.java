@@ -1,6 +1,7 @@
 package io.specula.engine;
 
 import io.specula.SpeculaException;
+import io.specula.speculative.SpeculationSettings;
 import io.specula.adaptive.AdaptiveConfig;
 import io.specula.adaptive.AdaptiveDrafter;
 import io.specula.generate.DecodingListener;
@@ -19,6 +20,7 @@ import io.specula.speculative.drafter.NgramDrafter;
 import io.specula.speculative.drafter.VocabularyCheck;
 import io.specula.speculative.policy.AdaptiveSnapshot;
 import io.specula.speculative.policy.DraftPolicies;
+import io.specula.speculative.policy.DraftPolicy;
 import io.specula.speculative.stats.SpeculationSnapshot;
 import io.specula.speculative.stats.SpeculationStatistics;
 import io.specula.tokenizer.Tokenizer;
@@ -74,7 +76,7 @@ public final class SpeculaEngine implements AutoCloseable {
         this.drafterKvBytesPerPosition = drafterModel == null ? 0 : kvBytesPerPosition(drafterModel);
         this.plain = new PlainGenerator(target.model(), target.tokenizer(), target.eosIds(), context, listeners);
         this.speculative = drafter == null ? null : new SpeculativeGenerator(target.model(), target.tokenizer(),
-                target.eosIds(), context, drafter, () -> policies.create(SpeculationSettings.DEFAULT), listeners,
+                target.eosIds(), context, drafter, () -> policies.create(DraftPolicy.DEFAULT, DraftPolicy.DEFAULT_DRAFT_TOKENS), listeners,
                 adaptive);
         this.info = new EngineInfo(target.name(), drafter == null ? "none" : drafter.name(), deviceName(target),
                 dtypeName(target), kernelName(target), context);
@@ -229,7 +231,7 @@ public final class SpeculaEngine implements AutoCloseable {
                 return request.cancelled().getAsBoolean();
             });
             if (speculate) {
-                return speculative.generate(tracked, policies.create(s), listener);
+                return speculative.generate(tracked, policies.create(s.policy(), s.draftTokens()), listener);
             }
             return plain.generate(tracked, listener);
         }

@@ -19,7 +19,7 @@ import io.specula.speculative.drafter.Draft;
 import io.specula.speculative.drafter.DraftContext;
 import io.specula.speculative.drafter.DraftSession;
 import io.specula.speculative.drafter.Drafter;
-import io.specula.speculative.policy.DraftPolicy;
+import io.specula.speculative.policy.DraftLengthPolicy;
 import io.specula.speculative.policy.StepOutcome;
 import io.specula.speculative.verify.AcceptanceRule;
 import io.specula.speculative.verify.Verdict;
@@ -55,7 +55,7 @@ public final class SpeculativeGenerator implements Generator {
     private final List<Integer> defaultEosIds;
     private final int contextLimit;
     private final Drafter drafter;
-    private final Supplier<DraftPolicy> policies;
+    private final Supplier<DraftLengthPolicy> policies;
     private final DecodingListener decodingListener;
     private final Verifier verifier;
     private final VerificationObserver observer;
@@ -67,12 +67,12 @@ public final class SpeculativeGenerator implements Generator {
      * @param contextLimit     the longest sequence (prompt + output) one request may use
      * @param drafter          proposes the drafts; check its vocabulary with
      *                         {@link io.specula.speculative.drafter.VocabularyCheck} when loading a model drafter
-     * @param policies         a fresh draft-length policy per request (e.g. {@code () -> policies.create(settings)})
+     * @param policies         a fresh draft-length policy per request (e.g. {@code () -> policies.create(policy, γmax)})
      * @param decodingListener statistics of each step and request (e.g. a
      *                         {@link io.specula.speculative.stats.SpeculationStatistics})
      */
     public SpeculativeGenerator(CausalLm target, Tokenizer tokenizer, List<Integer> defaultEosIds, int contextLimit,
-                                Drafter drafter, Supplier<DraftPolicy> policies, DecodingListener decodingListener) {
+                                Drafter drafter, Supplier<DraftLengthPolicy> policies, DecodingListener decodingListener) {
         this(target, tokenizer, defaultEosIds, contextLimit, drafter, policies, decodingListener, null);
     }
 
@@ -81,7 +81,7 @@ public final class SpeculativeGenerator implements Generator {
      * for none.
      */
     public SpeculativeGenerator(CausalLm target, Tokenizer tokenizer, List<Integer> defaultEosIds, int contextLimit,
-                                Drafter drafter, Supplier<DraftPolicy> policies, DecodingListener decodingListener,
+                                Drafter drafter, Supplier<DraftLengthPolicy> policies, DecodingListener decodingListener,
                                 VerificationObserver observer) {
         this.observer = observer == null ? VerificationObserver.NONE : observer;
         this.target = target;
@@ -104,14 +104,14 @@ public final class SpeculativeGenerator implements Generator {
     }
 
     /** Generates with the given policy (one per request: policies keep per-request state). */
-    public GenerationResult generate(GenerationRequest request, DraftPolicy policy, GenerationListener listener) {
+    public GenerationResult generate(GenerationRequest request, DraftLengthPolicy policy, GenerationListener listener) {
         return new Run(request, policy, listener).run();
     }
 
     /** The state of one request. */
     private final class Run {
         private final GenerationRequest request;
-        private final DraftPolicy policy;
+        private final DraftLengthPolicy policy;
         private final OutputSink sink;
         private final LogitsProcessor processor;
         private final TokenSampler sampler;
@@ -132,7 +132,7 @@ public final class SpeculativeGenerator implements Generator {
         private long draftNanos;
         private long verifyNanos;
 
-        Run(GenerationRequest request, DraftPolicy policy, GenerationListener listener) {
+        Run(GenerationRequest request, DraftLengthPolicy policy, GenerationListener listener) {
             this.request = request;
             this.policy = policy;
             this.sink = new OutputSink(request, PlainGenerator.eosIds(request, defaultEosIds),

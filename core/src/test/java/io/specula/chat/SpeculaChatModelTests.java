@@ -1,6 +1,7 @@
 package io.specula.chat;
 
 import java.time.Duration;
+import io.specula.speculative.policy.DraftPolicy;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
@@ -13,7 +14,7 @@ import io.micrometer.observation.tck.TestObservationRegistryAssert;
 import io.specula.SpeculaException;
 import io.specula.engine.EngineInfo;
 import io.specula.engine.SpeculaEngine;
-import io.specula.engine.SpeculationSettings;
+import io.specula.speculative.SpeculationSettings;
 import io.specula.generate.DecodingStats;
 import io.specula.generate.FinishReason;
 import io.specula.generate.GenerationListener;
@@ -172,7 +173,7 @@ class SpeculaChatModelTests {
     @Test
     void defaultsApplyWhenThePromptHasNoOptions() {
         SpeculaChatModel model = model(SpeculaChatOptions.builder().temperature(0.0).topK(5).maxTokens(33)
-            .stopSequences(List.of("\n\n")).seed(9L).speculative(true).draftTokens(6).draftPolicy("fixed").build());
+            .stopSequences(List.of("\n\n")).seed(9L).speculative(true).draftTokens(6).draftPolicy(DraftPolicy.FIXED).build());
         model.call(new Prompt("Hi"));
 
         GenerationRequest request = this.lastRequest.get();
@@ -182,7 +183,7 @@ class SpeculaChatModelTests {
         assertThat(request.sampling().topK()).isEqualTo(5);
         assertThat(request.sampling().topP()).isEqualTo(SpeculaChatModel.DEFAULT_TOP_P);
         assertThat(request.sampling().seed()).isEqualTo(9L);
-        assertThat(this.lastSpeculation.get()).isEqualTo(new SpeculationSettings(true, 6, "fixed"));
+        assertThat(this.lastSpeculation.get()).isEqualTo(new SpeculationSettings(true, 6, DraftPolicy.FIXED));
         assertThat(model.getOptions().getModel()).isEqualTo("tiny-target");
     }
 
@@ -200,7 +201,7 @@ class SpeculaChatModelTests {
     @Test
     void promptOptionsOverrideTheDefaultsFieldByField() {
         SpeculaChatModel model = model(SpeculaChatOptions.builder().temperature(0.2).topP(0.8).maxTokens(50)
-            .stopSequences(List.of("A")).draftTokens(6).draftPolicy("fixed").build());
+            .stopSequences(List.of("A")).draftTokens(6).draftPolicy(DraftPolicy.FIXED).build());
         model.call(new Prompt("Hi", SpeculaChatOptions.builder().temperature(0.9).stopSequences(List.of("B"))
             .speculative(false).build()));
 
@@ -209,7 +210,7 @@ class SpeculaChatModelTests {
         assertThat(request.sampling().topP()).isEqualTo(0.8);
         assertThat(request.maxTokens()).isEqualTo(50);
         assertThat(request.stopSequences()).containsExactly("B");
-        assertThat(this.lastSpeculation.get()).isEqualTo(new SpeculationSettings(false, 6, "fixed"));
+        assertThat(this.lastSpeculation.get()).isEqualTo(new SpeculationSettings(false, 6, DraftPolicy.FIXED));
     }
 
     @Test
@@ -249,10 +250,9 @@ class SpeculaChatModelTests {
                 new Case("maxTokens", new Prompt("Hi", SpeculaChatOptions.builder().maxTokens(-5).build())),
                 new Case("draftTokens", new Prompt("Hi", SpeculaChatOptions.builder().draftTokens(0).build())),
                 new Case("draftTokens", new Prompt("Hi", SpeculaChatOptions.builder().draftTokens(17).build())),
-                new Case("draftPolicy", new Prompt("Hi", SpeculaChatOptions.builder().draftPolicy("greedy").build())),
                 new Case("frequencyPenalty",
                         new Prompt("Hi", SpeculaChatOptions.builder().frequencyPenalty(Double.NaN).build())),
-                new Case("stopSequences",
+                new Case("stopSequences[0]",
                         new Prompt("Hi", SpeculaChatOptions.builder().stopSequences(List.of("")).build())));
         for (Case c : cases) {
             assertThatThrownBy(() -> model.call(c.prompt())).as(c.field())
@@ -264,6 +264,9 @@ class SpeculaChatModelTests {
                 .verify(Duration.ofSeconds(5));
         }
         verify(this.engine, never()).generate(any(), any(), any());
+        // A policy is typed: the name a user writes is refused when it is parsed.
+        assertThatThrownBy(() -> DraftPolicy.parse("greedy")).isInstanceOf(SpeculaException.class)
+            .hasMessageStartingWith("draftPolicy:");
     }
 
     @Test

@@ -1,6 +1,8 @@
 package io.specula.engine;
 
 import io.specula.SpeculaException;
+import io.specula.speculative.SpeculationSettings;
+import io.specula.speculative.policy.DraftPolicy;
 import io.specula.generate.GenerationRequest;
 import io.specula.generate.GenerationResult;
 import io.specula.generate.SamplingParams;
@@ -54,7 +56,7 @@ class SpeculaEngineTest {
                         SamplingParams.GREEDY);
                 GenerationResult plain = engine.generate(request, SpeculationSettings.OFF, null);
                 for (int gamma : new int[] {1, 3, 6}) {
-                    for (String policy : List.of("fixed", "adaptive")) {
+                    for (DraftPolicy policy : List.of(DraftPolicy.FIXED, DraftPolicy.ADAPTIVE)) {
                         GenerationResult spec = engine.generate(request,
                                 new SpeculationSettings(true, gamma, policy), null);
                         assertThat(spec.tokenIds()).as("%s γ=%d %s: %s", engine.info().drafterName(), gamma, policy,
@@ -73,7 +75,7 @@ class SpeculaEngineTest {
                 SamplingParams.GREEDY);
         StringBuilder streamed = new StringBuilder();
         List<TokenSource> sources = new ArrayList<>();
-        GenerationResult r = withModelDrafter.generate(request, new SpeculationSettings(true, 4, "fixed"),
+        GenerationResult r = withModelDrafter.generate(request, new SpeculationSettings(true, 4, DraftPolicy.FIXED),
                 (id, delta, source) -> {
                     streamed.append(delta);
                     sources.add(source);

@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 
 import io.specula.autoconfigure.SpeculaStatistics;
+import io.specula.speculative.policy.DraftPolicy;
 import io.specula.chat.SpeculaChatMetadata;
 import io.specula.chat.SpeculaChatModel;
 import io.specula.chat.SpeculaChatOptions;
@@ -234,7 +235,7 @@ class SpeculaApplicationIntegrationTests {
 
         // The default (adaptive) policy's choices and estimates are visible once a request used it.
         this.chatClientBuilder.build().prompt().user(QUESTION)
-            .options(SpeculaChatOptions.builder().draftPolicy("adaptive")).call().content();
+            .options(SpeculaChatOptions.builder().draftPolicy(DraftPolicy.ADAPTIVE)).call().content();
         Map<?, ?> policy = (Map<?, ?>) http().get().uri("/actuator/speculative").retrieve().body(Map.class).get("policy");
         assertThat(((Number) policy.get("steps")).longValue()).isPositive();
         assertThat((List<?>) policy.get("chosenDraftLengths")).hasSize(17);

@@ -1,6 +1,7 @@
 package io.specula.speculative.stats;
 
-import io.specula.engine.SpeculationSettings;
+import io.specula.speculative.SpeculationSettings;
+import io.specula.speculative.policy.DraftPolicy;
 import io.specula.generate.DecodingListener;
 import io.specula.generate.DecodingStats;
 import io.specula.generate.FinishReason;
@@ -19,7 +20,7 @@ public final class SpeculationStatistics implements DecodingListener {
 
     public static final int DEFAULT_WINDOW = 256;
 
-    private static final int POSITIONS = SpeculationSettings.MAX_DRAFT_TOKENS;
+    private static final int POSITIONS = DraftPolicy.MAX_DRAFT_TOKENS;
 
     private final LongAdder requests = new LongAdder();
     private final LongAdder steps = new LongAdder();

@@ -2,10 +2,12 @@ package io.specula.sample.chat;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
-import java.util.Set;
 
+import io.specula.FieldErrors;
 import io.specula.chat.SpeculaChatOptions;
+import io.specula.generate.GenerationRequest;
+import io.specula.generate.SamplingParams;
+import io.specula.speculative.policy.DraftPolicy;
 import io.specula.sample.chat.InvalidRequestException.FieldError;
 import org.jspecify.annotations.Nullable;
 
@@ -18,10 +20,6 @@ import org.springframework.stereotype.Component;
  */
 @Component
 public class ChatRequestValidator {
-
-    static final Set<String> DRAFT_POLICIES = Set.of("adaptive", "fixed", "heuristic", "confidence");
-
-    static final int MAX_DRAFT_TOKENS = 16;
 
     private final SampleProperties properties;
 
@@ -50,39 +48,19 @@ public class ChatRequestValidator {
         if (options != null) {
             options.unknown().keySet().forEach(name -> errors.add(new FieldError("options." + name,
                     "unknown option; expected one of " + String.join(", ", ChatRequest.Options.FIELDS))));
-            check(errors, "temperature", options.temperature(), v -> v >= 0, "expected a number >= 0 (0: greedy)");
-            check(errors, "topP", options.topP(), v -> v > 0 && v <= 1, "expected a number in (0, 1]");
-            if (options.topK() != null && options.topK() < 0) {
-                errors.add(option("topK", "expected an integer >= 0 (0: no limit), got " + options.topK()));
-            }
+            // The engine's own rules: the same ranges and messages as spring.ai.specula.chat.* and the engine.
+            FieldErrors rules = new FieldErrors();
+            SamplingParams.check(options.temperature(), options.topK(), options.topP(), options.frequencyPenalty(),
+                    options.presencePenalty(), rules);
+            GenerationRequest.checkStopSequences(options.stop(), rules);
+            DraftPolicy.checkDraftTokens(options.draftTokens(), rules);
+            DraftPolicy policy = DraftPolicy.parse(options.draftPolicy(), rules);
+            rules.list().forEach(error -> errors.add(option(jsonField(error.field()), error.message())));
             if (options.maxTokens() != null
                     && (options.maxTokens() < 1 || options.maxTokens() > this.properties.getMaxTokensLimit())) {
                 errors.add(option("maxTokens", "expected an integer in 1.." + this.properties.getMaxTokensLimit()
                         + ", got " + options.maxTokens()));
             }
-            if (options.stop() != null) {
-                for (int i = 0; i < options.stop().size(); i++) {
-                    String stop = options.stop().get(i);
-                    if (stop == null || stop.isEmpty()) {
-                        errors.add(option("stop[" + i + "]", "expected a non-empty string"));
-                    }
-                }
-            }
-            if (options.draftTokens() != null
-                    && (options.draftTokens() < 1 || options.draftTokens() > MAX_DRAFT_TOKENS)) {
-                errors.add(option("draftTokens",
-                        "expected an integer in 1.." + MAX_DRAFT_TOKENS + ", got " + options.draftTokens()));
-            }
-            String policy = options.draftPolicy() != null ? options.draftPolicy().trim().toLowerCase(Locale.ROOT)
-                    : null;
-            if (policy != null && !DRAFT_POLICIES.contains(policy)) {
-                errors.add(option("draftPolicy", "expected adaptive, fixed, heuristic or confidence, got \""
-                        + options.draftPolicy() + "\""));
-            }
-            check(errors, "frequencyPenalty", options.frequencyPenalty(), v -> v >= -2 && v <= 2,
-                    "expected a number in -2..2");
-            check(errors, "presencePenalty", options.presencePenalty(), v -> v >= -2 && v <= 2,
-                    "expected a number in -2..2");
             builder.temperature(options.temperature())
                 .topP(options.topP())
                 .topK(options.topK())
@@ -101,11 +79,9 @@ public class ChatRequestValidator {
         return builder;
     }
 
-    private static void check(List<FieldError> errors, String name, @Nullable Double value,
-            java.util.function.DoublePredicate valid, String expected) {
-        if (value != null && (!Double.isFinite(value) || !valid.test(value))) {
-            errors.add(option(name, expected + ", got " + value));
-        }
+    /** The request's JSON name of an option the engine names: {@code stop} for the stop sequences. */
+    static String jsonField(String option) {
+        return option.startsWith("stopSequences") ? "stop" + option.substring("stopSequences".length()) : option;
     }
 
     private static FieldError option(String name, String message) {
