@@ -1,9 +1,11 @@
 package io.specula.autoconfigure;
 
 import io.micrometer.observation.ObservationRegistry;
+import io.specula.FieldErrors;
 import io.specula.SpeculaException;
 import io.specula.chat.SpeculaChatModel;
 import io.specula.engine.EngineConfig;
+import io.specula.engine.ServingLimits;
 import io.specula.engine.SpeculaEngine;
 
 import org.springframework.ai.chat.observation.ChatModelObservationConvention;
@@ -69,12 +71,12 @@ public class SpeculaChatAutoConfiguration {
     public SpeculaChatModel speculaChatModel(SpeculaEngine engine, SpeculaChatProperties properties,
             ObjectProvider<ObservationRegistry> observationRegistry,
             ObjectProvider<ChatModelObservationConvention> observationConvention) {
-        Integer maxTokens = properties.getMaxTokens();
-        int cap = engine.maxTokensCap();
-        if (maxTokens != null && cap > 0 && maxTokens > cap) {
+        FieldErrors overTheCap = new FieldErrors();
+        ServingLimits.checkMaxTokens(properties.getMaxTokens(), engine.maxTokensCap(), overTheCap);
+        if (!overTheCap.isEmpty()) {
             throw new InvalidConfigurationPropertyValueException(SpeculaChatProperties.CONFIG_PREFIX + ".max-tokens",
-                    maxTokens, "more than " + SpeculaEngineProperties.CONFIG_PREFIX + ".max-tokens-cap (" + cap
-                            + "): every request would be refused");
+                    properties.getMaxTokens(), "more than " + SpeculaEngineProperties.CONFIG_PREFIX
+                            + ".max-tokens-cap (" + engine.maxTokensCap() + "): every request would be refused");
         }
         SpeculaChatModel chatModel = SpeculaChatModel.builder()
             .engine(engine)

@@ -5,7 +5,6 @@ import java.util.List;
 import io.specula.FieldError;
 import io.specula.FieldErrors;
 import io.specula.chat.SpeculaChatOptions;
-import io.specula.generate.GenerationRequest;
 import io.specula.generate.SamplingParams;
 import io.specula.speculative.SpeculationSettings;
 import io.specula.speculative.policy.DraftPolicy;
@@ -17,8 +16,9 @@ import org.springframework.validation.Validator;
 
 /**
  * Default options of Specula chat requests ({@code spring.ai.specula.chat.*}), flattened as in Spring AI 2.0. A
- * request's own options override them field by field. Unknown keys under {@code spring.ai.specula.chat} fail
- * start-up, naming the key.
+ * request's own options override them field by field. The defaults and the rules are the engine's (its
+ * {@code DecodingOptions}): a bad value fails start-up with the message a request would get. Unknown keys under
+ * {@code spring.ai.specula.chat} fail start-up, naming the key.
  */
 @ConfigurationProperties(prefix = SpeculaChatProperties.CONFIG_PREFIX, ignoreUnknownFields = false)
 public class SpeculaChatProperties implements Validator {
@@ -151,6 +151,10 @@ public class SpeculaChatProperties implements Validator {
 
     /** The default options of the chat model; call after validation (an unknown draft policy fails here). */
     public SpeculaChatOptions toOptions() {
+        return toOptions(DraftPolicy.parse(this.draftPolicy));
+    }
+
+    private SpeculaChatOptions toOptions(@Nullable DraftPolicy policy) {
         return SpeculaChatOptions.builder()
             .temperature(this.temperature)
             .topP(this.topP)
@@ -162,7 +166,7 @@ public class SpeculaChatProperties implements Validator {
             .presencePenalty(this.presencePenalty)
             .speculative(this.speculative)
             .draftTokens(this.draftTokens)
-            .draftPolicy(DraftPolicy.parse(this.draftPolicy))
+            .draftPolicy(policy)
             .build();
     }
 
@@ -176,11 +180,8 @@ public class SpeculaChatProperties implements Validator {
     public void validate(Object target, Errors errors) {
         SpeculaChatProperties p = (SpeculaChatProperties) target;
         FieldErrors found = new FieldErrors();
-        DraftPolicy.parse(p.draftPolicy, found);
-        SamplingParams.check(p.temperature, p.topK, p.topP, p.frequencyPenalty, p.presencePenalty, found);
-        GenerationRequest.checkMaxTokens(p.maxTokens, found);
-        GenerationRequest.checkStopSequences(p.stop, found);
-        DraftPolicy.checkDraftTokens(p.draftTokens, found);
+        DraftPolicy policy = DraftPolicy.parse(p.draftPolicy, found);
+        p.toOptions(policy).toDecodingOptions().check(found);
         for (FieldError error : found.list()) {
             String field = propertyField(error.field());
             errors.rejectValue(field, "specula." + field, error.message());

@@ -1,6 +1,7 @@
 package io.specula.autoconfigure;
 
 import java.nio.file.Files;
+import io.specula.engine.DecodingOptions;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -81,9 +82,9 @@ class SpeculaChatAutoConfigurationTests {
             assertThat(model.getEngine()).isSameAs(this.engine);
             SpeculaChatOptions options = model.getOptions();
             assertThat(options.getModel()).isEqualTo("tiny-target");
-            assertThat(options.getTemperature()).isEqualTo(SpeculaChatModel.DEFAULT_TEMPERATURE);
-            assertThat(options.getTopP()).isEqualTo(SpeculaChatModel.DEFAULT_TOP_P);
-            assertThat(options.getTopK()).isEqualTo(SpeculaChatModel.DEFAULT_TOP_K);
+            assertThat(options.getTemperature()).isEqualTo(DecodingOptions.DEFAULTS.temperature());
+            assertThat(options.getTopP()).isEqualTo(DecodingOptions.DEFAULTS.topP());
+            assertThat(options.getTopK()).isEqualTo(DecodingOptions.DEFAULTS.topK());
             assertThat(options.getSpeculative()).isTrue();
             assertThat(options.getDraftTokens()).isEqualTo(4);
             assertThat(options.getDraftPolicy()).isEqualTo(DraftPolicy.ADAPTIVE);
@@ -339,7 +340,7 @@ class SpeculaChatAutoConfigurationTests {
                 for (DecodingListener listener : this.listeners) {
                     listener.onStep(new StepEvent(4, 2, 3, 1_000, 2_000));
                     listener.onStep(new StepEvent(0, 0, 1, 0, 1_500));
-                    listener.onRequestFinished(new DecodingStats(2, 1, 4, 2, new long[] { 1, 1, 0, 0 },
+                    listener.onRequestFinished(new DecodingStats(true, 2, 1, 4, 2, new long[] { 1, 1, 0, 0 },
                             new long[] { 1, 1, 1, 1 }, 4, 0, 1_000, 3_500, 10_000), FinishReason.STOP);
                 }
                 assertThat(registry.get(SpeculaMetrics.DRAFT_TOKENS).tag("target", "tiny-target")

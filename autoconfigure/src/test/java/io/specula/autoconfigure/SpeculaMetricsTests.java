@@ -23,7 +23,7 @@ class SpeculaMetricsTests {
         for (var listener : new io.specula.generate.DecodingListener[] { statistics, metrics }) {
             listener.onStep(new StepEvent(4, 3, 4, 2_000_000, 5_000_000));
             listener.onStep(new StepEvent(0, 0, 1, 0, 4_000_000));
-            listener.onRequestFinished(new DecodingStats(2, 1, 4, 3, new long[] { 1, 1, 1, 0 },
+            listener.onRequestFinished(new DecodingStats(true, 2, 1, 4, 3, new long[] { 1, 1, 1, 0 },
                     new long[] { 1, 1, 1, 1 }, 5, 0, 2_000_000, 9_000_000, 20_000_000), FinishReason.LENGTH);
         }
         String scrape = registry.scrape();

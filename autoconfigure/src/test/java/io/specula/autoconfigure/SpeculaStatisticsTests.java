@@ -56,7 +56,7 @@ class SpeculaStatisticsTests {
     @Test
     void requestsAreCountedByFinishReason() {
         SpeculaStatistics statistics = new SpeculaStatistics();
-        DecodingStats stats = new DecodingStats(1, 0, 0, 0, new long[0], new long[0], 7, 0, 0, 0, 0);
+        DecodingStats stats = new DecodingStats(false, 1, 0, 0, 0, new long[0], new long[0], 7, 0, 0, 0, 0);
         statistics.onRequestFinished(stats, FinishReason.STOP);
         statistics.onRequestFinished(stats, FinishReason.CANCELLED);
         statistics.onRequestFinished(stats, FinishReason.STOP);

@@ -1,5 +1,6 @@
 package io.specula.engine;
 
+import io.specula.FieldErrors;
 import io.specula.SpeculaException;
 
 import java.time.Duration;
@@ -43,6 +44,13 @@ public record ServingLimits(int maxConcurrentRequests, int maxQueuedRequests, Du
         }
         if (maxTokensCap < 0) {
             throw new SpeculaException("maxTokensCap: expected 0 (no cap) or a positive integer, got " + maxTokensCap);
+        }
+    }
+
+    /** The rule of the max-tokens cap: a request may ask for at most {@code cap} tokens (0: no cap). */
+    public static void checkMaxTokens(Integer maxTokens, int cap, FieldErrors errors) {
+        if (cap > 0) {
+            errors.check("maxTokens", maxTokens, m -> m <= cap, "expected at most " + cap + " (max-tokens-cap)");
         }
     }
 }

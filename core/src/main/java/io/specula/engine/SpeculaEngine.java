@@ -1,9 +1,12 @@
 package io.specula.engine;
 
+import io.specula.FieldErrors;
+import io.specula.InvalidRequestException;
 import io.specula.SpeculaException;
 import io.specula.speculative.SpeculationSettings;
 import io.specula.adaptive.AdaptiveConfig;
 import io.specula.adaptive.AdaptiveDrafter;
+import io.specula.generate.ContextWindow;
 import io.specula.generate.DecodingListener;
 import io.specula.generate.DecodingStats;
 import io.specula.generate.FinishReason;
@@ -29,6 +32,7 @@ import org.slf4j.LoggerFactory;
 
 import java.nio.file.Path;
 import java.util.Optional;
+import java.util.function.BooleanSupplier;
 
 /**
  * The engine facade: a loaded target (and optional drafter) with its tokenizer, serving generation requests.
@@ -55,7 +59,8 @@ public final class SpeculaEngine implements AutoCloseable {
     private final SpeculativeGenerator speculative;
     private final AdaptiveDrafter adaptive;     // null unless the drafter adapts (io.specula.adaptive)
     private final Admission admission;
-    private final int contextLimit;
+    private final ContextWindow context;
+    private final RequestPreparation preparation;
     private final long targetKvBytesPerPosition;
     private final long drafterKvBytesPerPosition;
 
@@ -70,7 +75,9 @@ public final class SpeculaEngine implements AutoCloseable {
         int context = config.maxContextTokens() > 0
                 ? Math.min(config.maxContextTokens(), target.config().maxPositionEmbeddings())
                 : target.config().maxPositionEmbeddings();
-        this.contextLimit = context;
+        this.context = new ContextWindow(context);
+        this.preparation = new RequestPreparation(new PromptEncoder(target.tokenizer()), this.context,
+                config.limits().maxTokensCap());
         this.admission = new Admission(config.limits());
         this.targetKvBytesPerPosition = kvBytesPerPosition(target);
         this.drafterKvBytesPerPosition = drafterModel == null ? 0 : kvBytesPerPosition(drafterModel);
@@ -195,29 +202,52 @@ public final class SpeculaEngine implements AutoCloseable {
         return drafter != null;
     }
 
-    /** Generates; with speculation off (or no drafter) the target decodes alone. Same output either way. */
     /**
-     * Generates; with speculation off (or no drafter) the target decodes alone. Same output either way.
+     * Serves one chat request, the one path every chat takes: validated once (every field at fault reported
+     * together, before any work), refused at once if the admission queue is full, rendered with the chat template and
+     * encoded, fitted into the context (an unset token limit becomes the room left, at most the cap), then admitted
+     * with its KV cache reserved, and decoded (speculatively when it asks for it and there is a drafter: the same
+     * output either way). Deltas go to {@code listener} as they are produced.
+     *
+     * @param cancelled polled while the request waits for a slot and once per decoding step; true ends it with
+     *                  {@link FinishReason#CANCELLED}
+     * @throws InvalidRequestException when fields of the request break their rules (all of them are named)
+     * @throws EngineBusyException     when the admission queue is full or the wait timed out
+     * @throws SpeculaException        when the request cannot be served: a prompt that leaves no room in the context,
+     *                                 a KV cache larger than the whole budget, a closed engine
+     */
+    public GenerationResult chat(ChatRequest request, GenerationListener listener, BooleanSupplier cancelled) {
+        preparation.validate(request);
+        rejectIfSaturated();
+        RequestPreparation.Prepared prepared = preparation.prepare(request, cancelled);
+        return run(prepared.generation(), prepared.speculation(), listener);
+    }
+
+    /**
+     * Generates from a prompt that is already tokens (benchmarks, tools); with speculation off (or no drafter) the
+     * target decodes alone. Same output either way. Admitted and bounded as {@link #chat} is.
      *
      * <p>Waits for a slot first (see {@link ServingLimits}). A request cancelled (or whose thread is interrupted)
      * while it waits ends with {@link FinishReason#CANCELLED} and no output.
      *
-     * @throws EngineBusyException when the admission queue is full or the wait timed out
-     * @throws SpeculaException    when the request cannot be served: max tokens over the cap, a prompt that leaves no
-     *                             room in the context, a KV cache larger than the whole budget, a closed engine
+     * @throws InvalidRequestException when max tokens is over the cap
+     * @throws EngineBusyException     when the admission queue is full or the wait timed out
+     * @throws SpeculaException        when the request cannot be served: a prompt that leaves no room in the context,
+     *                                 a KV cache larger than the whole budget, a closed engine
      */
     public GenerationResult generate(GenerationRequest request, SpeculationSettings speculation,
                                      GenerationListener listener) {
-        SpeculationSettings s = speculation == null ? SpeculationSettings.DEFAULT : speculation;
-        boolean speculate = speculative != null && s.enabled();
-        int cap = config.limits().maxTokensCap();
-        if (cap > 0 && request.maxTokens() > cap) {
-            throw new SpeculaException("maxTokens: " + request.maxTokens() + " is more than the configured cap of "
-                    + cap + " (max-tokens-cap)");
-        }
-        int capacity = PlainGenerator.checkedCapacity(request.promptIds().length, request.maxTokens(),
-                speculate ? s.draftTokens() : 0, contextLimit);
-        long bytes = capacity * (targetKvBytesPerPosition + (speculate ? drafterKvBytesPerPosition : 0));
+        FieldErrors errors = new FieldErrors();
+        ServingLimits.checkMaxTokens(request.maxTokens(), config.limits().maxTokensCap(), errors);
+        errors.throwIfAny();
+        return run(request, speculation == null ? SpeculationSettings.DEFAULT : speculation, listener);
+    }
+
+    /** Reserves the request's KV cache, waits for a slot and decodes: the last steps of {@link #chat}. */
+    private GenerationResult run(GenerationRequest request, SpeculationSettings speculation,
+                                 GenerationListener listener) {
+        boolean speculate = speculative != null && speculation.enabled();
+        long bytes = kvCacheBytes(request.promptIds().length, request.maxTokens(), speculation);
         Admission.Ticket ticket = admission.acquire(bytes, request.cancelled());
         if (ticket == null) {
             listeners.onRequestFinished(DecodingStats.EMPTY, FinishReason.CANCELLED);
@@ -231,18 +261,11 @@ public final class SpeculaEngine implements AutoCloseable {
                 return request.cancelled().getAsBoolean();
             });
             if (speculate) {
-                return speculative.generate(tracked, policies.create(s.policy(), s.draftTokens()), listener);
+                return this.speculative.generate(tracked,
+                        policies.create(speculation.policy(), speculation.draftTokens()), listener);
             }
             return plain.generate(tracked, listener);
         }
-    }
-
-    /**
-     * Throws the {@link EngineBusyException} a request would get now if the admission queue is full, so that a caller
-     * can refuse before it renders and tokenizes a prompt. {@link #generate} still decides.
-     */
-    public void rejectIfSaturated() {
-        admission.rejectIfFull();
     }
 
     /** The largest max tokens a request may ask for; 0 = no cap (the context window). */
@@ -250,20 +273,27 @@ public final class SpeculaEngine implements AutoCloseable {
         return config.limits().maxTokensCap();
     }
 
-    /** The load now: requests in flight and queued, KV cache reserved, the heartbeat, refusals so far. */
-    public ServingStatus servingStatus() {
-        return admission.status();
+    /**
+     * Throws the {@link EngineBusyException} a request would get now if the admission queue is full: {@link #chat}
+     * refuses this way before it renders and tokenizes a prompt. Racy by nature; admission decides.
+     */
+    void rejectIfSaturated() {
+        admission.rejectIfFull();
     }
 
     /**
      * KV cache bytes a request reserves: its whole sequence (prompt + max tokens, plus one verification pass when
      * speculating) in the target's cache and, with a model drafter, the drafter's.
      */
-    public long kvCacheBytes(int promptTokens, int maxTokens, SpeculationSettings speculation) {
-        boolean speculate = speculative != null && speculation != null && speculation.enabled();
-        long positions = Math.min((long) promptTokens + maxTokens + (speculate ? speculation.draftTokens() : 0),
-                contextLimit);
+    long kvCacheBytes(int promptTokens, int maxTokens, SpeculationSettings speculation) {
+        boolean speculate = speculative != null && speculation.enabled();
+        long positions = context.capacity(promptTokens, maxTokens, speculate ? speculation.draftTokens() : 0);
         return positions * (targetKvBytesPerPosition + (speculate ? drafterKvBytesPerPosition : 0));
+    }
+
+    /** The load now: requests in flight and queued, KV cache reserved, the heartbeat, refusals so far. */
+    public ServingStatus servingStatus() {
+        return admission.status();
     }
 
     /** Registers a statistics listener (Micrometer binding, endpoint aggregation). */

@@ -1,5 +1,6 @@
 package io.specula.speculative;
 
+import io.specula.generate.ContextWindow;
 import io.specula.generate.DecodingListener;
 import io.specula.generate.DecodingStats;
 import io.specula.generate.FinishReason;
@@ -53,7 +54,7 @@ public final class SpeculativeGenerator implements Generator {
     private final CausalLm target;
     private final Tokenizer tokenizer;
     private final List<Integer> defaultEosIds;
-    private final int contextLimit;
+    private final ContextWindow context;
     private final Drafter drafter;
     private final Supplier<DraftLengthPolicy> policies;
     private final DecodingListener decodingListener;
@@ -87,7 +88,7 @@ public final class SpeculativeGenerator implements Generator {
         this.target = target;
         this.tokenizer = tokenizer;
         this.defaultEosIds = List.copyOf(defaultEosIds);
-        this.contextLimit = Math.min(contextLimit, target.config().maxPositionEmbeddings());
+        this.context = new ContextWindow(Math.min(contextLimit, target.config().maxPositionEmbeddings()));
         this.drafter = drafter;
         this.policies = policies;
         this.decodingListener = decodingListener == null ? DecodingListener.NONE : decodingListener;
@@ -151,7 +152,7 @@ public final class SpeculativeGenerator implements Generator {
             long started = System.nanoTime();
             int[] prompt = request.promptIds();
             // Room for one verification pass beyond the output: γ drafts are scored even when fewer are kept.
-            int capacity = PlainGenerator.checkedCapacity(prompt.length, request.maxTokens(), maxDraft, contextLimit);
+            int capacity = context.capacity(prompt.length, request.maxTokens(), maxDraft);
             long promptNanos;
             try (KvCache cache = target.newCache(capacity)) {
                 float[] logits = target.forward(prompt, cache, 1)[0];
@@ -169,7 +170,7 @@ public final class SpeculativeGenerator implements Generator {
                 closeDrafter();
                 closeTrace();
             }
-            DecodingStats stats = new DecodingStats(steps, drafts, draftedTokens, acceptedTokens, acceptedByPosition,
+            DecodingStats stats = new DecodingStats(true, steps, drafts, draftedTokens, acceptedTokens, acceptedByPosition,
                     draftedByPosition, sink.tokenCount(), promptNanos, draftNanos, verifyNanos,
                     System.nanoTime() - started);
             decodingListener.onRequestFinished(stats, sink.finishReason());

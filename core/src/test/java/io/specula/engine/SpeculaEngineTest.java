@@ -1,5 +1,7 @@
 package io.specula.engine;
 
+import io.specula.FieldError;
+import io.specula.InvalidRequestException;
 import io.specula.SpeculaException;
 import io.specula.speculative.SpeculationSettings;
 import io.specula.speculative.policy.DraftPolicy;
@@ -8,6 +10,7 @@ import io.specula.generate.GenerationResult;
 import io.specula.generate.SamplingParams;
 import io.specula.generate.TokenSource;
 import io.specula.testing.TinyModelDirs;
+import io.specula.tokenizer.ChatMessage;
 import io.specula.testing.TinyModels;
 import io.specula.testing.TinyTokenizers.ChatTemplateKind;
 import io.specula.testing.TinyTokenizers.TokenizerKind;
@@ -84,6 +87,32 @@ class SpeculaEngineTest {
         assertThat(sources).contains(TokenSource.TARGET);
         assertThat(r.stats().draftedTokens()).isPositive();
         assertThat(withModelDrafter.statistics().draftTokens()).isPositive();
+    }
+
+    @Test
+    void aChatRequestTakesTheOnePathAndSpeculationKeepsItsOutput() {
+        List<ChatMessage> conversation = List.of(new ChatMessage("system", "Be brief."),
+                new ChatMessage("user", "The quick brown fox"));
+        DecodingOptions plain = new DecodingOptions(0.0, null, null, 24, null, null, null, null, false, null, null);
+        DecodingOptions speculative = new DecodingOptions(0.0, null, null, 24, null, null, null, null, true, 4,
+                DraftPolicy.FIXED);
+        GenerationResult expected = withModelDrafter.chat(new ChatRequest(conversation, plain), null, () -> false);
+        GenerationResult result = withModelDrafter.chat(new ChatRequest(conversation, speculative), null,
+                () -> false);
+        assertThat(result.tokenIds()).containsExactly(expected.tokenIds());
+        assertThat(result.stats().speculative()).isTrue();
+        assertThat(result.stats().draftedTokens()).isPositive();
+        assertThat(expected.stats().speculative()).isFalse();
+        assertThat(result.promptTokens()).isEqualTo(expected.promptTokens()).isPositive();
+    }
+
+    @Test
+    void aChatRequestIsValidatedOnceWithEveryFieldNamed() {
+        ChatRequest bad = new ChatRequest(List.of(), new DecodingOptions(-1.0, null, -2, null, null, null, null, null,
+                null, 40, null));
+        assertThatThrownBy(() -> withNgram.chat(bad, null, () -> false)).isInstanceOfSatisfying(
+                InvalidRequestException.class, e -> assertThat(e.errors()).extracting(FieldError::field)
+                    .containsExactly("prompt", "temperature", "topK", "draftTokens"));
     }
 
     @Test
