@@ -60,14 +60,6 @@ public class SpeculaChatAutoConfiguration {
 
     @Bean
     @ConditionalOnMissingBean
-    public SpeculaStatistics speculaStatistics(SpeculaEngine engine) {
-        SpeculaStatistics statistics = new SpeculaStatistics();
-        engine.addDecodingListener(statistics);
-        return statistics;
-    }
-
-    @Bean
-    @ConditionalOnMissingBean
     public SpeculaChatModel speculaChatModel(SpeculaEngine engine, SpeculaChatProperties properties,
             ObjectProvider<ObservationRegistry> observationRegistry,
             ObjectProvider<ChatModelObservationConvention> observationConvention) {

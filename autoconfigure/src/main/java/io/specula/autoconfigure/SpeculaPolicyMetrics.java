@@ -38,7 +38,7 @@ public class SpeculaPolicyMetrics implements MeterBinder {
 
     public SpeculaPolicyMetrics(Supplier<AdaptiveSnapshot> policy, EngineInfo info) {
         this.policy = policy;
-        this.tags = Tags.of("target", info.targetName(), "drafter", info.drafterName());
+        this.tags = SpeculaMetrics.tags(info);
     }
 
     @Override

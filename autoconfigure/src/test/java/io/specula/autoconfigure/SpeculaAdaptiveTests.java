@@ -53,8 +53,7 @@ class SpeculaAdaptiveTests {
                 assertThat(adaptive.config().stepsPerUpdate()).isEqualTo(10);
                 assertThat(adaptive.config().checkpointDir()).isEqualTo(this.dir.resolve("adapted"));
 
-                SpeculaMetrics metrics = new SpeculaMetrics(context.getBean(SpeculaStatistics.class), engine.info(),
-                        null, adaptive);
+                SpeculaAdaptiveMetrics metrics = new SpeculaAdaptiveMetrics(adaptive, engine.info());
                 PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
                 metrics.bindTo(registry);
                 assertThat(registry.scrape()).contains("specula_adaptive_drafter_version{")
@@ -76,8 +75,7 @@ class SpeculaAdaptiveTests {
                     .singleElement()
                     .satisfies(l -> assertThat(l).contains(version));
 
-                SpeculativeEndpoint.SpeculativeDescriptor descriptor = new SpeculativeEndpoint(engine,
-                        context.getBean(SpeculaStatistics.class), null, 0)
+                SpeculativeEndpoint.SpeculativeDescriptor descriptor = new SpeculativeEndpoint(engine, null, 0)
                     .speculative();
                 assertThat(descriptor.adaptive()).isNotNull();
                 assertThat(descriptor.adaptive().trainingSteps()).isEqualTo(10);

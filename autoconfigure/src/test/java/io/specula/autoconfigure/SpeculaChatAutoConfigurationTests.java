@@ -20,6 +20,7 @@ import io.specula.generate.DecodingListener;
 import io.specula.generate.DecodingListener.StepEvent;
 import io.specula.generate.DecodingStats;
 import io.specula.generate.FinishReason;
+import io.specula.speculative.stats.SpeculationStatistics;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -61,6 +62,9 @@ class SpeculaChatAutoConfigurationTests {
 
     final List<DecodingListener> listeners = new ArrayList<>();
 
+    /** The engine's one count; a real engine hears every step with it, as the listeners registered here do. */
+    final SpeculationStatistics statistics = new SpeculationStatistics();
+
     ApplicationContextRunner runner;
 
     @BeforeEach
@@ -68,6 +72,8 @@ class SpeculaChatAutoConfigurationTests {
         this.engine = mock(SpeculaEngine.class);
         given(this.engine.info()).willReturn(INFO);
         given(this.engine.hasDrafter()).willReturn(true);
+        given(this.engine.statistics()).willReturn(this.statistics);
+        this.listeners.add(this.statistics);
         willAnswer(invocation -> this.listeners.add(invocation.getArgument(0))).given(this.engine)
             .addDecodingListener(any());
         this.runner = new ApplicationContextRunner().withConfiguration(SPECULA)
@@ -77,7 +83,7 @@ class SpeculaChatAutoConfigurationTests {
     @Test
     void chatModelUsesTheEngineAndTheDefaultOptions() {
         this.runner.run(context -> {
-            assertThat(context).hasSingleBean(SpeculaChatModel.class).hasSingleBean(SpeculaStatistics.class);
+            assertThat(context).hasSingleBean(SpeculaChatModel.class);
             SpeculaChatModel model = context.getBean(SpeculaChatModel.class);
             assertThat(model.getEngine()).isSameAs(this.engine);
             SpeculaChatOptions options = model.getOptions();
@@ -90,7 +96,6 @@ class SpeculaChatAutoConfigurationTests {
             assertThat(options.getDraftPolicy()).isEqualTo(DraftPolicy.ADAPTIVE);
             assertThat(options.getMaxTokens()).isNull();
             assertThat(options.getSeed()).isNull();
-            assertThat(this.listeners).contains(context.getBean(SpeculaStatistics.class));
         });
     }
 
@@ -212,7 +217,6 @@ class SpeculaChatAutoConfigurationTests {
             .run(context -> assertThat(context).hasNotFailed()
                 .doesNotHaveBean(SpeculaEngine.class)
                 .doesNotHaveBean(SpeculaChatModel.class)
-                .doesNotHaveBean(SpeculaStatistics.class)
                 .doesNotHaveBean(SpeculaMetrics.class)
                 .doesNotHaveBean(SpeculaHealthIndicator.class)
                 .doesNotHaveBean(SpeculaEngineProperties.class));
@@ -221,14 +225,11 @@ class SpeculaChatAutoConfigurationTests {
     @Test
     void userBeansWin() {
         SpeculaChatModel userModel = SpeculaChatModel.builder().engine(this.engine).build();
-        SpeculaStatistics userStatistics = new SpeculaStatistics(8);
         HealthIndicator userHealth = () -> Health.outOfService().build();
         this.runner.withBean(SpeculaChatModel.class, () -> userModel)
-            .withBean(SpeculaStatistics.class, () -> userStatistics)
             .withBean("speculaHealthIndicator", HealthIndicator.class, () -> userHealth)
             .run(context -> {
                 assertThat(context.getBean(SpeculaChatModel.class)).isSameAs(userModel);
-                assertThat(context.getBean(SpeculaStatistics.class)).isSameAs(userStatistics);
                 assertThat(context.getBean("speculaHealthIndicator")).isSameAs(userHealth);
                 assertThat(context).doesNotHaveBean(SpeculaHealthIndicator.class);
             });
@@ -368,22 +369,22 @@ class SpeculaChatAutoConfigurationTests {
                     CompositeMeterRegistryAutoConfiguration.class, SimpleMetricsExportAutoConfiguration.class))
             .run(context -> {
                 MeterRegistry registry = context.getBean(MeterRegistry.class);
-                assertThat(registry.get(SpeculaMetrics.REQUESTS_RUNNING).gauge().value()).isEqualTo(3);
-                assertThat(registry.get(SpeculaMetrics.REQUESTS_WAITING).gauge().value()).isEqualTo(2);
-                assertThat(registry.get(SpeculaMetrics.KV_CACHE_RESERVED).gauge().value()).isEqualTo(1 << 20);
-                assertThat(registry.get(SpeculaMetrics.KV_CACHE_BUDGET).gauge().value()).isEqualTo(8 << 20);
-                assertThat(registry.get(SpeculaMetrics.ENGINE_STALL).gauge().value()).isEqualTo(1.5);
-                assertThat(registry.get(SpeculaMetrics.REQUESTS_REJECTED).tag("reason", "queue_full")
+                assertThat(registry.get(SpeculaServingMetrics.REQUESTS_RUNNING).gauge().value()).isEqualTo(3);
+                assertThat(registry.get(SpeculaServingMetrics.REQUESTS_WAITING).gauge().value()).isEqualTo(2);
+                assertThat(registry.get(SpeculaServingMetrics.KV_CACHE_RESERVED).gauge().value()).isEqualTo(1 << 20);
+                assertThat(registry.get(SpeculaServingMetrics.KV_CACHE_BUDGET).gauge().value()).isEqualTo(8 << 20);
+                assertThat(registry.get(SpeculaServingMetrics.ENGINE_STALL).gauge().value()).isEqualTo(1.5);
+                assertThat(registry.get(SpeculaServingMetrics.REQUESTS_REJECTED).tag("reason", "queue_full")
                     .functionCounter().count()).isEqualTo(4);
-                assertThat(registry.get(SpeculaMetrics.REQUESTS_REJECTED).tag("reason", "queue_timeout")
+                assertThat(registry.get(SpeculaServingMetrics.REQUESTS_REJECTED).tag("reason", "queue_timeout")
                     .functionCounter().count()).isEqualTo(1);
-                assertThat(registry.get(SpeculaMetrics.REQUESTS_REJECTED).tag("reason", "kv_cache_budget")
+                assertThat(registry.get(SpeculaServingMetrics.REQUESTS_REJECTED).tag("reason", "kv_cache_budget")
                     .functionCounter().count()).isEqualTo(2);
                 for (DecodingListener listener : this.listeners) {
                     listener.onDrafterFault("tiny-drafter", new IllegalStateException("NaN"));
                 }
                 assertThat(registry.get(SpeculaMetrics.DRAFTER_FAULTS).functionCounter().count()).isEqualTo(1);
-                assertThat(context.getBean(SpeculaStatistics.class).drafterFaults()).isEqualTo(1);
+                assertThat(this.statistics.drafterFaults()).isEqualTo(1);
             });
     }
 

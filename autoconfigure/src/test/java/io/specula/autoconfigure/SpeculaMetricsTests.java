@@ -6,6 +6,7 @@ import io.specula.engine.EngineInfo;
 import io.specula.generate.DecodingListener.StepEvent;
 import io.specula.generate.DecodingStats;
 import io.specula.generate.FinishReason;
+import io.specula.speculative.stats.SpeculationStatistics;
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -15,7 +16,7 @@ class SpeculaMetricsTests {
 
     @Test
     void prometheusNames() {
-        SpeculaStatistics statistics = new SpeculaStatistics();
+        SpeculationStatistics statistics = new SpeculationStatistics();
         SpeculaMetrics metrics = new SpeculaMetrics(statistics,
                 new EngineInfo("tiny-target", "ngram", "cpu", "float32", "scalar", 128));
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);

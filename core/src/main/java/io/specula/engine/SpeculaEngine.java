@@ -24,7 +24,6 @@ import io.specula.speculative.drafter.VocabularyCheck;
 import io.specula.speculative.policy.AdaptiveSnapshot;
 import io.specula.speculative.policy.DraftPolicies;
 import io.specula.speculative.policy.DraftPolicy;
-import io.specula.speculative.stats.SpeculationSnapshot;
 import io.specula.speculative.stats.SpeculationStatistics;
 import io.specula.tokenizer.Tokenizer;
 import org.slf4j.Logger;
@@ -306,9 +305,12 @@ public final class SpeculaEngine implements AutoCloseable {
         return Optional.ofNullable(adaptive);
     }
 
-    /** Cumulative and recent speculative statistics since start-up. */
-    public SpeculationSnapshot statistics() {
-        return statistics.snapshot();
+    /**
+     * The engine's one count of speculative decoding since start-up (cumulative and recent figures): what the meters
+     * and the Actuator endpoint read. Each response's own figures are in its {@link GenerationResult#stats()}.
+     */
+    public SpeculationStatistics statistics() {
+        return statistics;
     }
 
     /** The adaptive draft policy's current estimates (acceptance by position, pass costs, chosen draft lengths). */

@@ -22,6 +22,7 @@ import io.specula.speculative.drafter.DraftSession;
 import io.specula.speculative.drafter.Drafter;
 import io.specula.speculative.policy.DraftLengthPolicy;
 import io.specula.speculative.policy.StepOutcome;
+import io.specula.speculative.stats.SpeculationStatistics;
 import io.specula.speculative.verify.AcceptanceRule;
 import io.specula.speculative.verify.Verdict;
 import io.specula.speculative.verify.Verifier;
@@ -124,14 +125,8 @@ public final class SpeculativeGenerator implements Generator {
         private VerificationObserver.Trace trace;
         private float[][] scoredRows;
 
-        private long steps;
-        private long drafts;
-        private long draftedTokens;
-        private long acceptedTokens;
-        private final long[] acceptedByPosition;
-        private final long[] draftedByPosition;
-        private long draftNanos;
-        private long verifyNanos;
+        /** This request's own count, the same the engine keeps for all requests: its figures are the result's. */
+        private final SpeculationStatistics counts = new SpeculationStatistics(0);
 
         Run(GenerationRequest request, DraftLengthPolicy policy, GenerationListener listener) {
             this.request = request;
@@ -144,8 +139,6 @@ public final class SpeculativeGenerator implements Generator {
             this.sequence = new TokenSequence(request.promptIds());
             this.rule = AcceptanceRule.forParams(request.sampling());
             this.maxDraft = policy.maxDraftTokens();
-            this.acceptedByPosition = new long[maxDraft];
-            this.draftedByPosition = new long[maxDraft];
         }
 
         GenerationResult run() {
@@ -170,8 +163,7 @@ public final class SpeculativeGenerator implements Generator {
                 closeDrafter();
                 closeTrace();
             }
-            DecodingStats stats = new DecodingStats(true, steps, drafts, draftedTokens, acceptedTokens, acceptedByPosition,
-                    draftedByPosition, sink.tokenCount(), promptNanos, draftNanos, verifyNanos,
+            DecodingStats stats = counts.requestStats(maxDraft, sink.tokenCount(), promptNanos,
                     System.nanoTime() - started);
             decodingListener.onRequestFinished(stats, sink.finishReason());
             return new GenerationResult(sink.tokens(), sink.text(), sink.finishReason(), prompt.length, stats);
@@ -235,11 +227,12 @@ public final class SpeculativeGenerator implements Generator {
                     }
                 }
 
-                record(draft, verdict, stepDraftNanos, stepVerifyNanos);
                 policy.observe(new StepOutcome(gamma, draft.size(), verdict.accepted(), draft.syncedTokens(),
                         stepDraftNanos, stepVerifyNanos));
-                decodingListener.onStep(new DecodingListener.StepEvent(draft.size(), verdict.accepted(), emitted,
-                        stepDraftNanos, stepVerifyNanos));
+                DecodingListener.StepEvent step = new DecodingListener.StepEvent(draft.size(), verdict.accepted(),
+                        emitted, stepDraftNanos, stepVerifyNanos);
+                counts.onStep(step);
+                decodingListener.onStep(step);
                 if (done) {
                     return;
                 }
@@ -290,24 +283,6 @@ public final class SpeculativeGenerator implements Generator {
             history.add(token);
             sequence.append(token);
             return sink.accept(token, source);
-        }
-
-        private void record(Draft draft, Verdict verdict, long stepDraftNanos, long stepVerifyNanos) {
-            steps++;
-            draftNanos += stepDraftNanos;
-            verifyNanos += stepVerifyNanos;
-            int n = draft.size();
-            if (n > 0) {
-                drafts++;
-                draftedTokens += n;
-                acceptedTokens += verdict.accepted();
-                for (int i = 0; i < n; i++) {
-                    draftedByPosition[i]++;
-                    if (i < verdict.accepted()) {
-                        acceptedByPosition[i]++;
-                    }
-                }
-            }
         }
 
         /** A draft the target can score: at most γ ids, each one the target can emit, q rows over its ids. */
