@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
 
+import io.specula.engine.DrafterChoice;
 import io.specula.engine.EngineConfig;
 import io.specula.engine.ServingLimits;
 import org.jspecify.annotations.Nullable;
@@ -222,15 +223,11 @@ public class SpeculaEngineProperties implements Validator {
      */
     public EngineConfig toEngineConfig() {
         Path targetDir = modelDirectory("target", this.target, true);
-        String drafterValue = StringUtils.hasText(this.drafter) ? this.drafter.trim() : null;
-        if (drafterValue != null && !EngineConfig.NGRAM.equalsIgnoreCase(drafterValue)
-                && !"none".equalsIgnoreCase(drafterValue)) {
-            drafterValue = modelDirectory("drafter", drafterValue, false).toString();
+        DrafterChoice drafterChoice = DrafterChoice.parse(this.drafter);
+        if (drafterChoice.kind() == DrafterChoice.Kind.MODEL) {
+            drafterChoice = DrafterChoice.model(modelDirectory("drafter", this.drafter, false));
         }
-        else if (drafterValue != null) {
-            drafterValue = "none".equalsIgnoreCase(drafterValue) ? null : EngineConfig.NGRAM;
-        }
-        return new EngineConfig(targetDir, drafterValue, this.device.trim().toLowerCase(Locale.ROOT),
+        return new EngineConfig(targetDir, drafterChoice, this.device.trim().toLowerCase(Locale.ROOT),
                 this.dtype.trim().toLowerCase(Locale.ROOT), this.maxContextTokens, "auto", toServingLimits());
     }
 

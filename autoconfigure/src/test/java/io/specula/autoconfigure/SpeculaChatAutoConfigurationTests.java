@@ -12,7 +12,10 @@ import io.micrometer.core.instrument.binder.MeterBinder;
 import io.micrometer.observation.ObservationRegistry;
 import io.specula.chat.SpeculaChatModel;
 import io.specula.chat.SpeculaChatOptions;
+import io.specula.engine.DrafterChoice;
+import io.specula.engine.EngineConfig;
 import io.specula.engine.EngineInfo;
+import io.specula.engine.EngineLoadException;
 import io.specula.engine.ServingLimits;
 import io.specula.engine.ServingStatus;
 import io.specula.engine.SpeculaEngine;
@@ -135,7 +138,7 @@ class SpeculaChatAutoConfigurationTests {
             .run(context -> {
                 var config = context.getBean(SpeculaEngineProperties.class).toEngineConfig();
                 assertThat(config.targetDir()).isEqualTo(target.toAbsolutePath());
-                assertThat(config.drafter()).isEqualTo("ngram");
+                assertThat(config.drafter()).isEqualTo(DrafterChoice.NGRAM);
                 assertThat(config.device()).isEqualTo("cuda:1");
                 assertThat(config.dtype()).isEqualTo("float16");
                 assertThat(config.maxContextTokens()).isEqualTo(2048);
@@ -194,13 +197,30 @@ class SpeculaChatAutoConfigurationTests {
     }
 
     @Test
+    void aLoadErrorNamesThePropertyOfItsSetting(@TempDir Path dir) {
+        EngineConfig config = new EngineConfig(dir, DrafterChoice.model(dir.resolve("drafter")), "cuda:3", "float16", 0);
+        for (EngineLoadException.Setting setting : EngineLoadException.Setting.values()) {
+            InvalidConfigurationPropertyValueException ex = SpeculaChatAutoConfiguration
+                .invalidProperty(new EngineLoadException(setting, "broken"), config);
+            assertThat(ex.getName()).as(setting.name()).isEqualTo(switch (setting) {
+                case TARGET -> "spring.ai.specula.target";
+                case DRAFTER -> "spring.ai.specula.drafter";
+                case DEVICE -> "spring.ai.specula.device";
+                case DTYPE -> "spring.ai.specula.dtype";
+                case ADAPTIVE -> "spring.ai.specula.adaptive.enabled";
+            });
+            assertThat(ex.getReason()).as(setting.name()).contains("broken");
+        }
+    }
+
+    @Test
     void drafterNoneOrEmptyMeansNoDrafter(@TempDir Path dir) throws Exception {
         Files.writeString(dir.resolve("config.json"), "{}");
         for (String drafter : List.of("", "none")) {
             SpeculaEngineProperties properties = new SpeculaEngineProperties();
             properties.setTarget(dir.toString());
             properties.setDrafter(drafter);
-            assertThat(properties.toEngineConfig().drafter()).isNull();
+            assertThat(properties.toEngineConfig().drafter()).isEqualTo(DrafterChoice.NONE);
         }
     }
 

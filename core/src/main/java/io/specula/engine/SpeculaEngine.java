@@ -6,6 +6,7 @@ import io.specula.SpeculaException;
 import io.specula.speculative.SpeculationSettings;
 import io.specula.adaptive.AdaptiveConfig;
 import io.specula.adaptive.AdaptiveDrafter;
+import io.specula.engine.EngineLoadException.Setting;
 import io.specula.generate.ContextWindow;
 import io.specula.generate.DecodingListener;
 import io.specula.generate.DecodingStats;
@@ -29,9 +30,11 @@ import io.specula.tokenizer.Tokenizer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.Optional;
 import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 
 /**
  * The engine facade: a loaded target (and optional drafter) with its tokenizer, serving generation requests.
@@ -88,7 +91,7 @@ public final class SpeculaEngine implements AutoCloseable {
                 dtypeName(target), kernelName(target), context);
     }
 
-    /** Loads the models; fails with a {@link SpeculaException} naming the file when one is bad. */
+    /** Loads the models; fails with an {@link EngineLoadException} naming the file and the setting at fault. */
     public static SpeculaEngine load(EngineConfig config) {
         return load(config, AdaptiveConfig.DISABLED);
     }
@@ -99,21 +102,40 @@ public final class SpeculaEngine implements AutoCloseable {
      */
     public static SpeculaEngine load(EngineConfig config, AdaptiveConfig adaptive) {
         if (config.targetDir() == null) {
-            throw new SpeculaException("target: no target model directory was configured");
+            throw new EngineLoadException(Setting.TARGET, "target: no target model directory was configured");
         }
-        LoadedModel target = ModelLoader.load(config.targetDir(), config.device(), config.dtype(), config.kernel());
+        // Device and dtype first, so that an error in them is not taken for one of the model files.
+        ai.djl.Device device = loading(Setting.DEVICE, () -> DeviceSelection.device(config.device()));
+        loading(Setting.DTYPE, () -> DeviceSelection.dataType(config.dtype(), device));
+        LoadedModel target = loading(Setting.TARGET, () -> loadModel(config.targetDir(), config));
         LoadedModel drafterModel = null;
         Drafter drafter = null;
+        AdaptiveDrafter adaptiveDrafter = null;
         try {
-            String d = config.drafter();
-            if (d != null && !d.isBlank() && !d.equalsIgnoreCase("none")) {
-                if (d.equalsIgnoreCase(EngineConfig.NGRAM)) {
-                    drafter = new NgramDrafter();
+            switch (config.drafter().kind()) {
+                case NONE -> { }
+                case NGRAM -> drafter = new NgramDrafter();
+                case MODEL -> {
+                    LoadedModel d = loading(Setting.DRAFTER, () -> loadModel(config.drafter().directory(), config));
+                    drafterModel = d;
+                    checking(Setting.DRAFTER, () -> VocabularyCheck.verify(target.name(), target.tokenizer(),
+                            target.model().vocabSize(), d.name(), d.tokenizer(), d.model().vocabSize()));
+                    drafter = new ModelDrafter(d.name(), d.model());
+                }
+            }
+            WarmUp.run(target.model());
+            if (drafterModel != null) {
+                WarmUp.run(drafterModel.model());
+            }
+            if (adaptive != null && adaptive.enabled()) {
+                if (drafterModel == null) {
+                    log.warn("Adaptive drafter: enabled, but the drafter is '{}', not a model; nothing to adapt",
+                            config.drafter());
                 } else {
-                    drafterModel = ModelLoader.load(Path.of(d), config.device(), config.dtype(), config.kernel());
-                    VocabularyCheck.verify(target.name(), target.tokenizer(), target.model().vocabSize(),
-                            drafterModel.name(), drafterModel.tokenizer(), drafterModel.model().vocabSize());
-                    drafter = new ModelDrafter(drafterModel.name(), drafterModel.model());
+                    LoadedModel d = drafterModel;
+                    adaptiveDrafter = loading(Setting.ADAPTIVE, () -> AdaptiveDrafter.create(adaptive, d.name(),
+                            d.directory(), d.model(), target.model().vocabSize()));
+                    drafter = adaptiveDrafter;
                 }
             }
         } catch (RuntimeException e) {
@@ -123,27 +145,6 @@ public final class SpeculaEngine implements AutoCloseable {
             }
             throw e;
         }
-        WarmUp.run(target.model());
-        if (drafterModel != null) {
-            WarmUp.run(drafterModel.model());
-        }
-        AdaptiveDrafter adaptiveDrafter = null;
-        if (adaptive != null && adaptive.enabled()) {
-            if (drafterModel == null) {
-                log.warn("Adaptive drafter: enabled, but the drafter is '{}', not a model; nothing to adapt",
-                        config.drafter());
-            } else {
-                try {
-                    adaptiveDrafter = AdaptiveDrafter.create(adaptive, drafterModel.name(), drafterModel.directory(),
-                            drafterModel.model(), target.model().vocabSize());
-                    drafter = adaptiveDrafter;
-                } catch (RuntimeException e) {
-                    target.close();
-                    drafterModel.close();
-                    throw e;
-                }
-            }
-        }
         SpeculaEngine engine = new SpeculaEngine(config, target, drafterModel, drafter, adaptiveDrafter);
         if (adaptiveDrafter != null) {
             adaptiveDrafter.start();
@@ -151,6 +152,28 @@ public final class SpeculaEngine implements AutoCloseable {
         log.info("Specula engine ready: target {}, drafter {}, {} kernel, context {}", engine.info.targetName(),
                 engine.info.drafterName(), engine.info.kernel(), engine.info.contextLength());
         return engine;
+    }
+
+    private static LoadedModel loadModel(Path dir, EngineConfig config) {
+        return ModelLoader.load(dir, config.device(), config.dtype(), config.kernel());
+    }
+
+    /** Runs one step of loading; an error in it is an {@link EngineLoadException} naming the setting at fault. */
+    private static <T> T loading(Setting setting, Supplier<T> step) {
+        try {
+            return step.get();
+        } catch (EngineLoadException e) {
+            throw e;
+        } catch (SpeculaException | UncheckedIOException e) {
+            throw new EngineLoadException(setting, e.getMessage(), e);
+        }
+    }
+
+    private static void checking(Setting setting, Runnable step) {
+        loading(setting, () -> {
+            step.run();
+            return null;
+        });
     }
 
     private static String kernelName(LoadedModel model) {

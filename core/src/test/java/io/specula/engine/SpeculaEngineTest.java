@@ -140,6 +140,29 @@ class SpeculaEngineTest {
     }
 
     @Test
+    void loadErrorsNameTheSettingAtFault() throws Exception {
+        Path target = tmp.resolve("target");
+        Path other = TinyModelDirs.write(tmp.resolve("other-vocabulary"), TinyModels.Family.LLAMA,
+                TokenizerKind.GPT2_BYTE_LEVEL, ChatTemplateKind.NONE, s -> s.seed(3));
+        record Case(EngineConfig config, EngineLoadException.Setting setting) {
+        }
+        for (Case c : List.of(new Case(new EngineConfig(target, null, "tpu", "auto", 0), EngineLoadException.Setting.DEVICE),
+                new Case(new EngineConfig(target, null, "cpu", "int3", 0), EngineLoadException.Setting.DTYPE),
+                new Case(EngineConfig.of(tmp.resolve("nope"), DrafterChoice.NGRAM), EngineLoadException.Setting.TARGET),
+                new Case(EngineConfig.of(target, DrafterChoice.model(tmp.resolve("nope"))),
+                        EngineLoadException.Setting.DRAFTER),
+                new Case(EngineConfig.of(target, DrafterChoice.model(other)), EngineLoadException.Setting.DRAFTER))) {
+            assertThatThrownBy(() -> SpeculaEngine.load(c.config())).as(c.toString())
+                    .isInstanceOfSatisfying(EngineLoadException.class,
+                            e -> assertThat(e.setting()).isEqualTo(c.setting()));
+        }
+        assertThat(DrafterChoice.parse(" NGRAM ")).isEqualTo(DrafterChoice.NGRAM);
+        assertThat(DrafterChoice.parse("")).isEqualTo(DrafterChoice.NONE);
+        assertThat(DrafterChoice.parse("none")).isEqualTo(DrafterChoice.NONE);
+        assertThat(DrafterChoice.parse("/models/d")).isEqualTo(DrafterChoice.model(Path.of("/models/d")));
+    }
+
+    @Test
     void infoNamesThePair() {
         assertThat(withModelDrafter.info().targetName()).isEqualTo("target");
         assertThat(withModelDrafter.info().drafterName()).isEqualTo("drafter");
@@ -149,7 +172,7 @@ class SpeculaEngineTest {
 
     @Test
     void missingTargetDirectoryIsAClearError() {
-        assertThatThrownBy(() -> SpeculaEngine.load(EngineConfig.of(tmp.resolve("nope"), null)))
+        assertThatThrownBy(() -> SpeculaEngine.load(EngineConfig.of(tmp.resolve("nope"), DrafterChoice.NONE)))
                 .isInstanceOf(SpeculaException.class).hasMessageContaining("nope");
     }
 
