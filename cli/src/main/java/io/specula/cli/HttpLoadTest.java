@@ -1,6 +1,6 @@
 package io.specula.cli;
 
-import io.specula.engine.ProcessMemory;
+import io.specula.ProcessMemory;
 
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;

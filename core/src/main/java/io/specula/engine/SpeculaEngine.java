@@ -1,5 +1,6 @@
 package io.specula.engine;
 
+import io.specula.EngineBusyException;
 import io.specula.FieldErrors;
 import io.specula.InvalidRequestException;
 import io.specula.SpeculaException;

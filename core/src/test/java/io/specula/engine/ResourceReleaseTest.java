@@ -1,9 +1,9 @@
 package io.specula.engine;
 
-import static io.specula.engine.ProcessMemory.rssBytes;
+import static io.specula.ProcessMemory.rssBytes;
 import io.specula.speculative.SpeculationSettings;
 import io.specula.speculative.policy.DraftPolicy;
-import static io.specula.engine.ProcessMemory.usedHeapAfterGc;
+import static io.specula.ProcessMemory.usedHeapAfterGc;
 
 import io.specula.generate.FinishReason;
 import io.specula.generate.GenerationListener;

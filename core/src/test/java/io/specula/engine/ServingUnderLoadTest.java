@@ -1,6 +1,7 @@
 package io.specula.engine;
 
 import io.specula.SpeculaException;
+import io.specula.EngineBusyException;
 import io.specula.speculative.SpeculationSettings;
 import io.specula.speculative.policy.DraftPolicy;
 import io.specula.generate.FinishReason;

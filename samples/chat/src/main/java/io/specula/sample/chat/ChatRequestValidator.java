@@ -3,20 +3,22 @@ package io.specula.sample.chat;
 import java.util.ArrayList;
 import java.util.List;
 
+import io.specula.FieldError;
 import io.specula.FieldErrors;
+import io.specula.InvalidRequestException;
 import io.specula.chat.SpeculaChatOptions;
-import io.specula.generate.GenerationRequest;
-import io.specula.generate.SamplingParams;
 import io.specula.speculative.policy.DraftPolicy;
-import io.specula.sample.chat.InvalidRequestException.FieldError;
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.stereotype.Component;
 
 /**
  * Checks a {@link ChatRequest} before it reaches the engine, so that a bad request gets a 400 naming every field at
- * fault (the engine would only report the first one, as a generation failure), and turns its options into
- * {@link SpeculaChatOptions}.
+ * fault before a stream starts, and turns its options into {@link SpeculaChatOptions}. The sample's own rules are the
+ * HTTP body's (known fields, a prompt of bounded length); every option is checked by the engine's own rules
+ * ({@link SpeculaChatOptions#validate()}), so the messages are the engine's. The token limit is the engine's
+ * {@code spring.ai.specula.max-tokens-cap}, which the engine checks with each request; {@link #inJsonNames} names its
+ * fields as the request does.
  */
 @Component
 public class ChatRequestValidator {
@@ -32,35 +34,24 @@ public class ChatRequestValidator {
         if (request == null) {
             throw new InvalidRequestException("body", "expected a JSON object {\"prompt\": \"...\", \"options\": {...}}");
         }
-        List<FieldError> errors = new ArrayList<>();
-        request.unknown().keySet().forEach(name -> errors.add(new FieldError(name, "unknown field; expected "
-                + String.join(" or ", ChatRequest.FIELDS))));
+        FieldErrors errors = new FieldErrors();
+        request.unknown().keySet().forEach(name -> errors.add(name, "unknown field; expected "
+                + String.join(" or ", ChatRequest.FIELDS)));
         String prompt = request.prompt();
         if (prompt == null || prompt.isBlank()) {
-            errors.add(new FieldError("prompt", "must not be empty"));
+            errors.add("prompt", "must not be empty");
         }
         else if (prompt.length() > this.properties.getMaxPromptLength()) {
-            errors.add(new FieldError("prompt", "too long: " + prompt.length() + " characters, at most "
-                    + this.properties.getMaxPromptLength()));
+            errors.add("prompt", "too long: " + prompt.length() + " characters, at most "
+                    + this.properties.getMaxPromptLength());
         }
         SpeculaChatOptions.Builder builder = SpeculaChatOptions.builder();
         ChatRequest.Options options = request.options();
         if (options != null) {
-            options.unknown().keySet().forEach(name -> errors.add(new FieldError("options." + name,
-                    "unknown option; expected one of " + String.join(", ", ChatRequest.Options.FIELDS))));
-            // The engine's own rules: the same ranges and messages as spring.ai.specula.chat.* and the engine.
-            FieldErrors rules = new FieldErrors();
-            SamplingParams.check(options.temperature(), options.topK(), options.topP(), options.frequencyPenalty(),
-                    options.presencePenalty(), rules);
-            GenerationRequest.checkStopSequences(options.stop(), rules);
-            DraftPolicy.checkDraftTokens(options.draftTokens(), rules);
-            DraftPolicy policy = DraftPolicy.parse(options.draftPolicy(), rules);
-            rules.list().forEach(error -> errors.add(option(jsonField(error.field()), error.message())));
-            if (options.maxTokens() != null
-                    && (options.maxTokens() < 1 || options.maxTokens() > this.properties.getMaxTokensLimit())) {
-                errors.add(option("maxTokens", "expected an integer in 1.." + this.properties.getMaxTokensLimit()
-                        + ", got " + options.maxTokens()));
-            }
+            options.unknown().keySet().forEach(name -> errors.add("options." + name,
+                    "unknown option; expected one of " + String.join(", ", ChatRequest.Options.FIELDS)));
+            FieldErrors engineRules = new FieldErrors();
+            DraftPolicy policy = DraftPolicy.parse(options.draftPolicy(), engineRules);
             builder.temperature(options.temperature())
                 .topP(options.topP())
                 .topK(options.topK())
@@ -72,19 +63,27 @@ public class ChatRequestValidator {
                 .draftPolicy(policy)
                 .frequencyPenalty(options.frequencyPenalty())
                 .presencePenalty(options.presencePenalty());
+            List<FieldError> found = new ArrayList<>(builder.build().validate());
+            found.addAll(engineRules.list());
+            found.forEach(error -> errors.add(optionName(error.field()), error.message()));
         }
-        if (!errors.isEmpty()) {
-            throw new InvalidRequestException(errors);
-        }
+        errors.throwIfAny();
         return builder;
     }
 
-    /** The request's JSON name of an option the engine names: {@code stop} for the stop sequences. */
-    static String jsonField(String option) {
-        return option.startsWith("stopSequences") ? "stop" + option.substring("stopSequences".length()) : option;
+    /** An error the engine raised for a request, with its fields named as the request's JSON names them. */
+    public InvalidRequestException inJsonNames(InvalidRequestException engineError) {
+        return new InvalidRequestException(engineError.errors()
+            .stream()
+            .map(error -> new FieldError(error.field().equals("prompt") ? "prompt" : optionName(error.field()),
+                    error.message()))
+            .toList());
     }
 
-    private static FieldError option(String name, String message) {
-        return new FieldError("options." + name, message);
+    /** The JSON name of an option the engine names: under {@code options}, {@code stop} for the stop sequences. */
+    static String optionName(String option) {
+        String name = option.startsWith("stopSequences") ? "stop" + option.substring("stopSequences".length())
+                : option;
+        return "options." + name;
     }
 }
