@@ -1,6 +1,7 @@
 package io.specula.speculative;
 
 import io.specula.generate.ContextWindow;
+import io.specula.speculative.drafter.TokenSequence;
 import io.specula.generate.DecodingListener;
 import io.specula.generate.DecodingStats;
 import io.specula.generate.FinishReason;

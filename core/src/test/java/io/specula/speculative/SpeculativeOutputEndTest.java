@@ -1,6 +1,7 @@
 package io.specula.speculative;
 
 import io.specula.generate.DecodingListener;
+import io.specula.speculative.drafter.TokenSequence;
 import io.specula.speculative.policy.DraftPolicy;
 import io.specula.generate.DecodingStats;
 import io.specula.generate.FinishReason;
