@@ -330,6 +330,11 @@ class SpeculaChatAutoConfigurationTests {
         assertBindingFails("spring.ai.specula.kv-cache-budget=-1MB", "kvCacheBudget", "expected");
         assertBindingFails("spring.ai.specula.max-tokens-cap=-1", "maxTokensCap", "expected");
         assertBindingFails("spring.ai.specula.wedge-timeout=0s", "wedgeTimeout", "expected");
+        // The adaptive drafter's rules are AdaptiveConfig's, reported against the property.
+        assertBindingFails("spring.ai.specula.adaptive.loss=mse", "loss", "expected \"kl\" or \"cross-entropy\"");
+        assertBindingFails("spring.ai.specula.adaptive.held-out-fraction=1", "heldOutFraction",
+                "expected a number in (0, 0.5]");
+        assertBindingFails("spring.ai.specula.adaptive.batch-size=0", "batchSize", "expected an integer >= 1");
     }
 
     void assertBindingFails(String property, String field, String reason) {
