@@ -48,7 +48,8 @@ public final class HfTokenizer implements Tokenizer {
         eos.addAll(config.generationEosIds());
         this.eosIds = List.copyOf(eos);
         this.chatTemplate = config.chatTemplate() == null ? null
-                : new JinjavaChatTemplate(config.chatTemplate(), config.bosToken(), config.eosToken());
+                : new JinjavaChatTemplate(config.chatTemplate(), config.chatTemplateSource(), config.bosToken(),
+                        config.eosToken(), JinjavaChatTemplate.Limits.DEFAULT, java.time.Clock.systemDefaultZone());
     }
 
     /**
@@ -70,7 +71,12 @@ public final class HfTokenizer implements Tokenizer {
         } catch (IOException | RuntimeException e) {
             throw new ModelFormatException(json.file, "rejected by the tokenizers library: " + e.getMessage(), e);
         }
-        return new HfTokenizer(tokenizer, json, config);
+        try {
+            return new HfTokenizer(tokenizer, json, config);
+        } catch (RuntimeException e) {
+            tokenizer.close();  // e.g. a chat template nested deeper than the limit
+            throw e;
+        }
     }
 
     @Override
