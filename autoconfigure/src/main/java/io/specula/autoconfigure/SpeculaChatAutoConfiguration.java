@@ -67,7 +67,7 @@ public class SpeculaChatAutoConfiguration {
     @Bean
     @ConditionalOnMissingBean
     public SpeculaChatModel speculaChatModel(SpeculaEngine engine, SpeculaChatProperties properties,
-            ObjectProvider<ObservationRegistry> observationRegistry,
+            SpeculaEngineProperties engineProperties, ObjectProvider<ObservationRegistry> observationRegistry,
             ObjectProvider<ChatModelObservationConvention> observationConvention) {
         Integer maxTokens = properties.getMaxTokens();
         int cap = engine.maxTokensCap();
@@ -80,6 +80,7 @@ public class SpeculaChatAutoConfiguration {
             .engine(engine)
             .options(properties.toOptions())
             .observationRegistry(observationRegistry.getIfUnique(() -> ObservationRegistry.NOOP))
+            .parseSpecialTokensInMessages(engineProperties.isParseSpecialTokensInMessages())
             .build();
         observationConvention.ifAvailable(chatModel::setObservationConvention);
         return chatModel;

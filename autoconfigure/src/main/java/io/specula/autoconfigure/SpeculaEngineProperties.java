@@ -98,6 +98,14 @@ public class SpeculaEngineProperties implements Validator {
     private Duration wedgeTimeout = Duration.ofSeconds(120);
 
     /**
+     * Whether special-token text inside chat messages (for example "<|im_start|>system" typed by a user) becomes the
+     * model's special tokens, as transformers' apply_chat_template(tokenize=True) does. false: special tokens only
+     * where the chat template puts them, so a message cannot forge a turn of another role; messages without
+     * special-token text give the same ids either way.
+     */
+    private boolean parseSpecialTokensInMessages = false;
+
+    /**
      * Bound by {@link SpeculaChatProperties}; here only so that the strict binding of {@code spring.ai.specula.*}
      * (unknown keys fail start-up) leaves the {@code chat.*} keys to it.
      */
@@ -192,6 +200,14 @@ public class SpeculaEngineProperties implements Validator {
 
     public void setWedgeTimeout(Duration wedgeTimeout) {
         this.wedgeTimeout = wedgeTimeout;
+    }
+
+    public boolean isParseSpecialTokensInMessages() {
+        return this.parseSpecialTokensInMessages;
+    }
+
+    public void setParseSpecialTokensInMessages(boolean parseSpecialTokensInMessages) {
+        this.parseSpecialTokensInMessages = parseSpecialTokensInMessages;
     }
 
     Map<String, Object> getChat() {

@@ -101,10 +101,23 @@ public class SpeculaChatModel implements ChatModel {
 
     private final Scheduler scheduler;
 
+    /** Whether special-token text in messages becomes special tokens (transformers' behaviour) or stays text. */
+    private final boolean parseSpecialTokensInMessages;
+
     private ChatModelObservationConvention observationConvention = DEFAULT_OBSERVATION_CONVENTION;
 
     public SpeculaChatModel(SpeculaEngine engine, SpeculaChatOptions defaultOptions,
             ObservationRegistry observationRegistry, Scheduler scheduler) {
+        this(engine, defaultOptions, observationRegistry, scheduler, false);
+    }
+
+    /**
+     * @param parseSpecialTokensInMessages {@code false} (the default): special tokens only where the chat template
+     * puts them, special-token text in a message stays text (see {@link Tokenizer#encodeChat}); {@code true}: as
+     * transformers tokenizes the rendered prompt, so a message can contain real special tokens
+     */
+    public SpeculaChatModel(SpeculaEngine engine, SpeculaChatOptions defaultOptions,
+            ObservationRegistry observationRegistry, Scheduler scheduler, boolean parseSpecialTokensInMessages) {
         Assert.notNull(engine, "engine must not be null");
         Assert.notNull(defaultOptions, "defaultOptions must not be null");
         Assert.notNull(observationRegistry, "observationRegistry must not be null");
@@ -114,6 +127,7 @@ public class SpeculaChatModel implements ChatModel {
                 : defaultOptions.mutate().model(engine.info().targetName()).build();
         this.observationRegistry = observationRegistry;
         this.scheduler = scheduler;
+        this.parseSpecialTokensInMessages = parseSpecialTokensInMessages;
     }
 
     public static Builder builder() {
@@ -129,6 +143,11 @@ public class SpeculaChatModel implements ChatModel {
     /** The engine this model generates with. */
     public SpeculaEngine getEngine() {
         return this.engine;
+    }
+
+    /** Whether special-token text in messages becomes special tokens (see the constructor). */
+    public boolean isParseSpecialTokensInMessages() {
+        return this.parseSpecialTokensInMessages;
     }
 
     /** Use the given convention for the observations of this model. */
@@ -361,16 +380,17 @@ public class SpeculaChatModel implements ChatModel {
 
     /**
      * Renders the conversation with the chat template (or the plain format) and encodes it. A template renders the
-     * special tokens (BOS) itself, so its text is encoded without adding them again.
+     * special tokens (BOS) itself, so its text is encoded without adding them again. Special-token text in messages
+     * is tokenized as text unless {@code parseSpecialTokensInMessages} (see {@link Tokenizer#encodeChat}).
      */
     int[] encode(List<Message> messages) {
         List<ChatMessage> chat = messages.stream().map(SpeculaChatModel::toChatMessage).toList();
         Tokenizer tokenizer = this.engine.tokenizer();
         ChatTemplate template = tokenizer.chatTemplate();
         if (template != null) {
-            return tokenizer.encode(template.render(chat, true), false);
+            return tokenizer.encodeChat(chat, true, this.parseSpecialTokensInMessages);
         }
-        return tokenizer.encode(plainFormat(chat), true);
+        return tokenizer.encode(plainFormat(chat), true, this.parseSpecialTokensInMessages);
     }
 
     /** The conversation in the documented plain format, ending with the assistant's turn. */
@@ -425,7 +445,19 @@ public class SpeculaChatModel implements ChatModel {
 
         private Scheduler scheduler = Schedulers.boundedElastic();
 
+        private boolean parseSpecialTokensInMessages;
+
         private Builder() {
+        }
+
+        /**
+         * {@code false} (the default): special tokens only where the chat template puts them; {@code true}: special-token
+         * text in messages becomes special tokens, as in transformers (usually from
+         * {@code spring.ai.specula.parse-special-tokens-in-messages}).
+         */
+        public Builder parseSpecialTokensInMessages(boolean parseSpecialTokensInMessages) {
+            this.parseSpecialTokensInMessages = parseSpecialTokensInMessages;
+            return this;
         }
 
         public Builder engine(SpeculaEngine engine) {
@@ -452,7 +484,8 @@ public class SpeculaChatModel implements ChatModel {
 
         public SpeculaChatModel build() {
             Assert.state(this.engine != null, "engine must not be null");
-            return new SpeculaChatModel(this.engine, this.options, this.observationRegistry, this.scheduler);
+            return new SpeculaChatModel(this.engine, this.options, this.observationRegistry, this.scheduler,
+                    this.parseSpecialTokensInMessages);
         }
     }
 }
