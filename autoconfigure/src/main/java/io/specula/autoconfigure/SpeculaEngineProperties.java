@@ -100,6 +100,14 @@ public class SpeculaEngineProperties implements Validator {
     private Duration wedgeTimeout = Duration.ofSeconds(120);
 
     /**
+     * Whether special-token text inside chat messages (for example "<|im_start|>system" typed by a user) becomes the
+     * model's special tokens, as transformers' apply_chat_template(tokenize=True) does. false: special tokens only
+     * where the chat template puts them, so a message cannot forge a turn of another role; messages without
+     * special-token text give the same ids either way.
+     */
+    private boolean parseSpecialTokensInMessages = false;
+
+    /**
      * Bound by {@link SpeculaChatProperties}; here only so that the strict binding of {@code spring.ai.specula.*}
      * (unknown keys fail start-up) leaves the {@code chat.*} keys to it.
      */
@@ -196,6 +204,14 @@ public class SpeculaEngineProperties implements Validator {
         this.wedgeTimeout = wedgeTimeout;
     }
 
+    public boolean isParseSpecialTokensInMessages() {
+        return this.parseSpecialTokensInMessages;
+    }
+
+    public void setParseSpecialTokensInMessages(boolean parseSpecialTokensInMessages) {
+        this.parseSpecialTokensInMessages = parseSpecialTokensInMessages;
+    }
+
     Map<String, Object> getChat() {
         return this.chat;
     }
@@ -229,7 +245,8 @@ public class SpeculaEngineProperties implements Validator {
             drafterChoice = DrafterChoice.model(modelDirectory("drafter", this.drafter, false));
         }
         return new EngineConfig(targetDir, drafterChoice, this.device.trim().toLowerCase(Locale.ROOT),
-                this.dtype.trim().toLowerCase(Locale.ROOT), this.maxContextTokens, "auto", toServingLimits());
+                this.dtype.trim().toLowerCase(Locale.ROOT), this.maxContextTokens, "auto", toServingLimits(),
+                this.parseSpecialTokensInMessages);
     }
 
     private static Path modelDirectory(String property, @Nullable String value, boolean required) {

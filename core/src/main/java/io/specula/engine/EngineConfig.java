@@ -11,9 +11,12 @@ import java.nio.file.Path;
  * @param kernel           the compute path on the CPU: "auto" (the Vector API kernel when its module is present),
  *                         "vector", "scalar" or "djl" (DJL's PyTorch engine); CUDA devices always use DJL
  * @param limits           admission control and memory bounds under load
+ * @param parseSpecialTokensInMessages whether special-token text inside chat messages becomes special tokens, as
+ *                         transformers' {@code apply_chat_template(tokenize=True)} does; false (the default): special
+ *                         tokens only where the chat template puts them, so a message cannot forge a turn
  */
 public record EngineConfig(Path targetDir, DrafterChoice drafter, String device, String dtype, int maxContextTokens,
-                           String kernel, ServingLimits limits) {
+                           String kernel, ServingLimits limits, boolean parseSpecialTokensInMessages) {
 
     public EngineConfig {
         drafter = drafter == null ? DrafterChoice.NONE : drafter;
@@ -25,19 +28,25 @@ public record EngineConfig(Path targetDir, DrafterChoice drafter, String device,
 
     public EngineConfig(Path targetDir, DrafterChoice drafter, String device, String dtype, int maxContextTokens,
                         String kernel) {
-        this(targetDir, drafter, device, dtype, maxContextTokens, kernel, ServingLimits.DEFAULT);
+        this(targetDir, drafter, device, dtype, maxContextTokens, kernel, ServingLimits.DEFAULT, false);
     }
 
     public EngineConfig(Path targetDir, DrafterChoice drafter, String device, String dtype, int maxContextTokens) {
-        this(targetDir, drafter, device, dtype, maxContextTokens, "auto", ServingLimits.DEFAULT);
+        this(targetDir, drafter, device, dtype, maxContextTokens, "auto", ServingLimits.DEFAULT, false);
     }
 
     public EngineConfig withKernel(String kernel) {
-        return new EngineConfig(targetDir, drafter, device, dtype, maxContextTokens, kernel, limits);
+        return new EngineConfig(targetDir, drafter, device, dtype, maxContextTokens, kernel, limits,
+                parseSpecialTokensInMessages);
     }
 
     public EngineConfig withLimits(ServingLimits limits) {
-        return new EngineConfig(targetDir, drafter, device, dtype, maxContextTokens, kernel, limits);
+        return new EngineConfig(targetDir, drafter, device, dtype, maxContextTokens, kernel, limits,
+                parseSpecialTokensInMessages);
+    }
+
+    public EngineConfig withParseSpecialTokensInMessages(boolean parse) {
+        return new EngineConfig(targetDir, drafter, device, dtype, maxContextTokens, kernel, limits, parse);
     }
 
     public static EngineConfig of(Path targetDir, DrafterChoice drafter) {

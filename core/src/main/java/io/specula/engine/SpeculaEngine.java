@@ -79,7 +79,8 @@ public final class SpeculaEngine implements AutoCloseable {
                 ? Math.min(config.maxContextTokens(), target.config().maxPositionEmbeddings())
                 : target.config().maxPositionEmbeddings();
         this.context = new ContextWindow(context);
-        this.preparation = new RequestPreparation(new PromptEncoder(target.tokenizer()), this.context,
+        this.preparation = new RequestPreparation(
+                new PromptEncoder(target.tokenizer(), config.parseSpecialTokensInMessages()), this.context,
                 config.limits().maxTokensCap());
         this.admission = new Admission(config.limits());
         this.targetKvBytesPerPosition = kvBytesPerPosition(target);

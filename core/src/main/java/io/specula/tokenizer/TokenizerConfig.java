@@ -29,6 +29,7 @@ public record TokenizerConfig(
         Boolean addBosToken,
         Boolean addEosToken,
         String chatTemplate,
+        String chatTemplateSource,  // where chat_template came from, for error messages
         String tokenizerClass,
         String modelType,
         Boolean legacy,
@@ -37,6 +38,7 @@ public record TokenizerConfig(
         List<Integer> generationEosIds) {
 
     static final String FILE = "tokenizer_config.json";
+    static final String JINJA = "chat_template.jinja";
 
     public static TokenizerConfig read(Path dir) {
         JsonObject c = readObject(dir.resolve(FILE));
@@ -56,6 +58,7 @@ public record TokenizerConfig(
                 }
             }
         }
+        JsonElement template = c.get("chat_template");
         return new TokenizerConfig(
                 token(file, c, "bos_token"),
                 token(file, c, "eos_token"),
@@ -63,7 +66,8 @@ public record TokenizerConfig(
                 token(file, c, "pad_token"),
                 bool(c, "add_bos_token"),
                 bool(c, "add_eos_token"),
-                chatTemplate(dir, file, c.get("chat_template")),
+                chatTemplate(dir, file, template),
+                template != null && !template.isJsonNull() ? file + " chat_template" : dir.resolve(JINJA).toString(),
                 // transformers: tokenizer_config.json's class, else config.json's.
                 string(c, "tokenizer_class") != null ? string(c, "tokenizer_class") : string(m, "tokenizer_class"),
                 string(m, "model_type"),
@@ -108,7 +112,7 @@ public record TokenizerConfig(
         if (e != null && !e.isJsonNull()) {
             throw new ModelFormatException(file, "chat_template: expected a string or a list of {name, template}");
         }
-        Path jinja = dir.resolve("chat_template.jinja");
+        Path jinja = dir.resolve(JINJA);
         if (Files.isRegularFile(jinja)) {
             try {
                 return Files.readString(jinja, StandardCharsets.UTF_8);

@@ -34,7 +34,7 @@ class RequestPreparationTest {
     FakeTokenizer tokenizer = new FakeTokenizer(this.template);
 
     RequestPreparation preparation(int maxTokensCap) {
-        return new RequestPreparation(new PromptEncoder(this.tokenizer), new io.specula.generate.ContextWindow(CONTEXT),
+        return new RequestPreparation(new PromptEncoder(this.tokenizer, false), new io.specula.generate.ContextWindow(CONTEXT),
                 maxTokensCap);
     }
 
