@@ -43,10 +43,10 @@ public class SpeculaChatProperties implements Validator {
     /** Seed of the sampler's random generator, for reproducible sampling; unset picks a random seed per request. */
     private @Nullable Long seed;
 
-    /** Subtracted from a token's logit once per earlier occurrence in the answer (OpenAI style), -2 to 2. */
+    /** Subtracted from a token's logit once per earlier occurrence in the answer (OpenAI style), a finite number. */
     private Double frequencyPenalty = SamplingParams.DEFAULT_PENALTY;
 
-    /** Subtracted from a token's logit if it already occurs in the answer (OpenAI style), -2 to 2. */
+    /** Subtracted from a token's logit if it already occurs in the answer (OpenAI style), a finite number. */
     private Double presencePenalty = SamplingParams.DEFAULT_PENALTY;
 
     /** Whether the drafter proposes tokens (speculative decoding); false decodes with the target alone. */

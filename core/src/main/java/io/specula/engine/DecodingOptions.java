@@ -25,8 +25,8 @@ import java.util.List;
  * @param maxTokens        the most tokens to generate
  * @param stopSequences    text that ends the output (a sequence listed twice is kept once)
  * @param seed             seed of the sampler; unset: a random seed per request
- * @param frequencyPenalty OpenAI-style frequency penalty, -2..2
- * @param presencePenalty  OpenAI-style presence penalty, -2..2
+ * @param frequencyPenalty OpenAI-style frequency penalty, finite
+ * @param presencePenalty  OpenAI-style presence penalty, finite
  * @param speculative      false decodes with the target alone
  * @param draftTokens      the largest draft length γmax
  * @param draftPolicy      how many tokens to draft each step

@@ -32,9 +32,6 @@ public record SamplingParams(double temperature, int topK, double topP, Long see
     /** Frequency and presence penalty of a request that sets none. */
     public static final double DEFAULT_PENALTY = 0.0;
 
-    /** Penalties lie in -MAX_PENALTY..MAX_PENALTY, as in OpenAI's API and vLLM. */
-    public static final double MAX_PENALTY = 2.0;
-
     public static final SamplingParams GREEDY = new SamplingParams(0, 0, 1, null, 0, 0);
 
     public SamplingParams {
@@ -53,16 +50,10 @@ public record SamplingParams(double temperature, int topK, double topP, Long see
                 "expected a number >= 0 (0 = greedy)");
         errors.check("topP", topP, p -> p > 0 && p <= 1, "expected a number in (0, 1]");
         errors.check("topK", topK, k -> k >= 0, "expected an integer >= 0 (0 = no limit)");
-        errors.check("frequencyPenalty", frequencyPenalty, SamplingParams::penaltyInRange, penaltyRange());
-        errors.check("presencePenalty", presencePenalty, SamplingParams::penaltyInRange, penaltyRange());
-    }
-
-    private static boolean penaltyInRange(double penalty) {
-        return penalty >= -MAX_PENALTY && penalty <= MAX_PENALTY;
-    }
-
-    private static String penaltyRange() {
-        return "expected a number in " + -MAX_PENALTY + ".." + MAX_PENALTY;
+        // Any finite penalty: the sampler stays exact for every one (LogitsProcessorTest), as llama.cpp allows;
+        // OpenAI's -2..2 is a convention of its API, not a limit of the math.
+        errors.check("frequencyPenalty", frequencyPenalty, Double::isFinite, "expected a finite number");
+        errors.check("presencePenalty", presencePenalty, Double::isFinite, "expected a finite number");
     }
 
     public static SamplingParams greedy() {

@@ -159,7 +159,7 @@ class RequestPreparationTest {
     @Test
     void everyFieldAtFaultIsReportedAtOnce() {
         ChatRequest request = new ChatRequest(List.of(),
-                options(-1.0, 2.0, -1, 0, List.of("x", ""), 3.0, 17));
+                options(-1.0, 2.0, -1, 0, List.of("x", ""), Double.POSITIVE_INFINITY, 17));
         assertThatThrownBy(() -> preparation(0).validate(request)).isInstanceOfSatisfying(
                 InvalidRequestException.class, e -> assertThat(e.errors()).extracting(f -> f.field())
                     .containsExactly("prompt", "temperature", "topP", "topK", "frequencyPenalty", "maxTokens",
