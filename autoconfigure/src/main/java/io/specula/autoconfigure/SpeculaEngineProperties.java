@@ -10,6 +10,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
 
+import io.specula.InvalidRequestException;
+import io.specula.engine.DrafterChoice;
 import io.specula.engine.EngineConfig;
 import io.specula.engine.ServingLimits;
 import org.jspecify.annotations.Nullable;
@@ -229,7 +231,7 @@ public class SpeculaEngineProperties implements Validator {
     /** The limits of serving under load. */
     public ServingLimits toServingLimits() {
         return new ServingLimits(this.maxConcurrentRequests, this.maxQueuedRequests, this.queueTimeout,
-                this.kvCacheBudget.toBytes(), this.maxTokensCap);
+                this.kvCacheBudget != null ? this.kvCacheBudget.toBytes() : -1, this.maxTokensCap);
     }
 
     /**
@@ -238,16 +240,13 @@ public class SpeculaEngineProperties implements Validator {
      */
     public EngineConfig toEngineConfig() {
         Path targetDir = modelDirectory("target", this.target, true);
-        String drafterValue = StringUtils.hasText(this.drafter) ? this.drafter.trim() : null;
-        if (drafterValue != null && !EngineConfig.NGRAM.equalsIgnoreCase(drafterValue)
-                && !"none".equalsIgnoreCase(drafterValue)) {
-            drafterValue = modelDirectory("drafter", drafterValue, false).toString();
+        DrafterChoice drafterChoice = DrafterChoice.parse(this.drafter);
+        if (drafterChoice.kind() == DrafterChoice.Kind.MODEL) {
+            drafterChoice = DrafterChoice.model(modelDirectory("drafter", this.drafter, false));
         }
-        else if (drafterValue != null) {
-            drafterValue = "none".equalsIgnoreCase(drafterValue) ? null : EngineConfig.NGRAM;
-        }
-        return new EngineConfig(targetDir, drafterValue, this.device.trim().toLowerCase(Locale.ROOT),
-                this.dtype.trim().toLowerCase(Locale.ROOT), this.maxContextTokens, "auto", toServingLimits());
+        return new EngineConfig(targetDir, drafterChoice, this.device.trim().toLowerCase(Locale.ROOT),
+                this.dtype.trim().toLowerCase(Locale.ROOT), this.maxContextTokens, "auto", toServingLimits(),
+                this.parseSpecialTokensInMessages);
     }
 
     private static Path modelDirectory(String property, @Nullable String value, boolean required) {
@@ -295,22 +294,12 @@ public class SpeculaEngineProperties implements Validator {
             errors.rejectValue("maxContextTokens", "specula.maxContextTokens",
                     "expected 0 (the model's context length) or a positive number of tokens");
         }
-        if (properties.maxConcurrentRequests < 1) {
-            errors.rejectValue("maxConcurrentRequests", "specula.maxConcurrentRequests", "expected an integer >= 1");
+        try {
+            properties.toServingLimits();
         }
-        if (properties.maxQueuedRequests < 0) {
-            errors.rejectValue("maxQueuedRequests", "specula.maxQueuedRequests",
-                    "expected an integer >= 0 (0 = no queue: refuse when every slot is taken)");
-        }
-        if (properties.queueTimeout == null || properties.queueTimeout.isNegative()) {
-            errors.rejectValue("queueTimeout", "specula.queueTimeout", "expected a duration >= 0, e.g. 30s");
-        }
-        if (properties.kvCacheBudget == null || properties.kvCacheBudget.isNegative()) {
-            errors.rejectValue("kvCacheBudget", "specula.kvCacheBudget",
-                    "expected 0 (no bound) or a positive size, e.g. 512MB");
-        }
-        if (properties.maxTokensCap < 0) {
-            errors.rejectValue("maxTokensCap", "specula.maxTokensCap", "expected 0 (no cap) or a positive integer");
+        catch (InvalidRequestException ex) {
+            // The engine's rules of its limits, reported against the properties that hold them.
+            ex.errors().forEach(e -> errors.rejectValue(e.field(), "specula." + e.field(), e.message()));
         }
         if (properties.wedgeTimeout == null || properties.wedgeTimeout.isNegative()
                 || properties.wedgeTimeout.isZero()) {

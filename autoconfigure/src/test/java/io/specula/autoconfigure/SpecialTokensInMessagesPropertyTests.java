@@ -1,9 +1,12 @@
 package io.specula.autoconfigure;
 
-import io.specula.chat.SpeculaChatModel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
 import io.specula.engine.EngineInfo;
 import io.specula.engine.SpeculaEngine;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
@@ -13,8 +16,9 @@ import static org.mockito.BDDMockito.given;
 import static org.mockito.Mockito.mock;
 
 /**
- * {@code spring.ai.specula.parse-special-tokens-in-messages} (issue 19, item 9) reaches the chat model: off by
- * default (special tokens only where the chat template puts them), on when set.
+ * {@code spring.ai.specula.parse-special-tokens-in-messages} (issue 19, item 9) reaches the engine's configuration
+ * (the engine's request path encodes prompts): off by default (special tokens only where the chat template puts
+ * them), on when set.
  */
 class SpecialTokensInMessagesPropertyTests {
 
@@ -28,15 +32,19 @@ class SpecialTokensInMessagesPropertyTests {
     }
 
     @Test
-    void offByDefault() {
-        runner().run(context -> assertThat(context.getBean(SpeculaChatModel.class).isParseSpecialTokensInMessages())
-            .isFalse());
+    void offByDefault(@TempDir Path dir) throws Exception {
+        Files.writeString(dir.resolve("config.json"), "{}");
+        runner().withPropertyValues("spring.ai.specula.target=" + dir)
+            .run(context -> assertThat(context.getBean(SpeculaEngineProperties.class).toEngineConfig()
+                .parseSpecialTokensInMessages()).isFalse());
     }
 
     @Test
-    void onWhenSet() {
-        runner().withPropertyValues("spring.ai.specula.parse-special-tokens-in-messages=true")
-            .run(context -> assertThat(context.getBean(SpeculaChatModel.class).isParseSpecialTokensInMessages())
-                .isTrue());
+    void onWhenSet(@TempDir Path dir) throws Exception {
+        Files.writeString(dir.resolve("config.json"), "{}");
+        runner().withPropertyValues("spring.ai.specula.target=" + dir,
+                "spring.ai.specula.parse-special-tokens-in-messages=true")
+            .run(context -> assertThat(context.getBean(SpeculaEngineProperties.class).toEngineConfig()
+                .parseSpecialTokensInMessages()).isTrue());
     }
 }

@@ -3,45 +3,58 @@ package io.specula.engine;
 import java.nio.file.Path;
 
 /**
- * What to load: the target model directory, the drafter ({@code null} for none, {@code "ngram"} for prompt lookup,
- * otherwise a model directory), the device ("cpu", "cuda", "cuda:N", "auto") and the compute dtype ("auto",
- * "float32", "float16").
+ * What to load: the target model directory, the drafter, the device ("cpu", "cuda", "cuda:N", "auto") and the compute
+ * dtype ("auto", "float32", "float16").
  *
+ * @param drafter          which drafter proposes tokens; {@code null} means {@link DrafterChoice#NONE}
  * @param maxContextTokens upper bound for one sequence's KV cache (prompt + output); 0 = the model's context length
  * @param kernel           the compute path on the CPU: "auto" (the Vector API kernel when its module is present),
  *                         "vector", "scalar" or "djl" (DJL's PyTorch engine); CUDA devices always use DJL
  * @param limits           admission control and memory bounds under load
+ * @param parseSpecialTokensInMessages whether special-token text inside chat messages becomes special tokens, as
+ *                         transformers' {@code apply_chat_template(tokenize=True)} does; false (the default): special
+ *                         tokens only where the chat template puts them, so a message cannot forge a turn
  */
-public record EngineConfig(Path targetDir, String drafter, String device, String dtype, int maxContextTokens,
-                           String kernel, ServingLimits limits) {
-
-    public static final String NGRAM = "ngram";
+public record EngineConfig(Path targetDir, DrafterChoice drafter, String device, String dtype, int maxContextTokens,
+                           String kernel, ServingLimits limits, boolean parseSpecialTokensInMessages) {
 
     public EngineConfig {
+        drafter = drafter == null ? DrafterChoice.NONE : drafter;
         device = device == null ? "cpu" : device;
         dtype = dtype == null ? "auto" : dtype;
         kernel = kernel == null ? "auto" : kernel;
         limits = limits == null ? ServingLimits.DEFAULT : limits;
     }
 
-    public EngineConfig(Path targetDir, String drafter, String device, String dtype, int maxContextTokens,
+    public EngineConfig(Path targetDir, DrafterChoice drafter, String device, String dtype, int maxContextTokens,
                         String kernel) {
-        this(targetDir, drafter, device, dtype, maxContextTokens, kernel, ServingLimits.DEFAULT);
+        this(targetDir, drafter, device, dtype, maxContextTokens, kernel, ServingLimits.DEFAULT, false);
     }
 
-    public EngineConfig(Path targetDir, String drafter, String device, String dtype, int maxContextTokens) {
-        this(targetDir, drafter, device, dtype, maxContextTokens, "auto", ServingLimits.DEFAULT);
+    public EngineConfig(Path targetDir, DrafterChoice drafter, String device, String dtype, int maxContextTokens) {
+        this(targetDir, drafter, device, dtype, maxContextTokens, "auto", ServingLimits.DEFAULT, false);
     }
 
     public EngineConfig withKernel(String kernel) {
-        return new EngineConfig(targetDir, drafter, device, dtype, maxContextTokens, kernel, limits);
+        return new EngineConfig(targetDir, drafter, device, dtype, maxContextTokens, kernel, limits,
+                parseSpecialTokensInMessages);
     }
 
     public EngineConfig withLimits(ServingLimits limits) {
-        return new EngineConfig(targetDir, drafter, device, dtype, maxContextTokens, kernel, limits);
+        return new EngineConfig(targetDir, drafter, device, dtype, maxContextTokens, kernel, limits,
+                parseSpecialTokensInMessages);
     }
 
-    public static EngineConfig of(Path targetDir, String drafter) {
+    public EngineConfig withParseSpecialTokensInMessages(boolean parse) {
+        return new EngineConfig(targetDir, drafter, device, dtype, maxContextTokens, kernel, limits, parse);
+    }
+
+    public static EngineConfig of(Path targetDir, DrafterChoice drafter) {
         return new EngineConfig(targetDir, drafter, "cpu", "auto", 0);
+    }
+
+    /** With the drafter as a setting writes it ({@link DrafterChoice#parse}): "ngram", a directory, or none. */
+    public static EngineConfig of(Path targetDir, String drafter) {
+        return of(targetDir, DrafterChoice.parse(drafter));
     }
 }

@@ -18,11 +18,16 @@ import java.util.Map;
 /**
  * What transformers reads besides tokenizer.json: tokenizer_config.json (special tokens, chat template, tokenizer
  * class), config.json's model_type and tokenizer_class (AutoTokenizer picks the tokenizer class with them) and
- * generation_config.json's eos_token_id. Every file and field is optional.
+ * generation_config.json's eos_token_id. Every file and field is optional. Read once per model directory: the
+ * tokenizer and the GGUF export both take it from here.
  */
-record TokenizerConfig(
+public record TokenizerConfig(
         String bosToken,
         String eosToken,
+        String unkToken,
+        String padToken,
+        Boolean addBosToken,
+        Boolean addEosToken,
         String chatTemplate,
         String chatTemplateSource,  // where chat_template came from, for error messages
         String tokenizerClass,
@@ -35,7 +40,7 @@ record TokenizerConfig(
     static final String FILE = "tokenizer_config.json";
     static final String JINJA = "chat_template.jinja";
 
-    static TokenizerConfig read(Path dir) {
+    public static TokenizerConfig read(Path dir) {
         JsonObject c = readObject(dir.resolve(FILE));
         JsonObject g = readObject(dir.resolve("generation_config.json"));
         JsonObject m = readObjectLeniently(dir.resolve("config.json"));
@@ -57,6 +62,10 @@ record TokenizerConfig(
         return new TokenizerConfig(
                 token(file, c, "bos_token"),
                 token(file, c, "eos_token"),
+                token(file, c, "unk_token"),
+                token(file, c, "pad_token"),
+                bool(c, "add_bos_token"),
+                bool(c, "add_eos_token"),
                 chatTemplate(dir, file, template),
                 template != null && !template.isJsonNull() ? file + " chat_template" : dir.resolve(JINJA).toString(),
                 // transformers: tokenizer_config.json's class, else config.json's.

@@ -1,11 +1,16 @@
 package io.specula.engine;
 
+import io.specula.FieldError;
+import io.specula.InvalidRequestException;
 import io.specula.SpeculaException;
+import io.specula.speculative.SpeculationSettings;
+import io.specula.speculative.policy.DraftPolicy;
 import io.specula.generate.GenerationRequest;
 import io.specula.generate.GenerationResult;
 import io.specula.generate.SamplingParams;
 import io.specula.generate.TokenSource;
 import io.specula.testing.TinyModelDirs;
+import io.specula.tokenizer.ChatMessage;
 import io.specula.testing.TinyModels;
 import io.specula.testing.TinyTokenizers.ChatTemplateKind;
 import io.specula.testing.TinyTokenizers.TokenizerKind;
@@ -59,7 +64,7 @@ class SpeculaEngineTest {
                         SamplingParams.GREEDY);
                 GenerationResult plain = engine.generate(request, SpeculationSettings.OFF, null);
                 for (int gamma : new int[] {1, 3, 6}) {
-                    for (String policy : List.of("fixed", "adaptive")) {
+                    for (DraftPolicy policy : List.of(DraftPolicy.FIXED, DraftPolicy.ADAPTIVE)) {
                         GenerationResult spec = engine.generate(request,
                                 new SpeculationSettings(true, gamma, policy), null);
                         assertThat(spec.tokenIds()).as("%s γ=%d %s: %s", engine.info().drafterName(), gamma, policy,
@@ -78,7 +83,7 @@ class SpeculaEngineTest {
                 SamplingParams.GREEDY);
         StringBuilder streamed = new StringBuilder();
         List<TokenSource> sources = new ArrayList<>();
-        GenerationResult r = withModelDrafter.generate(request, new SpeculationSettings(true, 4, "fixed"),
+        GenerationResult r = withModelDrafter.generate(request, new SpeculationSettings(true, 4, DraftPolicy.FIXED),
                 (id, delta, source) -> {
                     streamed.append(delta);
                     sources.add(source);
@@ -87,6 +92,32 @@ class SpeculaEngineTest {
         assertThat(sources).contains(TokenSource.TARGET);
         assertThat(r.stats().draftedTokens()).isPositive();
         assertThat(withModelDrafter.statistics().draftTokens()).isPositive();
+    }
+
+    @Test
+    void aChatRequestTakesTheOnePathAndSpeculationKeepsItsOutput() {
+        List<ChatMessage> conversation = List.of(new ChatMessage("system", "Be brief."),
+                new ChatMessage("user", "The quick brown fox"));
+        DecodingOptions plain = new DecodingOptions(0.0, null, null, 24, null, null, null, null, false, null, null);
+        DecodingOptions speculative = new DecodingOptions(0.0, null, null, 24, null, null, null, null, true, 4,
+                DraftPolicy.FIXED);
+        GenerationResult expected = withModelDrafter.chat(new ChatRequest(conversation, plain), null, () -> false);
+        GenerationResult result = withModelDrafter.chat(new ChatRequest(conversation, speculative), null,
+                () -> false);
+        assertThat(result.tokenIds()).containsExactly(expected.tokenIds());
+        assertThat(result.stats().speculative()).isTrue();
+        assertThat(result.stats().draftedTokens()).isPositive();
+        assertThat(expected.stats().speculative()).isFalse();
+        assertThat(result.promptTokens()).isEqualTo(expected.promptTokens()).isPositive();
+    }
+
+    @Test
+    void aChatRequestIsValidatedOnceWithEveryFieldNamed() {
+        ChatRequest bad = new ChatRequest(List.of(), new DecodingOptions(-1.0, null, -2, null, null, null, null, null,
+                null, 40, null));
+        assertThatThrownBy(() -> withNgram.chat(bad, null, () -> false)).isInstanceOfSatisfying(
+                InvalidRequestException.class, e -> assertThat(e.errors()).extracting(FieldError::field)
+                    .containsExactly("prompt", "temperature", "topK", "draftTokens"));
     }
 
     @Test
@@ -114,6 +145,29 @@ class SpeculaEngineTest {
     }
 
     @Test
+    void loadErrorsNameTheSettingAtFault() throws Exception {
+        Path target = tmp.resolve("target");
+        Path other = TinyModelDirs.write(tmp.resolve("other-vocabulary"), TinyModels.Family.LLAMA,
+                TokenizerKind.GPT2_BYTE_LEVEL, ChatTemplateKind.NONE, s -> s.seed(3));
+        record Case(EngineConfig config, EngineLoadException.Setting setting) {
+        }
+        for (Case c : List.of(new Case(new EngineConfig(target, null, "tpu", "auto", 0), EngineLoadException.Setting.DEVICE),
+                new Case(new EngineConfig(target, null, "cpu", "int3", 0), EngineLoadException.Setting.DTYPE),
+                new Case(EngineConfig.of(tmp.resolve("nope"), DrafterChoice.NGRAM), EngineLoadException.Setting.TARGET),
+                new Case(EngineConfig.of(target, DrafterChoice.model(tmp.resolve("nope"))),
+                        EngineLoadException.Setting.DRAFTER),
+                new Case(EngineConfig.of(target, DrafterChoice.model(other)), EngineLoadException.Setting.DRAFTER))) {
+            assertThatThrownBy(() -> SpeculaEngine.load(c.config())).as(c.toString())
+                    .isInstanceOfSatisfying(EngineLoadException.class,
+                            e -> assertThat(e.setting()).isEqualTo(c.setting()));
+        }
+        assertThat(DrafterChoice.parse(" NGRAM ")).isEqualTo(DrafterChoice.NGRAM);
+        assertThat(DrafterChoice.parse("")).isEqualTo(DrafterChoice.NONE);
+        assertThat(DrafterChoice.parse("none")).isEqualTo(DrafterChoice.NONE);
+        assertThat(DrafterChoice.parse("/models/d")).isEqualTo(DrafterChoice.model(Path.of("/models/d")));
+    }
+
+    @Test
     void infoNamesThePair() {
         assertThat(withModelDrafter.info().targetName()).isEqualTo("target");
         assertThat(withModelDrafter.info().drafterName()).isEqualTo("drafter");
@@ -123,7 +177,7 @@ class SpeculaEngineTest {
 
     @Test
     void missingTargetDirectoryIsAClearError() {
-        assertThatThrownBy(() -> SpeculaEngine.load(EngineConfig.of(tmp.resolve("nope"), null)))
+        assertThatThrownBy(() -> SpeculaEngine.load(EngineConfig.of(tmp.resolve("nope"), DrafterChoice.NONE)))
                 .isInstanceOf(SpeculaException.class).hasMessageContaining("nope");
     }
 
@@ -161,7 +215,7 @@ class SpeculaEngineTest {
                     GenerationRequest tiny = GenerationRequest.of(ids, 20,
                             new SamplingParams(temperature, 0, 1, seed, 0, 0));
                     for (SpeculationSettings speculation : List.of(SpeculationSettings.OFF,
-                            new SpeculationSettings(true, 4, "fixed"), SpeculationSettings.DEFAULT)) {
+                            new SpeculationSettings(true, 4, DraftPolicy.FIXED), SpeculationSettings.DEFAULT)) {
                         GenerationResult sampled = engine.generate(tiny, speculation, null);
                         assertThat(sampled.tokenIds()).as("%s, T=%s, %s, seed %d: %s", engine.info().drafterName(),
                                 temperature, speculation, seed, prompt).containsExactly(greedy.tokenIds());
