@@ -21,7 +21,12 @@ final class HeapCheck {
     }
 
     static void require(Path dir, ModelWeights weights, Quantization quantization, boolean float32) {
-        long need = (long) (estimate(weights, quantization, float32) * HEADROOM);
+        require(dir, estimate(weights, quantization, float32), quantization, float32);
+    }
+
+    /** As {@link #require(Path, ModelWeights, Quantization, boolean)} with the weights' bytes already estimated. */
+    static void require(Path dir, long weightBytes, Quantization quantization, boolean float32) {
+        long need = (long) (weightBytes * HEADROOM);
         Runtime rt = Runtime.getRuntime();
         long available = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
         if (need > available) {
