@@ -98,10 +98,12 @@ public final class GgufFile implements AutoCloseable {
     private final long dataStart;
     private final Map<String, Object> metadata;
     private final Map<String, ValueType> types;
+    private final Map<String, ValueType> elementTypes;
     private final Map<String, Tensor> tensors;
 
     private GgufFile(Path file, FileChannel channel, long fileSize, int version, int alignment, long dataStart,
-                     Map<String, Object> metadata, Map<String, ValueType> types, Map<String, Tensor> tensors) {
+                     Map<String, Object> metadata, Map<String, ValueType> types,
+                     Map<String, ValueType> elementTypes, Map<String, Tensor> tensors) {
         this.file = file;
         this.channel = channel;
         this.fileSize = fileSize;
@@ -110,6 +112,7 @@ public final class GgufFile implements AutoCloseable {
         this.dataStart = dataStart;
         this.metadata = Collections.unmodifiableMap(metadata);
         this.types = Collections.unmodifiableMap(types);
+        this.elementTypes = Collections.unmodifiableMap(elementTypes);
         this.tensors = Collections.unmodifiableMap(tensors);
     }
 
@@ -174,6 +177,7 @@ public final class GgufFile implements AutoCloseable {
 
         Map<String, Object> metadata = new LinkedHashMap<>();
         Map<String, ValueType> types = new LinkedHashMap<>();
+        Map<String, ValueType> elementTypes = new LinkedHashMap<>();
         for (long i = 0; i < kvCount; i++) {
             String key = in.string("the key of metadata entry " + i);
             ValueType type = in.valueType("metadata key '" + key + "'");
@@ -182,6 +186,9 @@ public final class GgufFile implements AutoCloseable {
                 throw new ModelFormatException(file, "metadata key '" + key + "' appears twice");
             }
             types.put(key, type);
+            if (type == ValueType.ARRAY) {
+                elementTypes.put(key, in.lastElementType);
+            }
         }
 
         int alignment = GgufWriter.DEFAULT_ALIGNMENT;
@@ -226,7 +233,8 @@ public final class GgufFile implements AutoCloseable {
         }
         long dataStart = align(in.position(), alignment);
         checkLayout(file, tensors, dataStart, size, alignment);
-        return new GgufFile(file, channel, size, version, alignment, dataStart, metadata, types, tensors);
+        return new GgufFile(file, channel, size, version, alignment, dataStart, metadata, types, elementTypes,
+                tensors);
     }
 
     private static long byteSize(Path file, String where, long[] ne, GgmlType type) {
@@ -310,6 +318,11 @@ public final class GgufFile implements AutoCloseable {
     /** The stored type of {@code key}, or {@code null}. */
     public ValueType type(String key) {
         return types.get(key);
+    }
+
+    /** The element type of an array {@code key}, or {@code null}. */
+    public ValueType elementType(String key) {
+        return elementTypes.get(key);
     }
 
     /** A string value, or {@code null} when the key is absent. */
@@ -485,6 +498,7 @@ public final class GgufFile implements AutoCloseable {
         private final long size;
         private final ByteBuffer buf = ByteBuffer.allocate(HEADER_BUFFER).order(ByteOrder.LITTLE_ENDIAN);
         private long bufStart;   // file position of buf[0]
+        ValueType lastElementType;   // of the array read last
 
         Cursor(Path file, FileChannel channel, long size) {
             this.file = file;
@@ -600,6 +614,7 @@ public final class GgufFile implements AutoCloseable {
 
         private Object array(String what) throws IOException {
             ValueType element = valueType(what + " (array element)");
+            lastElementType = element;
             if (element == ValueType.ARRAY) {
                 throw new ModelFormatException(file, what + ": arrays of arrays are not supported (llama.cpp does not "
                         + "read them either)");
