@@ -22,6 +22,8 @@ import io.specula.model.ModelFormatException;
  */
 public final class GgufConfig {
 
+    private static final java.util.regex.Pattern BLOCK = java.util.regex.Pattern.compile("blk\\.(\\d+)\\.");
+
     private GgufConfig() {
     }
 
@@ -40,6 +42,17 @@ public final class GgufConfig {
         };
         Keys k = new Keys(f, arch);
         int layers = k.positive("block_count", null);
+        int blocks = 0;   // the file's own count: one more than the highest blk.N
+        for (String name : f.tensors().keySet()) {
+            java.util.regex.Matcher m = BLOCK.matcher(name);
+            if (m.lookingAt() && m.group(1).length() < 10) {
+                blocks = Math.max(blocks, Integer.parseInt(m.group(1)) + 1);
+            }
+        }
+        if (layers != blocks) {
+            throw f.error("metadata key '" + arch + ".block_count' says " + layers + " layers, but the file has "
+                    + "tensors for " + blocks + " (blk.0 to blk." + (blocks - 1) + ")");
+        }
         int hidden = k.positive("embedding_length", null);
         int ff = k.positive("feed_forward_length", null);
         int heads = k.positive("attention.head_count", null);
