@@ -92,6 +92,9 @@ public final class ModelLoader {
     private static LoadedModel loadGguf(Path file, String name, String device, String dtype, String kernel,
                                         Quantization quantization) {
         try (GgufModel gguf = GgufModel.open(file)) {
+            if (name.startsWith("sha256-") && gguf.file().string("general.name") != null) {
+                name = gguf.file().string("general.name");   // an Ollama blob resolved elsewhere: the model's name
+            }
             ModelConfig config = gguf.config();
             Tokenizer tokenizer = gguf.tokenizer();
             try {
