@@ -117,17 +117,32 @@ def variant_q4(fmt, p):
         lines.append("        FloatVector " + ", ".join(f"a{r}{q} = FloatVector.zero(F)" for q in range(p)) + ";")
     lines.append("        for (int b = 0; b < blocks; b++) {")
     lines.append("            int col = b << 5;")
+    lines.append("            if (L == 16) {")
+    lines.append("                // 16 lanes: the block's 16 bytes once per row; low nibbles are columns 0..15, high 16..31")
+    for r in range(ROWS):
+        lines.append(f"                IntVector r{r} = (IntVector) ByteVector.fromArray(B, q, q{r} + (b << 4)).convertShape(B2I, I, 0);")
     for half, shift, off in (("low", "", 0), ("high", ".lanewise(LSHR, 4)", 16)):
-        lines.append(f"            // the {half} nibbles of the block's 16 bytes are its columns {off}..{off + 15}")
-        lines.append("            for (int c = 0; c < 16; c += L) {")
         for r in range(ROWS):
-            lines.append(f"                FloatVector v{r} = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q{r} + (b << 4) + c)"
-                         f".convertShape(B2I, I, 0)){shift}.and(15).convert(I2F, 0))")
-            lines.append(f"                        .fma(FloatVector.broadcast(F, s[s{r} + b]), FloatVector.broadcast(F, m[s{r} + b]));")
+            decl = "FloatVector " if half == "low" else ""
+            lines.append(f"                {decl}v{r} = ((FloatVector) r{r}{shift}.and(15).convert(I2F, 0))"
+                         f".fma(FloatVector.broadcast(F, s[s{r} + b]), FloatVector.broadcast(F, m[s{r} + b]));")
         for q in range(p):
-            lines.append(f"                FloatVector u{q} = FloatVector.fromArray(F, x, x{q} + col + {off} + c);")
+            decl = "FloatVector " if half == "low" else ""
+            lines.append(f"                {decl}u{q} = FloatVector.fromArray(F, x, x{q} + col + {off});")
             lines.append("                " + " ".join(f"a{r}{q} = v{r}.fma(u{q}, a{r}{q});" for r in range(ROWS)))
-        lines.append("            }")
+    lines.append("            } else {")
+    for half, shift, off in (("low", "", 0), ("high", ".lanewise(LSHR, 4)", 16)):
+        lines.append(f"                // 8 lanes: the {half} nibbles of the block's bytes c..c+7 are its columns {off}+c..{off}+c+7")
+        lines.append("                for (int c = 0; c < 16; c += L) {")
+        for r in range(ROWS):
+            lines.append(f"                    FloatVector v{r} = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q{r} + (b << 4) + c)"
+                         f".convertShape(B2I, I, 0)){shift}.and(15).convert(I2F, 0))")
+            lines.append(f"                            .fma(FloatVector.broadcast(F, s[s{r} + b]), FloatVector.broadcast(F, m[s{r} + b]));")
+        for q in range(p):
+            lines.append(f"                    FloatVector u{q} = FloatVector.fromArray(F, x, x{q} + col + {off} + c);")
+            lines.append("                    " + " ".join(f"a{r}{q} = v{r}.fma(u{q}, a{r}{q});" for r in range(ROWS)))
+        lines.append("                }")
+    lines.append("            }")
     lines.append("        }")
     for q in range(p):
         for r in range(ROWS):

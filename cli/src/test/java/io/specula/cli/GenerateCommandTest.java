@@ -48,6 +48,21 @@ class GenerateCommandTest {
     }
 
     @Test
+    void quantizedWeightsGenerateAndABadValueNamesTheOption() {
+        Path model = TinyModelDirs.llama(tmp.resolve("m"), 5);
+        Run r = run("generate", "--model", model.toString(), "--prompt-ids", "1,50,60,70", "--max-tokens", "6",
+                "--quantize", "q4_1", "--bench", "--repeat", "1");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("quantized to q4_1 at load", "q4 ", "q8_0 ", "resident memory");
+        Run bad = run("generate", "--model", model.toString(), "--prompt-ids", "1", "--quantize", "int4");
+        assertThat(bad.code()).isEqualTo(1);
+        assertThat(bad.err()).contains("--quantize: 'int4' is not a weight quantization");
+        Run djl = run("generate", "--model", model.toString(), "--prompt-ids", "1", "--quantize", "q8_0",
+                "--kernel", "djl");
+        assertThat(djl.err()).contains("quantization 'q8_0'", "not on DJL's PyTorch engine");
+    }
+
+    @Test
     void textPromptAndBench() {
         Path model = TinyModelDirs.llama(tmp.resolve("m"), 6);
         Run r = run("generate", "--model", model.toString(), "--prompt", "The quick brown fox", "--max-tokens", "8",
