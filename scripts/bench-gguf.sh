@@ -26,7 +26,7 @@ if [ ! -f "$work/target-Q4_K_M.gguf" ]; then
 fi
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 for t in Q8_0 Q4_K_M; do
-  echo "$t target tensor types: $(grep -oE 'converting to [a-z0-9_]+' "$work/quantize-target-$t.log" | sort | uniq -c \
+  echo "$t target tensor types: $(grep -oE 'converting to [A-Za-z0-9_]+' "$work/quantize-target-$t.log" | sort | uniq -c \
     | awk '{printf "%s %s, ", $1, $4}')"
 done
 for r in $(seq 1 "$rounds"); do

@@ -33,7 +33,8 @@ final class GgufCopy {
         }
     }
 
-    private static List<Object> list(Object v) {
+    /** A metadata array as a list (integers as Long). */
+    static List<Object> list(Object v) {
         List<Object> out = new ArrayList<>();
         if (v instanceof long[] a) {
             for (long x : a) {

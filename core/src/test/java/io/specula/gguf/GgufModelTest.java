@@ -129,17 +129,25 @@ class GgufModelTest {
         }
     }
 
-    /** Greedy decoding (EOS not special-cased) with each step's logits and top-2 gap. */
+    /** Greedy decoding with each step's logits and top-2 gap. */
     record Run(int[] ids, float[][] logits, float[] gaps) {
     }
 
     static Run greedy(CausalLm m, int[] prompt) {
-        KvCache cache = m.newCache(prompt.length + TOKENS);
+        return greedy(m, prompt, TOKENS, java.util.List.of());
+    }
+
+    /** Greedy decoding of {@code tokens} ids with the {@code banned} ids' logits set to minus infinity. */
+    static Run greedy(CausalLm m, int[] prompt, int tokens, java.util.List<Integer> banned) {
+        KvCache cache = m.newCache(prompt.length + tokens);
         float[] logits = m.forward(prompt, cache, 1)[0];
-        int[] ids = new int[TOKENS];
-        float[][] all = new float[TOKENS][];
-        float[] gaps = new float[TOKENS];
-        for (int i = 0; i < TOKENS; i++) {
+        int[] ids = new int[tokens];
+        float[][] all = new float[tokens][];
+        float[] gaps = new float[tokens];
+        for (int i = 0; i < tokens; i++) {
+            for (int b : banned) {
+                logits[b] = Float.NEGATIVE_INFINITY;
+            }
             all[i] = logits;
             int best = argmax(logits);
             float second = Float.NEGATIVE_INFINITY;
@@ -150,7 +158,7 @@ class GgufModelTest {
             }
             ids[i] = best;
             gaps[i] = logits[best] - second;
-            if (i + 1 < TOKENS) {
+            if (i + 1 < tokens) {
                 logits = m.forward(new int[] {best}, cache, 1)[0];
             }
         }

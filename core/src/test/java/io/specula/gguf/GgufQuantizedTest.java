@@ -1,6 +1,5 @@
 package io.specula.gguf;
 
-import static io.specula.testing.Logits.argmax;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.gson.JsonArray;
@@ -17,8 +16,6 @@ import io.specula.generate.SamplingParams;
 import io.specula.gguf.GgufFixtures.Fixture;
 import io.specula.gguf.GgufWriter.TensorType;
 import io.specula.kernel.WeightMatrix;
-import io.specula.model.CausalLm;
-import io.specula.model.KvCache;
 import io.specula.model.ModelConfig;
 import io.specula.model.TensorSource.Part;
 import io.specula.model.llama.LlamaModel;
@@ -157,16 +154,16 @@ class GgufQuantizedTest {
                 int[] prompt = ints(run.getAsJsonArray("prompt")).stream().mapToInt(Integer::intValue).toArray();
                 int[] theirs = ints(run.getAsJsonArray("ids")).stream().mapToInt(Integer::intValue).toArray();
                 JsonArray gaps = run.getAsJsonArray("top2_logprob_gaps");
-                Greedy mine = greedy(ours.model(), prompt, theirs.length, banned);
-                int same = firstDifference(mine.ids, theirs);
+                GgufModelTest.Run mine = GgufModelTest.greedy(ours.model(), prompt, theirs.length, banned);
+                int same = firstDifference(mine.ids(), theirs);
                 System.out.printf(Locale.ROOT, "%-16s prompt %s: greedy ids equal to llama-server's for %d/%d tokens"
                         + "%s%n", f.name(), Arrays.toString(prompt), same, theirs.length, same == theirs.length ? ""
                         : String.format(Locale.ROOT, " (then a near-tie: llama.cpp's top-2 gap %.4f, ours %.4f)",
-                        gaps.get(same).getAsDouble(), mine.gaps[same]));
+                        gaps.get(same).getAsDouble(), mine.gaps()[same]));
                 if (same < theirs.length) {
                     assertThat(gaps.get(same).getAsDouble()).as("%s: ids differ at step %d (ours %d, llama.cpp %d) "
                             + "where llama.cpp's top-2 gap is not a near-tie; ours %s, llama.cpp %s", f.name(), same,
-                            mine.ids[same], theirs[same], Arrays.toString(mine.ids), Arrays.toString(theirs))
+                            mine.ids()[same], theirs[same], Arrays.toString(mine.ids()), Arrays.toString(theirs))
                             .isLessThan(NEAR_TIE);
                     assertThat(same).as(f.name() + ": equal tokens before a near-tie").isGreaterThanOrEqualTo(MIN_EQUAL);
                 }
@@ -191,17 +188,17 @@ class GgufQuantizedTest {
             for (int[] p : GgufFixtures.PROMPTS) {
                 int[] prompt = Arrays.stream(p).map(x -> x % vocab).toArray();
                 // ignore_eos in b4916 bans the id vocabulary's EOS, the only end-of-generation token it knows
-                Greedy mine = greedy(ours.model(), prompt, GgufFixtures.TOKENS, List.of(eos));
+                GgufModelTest.Run mine = GgufModelTest.greedy(ours.model(), prompt, GgufFixtures.TOKENS, List.of(eos));
                 int[] theirs = llama.generate(prompt, GgufFixtures.TOKENS);
-                int same = firstDifference(mine.ids, theirs);
+                int same = firstDifference(mine.ids(), theirs);
                 System.out.printf(Locale.ROOT, "%-16s prompt %s: greedy ids equal to java-llama.cpp's (b4916) for "
                         + "%d/%d tokens%s%n", f.name(), Arrays.toString(prompt), same, theirs.length,
                         same == theirs.length ? "" : String.format(Locale.ROOT, " (then our top-2 gap %.4f)",
-                                mine.gaps[same]));
+                                mine.gaps()[same]));
                 if (same < theirs.length) {
-                    assertThat(mine.gaps[same]).as("%s: ids differ at step %d (ours %d, llama.cpp %d) where our "
-                            + "top-2 gap is not a near-tie; ours %s, llama.cpp %s", f.name(), same, mine.ids[same],
-                            theirs[same], Arrays.toString(mine.ids), Arrays.toString(theirs)).isLessThan((float) NEAR_TIE);
+                    assertThat(mine.gaps()[same]).as("%s: ids differ at step %d (ours %d, llama.cpp %d) where our "
+                            + "top-2 gap is not a near-tie; ours %s, llama.cpp %s", f.name(), same, mine.ids()[same],
+                            theirs[same], Arrays.toString(mine.ids()), Arrays.toString(theirs)).isLessThan((float) NEAR_TIE);
                     assertThat(same).isGreaterThanOrEqualTo(MIN_EQUAL);
                 }
             }
@@ -265,34 +262,6 @@ class GgufQuantizedTest {
 
     // ---------------------------------------------------------------- helpers
 
-    record Greedy(int[] ids, float[] gaps) {
-    }
-
-    static Greedy greedy(CausalLm m, int[] prompt, int tokens, List<Integer> banned) {
-        KvCache cache = m.newCache(prompt.length + tokens);
-        float[] logits = m.forward(prompt, cache, 1)[0];
-        int[] ids = new int[tokens];
-        float[] gaps = new float[tokens];
-        for (int i = 0; i < tokens; i++) {
-            for (int b : banned) {
-                logits[b] = Float.NEGATIVE_INFINITY;
-            }
-            int best = argmax(logits);
-            float second = Float.NEGATIVE_INFINITY;
-            for (int j = 0; j < logits.length; j++) {
-                if (j != best) {
-                    second = Math.max(second, logits[j]);
-                }
-            }
-            ids[i] = best;
-            gaps[i] = logits[best] - second;
-            if (i + 1 < tokens) {
-                logits = m.forward(new int[] {best}, cache, 1)[0];
-            }
-        }
-        return new Greedy(ids, gaps);
-    }
-
     static int firstDifference(int[] a, int[] b) {
         int i = 0;
         while (i < Math.min(a.length, b.length) && a[i] == b[i]) {
@@ -341,16 +310,10 @@ class GgufQuantizedTest {
     }
 
     static float[] concat(float[]... parts) {
-        int n = 0;
+        java.nio.FloatBuffer all = java.nio.FloatBuffer.allocate(Arrays.stream(parts).mapToInt(p -> p.length).sum());
         for (float[] p : parts) {
-            n += p.length;
+            all.put(p);
         }
-        float[] out = new float[n];
-        int at = 0;
-        for (float[] p : parts) {
-            System.arraycopy(p, 0, out, at, p.length);
-            at += p.length;
-        }
-        return out;
+        return all.array();
     }
 }

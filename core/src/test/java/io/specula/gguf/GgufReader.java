@@ -5,9 +5,7 @@ import io.specula.kernel.HalfFloats;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -63,28 +61,6 @@ public final class GgufReader {
     }
 
     private static Object asList(Object v) {
-        List<Object> out = new ArrayList<>();
-        if (v instanceof long[] a) {
-            for (long x : a) {
-                out.add(x);
-            }
-        } else if (v instanceof float[] a) {
-            for (float x : a) {
-                out.add(x);
-            }
-        } else if (v instanceof double[] a) {
-            for (double x : a) {
-                out.add(x);
-            }
-        } else if (v instanceof boolean[] a) {
-            for (boolean x : a) {
-                out.add(x);
-            }
-        } else if (v instanceof String[] a) {
-            out.addAll(List.of(a));
-        } else {
-            return v;
-        }
-        return out;
+        return v != null && v.getClass().isArray() ? GgufCopy.list(v) : v;
     }
 }
