@@ -47,8 +47,14 @@ import java.util.regex.Pattern;
  */
 public final class GgufWeights implements TensorSource {
 
-    /** Rows are read through a buffer of about this size. */
+    /** Rows are read through a buffer of this size. */
     private static final int READ_CHUNK_BYTES = 4 << 20;
+    /**
+     * One read buffer per loading thread, reused (as SafeTensorsFile does): a direct buffer's memory is freed only when
+     * the garbage collector gets to it, so a new one per tensor would pile up native memory while a model loads.
+     */
+    private static final ThreadLocal<ByteBuffer> READ_BUFFER = ThreadLocal.withInitial(() ->
+            ByteBuffer.allocateDirect(READ_CHUNK_BYTES).order(ByteOrder.LITTLE_ENDIAN));
     private static final Pattern LAYER = Pattern.compile("model\\.layers\\.(\\d+)\\.(.+)");
     private static final Map<String, String> LAYER_NAMES = Map.ofEntries(
             Map.entry("input_layernorm.weight", "attn_norm.weight"),
@@ -360,8 +366,9 @@ public final class GgufWeights implements TensorSource {
         if (to <= from || rowBytes == 0) {
             return;
         }
-        int perChunk = (int) Math.max(1, Math.min(to - from, READ_CHUNK_BYTES / rowBytes));
-        ByteBuffer buf = ByteBuffer.allocateDirect((int) (perChunk * rowBytes)).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer buf = rowBytes <= READ_CHUNK_BYTES ? READ_BUFFER.get()
+                : ByteBuffer.allocateDirect((int) rowBytes).order(ByteOrder.LITTLE_ENDIAN);
+        int perChunk = (int) Math.max(1, Math.min(to - from, buf.capacity() / rowBytes));
         for (int r = from; r < to; r += perChunk) {
             int n = Math.min(perChunk, to - r);
             buf.clear().limit((int) (n * rowBytes));
