@@ -45,32 +45,33 @@ final class GgmlBlocks {
             scales[sAt + b] = f16(src);
             int qh = src.getInt();
             int at = qAt + 32 * b;
-            int base = src.position();
+            byte[] qs = new byte[16];
+            src.get(qs);
             for (int j = 0; j < 16; j++) {
-                int x = src.get(base + j) & 0xff;
+                int x = qs[j] & 0xff;
                 int lo = (x & 0x0f) | (((qh >>> j) & 1) << 4);
                 int hi = (x >>> 4) | (((qh >>> (j + 16)) & 1) << 4);
                 q[at + j] = (byte) (lo - 16);
                 q[at + j + 16] = (byte) (hi - 16);
             }
-            src.position(base + 16);
         }
     }
 
     /** Q6_K row: 6-bit values minus 32 (-32..31) as int8, one scale {@code d * sc} per 16 (exact in float). */
     static void q6_K(ByteBuffer src, int cols, byte[] q, int qAt, float[] scales, int sAt) {
+        byte[] block = new byte[210];
         for (int sb = 0; sb < cols / 256; sb++) {
-            int base = src.position();
-            int ql = base;
-            int qh = base + 128;
-            int sc = base + 192;
-            float d = HalfFloats.f16ToFloat(src.getShort(base + 208));
+            float d = HalfFloats.f16ToFloat(src.getShort(src.position() + 208));
+            src.get(block);   // the block in a Java array: plain indexing below
+            int ql = 0;
+            int qh = 128;
+            int sc = 192;
             int at = qAt + 256 * sb;
             for (int n = 0; n < 2; n++) {
                 for (int l = 0; l < 32; l++) {
-                    int low0 = src.get(ql + 64 * n + l) & 0xff;
-                    int low1 = src.get(ql + 64 * n + l + 32) & 0xff;
-                    int high = src.get(qh + 32 * n + l) & 0xff;
+                    int low0 = block[ql + 64 * n + l] & 0xff;
+                    int low1 = block[ql + 64 * n + l + 32] & 0xff;
+                    int high = block[qh + 32 * n + l] & 0xff;
                     int e = at + 128 * n + l;
                     q[e] = (byte) (((low0 & 0x0f) | ((high & 3) << 4)) - 32);
                     q[e + 32] = (byte) (((low1 & 0x0f) | (((high >>> 2) & 3) << 4)) - 32);
@@ -79,9 +80,8 @@ final class GgmlBlocks {
                 }
             }
             for (int j = 0; j < 16; j++) {
-                scales[sAt + 16 * sb + j] = d * src.get(sc + j);
+                scales[sAt + 16 * sb + j] = d * block[sc + j];
             }
-            src.position(base + 210);
         }
     }
 
@@ -111,40 +111,40 @@ final class GgmlBlocks {
     static void q4_K(ByteBuffer src, int cols, byte[] q, int qAt, float[] scales, float[] mins, int bAt) {
         int[] sc = new int[8];
         int[] mn = new int[8];
+        byte[] block = new byte[144];
         for (int sb = 0; sb < cols / 256; sb++) {
-            int base = src.position();
-            float d = HalfFloats.f16ToFloat(src.getShort(base));
-            float dmin = HalfFloats.f16ToFloat(src.getShort(base + 2));
-            scaleMinK4(src, base + 4, sc, mn);
-            int qs = base + 16;
+            float d = HalfFloats.f16ToFloat(src.getShort(src.position()));
+            float dmin = HalfFloats.f16ToFloat(src.getShort(src.position() + 2));
+            src.get(block);   // the block in a Java array: plain indexing below
+            scaleMinK4(block, 4, sc, mn);
+            int qs = 16;
             for (int j = 0; j < 4; j++) {
                 for (int half = 0; half < 2; half++) {
-                    int block = 8 * sb + 2 * j + half;
-                    scales[bAt + block] = d * sc[2 * j + half];
-                    mins[bAt + block] = -(dmin * mn[2 * j + half]);
-                    int out = qAt + 16 * block;
+                    int sub = 8 * sb + 2 * j + half;
+                    scales[bAt + sub] = d * sc[2 * j + half];
+                    mins[bAt + sub] = -(dmin * mn[2 * j + half]);
+                    int out = qAt + 16 * sub;
                     int shift = 4 * half;
                     for (int i = 0; i < 16; i++) {
-                        int lo = ((src.get(qs + 32 * j + i) & 0xff) >>> shift) & 0x0f;
-                        int hi = ((src.get(qs + 32 * j + i + 16) & 0xff) >>> shift) & 0x0f;
+                        int lo = ((block[qs + 32 * j + i] & 0xff) >>> shift) & 0x0f;
+                        int hi = ((block[qs + 32 * j + i + 16] & 0xff) >>> shift) & 0x0f;
                         q[out + i] = (byte) (lo | (hi << 4));
                     }
                 }
             }
-            src.position(base + 144);
         }
     }
 
     /** ggml's get_scale_min_k4: eight 6-bit scales and minimums packed in 12 bytes. */
-    static void scaleMinK4(ByteBuffer src, int at, int[] sc, int[] mn) {
+    static void scaleMinK4(byte[] b, int at, int[] sc, int[] mn) {
         for (int j = 0; j < 8; j++) {
             if (j < 4) {
-                sc[j] = src.get(at + j) & 63;
-                mn[j] = src.get(at + j + 4) & 63;
+                sc[j] = b[at + j] & 63;
+                mn[j] = b[at + j + 4] & 63;
             } else {
-                int qj4 = src.get(at + j + 4) & 0xff;
-                sc[j] = (qj4 & 0x0f) | (((src.get(at + j - 4) & 0xff) >>> 6) << 4);
-                mn[j] = (qj4 >>> 4) | (((src.get(at + j) & 0xff) >>> 6) << 4);
+                int qj4 = b[at + j + 4] & 0xff;
+                sc[j] = (qj4 & 0x0f) | (((b[at + j - 4] & 0xff) >>> 6) << 4);
+                mn[j] = (qj4 >>> 4) | (((b[at + j] & 0xff) >>> 6) << 4);
             }
         }
     }
