@@ -30,11 +30,11 @@ for round in $(seq 1 "$ROUNDS"); do
   for m in $MODELS; do
     for q in none q8_0 q4_1; do
       g="$ROOT/gguf/$m-target-${GGUF[$q]}.gguf"
-      out=$(specula generate --model "$ROOT/$m-target" --prompt "$PROMPT" --max-tokens 64 --quantize "$q" --bench \
-        --repeat 3)
-      echo "load $(load) round $round $m specula $q: $(echo "$out" | grep -E '^(load|decode):' | tr '\n' ' ')"
-      res=$( { /usr/bin/time -f "maxrss_kb %M" "$LLAMA_CPP/run.sh" llama-bench -m "$g" -p 0 -n 64 -t 2 -r 3 \
-        -o csv; } 2>&1 | grep -E '^"|maxrss' | tail -2 | tr '\n' ' ')
+      out=$( { /usr/bin/time -f "maxrss_kb %M" taskset -c "$CPUS" "$repo/cli/specula" generate --model "$ROOT/$m-target" \
+        --prompt "$PROMPT" --max-tokens 64 --quantize "$q" --bench --repeat 3; } 2>&1)
+      echo "load $(load) round $round $m specula $q: $(echo "$out" | grep -E '^(load|decode):|maxrss' | tr '\n' ' ')"
+      res=$( { /usr/bin/time -f "maxrss_kb %M" taskset -c "$CPUS" "$LLAMA_CPP/run.sh" llama-bench -m "$g" -p 0 -n 64 \
+        -t 2 -r 3 -o md; } 2>&1 | grep -E 'tg64|maxrss' | tr -s ' ' | tr '\n' ' ')
       echo "load $(load) round $round $m llama.cpp ${GGUF[$q]}: $res"
     done
   done
@@ -47,7 +47,7 @@ for m in $MODELS; do
     specula bench-forward --model "$ROOT/$m-target" --quantize "$q" --positions 1,2,5,9,16 --reps 5 --context 32 \
       --decode 8 | tail -1
     echo "load $(load) passes $m llama.cpp ${GGUF[$q]}:"
-    llama llama-bench -m "$g" -p 1,2,5,9,16 -n 0 -t 2 -r 5 -o csv | grep -E '^"' | cut -d, -f1-40 | tail -5
+    llama llama-bench -m "$g" -p 1,2,5,9,16 -n 0 -t 2 -r 5 -o md | grep -E 'pp[0-9]' | tr -s ' ' 
   done
 done
 

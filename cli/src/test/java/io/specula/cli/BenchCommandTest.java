@@ -41,20 +41,15 @@ class BenchCommandTest {
         Path target = TinyModelDirs.llama(tmp.resolve("t"), 11);
         Path drafter = TinyModelDirs.write(tmp.resolve("d"), TinyModels.Family.LLAMA,
                 TokenizerKind.LLAMA2_BYTE_FALLBACK, ChatTemplateKind.NONE, s -> s.seed(12).layers(1));
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        CommandLine cli = SpeculaCli.commandLine();
-        cli.setOut(new PrintWriter(out));
-        cli.setErr(new PrintWriter(err));
-        int code = cli.execute("bench", "--target", target.toString(), "--drafter", drafter.toString(),
+        CliRun r = CliRun.run("bench", "--target", target.toString(), "--drafter", drafter.toString(),
                 "--max-tokens", "8", "--repeat", "1", "--quantize", "q8_0", "--drafter-quantize", "q4_1");
-        assertThat(code).as(err.toString()).isZero();
-        assertThat(out.toString()).contains("quantized to q8_0 at load").contains("plain");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("quantized to q8_0 at load").contains("plain");
 
-        cli.setErr(new PrintWriter(err = new StringWriter()));
-        assertThat(cli.execute("bench", "--target", target.toString(), "--drafter", drafter.toString(),
-                "--drafter-quantize", "q2_k")).isEqualTo(1);
-        assertThat(err.toString()).contains("--drafter-quantize: 'q2_k' is not a weight quantization; expected none, "
+        CliRun bad = CliRun.run("bench", "--target", target.toString(), "--drafter", drafter.toString(),
+                "--drafter-quantize", "q2_k");
+        assertThat(bad.code()).isEqualTo(1);
+        assertThat(bad.err()).contains("--drafter-quantize: 'q2_k' is not a weight quantization; expected none, "
                 + "q8_0, q4_0 or q4_1");
     }
 
