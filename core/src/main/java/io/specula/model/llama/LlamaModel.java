@@ -4,11 +4,13 @@ import io.specula.SpeculaException;
 import io.specula.kernel.MatMul;
 import io.specula.kernel.MatMuls;
 import io.specula.kernel.Ops;
-import io.specula.model.CausalLm;
+import io.specula.model.BatchedCausalLm;
 import io.specula.model.KvCache;
 import io.specula.model.ModelConfig;
 import io.specula.model.Quantization;
 import io.specula.model.WeightsSummary;
+
+import java.util.List;
 
 /**
  * The Llama family on the CPU, in plain Java: Llama 2 and 3.x, Mistral, Qwen2 (q/k/v biases) and Qwen3 (q/k
@@ -23,7 +25,7 @@ import io.specula.model.WeightsSummary;
  * which is what makes verifying a draft of several tokens cheap; the weights stay in the format they were loaded in
  * (16-bit, 8-bit or 4-bit: {@link LlamaWeights}) and the kernel decodes them as it reads them.
  */
-public final class LlamaModel implements CausalLm {
+public final class LlamaModel implements BatchedCausalLm {
 
     private final ModelConfig c;
     private final LlamaWeights w;
@@ -77,17 +79,36 @@ public final class LlamaModel implements CausalLm {
         return new ArrayKvCache(c.numLayers(), capacity, c.kvDim());
     }
 
+    /**
+     * One pass over the new positions of every segment, concatenated: each linear layer is one kernel call over all
+     * of them (the weights read once), while RoPE, the KV cache writes and attention run per segment over its own
+     * cache. A single sequence is a pass of one segment ({@link BatchedCausalLm#forward(int[], KvCache, int)}).
+     */
     @Override
-    public float[][] forward(int[] tokens, KvCache kvCache, int numLogits) {
-        ArrayKvCache cache = (ArrayKvCache) kvCache;
-        int n = tokens.length;
-        if (numLogits < 0 || numLogits > n) {
-            throw new IllegalArgumentException("numLogits " + numLogits + " for " + n + " tokens");
+    public float[][][] forward(List<Segment> segments) {
+        int count = segments.size();
+        ArrayKvCache[] caches = new ArrayKvCache[count];
+        int[] starts = new int[count];
+        int[] rows = new int[count + 1]; // segment i holds rows [rows[i], rows[i + 1]) of the pass
+        for (int i = 0; i < count; i++) {
+            Segment s = segments.get(i);
+            caches[i] = (ArrayKvCache) s.cache();
+            for (int j = 0; j < i; j++) {
+                if (caches[j] == caches[i]) {
+                    throw new IllegalArgumentException("segments " + j + " and " + i + " share one KV cache");
+                }
+            }
+            caches[i].reserve(s.tokens().length);
+            checkTokens(s.tokens());
+            starts[i] = caches[i].length();
+            rows[i + 1] = rows[i] + s.tokens().length;
         }
-        cache.reserve(n);
-        int start = cache.length();
+        int n = rows[count];
         int d = c.hiddenSize();
-        float[] x = embed(tokens);
+        float[] x = new float[n * d];
+        for (int i = 0; i < count; i++) {
+            embed(segments.get(i).tokens(), x, rows[i] * d);
+        }
         float[] xn = new float[n * d];
         int qkvDim = c.qDim() + 2 * c.kvDim();
         float[] qkv = new float[n * qkvDim];
@@ -99,8 +120,11 @@ public final class LlamaModel implements CausalLm {
             LlamaWeights.Layer layer = w.layers[l];
             rmsnorm(x, layer.attnNorm, xn, n, d);
             matmul.matmul(xn, n, layer.qkv, layer.qkvBias, qkv);
-            storeKeysValues(layer, qkv, cache, l, start, n);
-            attention(qkv, cache, l, start, n, attn);
+            for (int i = 0; i < count; i++) {
+                int len = rows[i + 1] - rows[i];
+                storeKeysValues(layer, qkv, rows[i], caches[i], l, starts[i], len);
+                attention(qkv, rows[i], caches[i], l, starts[i], len, attn);
+            }
             matmul.matmul(attn, n, layer.o, layer.oBias, proj);
             add(x, proj);
             rmsnorm(x, layer.mlpNorm, xn, n, d);
@@ -109,31 +133,36 @@ public final class LlamaModel implements CausalLm {
             matmul.matmul(act, n, layer.down, null, proj);
             add(x, proj);
         }
-        cache.advance(n);
-        return logits(x, n, numLogits);
+        for (int i = 0; i < count; i++) {
+            caches[i].advance(rows[i + 1] - rows[i]);
+        }
+        return logits(x, segments, rows);
     }
 
-    private float[] embed(int[] tokens) {
-        int d = c.hiddenSize();
-        float[] x = new float[tokens.length * d];
-        for (int t = 0; t < tokens.length; t++) {
-            int id = tokens[t];
+    private void checkTokens(int[] tokens) {
+        for (int id : tokens) {
             if (id < 0 || id >= c.vocabSize()) {
                 throw new SpeculaException("token id " + id + " is outside the model's vocabulary 0.." + (c.vocabSize() - 1));
             }
-            w.embed.row(id, x, t * d); // one row widened or dequantized per token
         }
-        return x;
+    }
+
+    private void embed(int[] tokens, float[] x, int at) {
+        int d = c.hiddenSize();
+        for (int t = 0; t < tokens.length; t++) {
+            w.embed.row(tokens[t], x, at + t * d); // one row widened or dequantized per token
+        }
     }
 
     /** Applies q/k norms (Qwen3) and RoPE, then writes this layer's keys and values in place. */
-    private void storeKeysValues(LlamaWeights.Layer layer, float[] qkv, ArrayKvCache cache, int l, int start, int n) {
+    private void storeKeysValues(LlamaWeights.Layer layer, float[] qkv, int row0, ArrayKvCache cache, int l, int start,
+                                 int n) {
         int hd = c.headDim();
         int qDim = c.qDim();
         int kvDim = c.kvDim();
         int stride = qDim + 2 * kvDim;
         for (int t = 0; t < n; t++) {
-            int row = t * stride;
+            int row = (row0 + t) * stride;
             int pos = start + t;
             if (layer.qNorm != null) {
                 for (int h = 0; h < c.numHeads(); h++) {
@@ -150,8 +179,11 @@ public final class LlamaModel implements CausalLm {
         }
     }
 
-    /** Causal grouped-query attention of the new positions over everything in the cache up to each of them. */
-    private void attention(float[] qkv, ArrayKvCache cache, int l, int start, int n, float[] out) {
+    /**
+     * Causal grouped-query attention of one segment's new positions (rows {@code row0 ..} of the pass) over
+     * everything in its cache up to each of them.
+     */
+    private void attention(float[] qkv, int row0, ArrayKvCache cache, int l, int start, int n, float[] out) {
         int hd = c.headDim();
         int qDim = c.qDim();
         int kvDim = c.kvDim();
@@ -165,7 +197,7 @@ public final class LlamaModel implements CausalLm {
             int pos = start + t;
             int first = c.slidingWindow() > 0 ? Math.max(0, pos - c.slidingWindow() + 1) : 0;
             for (int h = 0; h < c.numHeads(); h++) {
-                int qAt = t * stride + h * hd;
+                int qAt = (row0 + t) * stride + h * hd;
                 int kvAt = (h / group) * hd;
                 float max = Float.NEGATIVE_INFINITY;
                 for (int j = first; j <= pos; j++) {
@@ -180,7 +212,7 @@ public final class LlamaModel implements CausalLm {
                     sum += e;
                 }
                 float inv = 1f / sum;
-                int oAt = t * qDim + h * hd;
+                int oAt = (row0 + t) * qDim + h * hd;
                 java.util.Arrays.fill(out, oAt, oAt + hd, 0f);
                 for (int j = first; j <= pos; j++) {
                     ops.axpy(scores[j] * inv, values, j * kvDim + kvAt, out, oAt, hd);
@@ -189,21 +221,35 @@ public final class LlamaModel implements CausalLm {
         }
     }
 
-    private float[][] logits(float[] x, int n, int numLogits) {
+    /** The final norm and the output projection over the wanted rows of every segment, in one kernel call. */
+    private float[][][] logits(float[] x, List<Segment> segments, int[] rows) {
         int d = c.hiddenSize();
         int v = c.vocabSize();
-        float[] last = new float[numLogits * d];
-        for (int i = 0; i < numLogits; i++) {
-            rmsnorm(x, (n - numLogits + i) * d, w.finalNorm, last, i * d, d);
+        int wanted = 0;
+        for (Segment s : segments) {
+            wanted += s.numLogits();
         }
-        float[] flat = new float[numLogits * v];
-        matmul.matmul(last, numLogits, w.lmHead, null, flat);
-        if (numLogits == 1) {
-            return new float[][] {flat}; // plain decoding: no copy of a row that can be 128k floats
+        float[] last = new float[wanted * d];
+        int k = 0;
+        for (int i = 0; i < segments.size(); i++) {
+            int numLogits = segments.get(i).numLogits();
+            for (int j = 0; j < numLogits; j++, k++) {
+                rmsnorm(x, (rows[i + 1] - numLogits + j) * d, w.finalNorm, last, k * d, d);
+            }
         }
-        float[][] out = new float[numLogits][];
-        for (int i = 0; i < numLogits; i++) {
-            out[i] = java.util.Arrays.copyOfRange(flat, i * v, (i + 1) * v);
+        float[] flat = new float[wanted * v];
+        matmul.matmul(last, wanted, w.lmHead, null, flat);
+        float[][][] out = new float[segments.size()][][];
+        if (wanted == 1 && segments.size() == 1) {
+            out[0] = new float[][] {flat}; // plain decoding: no copy of a row that can be 128k floats
+            return out;
+        }
+        k = 0;
+        for (int i = 0; i < segments.size(); i++) {
+            out[i] = new float[segments.get(i).numLogits()][];
+            for (int j = 0; j < out[i].length; j++, k++) {
+                out[i][j] = java.util.Arrays.copyOfRange(flat, k * v, (k + 1) * v);
+            }
         }
         return out;
     }
