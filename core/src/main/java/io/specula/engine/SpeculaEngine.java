@@ -16,6 +16,7 @@ import io.specula.generate.GenerationListener;
 import io.specula.generate.GenerationRequest;
 import io.specula.generate.GenerationResult;
 import io.specula.generate.PlainGenerator;
+import io.specula.model.CausalLm;
 import io.specula.model.llama.DjlLlamaModel;
 import io.specula.model.Quantization;
 import io.specula.model.llama.LlamaModel;
@@ -62,6 +63,7 @@ public final class SpeculaEngine implements AutoCloseable {
     private final PlainGenerator plain;
     private final SpeculativeGenerator speculative;
     private final AdaptiveDrafter adaptive;     // null unless the drafter adapts (io.specula.adaptive)
+    private final BatchScheduler batching;      // null unless requests share forward passes (BatchingConfig)
     private final Admission admission;
     private final ContextWindow context;
     private final RequestPreparation preparation;
@@ -69,8 +71,9 @@ public final class SpeculaEngine implements AutoCloseable {
     private final long drafterKvBytesPerPosition;
 
     private SpeculaEngine(EngineConfig config, LoadedModel target, LoadedModel drafterModel, Drafter drafter,
-                          AdaptiveDrafter adaptive) {
+                          AdaptiveDrafter adaptive, BatchScheduler batching) {
         this.config = config;
+        this.batching = batching;
         this.target = target;
         this.drafterModel = drafterModel;
         this.drafter = drafter;
@@ -86,8 +89,9 @@ public final class SpeculaEngine implements AutoCloseable {
         this.admission = new Admission(config.limits());
         this.targetKvBytesPerPosition = kvBytesPerPosition(target);
         this.drafterKvBytesPerPosition = drafterModel == null ? 0 : kvBytesPerPosition(drafterModel);
-        this.plain = new PlainGenerator(target.model(), target.tokenizer(), target.eosIds(), context, listeners);
-        this.speculative = drafter == null ? null : new SpeculativeGenerator(target.model(), target.tokenizer(),
+        CausalLm decoding = BatchScheduler.share(batching, target.model());
+        this.plain = new PlainGenerator(decoding, target.tokenizer(), target.eosIds(), context, listeners);
+        this.speculative = drafter == null ? null : new SpeculativeGenerator(decoding, target.tokenizer(),
                 target.eosIds(), context, drafter, () -> policies.create(DraftPolicy.DEFAULT, DraftPolicy.DEFAULT_DRAFT_TOKENS), listeners,
                 adaptive);
         this.info = new EngineInfo(target.name(), drafter == null ? "none" : drafter.name(), deviceName(target),
@@ -104,6 +108,14 @@ public final class SpeculaEngine implements AutoCloseable {
      * target's verified outputs in the background ({@link AdaptiveDrafter}), starting from its newest checkpoint.
      */
     public static SpeculaEngine load(EngineConfig config, AdaptiveConfig adaptive) {
+        return load(config, adaptive, BatchingConfig.OFF);
+    }
+
+    /**
+     * Loads the models; with {@code batching} on and models on the Java kernels, concurrent requests share their
+     * forward passes ({@link BatchScheduler}), target and model drafter alike (an adaptive drafter's models do not).
+     */
+    public static SpeculaEngine load(EngineConfig config, AdaptiveConfig adaptive, BatchingConfig batching) {
         if (config.targetDir() == null) {
             throw new EngineLoadException(Setting.TARGET, "target: no target model directory was configured");
         }
@@ -115,7 +127,9 @@ public final class SpeculaEngine implements AutoCloseable {
         LoadedModel drafterModel = null;
         Drafter drafter = null;
         AdaptiveDrafter adaptiveDrafter = null;
+        BatchScheduler scheduler = null;
         try {
+            scheduler = BatchScheduler.create(batching, target.model());
             switch (config.drafter().kind()) {
                 case NONE -> { }
                 case NGRAM -> drafter = new NgramDrafter();
@@ -125,7 +139,7 @@ public final class SpeculaEngine implements AutoCloseable {
                     drafterModel = d;
                     checking(Setting.DRAFTER, () -> VocabularyCheck.verify(target.name(), target.tokenizer(),
                             target.model().vocabSize(), d.name(), d.tokenizer(), d.model().vocabSize()));
-                    drafter = new ModelDrafter(d.name(), d.model());
+                    drafter = new ModelDrafter(d.name(), BatchScheduler.share(scheduler, d.model()));
                 }
             }
             WarmUp.run(target.model());
@@ -144,13 +158,16 @@ public final class SpeculaEngine implements AutoCloseable {
                 }
             }
         } catch (RuntimeException e) {
+            if (scheduler != null) {
+                scheduler.close();
+            }
             target.close();
             if (drafterModel != null) {
                 drafterModel.close();
             }
             throw e;
         }
-        SpeculaEngine engine = new SpeculaEngine(config, target, drafterModel, drafter, adaptiveDrafter);
+        SpeculaEngine engine = new SpeculaEngine(config, target, drafterModel, drafter, adaptiveDrafter, scheduler);
         if (adaptiveDrafter != null) {
             adaptiveDrafter.start();
         }
@@ -346,9 +363,17 @@ public final class SpeculaEngine implements AutoCloseable {
         return policies.estimates().snapshot();
     }
 
+    /** Continuous batching: shared passes, their sizes and times ({@link BatchingStatus#OFF} when off). */
+    public BatchingStatus batchingStatus() {
+        return batching == null ? BatchingStatus.OFF : batching.statistics().snapshot(batching.runningRequests());
+    }
+
     @Override
     public void close() {
         admission.close();
+        if (batching != null) {
+            batching.close();
+        }
         if (adaptive != null) {
             adaptive.close();
         }

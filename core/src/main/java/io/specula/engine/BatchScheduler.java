@@ -1,0 +1,467 @@
+package io.specula.engine;
+
+import io.specula.SpeculaException;
+import io.specula.model.BatchedCausalLm;
+import io.specula.model.BatchedCausalLm.Segment;
+import io.specula.model.CausalLm;
+import io.specula.model.KvCache;
+import io.specula.model.ModelConfig;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * Continuous batching: the forward passes that concurrent requests ask for are gathered into shared passes over a
+ * {@link BatchedCausalLm}, which reads each weight once for all of them.
+ *
+ * <p><b>How it fits the request path.</b> Requests keep decoding on their own threads with the same generators
+ * ({@code PlainGenerator}, {@code SpeculativeGenerator}, the drafter's session), so everything a request decides —
+ * sampling, acceptance, stop sequences, limits, cancellation, its statistics — is what it would be alone. Only the
+ * model they call is {@link #share shared}: its {@code forward} hands the positions to this scheduler and waits.
+ * One scheduler thread runs the passes. Requests join when they open a cache and leave when they close it, between
+ * passes; a pass only ever holds one step of each.
+ *
+ * <p><b>When a pass starts.</b> As soon as every running request (a thread with an open cache of a shared model) is
+ * waiting for one, or the waiting positions fill a pass, or the oldest has waited {@code maxWait}: requests that
+ * decode in step (draft, verify, draft, ...) meet in the same passes, and one that stalls (a slow stream consumer)
+ * costs the others at most {@code maxWait} per pass. The pass serves the model that the oldest waiting request
+ * asked for (target and drafter passes alternate).
+ *
+ * <p><b>What a pass holds.</b> Up to {@code maxPositionsPerPass} positions: first the waiting steps (a plain step's
+ * 1 position, a verification's γ+1) oldest first, whole; then prompts, in chunks that fill what is left (the oldest
+ * request, if it is a prompt, is always given a share, so a stream of steps cannot starve it). A step or prompt
+ * longer than a pass is split over several: each chunk extends the sequence's cache, so the result is the same.
+ *
+ * <p><b>Lossless.</b> A sequence's logits in a shared pass are bit for bit those of its own pass (the kernels are
+ * batch-invariant: {@link io.specula.kernel.MatMul}), so greedy outputs are identical and sampled ones follow the
+ * same seeded draws. A pass that fails is run again one sequence at a time, so a fault stays with its request.
+ */
+final class BatchScheduler implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(BatchScheduler.class);
+
+    /** Positions of the largest verification (γmax 16 + 1): anything this small is a decoding step, served whole. */
+    private static final int STEP_POSITIONS = 17;
+
+    private final int maxPositions;
+    private final long maxWaitNanos;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition submitted = lock.newCondition();
+    private final Condition completed = lock.newCondition();
+    private final ArrayDeque<Pending> queue = new ArrayDeque<>();
+    /** The running requests: threads with open caches of a shared model, and how many caches each has open. */
+    private final Map<Thread, Integer> running = new HashMap<>();
+    /** Running requests waiting for a pass. */
+    private int blocked;
+    private boolean closed;
+    private final BatchStatistics statistics;
+    private final Thread thread;
+
+    BatchScheduler(BatchingConfig config) {
+        this.maxPositions = config.maxPositionsPerPass();
+        this.maxWaitNanos = config.maxWait().toNanos();
+        this.statistics = new BatchStatistics(maxPositions);
+        this.thread = new Thread(this::loop, "specula-batch-scheduler");
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    /** A scheduler for the config, or null when batching is off or the target has no batched pass (DJL). */
+    static BatchScheduler create(BatchingConfig config, CausalLm target) {
+        return config.enabled() && target instanceof BatchedCausalLm ? new BatchScheduler(config) : null;
+    }
+
+    /**
+     * The model as requests call it: with a scheduler and a batched model, each {@code forward} joins the next shared
+     * pass; otherwise the model itself (per-request passes).
+     */
+    static CausalLm share(BatchScheduler scheduler, CausalLm model) {
+        return scheduler != null && model instanceof BatchedCausalLm b ? scheduler.new SharedModel(b) : model;
+    }
+
+    /** The measured pass cost by width of the model behind a shared one (NaN where unmeasured); null if not shared. */
+    double[] costByWidth(CausalLm shared) {
+        return shared instanceof SharedModel m ? statistics.costByWidth(m.model) : null;
+    }
+
+    BatchStatistics statistics() {
+        return statistics;
+    }
+
+    /** One request's forward call, served by one or more passes (chunks). */
+    private static final class Pending {
+        final BatchedCausalLm model;
+        final KvCache cache;
+        final int[] tokens;
+        final int numLogits;
+        final int startLength;
+        final long since = System.nanoTime();
+        final boolean counted;
+        final float[][] logits;
+        int done;
+        int rows;
+        Throwable error;
+        boolean finished;
+
+        Pending(BatchedCausalLm model, KvCache cache, int[] tokens, int numLogits, boolean counted) {
+            this.model = model;
+            this.cache = cache;
+            this.tokens = tokens;
+            this.numLogits = numLogits;
+            this.startLength = cache.length();
+            this.counted = counted;
+            this.logits = new float[numLogits][];
+        }
+
+        int remaining() {
+            return tokens.length - done;
+        }
+    }
+
+    /** A chunk of a pending call in the pass being built. */
+    private record Pick(Pending pending, int take, Segment segment) {
+    }
+
+    private float[][] submit(BatchedCausalLm model, int[] tokens, KvCache cache, int numLogits) {
+        check(model.config(), tokens, cache, numLogits);
+        if (tokens.length == 0) {
+            return new float[0][];
+        }
+        lock.lock();
+        Pending p;
+        try {
+            if (closed) {
+                throw new SpeculaException("engine closed: no more forward passes");
+            }
+            p = new Pending(model, cache, tokens.clone(), numLogits, running.containsKey(Thread.currentThread()));
+            queue.add(p);
+            if (p.counted) {
+                blocked++;
+            }
+            submitted.signal();
+            while (!p.finished) {
+                completed.awaitUninterruptibly();
+            }
+        } finally {
+            lock.unlock();
+        }
+        if (p.error instanceof RuntimeException e) {
+            throw e;
+        }
+        if (p.error instanceof Error e) {
+            throw e;
+        }
+        if (p.error != null) {
+            throw new SpeculaException("forward pass failed: " + p.error, p.error);
+        }
+        return p.logits;
+    }
+
+    /** What the model would refuse before any work, refused here before the call is split into chunks. */
+    private static void check(ModelConfig c, int[] tokens, KvCache cache, int numLogits) {
+        if (numLogits < 0 || numLogits > tokens.length) {
+            throw new IllegalArgumentException("numLogits " + numLogits + " for " + tokens.length + " tokens");
+        }
+        if (cache.length() + tokens.length > cache.capacity()) {
+            throw new SpeculaException("KV cache: " + (cache.length() + tokens.length) + " positions needed but the "
+                    + "sequence's cache holds " + cache.capacity() + " (prompt + max tokens exceed the configured context)");
+        }
+        for (int id : tokens) {
+            if (id < 0 || id >= c.vocabSize()) {
+                throw new SpeculaException("token id " + id + " is outside the model's vocabulary 0.." + (c.vocabSize() - 1));
+            }
+        }
+    }
+
+    private void loop() {
+        while (true) {
+            List<Pick> pass;
+            lock.lock();
+            try {
+                while (!closed && queue.isEmpty()) {
+                    submitted.awaitUninterruptibly();
+                }
+                if (closed) {
+                    failAll(new SpeculaException("engine closed: no more forward passes"));
+                    return;
+                }
+                long deadline = queue.peekFirst().since + maxWaitNanos;
+                while (!closed && blocked < running.size() && waitingPositions() < maxPositions) {
+                    long left = deadline - System.nanoTime();
+                    if (left <= 0) {
+                        break;
+                    }
+                    submitted.awaitNanos(left);
+                }
+                pass = pick();
+            } catch (InterruptedException e) {
+                continue; // only close() interrupts, and it sets closed first
+            } finally {
+                lock.unlock();
+            }
+            if (!pass.isEmpty()) {
+                run(pass);
+            }
+        }
+    }
+
+    private int waitingPositions() {
+        int n = 0;
+        for (Pending p : queue) {
+            n += p.remaining();
+        }
+        return n;
+    }
+
+    /** The next pass: the oldest request's model; steps whole, oldest first, then prompt chunks. */
+    private List<Pick> pick() {
+        List<Pick> pass = new ArrayList<>();
+        Pending head = queue.peekFirst();
+        if (head == null) {
+            return pass;
+        }
+        BatchedCausalLm model = head.model;
+        int budget = maxPositions;
+        // The oldest, when it is a prompt (or a step wider than a pass), keeps a share of the pass whatever steps are waiting.
+        boolean headIsStep = head.remaining() <= STEP_POSITIONS && head.remaining() <= maxPositions;
+        int reserved = headIsStep ? 0 : Math.min(head.remaining(), Math.max(1, maxPositions / 4));
+        List<Pending> chosen = new ArrayList<>();
+        for (Pending p : queue) {
+            if (p.model == model && p.remaining() <= STEP_POSITIONS && p.remaining() <= budget - reserved) {
+                chosen.add(p);
+                budget -= p.remaining();
+            }
+        }
+        for (Pending p : queue) {
+            if (p.model == model && !chosen.contains(p) && budget > 0) {
+                chosen.add(p);
+                budget -= Math.min(budget, p.remaining());
+            }
+        }
+        budget = maxPositions;
+        for (Pending p : chosen) {
+            int take = Math.min(p.remaining(), budget);
+            if (take == 0) {
+                break;
+            }
+            budget -= take;
+            int end = p.done + take;
+            // The rows wanted are the call's last numLogits positions: a suffix of this chunk, or none of it.
+            int wanted = Math.max(0, end - Math.max(p.done, p.tokens.length - p.numLogits));
+            int[] tokens = p.done == 0 && take == p.tokens.length ? p.tokens
+                    : Arrays.copyOfRange(p.tokens, p.done, end);
+            pass.add(new Pick(p, take, new Segment(tokens, p.cache, wanted)));
+        }
+        return pass;
+    }
+
+    private void run(List<Pick> pass) {
+        BatchedCausalLm model = pass.get(0).pending().model;
+        List<Segment> segments = new ArrayList<>(pass.size());
+        int positions = 0;
+        for (Pick pick : pass) {
+            segments.add(pick.segment());
+            positions += pick.take();
+        }
+        long t0 = System.nanoTime();
+        float[][][] results = null;
+        Throwable failure = null;
+        try {
+            results = model.forward(segments);
+        } catch (RuntimeException | Error e) {
+            failure = e;
+        }
+        long nanos = System.nanoTime() - t0;
+        Throwable[] errors = new Throwable[pass.size()];
+        if (failure != null) {
+            // Nothing moved (the model checks every segment first): find out whose fault it was, one at a time.
+            results = new float[pass.size()][][];
+            for (int i = 0; i < pass.size(); i++) {
+                if (pass.size() == 1) {
+                    errors[i] = failure;
+                    continue;
+                }
+                try {
+                    results[i] = model.forward(List.of(segments.get(i)))[0];
+                } catch (RuntimeException | Error e) {
+                    errors[i] = e;
+                }
+            }
+            if (pass.size() > 1) {
+                log.debug("A shared pass of {} sequences failed ({}); ran them one at a time", pass.size(), failure.toString());
+            }
+        } else {
+            statistics.record(pass.size(), positions, nanos, model);
+        }
+        lock.lock();
+        try {
+            for (int i = 0; i < pass.size(); i++) {
+                Pick pick = pass.get(i);
+                Pending p = pick.pending();
+                if (errors[i] != null) {
+                    p.error = errors[i];
+                    if (p.cache.length() > p.startLength) {
+                        p.cache.truncate(p.startLength); // earlier chunks of this call are forgotten, as if never run
+                    }
+                    finish(p);
+                    continue;
+                }
+                for (float[] row : results[i]) {
+                    p.logits[p.rows++] = row;
+                }
+                p.done += pick.take();
+                if (p.remaining() == 0) {
+                    finish(p);
+                }
+            }
+            completed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void finish(Pending p) {
+        p.finished = true;
+        queue.remove(p);
+        if (p.counted) {
+            blocked--;
+        }
+    }
+
+    private void failAll(Throwable error) {
+        for (Pending p : new ArrayList<>(queue)) {
+            p.error = error;
+            finish(p);
+        }
+        completed.signalAll();
+    }
+
+    private void opened() {
+        lock.lock();
+        try {
+            running.merge(Thread.currentThread(), 1, Integer::sum);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void closed(Thread owner) {
+        lock.lock();
+        try {
+            running.computeIfPresent(owner, (t, n) -> n == 1 ? null : n - 1);
+            submitted.signal(); // one fewer to wait for
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Running requests now (threads with an open cache of a shared model). */
+    int runningRequests() {
+        lock.lock();
+        try {
+            return running.size();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Fails what waits and stops the scheduler thread; a shared model's forward fails from then on. */
+    @Override
+    public void close() {
+        lock.lock();
+        try {
+            closed = true;
+            submitted.signalAll();
+        } finally {
+            lock.unlock();
+        }
+        try {
+            thread.join(10_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** A model whose forward passes are shared with the other running requests'. */
+    private final class SharedModel implements CausalLm {
+        private final BatchedCausalLm model;
+
+        SharedModel(BatchedCausalLm model) {
+            this.model = model;
+        }
+
+        @Override
+        public ModelConfig config() {
+            return model.config();
+        }
+
+        @Override
+        public int vocabSize() {
+            return model.vocabSize();
+        }
+
+        @Override
+        public KvCache newCache(int capacity) {
+            KvCache cache = model.newCache(capacity);
+            opened();
+            return new SharedCache(cache, Thread.currentThread());
+        }
+
+        @Override
+        public float[][] forward(int[] tokens, KvCache cache, int numLogits) {
+            if (!(cache instanceof SharedCache shared)) {
+                throw new IllegalArgumentException("a cache from another model: " + cache.getClass().getName());
+            }
+            return submit(model, tokens, shared.cache, numLogits);
+        }
+
+        @Override
+        public void close() {
+            // The engine closes the model itself.
+        }
+    }
+
+    /** A sequence's cache; opening and closing it is the request joining and leaving the running set. */
+    private final class SharedCache implements KvCache {
+        private final KvCache cache;
+        private final Thread owner;
+        private final AtomicBoolean open = new AtomicBoolean(true);
+
+        SharedCache(KvCache cache, Thread owner) {
+            this.cache = cache;
+            this.owner = owner;
+        }
+
+        @Override
+        public int length() {
+            return cache.length();
+        }
+
+        @Override
+        public int capacity() {
+            return cache.capacity();
+        }
+
+        @Override
+        public void truncate(int length) {
+            cache.truncate(length);
+        }
+
+        @Override
+        public void close() {
+            if (open.compareAndSet(true, false)) {
+                closed(owner);
+                cache.close();
+            }
+        }
+    }
+}
