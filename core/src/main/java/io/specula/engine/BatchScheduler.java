@@ -45,7 +45,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * batch-invariant: {@link io.specula.kernel.MatMul}), so greedy outputs are identical and sampled ones follow the
  * same seeded draws. A pass that fails is run again one sequence at a time, so a fault stays with its request.
  */
-final class BatchScheduler implements AutoCloseable {
+public final class BatchScheduler implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(BatchScheduler.class);
 
@@ -76,7 +76,7 @@ final class BatchScheduler implements AutoCloseable {
     }
 
     /** A scheduler for the config, or null when batching is off or the target has no batched pass (DJL). */
-    static BatchScheduler create(BatchingConfig config, CausalLm target) {
+    public static BatchScheduler create(BatchingConfig config, CausalLm target) {
         return config.enabled() && target instanceof BatchedCausalLm ? new BatchScheduler(config) : null;
     }
 
@@ -84,7 +84,7 @@ final class BatchScheduler implements AutoCloseable {
      * The model as requests call it: with a scheduler and a batched model, each {@code forward} joins the next shared
      * pass; otherwise the model itself (per-request passes).
      */
-    static CausalLm share(BatchScheduler scheduler, CausalLm model) {
+    public static CausalLm share(BatchScheduler scheduler, CausalLm model) {
         return scheduler != null && model instanceof BatchedCausalLm b ? scheduler.new SharedModel(b) : model;
     }
 
@@ -93,7 +93,7 @@ final class BatchScheduler implements AutoCloseable {
         return shared instanceof SharedModel m ? statistics.costByWidth(m.model) : null;
     }
 
-    BatchStatistics statistics() {
+    public BatchStatistics statistics() {
         return statistics;
     }
 
@@ -365,7 +365,7 @@ final class BatchScheduler implements AutoCloseable {
     }
 
     /** Running requests now (threads with an open cache of a shared model). */
-    int runningRequests() {
+    public int runningRequests() {
         lock.lock();
         try {
             return running.size();
