@@ -6,6 +6,8 @@ import io.specula.model.BatchedCausalLm.Segment;
 import io.specula.model.CausalLm;
 import io.specula.model.KvCache;
 import io.specula.model.ModelConfig;
+import io.specula.speculative.policy.DraftLengthPolicy;
+import io.specula.speculative.policy.DraftPolicy;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -18,6 +20,7 @@ import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Supplier;
 
 /**
  * Continuous batching: the forward passes that concurrent requests ask for are gathered into shared passes over a
@@ -65,8 +68,11 @@ public final class BatchScheduler implements AutoCloseable {
     private boolean closed;
     private final BatchStatistics statistics;
     private final Thread thread;
+    /** The target model: its measured pass costs are what the batch-aware draft policy reads. */
+    private final BatchedCausalLm target;
 
-    BatchScheduler(BatchingConfig config) {
+    private BatchScheduler(BatchingConfig config, BatchedCausalLm target) {
+        this.target = target;
         this.maxPositions = config.maxPositionsPerPass();
         this.maxWaitNanos = config.maxWait().toNanos();
         this.statistics = new BatchStatistics(maxPositions);
@@ -77,7 +83,7 @@ public final class BatchScheduler implements AutoCloseable {
 
     /** A scheduler for the config, or null when batching is off or the target has no batched pass (DJL). */
     public static BatchScheduler create(BatchingConfig config, CausalLm target) {
-        return config.enabled() && target instanceof BatchedCausalLm ? new BatchScheduler(config) : null;
+        return config.enabled() && target instanceof BatchedCausalLm b ? new BatchScheduler(config, b) : null;
     }
 
     /**
@@ -88,9 +94,32 @@ public final class BatchScheduler implements AutoCloseable {
         return scheduler != null && model instanceof BatchedCausalLm b ? scheduler.new SharedModel(b) : model;
     }
 
-    /** The measured pass cost by width of the model behind a shared one (NaN where unmeasured); null if not shared. */
-    double[] costByWidth(CausalLm shared) {
-        return shared instanceof SharedModel m ? statistics.costByWidth(m.model) : null;
+    /**
+     * The adaptive draft policy with the batch in view ({@link BatchAwarePolicy}); other policies as they are (a
+     * fixed draft length is what was asked for).
+     *
+     * @param acceptance the engine-wide acceptance by position (index i: position i+1)
+     */
+    DraftLengthPolicy withBatchInView(DraftLengthPolicy policy, Supplier<double[]> acceptance) {
+        if (!DraftPolicy.ADAPTIVE.name().equalsIgnoreCase(policy.name())) {
+            return policy;
+        }
+        return new BatchAwarePolicy(policy, new BatchAwarePolicy.BatchView() {
+            @Override
+            public int running() {
+                return runningRequests();
+            }
+
+            @Override
+            public double positionsPerRequest() {
+                return statistics.positionsPerSequence(target);
+            }
+
+            @Override
+            public double[] passCostByWidth() {
+                return statistics.costByWidth(target);
+            }
+        }, acceptance);
     }
 
     public BatchStatistics statistics() {
@@ -142,17 +171,24 @@ public final class BatchScheduler implements AutoCloseable {
             if (closed) {
                 throw new SpeculaException("engine closed: no more forward passes");
             }
-            p = new Pending(model, cache, tokens.clone(), numLogits, running.containsKey(Thread.currentThread()));
-            queue.add(p);
-            if (p.counted) {
-                blocked++;
-            }
-            submitted.signal();
-            while (!p.finished) {
-                completed.awaitUninterruptibly();
+            if (queue.isEmpty() && running.size() <= 1 && tokens.length <= maxPositions) {
+                p = null; // alone: its own pass on its own thread, no hand-off
+            } else {
+                p = new Pending(model, cache, tokens.clone(), numLogits, running.containsKey(Thread.currentThread()));
+                queue.add(p);
+                if (p.counted) {
+                    blocked++;
+                }
+                submitted.signal();
+                while (!p.finished) {
+                    completed.awaitUninterruptibly();
+                }
             }
         } finally {
             lock.unlock();
+        }
+        if (p == null) {
+            return model.forward(tokens, cache, numLogits);
         }
         if (p.error instanceof RuntimeException e) {
             throw e;

@@ -23,6 +23,8 @@ public final class BatchStatistics {
     private long nanos;
     private int largestPass;
     private final Map<BatchedCausalLm, double[]> costByWidth = new IdentityHashMap<>();
+    /** Per model: positions and sequence steps of its passes, summed. */
+    private final Map<BatchedCausalLm, long[]> sums = new IdentityHashMap<>();
 
     BatchStatistics(int maxPositions) {
         this.maxPositions = maxPositions;
@@ -39,6 +41,9 @@ public final class BatchStatistics {
             Arrays.fill(c, Double.NaN);
             return c;
         });
+        long[] sum = sums.computeIfAbsent(model, m -> new long[2]);
+        sum[0] += positions;
+        sum[1] += sequences;
         int w = Math.min(positions, maxPositions) - 1;
         costs[w] = Double.isNaN(costs[w]) ? nanos : costs[w] + ALPHA * (nanos - costs[w]);
     }
@@ -52,6 +57,12 @@ public final class BatchStatistics {
             return c;
         }
         return c.clone();
+    }
+
+    /** Mean positions one sequence puts in a pass of the model (1 before any pass). */
+    public synchronized double positionsPerSequence(BatchedCausalLm model) {
+        long[] sum = sums.get(model);
+        return sum == null || sum[1] == 0 ? 1 : (double) sum[0] / sum[1];
     }
 
     public synchronized BatchingStatus snapshot(int running) {

@@ -26,6 +26,7 @@ import io.specula.speculative.drafter.ModelDrafter;
 import io.specula.speculative.drafter.NgramDrafter;
 import io.specula.speculative.drafter.VocabularyCheck;
 import io.specula.speculative.policy.AdaptiveSnapshot;
+import io.specula.speculative.policy.DraftLengthPolicy;
 import io.specula.speculative.policy.DraftPolicies;
 import io.specula.speculative.policy.DraftPolicy;
 import io.specula.speculative.stats.SpeculationStatistics;
@@ -305,8 +306,11 @@ public final class SpeculaEngine implements AutoCloseable {
                 return request.cancelled().getAsBoolean();
             });
             if (speculate) {
-                return this.speculative.generate(tracked,
-                        policies.create(speculation.policy(), speculation.draftTokens()), listener);
+                DraftLengthPolicy policy = policies.create(speculation.policy(), speculation.draftTokens());
+                if (batching != null) {
+                    policy = batching.withBatchInView(policy, () -> policies.estimates().snapshot().acceptanceByPosition());
+                }
+                return this.speculative.generate(tracked, policy, listener);
             }
             return plain.generate(tracked, listener);
         }

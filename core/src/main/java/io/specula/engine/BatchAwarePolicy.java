@@ -1,0 +1,125 @@
+package io.specula.engine;
+
+import io.specula.speculative.drafter.DraftGate;
+import io.specula.speculative.policy.CostModel;
+import io.specula.speculative.policy.DraftLengthPolicy;
+import io.specula.speculative.policy.StepOutcome;
+
+import java.util.function.IntToDoubleFunction;
+import java.util.function.Supplier;
+
+/**
+ * The adaptive draft policy with the batch in view. Alone, a request's extra draft positions cost what its own pass
+ * costs more for them; in a shared pass they cost what the whole pass costs more, and every request in it waits for
+ * them. So before the request's own policy decides, its limit is capped at the draft length that maximises the
+ * batch's expected tokens per unit of pass time:
+ *
+ * <pre>
+ *   cap = argmax_g  (T_others + E[tokens](g)) / C(W_others + g + 1)         E[tokens](g) = 1 + Σ_{i≤g} Π_{j≤i} a_j
+ * </pre>
+ *
+ * where C is the target's measured pass cost by width (positions in the shared pass, {@link BatchStatistics}), the
+ * others' width and tokens per step come from the running requests and their mean positions per pass, and a_j is the
+ * engine-wide acceptance by position. On a CPU, where C grows steeply once a pass is compute-bound, drafting shrinks
+ * as the batch fills and grows back when a request is alone (no cap then). The drafter's own cost is left to the
+ * request's policy.
+ */
+final class BatchAwarePolicy implements DraftLengthPolicy {
+
+    /** Acceptance assumed for a position never measured (the adaptive policy's optimistic prior). */
+    static final double PRIOR_ACCEPTANCE = 0.7;
+
+    /** What the cap reads each step. */
+    interface BatchView {
+        /** Requests sharing passes now, this one included. */
+        int running();
+
+        /** Mean positions a request puts in a target pass (1 plain, γ+1 verifying). */
+        double positionsPerRequest();
+
+        /** The target's measured pass cost by width (index w−1), NaN where unmeasured. */
+        double[] passCostByWidth();
+    }
+
+    private final DraftLengthPolicy policy;
+    private final BatchView batch;
+    private final Supplier<double[]> acceptance;
+
+    BatchAwarePolicy(DraftLengthPolicy policy, BatchView batch, Supplier<double[]> acceptance) {
+        this.policy = policy;
+        this.batch = batch;
+        this.acceptance = acceptance;
+    }
+
+    @Override
+    public int maxDraftTokens() {
+        return policy.maxDraftTokens();
+    }
+
+    @Override
+    public int nextDraftLength(int limit) {
+        int running = batch.running();
+        if (running > 1 && limit > 0) {
+            CostModel costs = CostModel.of(Double.NaN, batch.passCostByWidth());
+            limit = Math.min(limit, cap(running - 1, batch.positionsPerRequest(), acceptance(), costs::verify, limit));
+        }
+        return policy.nextDraftLength(limit);
+    }
+
+    private double[] acceptance() {
+        double[] measured = acceptance.get();
+        double[] a = new double[Math.max(measured.length, maxDraftTokens())];
+        for (int i = 0; i < a.length; i++) {
+            a[i] = i < measured.length && measured[i] > 0 ? measured[i] : PRIOR_ACCEPTANCE;
+        }
+        return a;
+    }
+
+    /**
+     * The draft length in 0..limit that maximises the batch's expected tokens per unit of pass time, with
+     * {@code others} requests beside this one, each putting {@code othersWidth} positions in the pass on average
+     * (ties go to the shorter draft).
+     */
+    static int cap(int others, double othersWidth, double[] acceptance, IntToDoubleFunction passCost, int limit) {
+        if (others <= 0) {
+            return limit;
+        }
+        int width = (int) Math.round(others * Math.max(1, othersWidth));
+        double othersTokens = others * expectedTokens(acceptance, (int) Math.round(Math.max(1, othersWidth)) - 1);
+        int best = 0;
+        double bestRate = (othersTokens + 1) / passCost.applyAsDouble(width + 1);
+        for (int g = 1; g <= limit; g++) {
+            double rate = (othersTokens + expectedTokens(acceptance, g)) / passCost.applyAsDouble(width + g + 1);
+            if (rate > bestRate * (1 + 1e-9)) {
+                bestRate = rate;
+                best = g;
+            }
+        }
+        return best;
+    }
+
+    static double expectedTokens(double[] acceptance, int gamma) {
+        double expected = 1;
+        double reach = 1;
+        for (int i = 0; i < gamma && i < acceptance.length; i++) {
+            reach *= acceptance[i];
+            expected += reach;
+        }
+        return expected;
+    }
+
+    @Override
+    public DraftGate gate() {
+        return policy.gate();
+    }
+
+    @Override
+    public void observe(StepOutcome outcome) {
+        policy.observe(outcome);
+    }
+
+    @Override
+    public String name() {
+        return policy.name();
+    }
+}
