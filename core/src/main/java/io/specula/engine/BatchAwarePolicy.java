@@ -5,6 +5,8 @@ import io.specula.speculative.policy.CostModel;
 import io.specula.speculative.policy.DraftLengthPolicy;
 import io.specula.speculative.policy.StepOutcome;
 
+import java.util.function.DoubleSupplier;
+import java.util.function.IntSupplier;
 import java.util.function.IntToDoubleFunction;
 import java.util.function.Supplier;
 
@@ -29,16 +31,14 @@ final class BatchAwarePolicy implements DraftLengthPolicy {
     /** Acceptance assumed for a position never measured (the adaptive policy's optimistic prior). */
     static final double PRIOR_ACCEPTANCE = 0.7;
 
-    /** What the cap reads each step. */
-    interface BatchView {
-        /** Requests sharing passes now, this one included. */
-        int running();
-
-        /** Mean positions a request puts in a target pass (1 plain, γ+1 verifying). */
-        double positionsPerRequest();
-
-        /** The target's measured pass cost by width (index w−1), NaN where unmeasured. */
-        double[] passCostByWidth();
+    /**
+     * What the cap reads each step.
+     *
+     * @param running             requests sharing passes now, this one included
+     * @param positionsPerRequest mean positions a request puts in a target pass (1 plain, γ+1 verifying)
+     * @param passCostByWidth     the target's measured pass cost by width (index w−1), NaN where unmeasured
+     */
+    record BatchView(IntSupplier running, DoubleSupplier positionsPerRequest, Supplier<double[]> passCostByWidth) {
     }
 
     private final DraftLengthPolicy policy;
@@ -58,10 +58,10 @@ final class BatchAwarePolicy implements DraftLengthPolicy {
 
     @Override
     public int nextDraftLength(int limit) {
-        int running = batch.running();
+        int running = batch.running().getAsInt();
         if (running > 1 && limit > 0) {
-            CostModel costs = CostModel.of(Double.NaN, batch.passCostByWidth());
-            limit = Math.min(limit, cap(running - 1, batch.positionsPerRequest(), acceptance(), costs::verify, limit));
+            CostModel costs = CostModel.of(Double.NaN, batch.passCostByWidth().get());
+            limit = Math.min(limit, cap(running - 1, batch.positionsPerRequest().getAsDouble(), acceptance(), costs::verify, limit));
         }
         return policy.nextDraftLength(limit);
     }

@@ -17,7 +17,6 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Supplier;
@@ -91,7 +90,7 @@ public final class BatchScheduler implements AutoCloseable {
      * pass; otherwise the model itself (per-request passes).
      */
     public static CausalLm share(BatchScheduler scheduler, CausalLm model) {
-        return scheduler != null && model instanceof BatchedCausalLm b ? scheduler.new SharedModel(b) : model;
+        return scheduler != null && model instanceof BatchedCausalLm b ? new SharedModel(scheduler, b) : model;
     }
 
     /**
@@ -104,22 +103,8 @@ public final class BatchScheduler implements AutoCloseable {
         if (!DraftPolicy.ADAPTIVE.name().equalsIgnoreCase(policy.name())) {
             return policy;
         }
-        return new BatchAwarePolicy(policy, new BatchAwarePolicy.BatchView() {
-            @Override
-            public int running() {
-                return runningRequests();
-            }
-
-            @Override
-            public double positionsPerRequest() {
-                return statistics.positionsPerSequence(target);
-            }
-
-            @Override
-            public double[] passCostByWidth() {
-                return statistics.costByWidth(target);
-            }
-        }, acceptance);
+        return new BatchAwarePolicy(policy, new BatchAwarePolicy.BatchView(this::runningRequests,
+                () -> statistics.positionsPerSequence(target), () -> statistics.costByWidth(target)), acceptance);
     }
 
     public BatchStatistics statistics() {
@@ -160,7 +145,7 @@ public final class BatchScheduler implements AutoCloseable {
     private record Pick(Pending pending, int take, Segment segment) {
     }
 
-    private float[][] submit(BatchedCausalLm model, int[] tokens, KvCache cache, int numLogits) {
+    float[][] submit(BatchedCausalLm model, int[] tokens, KvCache cache, int numLogits) {
         check(model.config(), tokens, cache, numLogits);
         if (tokens.length == 0) {
             return new float[0][];
@@ -381,7 +366,7 @@ public final class BatchScheduler implements AutoCloseable {
         completed.signalAll();
     }
 
-    private void opened() {
+    void opened() {
         lock.lock();
         try {
             running.merge(Thread.currentThread(), 1, Integer::sum);
@@ -390,7 +375,7 @@ public final class BatchScheduler implements AutoCloseable {
         }
     }
 
-    private void closed(Thread owner) {
+    void closed(Thread owner) {
         lock.lock();
         try {
             running.computeIfPresent(owner, (t, n) -> n == 1 ? null : n - 1);
@@ -424,80 +409,6 @@ public final class BatchScheduler implements AutoCloseable {
             thread.join(10_000);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-        }
-    }
-
-    /** A model whose forward passes are shared with the other running requests'. */
-    private final class SharedModel implements CausalLm {
-        private final BatchedCausalLm model;
-
-        SharedModel(BatchedCausalLm model) {
-            this.model = model;
-        }
-
-        @Override
-        public ModelConfig config() {
-            return model.config();
-        }
-
-        @Override
-        public int vocabSize() {
-            return model.vocabSize();
-        }
-
-        @Override
-        public KvCache newCache(int capacity) {
-            KvCache cache = model.newCache(capacity);
-            opened();
-            return new SharedCache(cache, Thread.currentThread());
-        }
-
-        @Override
-        public float[][] forward(int[] tokens, KvCache cache, int numLogits) {
-            if (!(cache instanceof SharedCache shared)) {
-                throw new IllegalArgumentException("a cache from another model: " + cache.getClass().getName());
-            }
-            return submit(model, tokens, shared.cache, numLogits);
-        }
-
-        @Override
-        public void close() {
-            // The engine closes the model itself.
-        }
-    }
-
-    /** A sequence's cache; opening and closing it is the request joining and leaving the running set. */
-    private final class SharedCache implements KvCache {
-        private final KvCache cache;
-        private final Thread owner;
-        private final AtomicBoolean open = new AtomicBoolean(true);
-
-        SharedCache(KvCache cache, Thread owner) {
-            this.cache = cache;
-            this.owner = owner;
-        }
-
-        @Override
-        public int length() {
-            return cache.length();
-        }
-
-        @Override
-        public int capacity() {
-            return cache.capacity();
-        }
-
-        @Override
-        public void truncate(int length) {
-            cache.truncate(length);
-        }
-
-        @Override
-        public void close() {
-            if (open.compareAndSet(true, false)) {
-                closed(owner);
-                cache.close();
-            }
         }
     }
 }

@@ -71,22 +71,8 @@ class BatchAwarePolicyTest {
         for (int w = 1; w <= 64; w++) {
             costs[w - 1] = CPU.applyAsDouble(w);
         }
-        BatchAwarePolicy policy = new BatchAwarePolicy(inner, new BatchAwarePolicy.BatchView() {
-            @Override
-            public int running() {
-                return running[0];
-            }
-
-            @Override
-            public double positionsPerRequest() {
-                return 4;
-            }
-
-            @Override
-            public double[] passCostByWidth() {
-                return costs;
-            }
-        }, () -> new double[0]); // nothing measured: the prior acceptance
+        BatchAwarePolicy policy = new BatchAwarePolicy(inner, new BatchAwarePolicy.BatchView(() -> running[0],
+                () -> 4, () -> costs), () -> new double[0]); // nothing measured: the prior acceptance
         assertThat(policy.nextDraftLength(4)).isEqualTo(4);
         running[0] = 12;
         assertThat(policy.nextDraftLength(4)).isLessThan(4);
