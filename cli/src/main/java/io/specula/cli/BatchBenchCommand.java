@@ -80,15 +80,8 @@ final class BatchBenchCommand implements Callable<Integer> {
             description = "plain and/or speculative (default ${DEFAULT-VALUE}).")
     List<String> modes;
 
-    static final List<String> PROMPTS = List.of(
-            "It is a truth universally acknowledged, that",
-            "Sherlock Holmes took his bottle from the corner of the mantel-piece",
-            "The quick brown fox jumps over the lazy dog. The quick brown fox",
-            "Once upon a time, in a small village by the sea,",
-            "Write a haiku about the autumn moon.",
-            "List three prime numbers and explain why they are prime.",
-            "What is the capital of France? Answer in one word.",
-            "Summarise the plot of Hamlet in two sentences.");
+    /** The load test's prompts: 8 different requests. */
+    static final List<String> PROMPTS = LoadTestCommand.PROMPTS;
 
     /** One cell's samples over the rounds. */
     static final class Cell {
@@ -225,7 +218,6 @@ final class BatchBenchCommand implements Callable<Integer> {
     }
 
     static double median(List<Double> values) {
-        double[] v = values.stream().mapToDouble(Double::doubleValue).sorted().toArray();
-        return v.length == 0 ? Double.NaN : v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+        return GenerateBenchmark.median(values.stream().mapToDouble(Double::doubleValue).toArray());
     }
 }
