@@ -44,11 +44,19 @@ final class BatchAwarePolicy implements DraftLengthPolicy {
     private final DraftLengthPolicy policy;
     private final BatchView batch;
     private final Supplier<double[]> acceptance;
+    private final Supplier<CostModel> aloneCosts;
+    private boolean batchedStep;
 
-    BatchAwarePolicy(DraftLengthPolicy policy, BatchView batch, Supplier<double[]> acceptance) {
+    /**
+     * @param acceptance the engine-wide acceptance by position (index i: position i+1)
+     * @param aloneCosts the engine-wide costs of a request's own passes, which the request's policy learns from
+     */
+    BatchAwarePolicy(DraftLengthPolicy policy, BatchView batch, Supplier<double[]> acceptance,
+                     Supplier<CostModel> aloneCosts) {
         this.policy = policy;
         this.batch = batch;
         this.acceptance = acceptance;
+        this.aloneCosts = aloneCosts;
     }
 
     @Override
@@ -59,6 +67,7 @@ final class BatchAwarePolicy implements DraftLengthPolicy {
     @Override
     public int nextDraftLength(int limit) {
         int running = batch.running().getAsInt();
+        batchedStep = running > 1;
         if (running > 1 && limit > 0) {
             CostModel costs = CostModel.of(Double.NaN, batch.passCostByWidth().get());
             limit = Math.min(limit, cap(running - 1, batch.positionsPerRequest().getAsDouble(), acceptance(), costs::verify, limit));
@@ -113,9 +122,20 @@ final class BatchAwarePolicy implements DraftLengthPolicy {
         return policy.gate();
     }
 
+    /**
+     * Passes the step on to the request's policy. A step taken in a shared pass took the whole pass's time (and the
+     * wait for it), which says nothing about what the request's own pass costs: the policy hears its acceptance with
+     * the costs it already estimates for a pass of its own, so its engine-wide cost estimates stay those of requests
+     * alone (the cap above reads the shared passes' costs).
+     */
     @Override
-    public void observe(StepOutcome outcome) {
-        policy.observe(outcome);
+    public void observe(StepOutcome o) {
+        if (batchedStep) {
+            CostModel alone = aloneCosts.get();
+            o = new StepOutcome(o.requested(), o.drafted(), o.accepted(), o.syncedTokens(),
+                    Math.round(alone.draft() * o.drafted()), Math.round(alone.verify(o.drafted() + 1)));
+        }
+        policy.observe(o);
     }
 
     @Override

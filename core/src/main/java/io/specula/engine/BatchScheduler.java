@@ -6,6 +6,7 @@ import io.specula.model.BatchedCausalLm.Segment;
 import io.specula.model.CausalLm;
 import io.specula.model.KvCache;
 import io.specula.model.ModelConfig;
+import io.specula.speculative.policy.AdaptiveEstimates;
 import io.specula.speculative.policy.DraftLengthPolicy;
 import io.specula.speculative.policy.DraftPolicy;
 import org.slf4j.Logger;
@@ -97,14 +98,15 @@ public final class BatchScheduler implements AutoCloseable {
      * The adaptive draft policy with the batch in view ({@link BatchAwarePolicy}); other policies as they are (a
      * fixed draft length is what was asked for).
      *
-     * @param acceptance the engine-wide acceptance by position (index i: position i+1)
+     * @param estimates the engine-wide acceptance and costs of the adaptive policy
      */
-    DraftLengthPolicy withBatchInView(DraftLengthPolicy policy, Supplier<double[]> acceptance) {
+    DraftLengthPolicy withBatchInView(DraftLengthPolicy policy, AdaptiveEstimates estimates) {
         if (!DraftPolicy.ADAPTIVE.name().equalsIgnoreCase(policy.name())) {
             return policy;
         }
         return new BatchAwarePolicy(policy, new BatchAwarePolicy.BatchView(this::runningRequests,
-                () -> statistics.positionsPerSequence(target), () -> statistics.costByWidth(target)), acceptance);
+                () -> statistics.positionsPerSequence(target), () -> statistics.costByWidth(target)),
+                () -> estimates.snapshot().acceptanceByPosition(), estimates::costs);
     }
 
     public BatchStatistics statistics() {

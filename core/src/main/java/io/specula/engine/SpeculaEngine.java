@@ -308,7 +308,7 @@ public final class SpeculaEngine implements AutoCloseable {
             if (speculate) {
                 DraftLengthPolicy policy = policies.create(speculation.policy(), speculation.draftTokens());
                 if (batching != null) {
-                    policy = batching.withBatchInView(policy, () -> policies.estimates().snapshot().acceptanceByPosition());
+                    policy = batching.withBatchInView(policy, policies.estimates());
                 }
                 return this.speculative.generate(tracked, policy, listener);
             }

@@ -1,5 +1,6 @@
 package io.specula.engine;
 
+import io.specula.speculative.policy.CostModel;
 import io.specula.speculative.policy.DraftLengthPolicy;
 import io.specula.speculative.policy.StepOutcome;
 import org.junit.jupiter.api.Test;
@@ -44,6 +45,7 @@ class BatchAwarePolicyTest {
     void theRequestsPolicyDecidesWithinTheCapAndHearsEveryStep() {
         int[] limits = new int[1];
         int[] observed = new int[1];
+        StepOutcome[] heard = new StepOutcome[1];
         DraftLengthPolicy inner = new DraftLengthPolicy() {
             @Override
             public int maxDraftTokens() {
@@ -59,6 +61,7 @@ class BatchAwarePolicyTest {
             @Override
             public void observe(StepOutcome outcome) {
                 observed[0]++;
+                heard[0] = outcome;
             }
 
             @Override
@@ -72,13 +75,20 @@ class BatchAwarePolicyTest {
             costs[w - 1] = CPU.applyAsDouble(w);
         }
         BatchAwarePolicy policy = new BatchAwarePolicy(inner, new BatchAwarePolicy.BatchView(() -> running[0],
-                () -> 4, () -> costs), () -> new double[0]); // nothing measured: the prior acceptance
+                () -> 4, () -> costs), () -> new double[0], // nothing measured: the prior acceptance
+                () -> CostModel.of(100, 1000, 1100, 1200, 1300, 1400));
         assertThat(policy.nextDraftLength(4)).isEqualTo(4);
         running[0] = 12;
         assertThat(policy.nextDraftLength(4)).isLessThan(4);
         assertThat(limits[0]).isLessThan(4);
-        policy.observe(new StepOutcome(1, 1, 1, 0, 0, 0));
+        // A step in a shared pass: the request's policy hears its acceptance with the costs of a pass of its own.
+        policy.observe(new StepOutcome(3, 3, 2, 1, 77_000, 99_000));
         assertThat(observed[0]).isEqualTo(1);
+        assertThat(heard[0]).isEqualTo(new StepOutcome(3, 3, 2, 1, 300, 1300));
+        running[0] = 1;
+        policy.nextDraftLength(4);
+        policy.observe(new StepOutcome(3, 3, 2, 1, 77_000, 99_000));
+        assertThat(heard[0]).as("alone: as measured").isEqualTo(new StepOutcome(3, 3, 2, 1, 77_000, 99_000));
         assertThat(policy.name()).isEqualTo("adaptive");
     }
 }
