@@ -10,8 +10,8 @@ import io.specula.generate.GenerationListener;
 import io.specula.generate.GenerationRequest;
 import io.specula.generate.GenerationResult;
 import io.specula.generate.PlainGenerator;
+import io.specula.model.JavaKernelModel;
 import io.specula.model.llama.DjlLlamaModel;
-import io.specula.model.llama.LlamaModel;
 import io.specula.speculative.SpeculativeGenerator;
 import io.specula.speculative.drafter.Drafter;
 import io.specula.speculative.drafter.ModelDrafter;
@@ -146,7 +146,7 @@ public final class SpeculaEngine implements AutoCloseable {
     }
 
     private static String kernelName(LoadedModel model) {
-        return model.model() instanceof LlamaModel m ? m.kernel().name() : "djl";
+        return model.model() instanceof JavaKernelModel m ? m.kernel().name() : "djl";
     }
 
     private static String deviceName(LoadedModel model) {
