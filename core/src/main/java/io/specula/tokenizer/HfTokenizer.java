@@ -7,6 +7,7 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -34,6 +35,7 @@ public final class HfTokenizer implements Tokenizer {
     private final int bosId;
     private final List<Integer> eosIds;
     private final ChatTemplate chatTemplate;
+    private final Set<Integer> classSpecial;
 
     private HfTokenizer(HuggingFaceTokenizer nativeTokenizer, TokenizerJson json, TokenizerConfig config) {
         this.native_ = nativeTokenizer;
@@ -49,6 +51,13 @@ public final class HfTokenizer implements Tokenizer {
         this.eosIds = List.copyOf(eos);
         this.chatTemplate = config.chatTemplate() == null ? null
                 : new JinjavaChatTemplate(config.chatTemplate(), config.bosToken(), config.eosToken());
+        Set<Integer> named = new HashSet<>();
+        for (String token : TransformersPipeline.classSpecialTokens(config)) {
+            if (json.id(token) >= 0) {
+                named.add(json.id(token));
+            }
+        }
+        this.classSpecial = Set.copyOf(named);
     }
 
     /**
@@ -121,7 +130,8 @@ public final class HfTokenizer implements Tokenizer {
 
     @Override
     public boolean isSpecial(int id) {
-        return json.isAddedSpecial(id) || Boolean.TRUE.equals(config.addedTokensSpecial().get(id));
+        return json.isAddedSpecial(id) || Boolean.TRUE.equals(config.addedTokensSpecial().get(id))
+                || classSpecial.contains(id);
     }
 
     @Override
