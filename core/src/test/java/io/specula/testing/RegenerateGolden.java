@@ -184,6 +184,23 @@ public final class RegenerateGolden {
         model.add("prompt_argmax", promptArgmax);
         model.add("prompt_top2_gap", promptGaps);
         model.add("logits", logits);
+        if (crosses) {
+            // The whole logit rows at the first steps past the switch (and the last one): the greedy ids alone
+            // would let a wrong rotation of the cached positions through as long as no argmax changes.
+            int first = switchAt - p + 1;
+            JsonArray steps = new JsonArray();
+            JsonArray stepRows = new JsonArray();
+            for (int i : new int[] {first, first + 1, first + 2, first + 3, greedy.length - 1}) {
+                steps.add(i);
+                JsonArray row = new JsonArray();
+                for (JsonElement v : rows.get(p - 1 + i).getAsJsonArray()) {
+                    row.add(round(v.getAsDouble()));
+                }
+                stepRows.add(row);
+            }
+            model.add("step_logits_at", steps);
+            model.add("step_logits", stepRows);
+        }
         write(out.resolve("model.json"), model);
 
         JsonObject tok = new JsonObject();
