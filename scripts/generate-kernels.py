@@ -48,91 +48,105 @@ import jdk.incubator.vector.ShortVector;
 
 
 class Format:
-    def __init__(self, cls, doc, params, args, row_setup, tail):
+    def __init__(self, cls, doc, params, args, tail):
         self.cls = cls
         self.doc = doc
         self.params = params        # weight parameters of the variants, e.g. "float[] w"
         self.args = args            # the same as arguments
-        self.row_setup = row_setup  # per row r: statements before the loop (offsets)
         self.tail = tail            # None (no column tail: blocks are a multiple of L) or the tail method's name
+
+
+def prologue(fmt, p, rows_setup):
+    """The variant's signature, its row offsets, position offsets and zeroed accumulators."""
+    lines = [f"    private static void p{p}(float[] x, int t, {fmt.params}, int o0, int o1, int o2, int o3, int in, int out,\n"
+             f"            float[] bias, float[] y) {{"]
+    lines += rows_setup
+    lines.append("        int " + ", ".join(["x0 = t * in"] + [f"x{q} = x{q - 1} + in" for q in range(1, p)]) + ";")
+    for r in range(ROWS):
+        lines.append("        FloatVector " + ", ".join(f"a{r}{q} = FloatVector.zero(F)" for q in range(p)) + ";")
+    return lines
+
+
+def use(p, indent, col):
+    """Every position of the group multiplies the 4 decoded weight vectors v0..v3 with its activations at col."""
+    lines = []
+    for q in range(p):
+        lines.append(f"{indent}FloatVector u{q} = FloatVector.fromArray(F, x, x{q} + {col});")
+        lines.append(indent + " ".join(f"a{r}{q} = v{r}.fma(u{q}, a{r}{q});" for r in range(ROWS)))
+    return lines
+
+
+def epilogue(p, tail=None):
+    lines = []
+    for q in range(p):
+        for r in range(ROWS):
+            extra = f" + {tail}(x, x{q}, w, w{r}, bound, in)" if tail else ""
+            lines.append(f"        put(y, bias, out, o{r}, t + {q}, a{r}{q}.reduceLanes(ADD){extra});")
+    lines.append("    }")
+    return lines
+
+
+ROW_OFFSETS = ["        int w0 = o0 * in, w1 = o1 * in, w2 = o2 * in, w3 = o3 * in;"]
 
 
 def variant_dense(fmt, p, load):
     """F32 / F16 / BF16: one weight vector per row per step of L columns, a scalar tail for in % L columns."""
-    lines = []
-    sig = f"    private static void p{p}(float[] x, int t, {fmt.params}, int o0, int o1, int o2, int o3, int in, int out,\n" \
-          f"            float[] bias, float[] y) {{"
-    lines.append(sig)
-    lines.append("        int w0 = o0 * in, w1 = o1 * in, w2 = o2 * in, w3 = o3 * in;")
-    lines.append("        int " + ", ".join(["x0 = t * in"] + [f"x{q} = x{q - 1} + in" for q in range(1, p)]) + ";")
-    for r in range(ROWS):
-        lines.append("        FloatVector " + ", ".join(f"a{r}{q} = FloatVector.zero(F)" for q in range(p)) + ";")
+    lines = prologue(fmt, p, ROW_OFFSETS)
     lines.append("        int bound = F.loopBound(in);")
     lines.append("        for (int i = 0; i < bound; i += L) {")
     for r in range(ROWS):
         lines.extend("            " + s for s in load(r))
-    for q in range(p):
-        lines.append(f"            FloatVector u{q} = FloatVector.fromArray(F, x, x{q} + i);")
-        lines.append("            " + " ".join(f"a{r}{q} = v{r}.fma(u{q}, a{r}{q});" for r in range(ROWS)))
+    lines += use(p, "            ", "i")
     lines.append("        }")
-    for q in range(p):
-        for r in range(ROWS):
-            lines.append(f"        put(y, bias, out, o{r}, t + {q}, a{r}{q}.reduceLanes(ADD) + {fmt.tail}(x, x{q}, w, w{r}, bound, in));")
-    lines.append("    }")
+    lines += epilogue(p, fmt.tail)
     return "\n".join(lines)
 
 
 def variant_q8(fmt, p):
-    lines = []
-    lines.append(f"    private static void p{p}(float[] x, int t, {fmt.params}, int o0, int o1, int o2, int o3, int in, int out,\n"
-                 f"            float[] bias, float[] y) {{")
-    lines.append("        int w0 = o0 * in, w1 = o1 * in, w2 = o2 * in, w3 = o3 * in;")
-    lines.append("        int " + ", ".join(["x0 = t * in"] + [f"x{q} = x{q - 1} + in" for q in range(1, p)]) + ";")
-    for r in range(ROWS):
-        lines.append("        FloatVector " + ", ".join(f"a{r}{q} = FloatVector.zero(F)" for q in range(p)) + ";")
+    lines = prologue(fmt, p, ROW_OFFSETS)
     lines.append("        for (int i = 0; i < in; i += L) {")
     for r in range(ROWS):
         lines.append(f"            FloatVector v{r} = ((FloatVector) ByteVector.fromArray(B, q, w{r} + i).convertShape(B2F, F, 0))"
                      f".mul(s[(w{r} + i) >> shift]);")
-    for q in range(p):
-        lines.append(f"            FloatVector u{q} = FloatVector.fromArray(F, x, x{q} + i);")
-        lines.append("            " + " ".join(f"a{r}{q} = v{r}.fma(u{q}, a{r}{q});" for r in range(ROWS)))
+    lines += use(p, "            ", "i")
     lines.append("        }")
-    for q in range(p):
-        for r in range(ROWS):
-            lines.append(f"        put(y, bias, out, o{r}, t + {q}, a{r}{q}.reduceLanes(ADD));")
-    lines.append("    }")
+    lines += epilogue(p)
     return "\n".join(lines)
 
 
 def variant_q4(fmt, p):
-    lines = []
-    lines.append(f"    private static void p{p}(float[] x, int t, {fmt.params}, int o0, int o1, int o2, int o3, int in, int out,\n"
-                 f"            float[] bias, float[] y) {{")
-    lines.append("        int blocks = in >> 5;")
-    lines.append("        int q0 = o0 * (in >> 1), q1 = o1 * (in >> 1), q2 = o2 * (in >> 1), q3 = o3 * (in >> 1);")
-    lines.append("        int s0 = o0 * blocks, s1 = o1 * blocks, s2 = o2 * blocks, s3 = o3 * blocks;")
-    lines.append("        int " + ", ".join(["x0 = t * in"] + [f"x{q} = x{q - 1} + in" for q in range(1, p)]) + ";")
-    for r in range(ROWS):
-        lines.append("        FloatVector " + ", ".join(f"a{r}{q} = FloatVector.zero(F)" for q in range(p)) + ";")
+    lines = prologue(fmt, p, [
+        "        int blocks = in >> 5;",
+        "        int q0 = o0 * (in >> 1), q1 = o1 * (in >> 1), q2 = o2 * (in >> 1), q3 = o3 * (in >> 1);",
+        "        int s0 = o0 * blocks, s1 = o1 * blocks, s2 = o2 * blocks, s3 = o3 * blocks;"])
     lines.append("        for (int b = 0; b < blocks; b++) {")
     lines.append("            int col = b << 5;")
+    lines.append("            if (L == 16) {")
+    lines.append("                // 16 lanes: the block's 16 bytes once per row; low nibbles are columns 0..15, high 16..31")
+    for r in range(ROWS):
+        lines.append(f"                IntVector r{r} = (IntVector) ByteVector.fromArray(B, q, q{r} + (b << 4)).convertShape(B2I, I, 0);")
     for half, shift, off in (("low", "", 0), ("high", ".lanewise(LSHR, 4)", 16)):
-        lines.append(f"            // the {half} nibbles of the block's 16 bytes are its columns {off}..{off + 15}")
-        lines.append("            for (int c = 0; c < 16; c += L) {")
         for r in range(ROWS):
-            lines.append(f"                FloatVector v{r} = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q{r} + (b << 4) + c)"
+            decl = "FloatVector " if half == "low" else ""
+            lines.append(f"                {decl}v{r} = ((FloatVector) r{r}{shift}.and(15).convert(I2F, 0))"
+                         f".fma(FloatVector.broadcast(F, s[s{r} + b]), FloatVector.broadcast(F, m[s{r} + b]));")
+        block = use(p, "                ", f"col + {off}")
+        if half == "high":  # the u's exist already: assign, do not declare again
+            block = [l.replace("FloatVector u", "u") for l in block]
+        lines += block
+    lines.append("            } else {")
+    for half, shift, off in (("low", "", 0), ("high", ".lanewise(LSHR, 4)", 16)):
+        lines.append(f"                // 8 lanes: the {half} nibbles of the block's bytes c..c+7 are its columns {off}+c..{off}+c+7")
+        lines.append("                for (int c = 0; c < 16; c += L) {")
+        for r in range(ROWS):
+            lines.append(f"                    FloatVector v{r} = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q{r} + (b << 4) + c)"
                          f".convertShape(B2I, I, 0)){shift}.and(15).convert(I2F, 0))")
-            lines.append(f"                        .fma(FloatVector.broadcast(F, s[s{r} + b]), FloatVector.broadcast(F, m[s{r} + b]));")
-        for q in range(p):
-            lines.append(f"                FloatVector u{q} = FloatVector.fromArray(F, x, x{q} + col + {off} + c);")
-            lines.append("                " + " ".join(f"a{r}{q} = v{r}.fma(u{q}, a{r}{q});" for r in range(ROWS)))
-        lines.append("            }")
+            lines.append(f"                            .fma(FloatVector.broadcast(F, s[s{r} + b]), FloatVector.broadcast(F, m[s{r} + b]));")
+        lines += use(p, "                    ", f"col + {off} + c")
+        lines.append("                }")
+    lines.append("            }")
     lines.append("        }")
-    for q in range(p):
-        for r in range(ROWS):
-            lines.append(f"        put(y, bias, out, o{r}, t + {q}, a{r}{q}.reduceLanes(ADD));")
-    lines.append("    }")
+    lines += epilogue(p)
     return "\n".join(lines)
 
 
@@ -216,16 +230,16 @@ LOADS = {
 }
 
 FORMATS = [
-    Format("F32Kernels", "float32 weights, read as they are.", "float[] w", "w", None, "tail"),
+    Format("F32Kernels", "float32 weights, read as they are.", "float[] w", "w", "tail"),
     Format("F16Kernels", "IEEE binary16 weights ({@link F16Matrix}), widened exactly to float32 in registers.",
-           "short[] w", "w", None, "tail"),
+           "short[] w", "w", "tail"),
     Format("Bf16Kernels", "bfloat16 weights ({@link Bf16Matrix}), widened exactly to float32 in registers (a shift).",
-           "short[] w", "w", None, "tail"),
+           "short[] w", "w", "tail"),
     Format("Q8Kernels", "8-bit block weights ({@link Q8Matrix}): each weight is {@code q * scale}, one scale per block "
-           "of {@code 2^shift} weights.", "byte[] q, float[] s, int shift", "q, s, shift", None, None),
+           "of {@code 2^shift} weights.", "byte[] q, float[] s, int shift", "q, s, shift", None),
     Format("Q4Kernels", "4-bit block weights ({@link Q4Matrix}): each weight is {@code fma(q, scale, min)} with "
            "{@code q} in 0..15, one scale and one minimum per block of 32.", "byte[] q, float[] s, float[] m",
-           "q, s, m", None, None),
+           "q, s, m", None),
 ]
 
 

@@ -62,6 +62,11 @@ final class KernelBenchCommand implements Callable<Integer> {
     @Option(names = "--warmup-seconds", defaultValue = "4", description = "Untimed warm-up (default ${DEFAULT-VALUE}).")
     double warmup;
 
+    @Option(names = "--clock", defaultValue = "wall",
+            description = "wall, or cpu: the calling thread's CPU time, which ignores waiting for a shared machine's "
+                    + "cores; only meaningful on one thread (-XX:ActiveProcessorCount=1) (default ${DEFAULT-VALUE}).")
+    String clock;
+
     /** A Llama-like model's matrix shapes. */
     record Shape(String name, int layers, int d, int kvDim, int ff, int vocab) {
         /** {out, in} of each layer's products: qkv, o, gate|up, down. */
@@ -100,6 +105,10 @@ final class KernelBenchCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         Shape m = Shape.parse(shape);
+        if (!clock.equals("wall") && !clock.equals("cpu")) {
+            throw new IllegalArgumentException("--clock " + clock + ": expected wall or cpu");
+        }
+        cpuClock = clock.equals("cpu");
         MatMul mm = MatMuls.forName(kernel);
         out.printf(Locale.ROOT, "kernel %s%s, %d cores, JVM %s; %s: %d layers, d=%d, kv=%d, ff=%d, vocab=%d; "
                         + "%.1f M layer weights + lm head %.1f M; median (min) of %d rounds, ms per pass%n",
@@ -177,20 +186,27 @@ final class KernelBenchCommand implements Callable<Integer> {
         };
     }
 
+    private static boolean cpuClock;
+
+    private static long now() {
+        return cpuClock ? java.lang.management.ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime()
+                : System.nanoTime();
+    }
+
     /** One pass: all layers' products, then the lm head; writes {layers ns, head ns} when times is not null. */
     private static void pass(MatMul mm, WeightMatrix[][] layers, WeightMatrix head, float[] x, float[] y, int t,
                              long[] times) {
-        long t0 = System.nanoTime();
+        long t0 = now();
         for (WeightMatrix[] layer : layers) {
             for (WeightMatrix w : layer) {
                 mm.matmul(x, t, w, null, y);
             }
         }
-        long t1 = System.nanoTime();
+        long t1 = now();
         mm.matmul(x, t, head, null, y);
         if (times != null) {
             times[0] = t1 - t0;
-            times[1] = System.nanoTime() - t1;
+            times[1] = now() - t1;
         }
     }
 

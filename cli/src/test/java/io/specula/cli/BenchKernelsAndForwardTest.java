@@ -3,10 +3,7 @@ package io.specula.cli;
 import io.specula.testing.TinyModelDirs;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Path;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -17,22 +14,13 @@ class BenchKernelsAndForwardTest {
     @TempDir
     Path tmp;
 
-    private record Run(int code, String out, String err) {
-    }
-
-    private static Run run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        CommandLine cli = SpeculaCli.commandLine();
-        cli.setOut(new PrintWriter(out));
-        cli.setErr(new PrintWriter(err));
-        int code = cli.execute(args);
-        return new Run(code, out.toString(), err.toString());
+    private static CliRun run(String... args) {
+        return CliRun.run(args);
     }
 
     @Test
     void benchForwardTimesBothBackendsOnATinyRandomModel() {
-        Run r = run("bench-forward", "--sizes", "1x64", "--positions", "1,3", "--reps", "1", "--context", "4",
+        CliRun r = run("bench-forward", "--sizes", "1x64", "--positions", "1,3", "--reps", "1", "--context", "4",
                 "--decode", "2");
         assertThat(r.code()).as(r.err()).isZero();
         assertThat(r.out()).contains("1x64:", "java-", "djl-cpu-float32", "decode tok/s");
@@ -41,7 +29,7 @@ class BenchKernelsAndForwardTest {
     @Test
     void benchForwardTimesAQuantizedModelDirectory() {
         Path model = TinyModelDirs.llama(tmp.resolve("m"), 5);
-        Run r = run("bench-forward", "--model", model.toString(), "--quantize", "q8_0", "--positions", "1,2",
+        CliRun r = run("bench-forward", "--model", model.toString(), "--quantize", "q8_0", "--positions", "1,2",
                 "--reps", "1", "--context", "4", "--decode", "2");
         assertThat(r.code()).as(r.err()).isZero();
         assertThat(r.out()).contains("java-q8_0", "weights ", "decode tok/s");
@@ -59,7 +47,7 @@ class BenchKernelsAndForwardTest {
 
     @Test
     void benchKernelsTimesEveryFormat() {
-        Run r = run("bench-kernels", "--shape", "1x64", "--formats", "f32,f16,bf16,q8_0,q4_0,q4_1", "--positions",
+        CliRun r = run("bench-kernels", "--shape", "1x64", "--formats", "f32,f16,bf16,q8_0,q4_0,q4_1", "--positions",
                 "1,5", "--rounds", "1", "--warmup-seconds", "0");
         assertThat(r.code()).as(r.err()).isZero();
         assertThat(r.out()).contains("q4_1", "bf16", "GB/s T=1");

@@ -21,16 +21,21 @@ final class HeapCheck {
     }
 
     static void require(Path dir, ModelWeights weights, Quantization quantization, boolean float32) {
-        long need = (long) (estimate(weights, quantization, float32) * HEADROOM);
         Runtime rt = Runtime.getRuntime();
-        long available = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
+        check(dir, estimate(weights, quantization, float32),
+                quantization == Quantization.NONE ? (float32 ? "float32" : "as stored") : quantization.option(),
+                rt.maxMemory() - (rt.totalMemory() - rt.freeMemory()), rt.maxMemory());
+    }
+
+    /** Fails when {@code weightBytes} (with headroom) exceed the heap still {@code available}. */
+    static void check(Path dir, long weightBytes, String format, long available, long maxHeap) {
+        long need = (long) (weightBytes * HEADROOM);
         if (need > available) {
             throw new SpeculaException(String.format(Locale.ROOT, "model %s: its weights need about %.2f GB of Java "
                     + "heap (%s), only %.2f GB are free (maximum heap %.2f GB): start the JVM with a larger -Xmx, e.g. "
-                    + "-Xmx%dg, or choose a smaller quantization (%s)", dir.getFileName(), need / 1e9,
-                    quantization == Quantization.NONE ? (float32 ? "float32" : "as stored") : quantization.option(),
-                    available / 1e9, rt.maxMemory() / 1e9, (long) Math.ceil((rt.maxMemory() + need - available) / 1e9)
-                            + 1, Quantization.names()));
+                    + "-Xmx%dg, or choose a smaller quantization (%s)", dir.getFileName(), need / 1e9, format,
+                    available / 1e9, maxHeap / 1e9, (long) Math.ceil((maxHeap + need - available) / 1e9) + 1,
+                    Quantization.names()));
         }
     }
 

@@ -93,7 +93,8 @@ public final class SpeculaEngine implements AutoCloseable {
         if (config.targetDir() == null) {
             throw new SpeculaException("target: no target model directory was configured");
         }
-        LoadedModel target = ModelLoader.load(config.targetDir(), config.device(), config.dtype(), config.kernel());
+        LoadedModel target = ModelLoader.load(config.targetDir(), config.device(), config.dtype(), config.kernel(),
+                config.targetQuantization());
         LoadedModel drafterModel = null;
         Drafter drafter = null;
         try {
@@ -102,7 +103,8 @@ public final class SpeculaEngine implements AutoCloseable {
                 if (d.equalsIgnoreCase(EngineConfig.NGRAM)) {
                     drafter = new NgramDrafter();
                 } else {
-                    drafterModel = ModelLoader.load(Path.of(d), config.device(), config.dtype(), config.kernel());
+                    drafterModel = ModelLoader.load(Path.of(d), config.device(), config.dtype(), config.kernel(),
+                            config.drafterQuantization());
                     VocabularyCheck.verify(target.name(), target.tokenizer(), target.model().vocabSize(),
                             drafterModel.name(), drafterModel.tokenizer(), drafterModel.model().vocabSize());
                     drafter = new ModelDrafter(drafterModel.name(), drafterModel.model());

@@ -64,31 +64,51 @@ final class Q4Kernels {
         FloatVector a30 = FloatVector.zero(F);
         for (int b = 0; b < blocks; b++) {
             int col = b << 5;
-            // the low nibbles of the block's 16 bytes are its columns 0..15
-            for (int c = 0; c < 16; c += L) {
-                FloatVector v0 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q0 + (b << 4) + c).convertShape(B2I, I, 0)).and(15).convert(I2F, 0))
-                        .fma(FloatVector.broadcast(F, s[s0 + b]), FloatVector.broadcast(F, m[s0 + b]));
-                FloatVector v1 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q1 + (b << 4) + c).convertShape(B2I, I, 0)).and(15).convert(I2F, 0))
-                        .fma(FloatVector.broadcast(F, s[s1 + b]), FloatVector.broadcast(F, m[s1 + b]));
-                FloatVector v2 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q2 + (b << 4) + c).convertShape(B2I, I, 0)).and(15).convert(I2F, 0))
-                        .fma(FloatVector.broadcast(F, s[s2 + b]), FloatVector.broadcast(F, m[s2 + b]));
-                FloatVector v3 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q3 + (b << 4) + c).convertShape(B2I, I, 0)).and(15).convert(I2F, 0))
-                        .fma(FloatVector.broadcast(F, s[s3 + b]), FloatVector.broadcast(F, m[s3 + b]));
-                FloatVector u0 = FloatVector.fromArray(F, x, x0 + col + 0 + c);
+            if (L == 16) {
+                // 16 lanes: the block's 16 bytes once per row; low nibbles are columns 0..15, high 16..31
+                IntVector r0 = (IntVector) ByteVector.fromArray(B, q, q0 + (b << 4)).convertShape(B2I, I, 0);
+                IntVector r1 = (IntVector) ByteVector.fromArray(B, q, q1 + (b << 4)).convertShape(B2I, I, 0);
+                IntVector r2 = (IntVector) ByteVector.fromArray(B, q, q2 + (b << 4)).convertShape(B2I, I, 0);
+                IntVector r3 = (IntVector) ByteVector.fromArray(B, q, q3 + (b << 4)).convertShape(B2I, I, 0);
+                FloatVector v0 = ((FloatVector) r0.and(15).convert(I2F, 0)).fma(FloatVector.broadcast(F, s[s0 + b]), FloatVector.broadcast(F, m[s0 + b]));
+                FloatVector v1 = ((FloatVector) r1.and(15).convert(I2F, 0)).fma(FloatVector.broadcast(F, s[s1 + b]), FloatVector.broadcast(F, m[s1 + b]));
+                FloatVector v2 = ((FloatVector) r2.and(15).convert(I2F, 0)).fma(FloatVector.broadcast(F, s[s2 + b]), FloatVector.broadcast(F, m[s2 + b]));
+                FloatVector v3 = ((FloatVector) r3.and(15).convert(I2F, 0)).fma(FloatVector.broadcast(F, s[s3 + b]), FloatVector.broadcast(F, m[s3 + b]));
+                FloatVector u0 = FloatVector.fromArray(F, x, x0 + col + 0);
                 a00 = v0.fma(u0, a00); a10 = v1.fma(u0, a10); a20 = v2.fma(u0, a20); a30 = v3.fma(u0, a30);
-            }
-            // the high nibbles of the block's 16 bytes are its columns 16..31
-            for (int c = 0; c < 16; c += L) {
-                FloatVector v0 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q0 + (b << 4) + c).convertShape(B2I, I, 0)).lanewise(LSHR, 4).and(15).convert(I2F, 0))
-                        .fma(FloatVector.broadcast(F, s[s0 + b]), FloatVector.broadcast(F, m[s0 + b]));
-                FloatVector v1 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q1 + (b << 4) + c).convertShape(B2I, I, 0)).lanewise(LSHR, 4).and(15).convert(I2F, 0))
-                        .fma(FloatVector.broadcast(F, s[s1 + b]), FloatVector.broadcast(F, m[s1 + b]));
-                FloatVector v2 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q2 + (b << 4) + c).convertShape(B2I, I, 0)).lanewise(LSHR, 4).and(15).convert(I2F, 0))
-                        .fma(FloatVector.broadcast(F, s[s2 + b]), FloatVector.broadcast(F, m[s2 + b]));
-                FloatVector v3 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q3 + (b << 4) + c).convertShape(B2I, I, 0)).lanewise(LSHR, 4).and(15).convert(I2F, 0))
-                        .fma(FloatVector.broadcast(F, s[s3 + b]), FloatVector.broadcast(F, m[s3 + b]));
-                FloatVector u0 = FloatVector.fromArray(F, x, x0 + col + 16 + c);
+                v0 = ((FloatVector) r0.lanewise(LSHR, 4).and(15).convert(I2F, 0)).fma(FloatVector.broadcast(F, s[s0 + b]), FloatVector.broadcast(F, m[s0 + b]));
+                v1 = ((FloatVector) r1.lanewise(LSHR, 4).and(15).convert(I2F, 0)).fma(FloatVector.broadcast(F, s[s1 + b]), FloatVector.broadcast(F, m[s1 + b]));
+                v2 = ((FloatVector) r2.lanewise(LSHR, 4).and(15).convert(I2F, 0)).fma(FloatVector.broadcast(F, s[s2 + b]), FloatVector.broadcast(F, m[s2 + b]));
+                v3 = ((FloatVector) r3.lanewise(LSHR, 4).and(15).convert(I2F, 0)).fma(FloatVector.broadcast(F, s[s3 + b]), FloatVector.broadcast(F, m[s3 + b]));
+                u0 = FloatVector.fromArray(F, x, x0 + col + 16);
                 a00 = v0.fma(u0, a00); a10 = v1.fma(u0, a10); a20 = v2.fma(u0, a20); a30 = v3.fma(u0, a30);
+            } else {
+                // 8 lanes: the low nibbles of the block's bytes c..c+7 are its columns 0+c..0+c+7
+                for (int c = 0; c < 16; c += L) {
+                    FloatVector v0 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q0 + (b << 4) + c).convertShape(B2I, I, 0)).and(15).convert(I2F, 0))
+                            .fma(FloatVector.broadcast(F, s[s0 + b]), FloatVector.broadcast(F, m[s0 + b]));
+                    FloatVector v1 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q1 + (b << 4) + c).convertShape(B2I, I, 0)).and(15).convert(I2F, 0))
+                            .fma(FloatVector.broadcast(F, s[s1 + b]), FloatVector.broadcast(F, m[s1 + b]));
+                    FloatVector v2 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q2 + (b << 4) + c).convertShape(B2I, I, 0)).and(15).convert(I2F, 0))
+                            .fma(FloatVector.broadcast(F, s[s2 + b]), FloatVector.broadcast(F, m[s2 + b]));
+                    FloatVector v3 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q3 + (b << 4) + c).convertShape(B2I, I, 0)).and(15).convert(I2F, 0))
+                            .fma(FloatVector.broadcast(F, s[s3 + b]), FloatVector.broadcast(F, m[s3 + b]));
+                    FloatVector u0 = FloatVector.fromArray(F, x, x0 + col + 0 + c);
+                    a00 = v0.fma(u0, a00); a10 = v1.fma(u0, a10); a20 = v2.fma(u0, a20); a30 = v3.fma(u0, a30);
+                }
+                // 8 lanes: the high nibbles of the block's bytes c..c+7 are its columns 16+c..16+c+7
+                for (int c = 0; c < 16; c += L) {
+                    FloatVector v0 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q0 + (b << 4) + c).convertShape(B2I, I, 0)).lanewise(LSHR, 4).and(15).convert(I2F, 0))
+                            .fma(FloatVector.broadcast(F, s[s0 + b]), FloatVector.broadcast(F, m[s0 + b]));
+                    FloatVector v1 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q1 + (b << 4) + c).convertShape(B2I, I, 0)).lanewise(LSHR, 4).and(15).convert(I2F, 0))
+                            .fma(FloatVector.broadcast(F, s[s1 + b]), FloatVector.broadcast(F, m[s1 + b]));
+                    FloatVector v2 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q2 + (b << 4) + c).convertShape(B2I, I, 0)).lanewise(LSHR, 4).and(15).convert(I2F, 0))
+                            .fma(FloatVector.broadcast(F, s[s2 + b]), FloatVector.broadcast(F, m[s2 + b]));
+                    FloatVector v3 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q3 + (b << 4) + c).convertShape(B2I, I, 0)).lanewise(LSHR, 4).and(15).convert(I2F, 0))
+                            .fma(FloatVector.broadcast(F, s[s3 + b]), FloatVector.broadcast(F, m[s3 + b]));
+                    FloatVector u0 = FloatVector.fromArray(F, x, x0 + col + 16 + c);
+                    a00 = v0.fma(u0, a00); a10 = v1.fma(u0, a10); a20 = v2.fma(u0, a20); a30 = v3.fma(u0, a30);
+                }
             }
         }
         put(y, bias, out, o0, t + 0, a00.reduceLanes(ADD));
@@ -109,35 +129,59 @@ final class Q4Kernels {
         FloatVector a30 = FloatVector.zero(F), a31 = FloatVector.zero(F);
         for (int b = 0; b < blocks; b++) {
             int col = b << 5;
-            // the low nibbles of the block's 16 bytes are its columns 0..15
-            for (int c = 0; c < 16; c += L) {
-                FloatVector v0 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q0 + (b << 4) + c).convertShape(B2I, I, 0)).and(15).convert(I2F, 0))
-                        .fma(FloatVector.broadcast(F, s[s0 + b]), FloatVector.broadcast(F, m[s0 + b]));
-                FloatVector v1 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q1 + (b << 4) + c).convertShape(B2I, I, 0)).and(15).convert(I2F, 0))
-                        .fma(FloatVector.broadcast(F, s[s1 + b]), FloatVector.broadcast(F, m[s1 + b]));
-                FloatVector v2 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q2 + (b << 4) + c).convertShape(B2I, I, 0)).and(15).convert(I2F, 0))
-                        .fma(FloatVector.broadcast(F, s[s2 + b]), FloatVector.broadcast(F, m[s2 + b]));
-                FloatVector v3 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q3 + (b << 4) + c).convertShape(B2I, I, 0)).and(15).convert(I2F, 0))
-                        .fma(FloatVector.broadcast(F, s[s3 + b]), FloatVector.broadcast(F, m[s3 + b]));
-                FloatVector u0 = FloatVector.fromArray(F, x, x0 + col + 0 + c);
+            if (L == 16) {
+                // 16 lanes: the block's 16 bytes once per row; low nibbles are columns 0..15, high 16..31
+                IntVector r0 = (IntVector) ByteVector.fromArray(B, q, q0 + (b << 4)).convertShape(B2I, I, 0);
+                IntVector r1 = (IntVector) ByteVector.fromArray(B, q, q1 + (b << 4)).convertShape(B2I, I, 0);
+                IntVector r2 = (IntVector) ByteVector.fromArray(B, q, q2 + (b << 4)).convertShape(B2I, I, 0);
+                IntVector r3 = (IntVector) ByteVector.fromArray(B, q, q3 + (b << 4)).convertShape(B2I, I, 0);
+                FloatVector v0 = ((FloatVector) r0.and(15).convert(I2F, 0)).fma(FloatVector.broadcast(F, s[s0 + b]), FloatVector.broadcast(F, m[s0 + b]));
+                FloatVector v1 = ((FloatVector) r1.and(15).convert(I2F, 0)).fma(FloatVector.broadcast(F, s[s1 + b]), FloatVector.broadcast(F, m[s1 + b]));
+                FloatVector v2 = ((FloatVector) r2.and(15).convert(I2F, 0)).fma(FloatVector.broadcast(F, s[s2 + b]), FloatVector.broadcast(F, m[s2 + b]));
+                FloatVector v3 = ((FloatVector) r3.and(15).convert(I2F, 0)).fma(FloatVector.broadcast(F, s[s3 + b]), FloatVector.broadcast(F, m[s3 + b]));
+                FloatVector u0 = FloatVector.fromArray(F, x, x0 + col + 0);
                 a00 = v0.fma(u0, a00); a10 = v1.fma(u0, a10); a20 = v2.fma(u0, a20); a30 = v3.fma(u0, a30);
-                FloatVector u1 = FloatVector.fromArray(F, x, x1 + col + 0 + c);
+                FloatVector u1 = FloatVector.fromArray(F, x, x1 + col + 0);
                 a01 = v0.fma(u1, a01); a11 = v1.fma(u1, a11); a21 = v2.fma(u1, a21); a31 = v3.fma(u1, a31);
-            }
-            // the high nibbles of the block's 16 bytes are its columns 16..31
-            for (int c = 0; c < 16; c += L) {
-                FloatVector v0 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q0 + (b << 4) + c).convertShape(B2I, I, 0)).lanewise(LSHR, 4).and(15).convert(I2F, 0))
-                        .fma(FloatVector.broadcast(F, s[s0 + b]), FloatVector.broadcast(F, m[s0 + b]));
-                FloatVector v1 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q1 + (b << 4) + c).convertShape(B2I, I, 0)).lanewise(LSHR, 4).and(15).convert(I2F, 0))
-                        .fma(FloatVector.broadcast(F, s[s1 + b]), FloatVector.broadcast(F, m[s1 + b]));
-                FloatVector v2 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q2 + (b << 4) + c).convertShape(B2I, I, 0)).lanewise(LSHR, 4).and(15).convert(I2F, 0))
-                        .fma(FloatVector.broadcast(F, s[s2 + b]), FloatVector.broadcast(F, m[s2 + b]));
-                FloatVector v3 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q3 + (b << 4) + c).convertShape(B2I, I, 0)).lanewise(LSHR, 4).and(15).convert(I2F, 0))
-                        .fma(FloatVector.broadcast(F, s[s3 + b]), FloatVector.broadcast(F, m[s3 + b]));
-                FloatVector u0 = FloatVector.fromArray(F, x, x0 + col + 16 + c);
+                v0 = ((FloatVector) r0.lanewise(LSHR, 4).and(15).convert(I2F, 0)).fma(FloatVector.broadcast(F, s[s0 + b]), FloatVector.broadcast(F, m[s0 + b]));
+                v1 = ((FloatVector) r1.lanewise(LSHR, 4).and(15).convert(I2F, 0)).fma(FloatVector.broadcast(F, s[s1 + b]), FloatVector.broadcast(F, m[s1 + b]));
+                v2 = ((FloatVector) r2.lanewise(LSHR, 4).and(15).convert(I2F, 0)).fma(FloatVector.broadcast(F, s[s2 + b]), FloatVector.broadcast(F, m[s2 + b]));
+                v3 = ((FloatVector) r3.lanewise(LSHR, 4).and(15).convert(I2F, 0)).fma(FloatVector.broadcast(F, s[s3 + b]), FloatVector.broadcast(F, m[s3 + b]));
+                u0 = FloatVector.fromArray(F, x, x0 + col + 16);
                 a00 = v0.fma(u0, a00); a10 = v1.fma(u0, a10); a20 = v2.fma(u0, a20); a30 = v3.fma(u0, a30);
-                FloatVector u1 = FloatVector.fromArray(F, x, x1 + col + 16 + c);
+                u1 = FloatVector.fromArray(F, x, x1 + col + 16);
                 a01 = v0.fma(u1, a01); a11 = v1.fma(u1, a11); a21 = v2.fma(u1, a21); a31 = v3.fma(u1, a31);
+            } else {
+                // 8 lanes: the low nibbles of the block's bytes c..c+7 are its columns 0+c..0+c+7
+                for (int c = 0; c < 16; c += L) {
+                    FloatVector v0 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q0 + (b << 4) + c).convertShape(B2I, I, 0)).and(15).convert(I2F, 0))
+                            .fma(FloatVector.broadcast(F, s[s0 + b]), FloatVector.broadcast(F, m[s0 + b]));
+                    FloatVector v1 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q1 + (b << 4) + c).convertShape(B2I, I, 0)).and(15).convert(I2F, 0))
+                            .fma(FloatVector.broadcast(F, s[s1 + b]), FloatVector.broadcast(F, m[s1 + b]));
+                    FloatVector v2 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q2 + (b << 4) + c).convertShape(B2I, I, 0)).and(15).convert(I2F, 0))
+                            .fma(FloatVector.broadcast(F, s[s2 + b]), FloatVector.broadcast(F, m[s2 + b]));
+                    FloatVector v3 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q3 + (b << 4) + c).convertShape(B2I, I, 0)).and(15).convert(I2F, 0))
+                            .fma(FloatVector.broadcast(F, s[s3 + b]), FloatVector.broadcast(F, m[s3 + b]));
+                    FloatVector u0 = FloatVector.fromArray(F, x, x0 + col + 0 + c);
+                    a00 = v0.fma(u0, a00); a10 = v1.fma(u0, a10); a20 = v2.fma(u0, a20); a30 = v3.fma(u0, a30);
+                    FloatVector u1 = FloatVector.fromArray(F, x, x1 + col + 0 + c);
+                    a01 = v0.fma(u1, a01); a11 = v1.fma(u1, a11); a21 = v2.fma(u1, a21); a31 = v3.fma(u1, a31);
+                }
+                // 8 lanes: the high nibbles of the block's bytes c..c+7 are its columns 16+c..16+c+7
+                for (int c = 0; c < 16; c += L) {
+                    FloatVector v0 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q0 + (b << 4) + c).convertShape(B2I, I, 0)).lanewise(LSHR, 4).and(15).convert(I2F, 0))
+                            .fma(FloatVector.broadcast(F, s[s0 + b]), FloatVector.broadcast(F, m[s0 + b]));
+                    FloatVector v1 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q1 + (b << 4) + c).convertShape(B2I, I, 0)).lanewise(LSHR, 4).and(15).convert(I2F, 0))
+                            .fma(FloatVector.broadcast(F, s[s1 + b]), FloatVector.broadcast(F, m[s1 + b]));
+                    FloatVector v2 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q2 + (b << 4) + c).convertShape(B2I, I, 0)).lanewise(LSHR, 4).and(15).convert(I2F, 0))
+                            .fma(FloatVector.broadcast(F, s[s2 + b]), FloatVector.broadcast(F, m[s2 + b]));
+                    FloatVector v3 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q3 + (b << 4) + c).convertShape(B2I, I, 0)).lanewise(LSHR, 4).and(15).convert(I2F, 0))
+                            .fma(FloatVector.broadcast(F, s[s3 + b]), FloatVector.broadcast(F, m[s3 + b]));
+                    FloatVector u0 = FloatVector.fromArray(F, x, x0 + col + 16 + c);
+                    a00 = v0.fma(u0, a00); a10 = v1.fma(u0, a10); a20 = v2.fma(u0, a20); a30 = v3.fma(u0, a30);
+                    FloatVector u1 = FloatVector.fromArray(F, x, x1 + col + 16 + c);
+                    a01 = v0.fma(u1, a01); a11 = v1.fma(u1, a11); a21 = v2.fma(u1, a21); a31 = v3.fma(u1, a31);
+                }
             }
         }
         put(y, bias, out, o0, t + 0, a00.reduceLanes(ADD));
@@ -162,39 +206,67 @@ final class Q4Kernels {
         FloatVector a30 = FloatVector.zero(F), a31 = FloatVector.zero(F), a32 = FloatVector.zero(F);
         for (int b = 0; b < blocks; b++) {
             int col = b << 5;
-            // the low nibbles of the block's 16 bytes are its columns 0..15
-            for (int c = 0; c < 16; c += L) {
-                FloatVector v0 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q0 + (b << 4) + c).convertShape(B2I, I, 0)).and(15).convert(I2F, 0))
-                        .fma(FloatVector.broadcast(F, s[s0 + b]), FloatVector.broadcast(F, m[s0 + b]));
-                FloatVector v1 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q1 + (b << 4) + c).convertShape(B2I, I, 0)).and(15).convert(I2F, 0))
-                        .fma(FloatVector.broadcast(F, s[s1 + b]), FloatVector.broadcast(F, m[s1 + b]));
-                FloatVector v2 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q2 + (b << 4) + c).convertShape(B2I, I, 0)).and(15).convert(I2F, 0))
-                        .fma(FloatVector.broadcast(F, s[s2 + b]), FloatVector.broadcast(F, m[s2 + b]));
-                FloatVector v3 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q3 + (b << 4) + c).convertShape(B2I, I, 0)).and(15).convert(I2F, 0))
-                        .fma(FloatVector.broadcast(F, s[s3 + b]), FloatVector.broadcast(F, m[s3 + b]));
-                FloatVector u0 = FloatVector.fromArray(F, x, x0 + col + 0 + c);
+            if (L == 16) {
+                // 16 lanes: the block's 16 bytes once per row; low nibbles are columns 0..15, high 16..31
+                IntVector r0 = (IntVector) ByteVector.fromArray(B, q, q0 + (b << 4)).convertShape(B2I, I, 0);
+                IntVector r1 = (IntVector) ByteVector.fromArray(B, q, q1 + (b << 4)).convertShape(B2I, I, 0);
+                IntVector r2 = (IntVector) ByteVector.fromArray(B, q, q2 + (b << 4)).convertShape(B2I, I, 0);
+                IntVector r3 = (IntVector) ByteVector.fromArray(B, q, q3 + (b << 4)).convertShape(B2I, I, 0);
+                FloatVector v0 = ((FloatVector) r0.and(15).convert(I2F, 0)).fma(FloatVector.broadcast(F, s[s0 + b]), FloatVector.broadcast(F, m[s0 + b]));
+                FloatVector v1 = ((FloatVector) r1.and(15).convert(I2F, 0)).fma(FloatVector.broadcast(F, s[s1 + b]), FloatVector.broadcast(F, m[s1 + b]));
+                FloatVector v2 = ((FloatVector) r2.and(15).convert(I2F, 0)).fma(FloatVector.broadcast(F, s[s2 + b]), FloatVector.broadcast(F, m[s2 + b]));
+                FloatVector v3 = ((FloatVector) r3.and(15).convert(I2F, 0)).fma(FloatVector.broadcast(F, s[s3 + b]), FloatVector.broadcast(F, m[s3 + b]));
+                FloatVector u0 = FloatVector.fromArray(F, x, x0 + col + 0);
                 a00 = v0.fma(u0, a00); a10 = v1.fma(u0, a10); a20 = v2.fma(u0, a20); a30 = v3.fma(u0, a30);
-                FloatVector u1 = FloatVector.fromArray(F, x, x1 + col + 0 + c);
+                FloatVector u1 = FloatVector.fromArray(F, x, x1 + col + 0);
                 a01 = v0.fma(u1, a01); a11 = v1.fma(u1, a11); a21 = v2.fma(u1, a21); a31 = v3.fma(u1, a31);
-                FloatVector u2 = FloatVector.fromArray(F, x, x2 + col + 0 + c);
+                FloatVector u2 = FloatVector.fromArray(F, x, x2 + col + 0);
                 a02 = v0.fma(u2, a02); a12 = v1.fma(u2, a12); a22 = v2.fma(u2, a22); a32 = v3.fma(u2, a32);
-            }
-            // the high nibbles of the block's 16 bytes are its columns 16..31
-            for (int c = 0; c < 16; c += L) {
-                FloatVector v0 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q0 + (b << 4) + c).convertShape(B2I, I, 0)).lanewise(LSHR, 4).and(15).convert(I2F, 0))
-                        .fma(FloatVector.broadcast(F, s[s0 + b]), FloatVector.broadcast(F, m[s0 + b]));
-                FloatVector v1 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q1 + (b << 4) + c).convertShape(B2I, I, 0)).lanewise(LSHR, 4).and(15).convert(I2F, 0))
-                        .fma(FloatVector.broadcast(F, s[s1 + b]), FloatVector.broadcast(F, m[s1 + b]));
-                FloatVector v2 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q2 + (b << 4) + c).convertShape(B2I, I, 0)).lanewise(LSHR, 4).and(15).convert(I2F, 0))
-                        .fma(FloatVector.broadcast(F, s[s2 + b]), FloatVector.broadcast(F, m[s2 + b]));
-                FloatVector v3 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q3 + (b << 4) + c).convertShape(B2I, I, 0)).lanewise(LSHR, 4).and(15).convert(I2F, 0))
-                        .fma(FloatVector.broadcast(F, s[s3 + b]), FloatVector.broadcast(F, m[s3 + b]));
-                FloatVector u0 = FloatVector.fromArray(F, x, x0 + col + 16 + c);
+                v0 = ((FloatVector) r0.lanewise(LSHR, 4).and(15).convert(I2F, 0)).fma(FloatVector.broadcast(F, s[s0 + b]), FloatVector.broadcast(F, m[s0 + b]));
+                v1 = ((FloatVector) r1.lanewise(LSHR, 4).and(15).convert(I2F, 0)).fma(FloatVector.broadcast(F, s[s1 + b]), FloatVector.broadcast(F, m[s1 + b]));
+                v2 = ((FloatVector) r2.lanewise(LSHR, 4).and(15).convert(I2F, 0)).fma(FloatVector.broadcast(F, s[s2 + b]), FloatVector.broadcast(F, m[s2 + b]));
+                v3 = ((FloatVector) r3.lanewise(LSHR, 4).and(15).convert(I2F, 0)).fma(FloatVector.broadcast(F, s[s3 + b]), FloatVector.broadcast(F, m[s3 + b]));
+                u0 = FloatVector.fromArray(F, x, x0 + col + 16);
                 a00 = v0.fma(u0, a00); a10 = v1.fma(u0, a10); a20 = v2.fma(u0, a20); a30 = v3.fma(u0, a30);
-                FloatVector u1 = FloatVector.fromArray(F, x, x1 + col + 16 + c);
+                u1 = FloatVector.fromArray(F, x, x1 + col + 16);
                 a01 = v0.fma(u1, a01); a11 = v1.fma(u1, a11); a21 = v2.fma(u1, a21); a31 = v3.fma(u1, a31);
-                FloatVector u2 = FloatVector.fromArray(F, x, x2 + col + 16 + c);
+                u2 = FloatVector.fromArray(F, x, x2 + col + 16);
                 a02 = v0.fma(u2, a02); a12 = v1.fma(u2, a12); a22 = v2.fma(u2, a22); a32 = v3.fma(u2, a32);
+            } else {
+                // 8 lanes: the low nibbles of the block's bytes c..c+7 are its columns 0+c..0+c+7
+                for (int c = 0; c < 16; c += L) {
+                    FloatVector v0 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q0 + (b << 4) + c).convertShape(B2I, I, 0)).and(15).convert(I2F, 0))
+                            .fma(FloatVector.broadcast(F, s[s0 + b]), FloatVector.broadcast(F, m[s0 + b]));
+                    FloatVector v1 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q1 + (b << 4) + c).convertShape(B2I, I, 0)).and(15).convert(I2F, 0))
+                            .fma(FloatVector.broadcast(F, s[s1 + b]), FloatVector.broadcast(F, m[s1 + b]));
+                    FloatVector v2 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q2 + (b << 4) + c).convertShape(B2I, I, 0)).and(15).convert(I2F, 0))
+                            .fma(FloatVector.broadcast(F, s[s2 + b]), FloatVector.broadcast(F, m[s2 + b]));
+                    FloatVector v3 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q3 + (b << 4) + c).convertShape(B2I, I, 0)).and(15).convert(I2F, 0))
+                            .fma(FloatVector.broadcast(F, s[s3 + b]), FloatVector.broadcast(F, m[s3 + b]));
+                    FloatVector u0 = FloatVector.fromArray(F, x, x0 + col + 0 + c);
+                    a00 = v0.fma(u0, a00); a10 = v1.fma(u0, a10); a20 = v2.fma(u0, a20); a30 = v3.fma(u0, a30);
+                    FloatVector u1 = FloatVector.fromArray(F, x, x1 + col + 0 + c);
+                    a01 = v0.fma(u1, a01); a11 = v1.fma(u1, a11); a21 = v2.fma(u1, a21); a31 = v3.fma(u1, a31);
+                    FloatVector u2 = FloatVector.fromArray(F, x, x2 + col + 0 + c);
+                    a02 = v0.fma(u2, a02); a12 = v1.fma(u2, a12); a22 = v2.fma(u2, a22); a32 = v3.fma(u2, a32);
+                }
+                // 8 lanes: the high nibbles of the block's bytes c..c+7 are its columns 16+c..16+c+7
+                for (int c = 0; c < 16; c += L) {
+                    FloatVector v0 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q0 + (b << 4) + c).convertShape(B2I, I, 0)).lanewise(LSHR, 4).and(15).convert(I2F, 0))
+                            .fma(FloatVector.broadcast(F, s[s0 + b]), FloatVector.broadcast(F, m[s0 + b]));
+                    FloatVector v1 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q1 + (b << 4) + c).convertShape(B2I, I, 0)).lanewise(LSHR, 4).and(15).convert(I2F, 0))
+                            .fma(FloatVector.broadcast(F, s[s1 + b]), FloatVector.broadcast(F, m[s1 + b]));
+                    FloatVector v2 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q2 + (b << 4) + c).convertShape(B2I, I, 0)).lanewise(LSHR, 4).and(15).convert(I2F, 0))
+                            .fma(FloatVector.broadcast(F, s[s2 + b]), FloatVector.broadcast(F, m[s2 + b]));
+                    FloatVector v3 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q3 + (b << 4) + c).convertShape(B2I, I, 0)).lanewise(LSHR, 4).and(15).convert(I2F, 0))
+                            .fma(FloatVector.broadcast(F, s[s3 + b]), FloatVector.broadcast(F, m[s3 + b]));
+                    FloatVector u0 = FloatVector.fromArray(F, x, x0 + col + 16 + c);
+                    a00 = v0.fma(u0, a00); a10 = v1.fma(u0, a10); a20 = v2.fma(u0, a20); a30 = v3.fma(u0, a30);
+                    FloatVector u1 = FloatVector.fromArray(F, x, x1 + col + 16 + c);
+                    a01 = v0.fma(u1, a01); a11 = v1.fma(u1, a11); a21 = v2.fma(u1, a21); a31 = v3.fma(u1, a31);
+                    FloatVector u2 = FloatVector.fromArray(F, x, x2 + col + 16 + c);
+                    a02 = v0.fma(u2, a02); a12 = v1.fma(u2, a12); a22 = v2.fma(u2, a22); a32 = v3.fma(u2, a32);
+                }
             }
         }
         put(y, bias, out, o0, t + 0, a00.reduceLanes(ADD));
@@ -223,43 +295,75 @@ final class Q4Kernels {
         FloatVector a30 = FloatVector.zero(F), a31 = FloatVector.zero(F), a32 = FloatVector.zero(F), a33 = FloatVector.zero(F);
         for (int b = 0; b < blocks; b++) {
             int col = b << 5;
-            // the low nibbles of the block's 16 bytes are its columns 0..15
-            for (int c = 0; c < 16; c += L) {
-                FloatVector v0 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q0 + (b << 4) + c).convertShape(B2I, I, 0)).and(15).convert(I2F, 0))
-                        .fma(FloatVector.broadcast(F, s[s0 + b]), FloatVector.broadcast(F, m[s0 + b]));
-                FloatVector v1 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q1 + (b << 4) + c).convertShape(B2I, I, 0)).and(15).convert(I2F, 0))
-                        .fma(FloatVector.broadcast(F, s[s1 + b]), FloatVector.broadcast(F, m[s1 + b]));
-                FloatVector v2 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q2 + (b << 4) + c).convertShape(B2I, I, 0)).and(15).convert(I2F, 0))
-                        .fma(FloatVector.broadcast(F, s[s2 + b]), FloatVector.broadcast(F, m[s2 + b]));
-                FloatVector v3 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q3 + (b << 4) + c).convertShape(B2I, I, 0)).and(15).convert(I2F, 0))
-                        .fma(FloatVector.broadcast(F, s[s3 + b]), FloatVector.broadcast(F, m[s3 + b]));
-                FloatVector u0 = FloatVector.fromArray(F, x, x0 + col + 0 + c);
+            if (L == 16) {
+                // 16 lanes: the block's 16 bytes once per row; low nibbles are columns 0..15, high 16..31
+                IntVector r0 = (IntVector) ByteVector.fromArray(B, q, q0 + (b << 4)).convertShape(B2I, I, 0);
+                IntVector r1 = (IntVector) ByteVector.fromArray(B, q, q1 + (b << 4)).convertShape(B2I, I, 0);
+                IntVector r2 = (IntVector) ByteVector.fromArray(B, q, q2 + (b << 4)).convertShape(B2I, I, 0);
+                IntVector r3 = (IntVector) ByteVector.fromArray(B, q, q3 + (b << 4)).convertShape(B2I, I, 0);
+                FloatVector v0 = ((FloatVector) r0.and(15).convert(I2F, 0)).fma(FloatVector.broadcast(F, s[s0 + b]), FloatVector.broadcast(F, m[s0 + b]));
+                FloatVector v1 = ((FloatVector) r1.and(15).convert(I2F, 0)).fma(FloatVector.broadcast(F, s[s1 + b]), FloatVector.broadcast(F, m[s1 + b]));
+                FloatVector v2 = ((FloatVector) r2.and(15).convert(I2F, 0)).fma(FloatVector.broadcast(F, s[s2 + b]), FloatVector.broadcast(F, m[s2 + b]));
+                FloatVector v3 = ((FloatVector) r3.and(15).convert(I2F, 0)).fma(FloatVector.broadcast(F, s[s3 + b]), FloatVector.broadcast(F, m[s3 + b]));
+                FloatVector u0 = FloatVector.fromArray(F, x, x0 + col + 0);
                 a00 = v0.fma(u0, a00); a10 = v1.fma(u0, a10); a20 = v2.fma(u0, a20); a30 = v3.fma(u0, a30);
-                FloatVector u1 = FloatVector.fromArray(F, x, x1 + col + 0 + c);
+                FloatVector u1 = FloatVector.fromArray(F, x, x1 + col + 0);
                 a01 = v0.fma(u1, a01); a11 = v1.fma(u1, a11); a21 = v2.fma(u1, a21); a31 = v3.fma(u1, a31);
-                FloatVector u2 = FloatVector.fromArray(F, x, x2 + col + 0 + c);
+                FloatVector u2 = FloatVector.fromArray(F, x, x2 + col + 0);
                 a02 = v0.fma(u2, a02); a12 = v1.fma(u2, a12); a22 = v2.fma(u2, a22); a32 = v3.fma(u2, a32);
-                FloatVector u3 = FloatVector.fromArray(F, x, x3 + col + 0 + c);
+                FloatVector u3 = FloatVector.fromArray(F, x, x3 + col + 0);
                 a03 = v0.fma(u3, a03); a13 = v1.fma(u3, a13); a23 = v2.fma(u3, a23); a33 = v3.fma(u3, a33);
-            }
-            // the high nibbles of the block's 16 bytes are its columns 16..31
-            for (int c = 0; c < 16; c += L) {
-                FloatVector v0 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q0 + (b << 4) + c).convertShape(B2I, I, 0)).lanewise(LSHR, 4).and(15).convert(I2F, 0))
-                        .fma(FloatVector.broadcast(F, s[s0 + b]), FloatVector.broadcast(F, m[s0 + b]));
-                FloatVector v1 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q1 + (b << 4) + c).convertShape(B2I, I, 0)).lanewise(LSHR, 4).and(15).convert(I2F, 0))
-                        .fma(FloatVector.broadcast(F, s[s1 + b]), FloatVector.broadcast(F, m[s1 + b]));
-                FloatVector v2 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q2 + (b << 4) + c).convertShape(B2I, I, 0)).lanewise(LSHR, 4).and(15).convert(I2F, 0))
-                        .fma(FloatVector.broadcast(F, s[s2 + b]), FloatVector.broadcast(F, m[s2 + b]));
-                FloatVector v3 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q3 + (b << 4) + c).convertShape(B2I, I, 0)).lanewise(LSHR, 4).and(15).convert(I2F, 0))
-                        .fma(FloatVector.broadcast(F, s[s3 + b]), FloatVector.broadcast(F, m[s3 + b]));
-                FloatVector u0 = FloatVector.fromArray(F, x, x0 + col + 16 + c);
+                v0 = ((FloatVector) r0.lanewise(LSHR, 4).and(15).convert(I2F, 0)).fma(FloatVector.broadcast(F, s[s0 + b]), FloatVector.broadcast(F, m[s0 + b]));
+                v1 = ((FloatVector) r1.lanewise(LSHR, 4).and(15).convert(I2F, 0)).fma(FloatVector.broadcast(F, s[s1 + b]), FloatVector.broadcast(F, m[s1 + b]));
+                v2 = ((FloatVector) r2.lanewise(LSHR, 4).and(15).convert(I2F, 0)).fma(FloatVector.broadcast(F, s[s2 + b]), FloatVector.broadcast(F, m[s2 + b]));
+                v3 = ((FloatVector) r3.lanewise(LSHR, 4).and(15).convert(I2F, 0)).fma(FloatVector.broadcast(F, s[s3 + b]), FloatVector.broadcast(F, m[s3 + b]));
+                u0 = FloatVector.fromArray(F, x, x0 + col + 16);
                 a00 = v0.fma(u0, a00); a10 = v1.fma(u0, a10); a20 = v2.fma(u0, a20); a30 = v3.fma(u0, a30);
-                FloatVector u1 = FloatVector.fromArray(F, x, x1 + col + 16 + c);
+                u1 = FloatVector.fromArray(F, x, x1 + col + 16);
                 a01 = v0.fma(u1, a01); a11 = v1.fma(u1, a11); a21 = v2.fma(u1, a21); a31 = v3.fma(u1, a31);
-                FloatVector u2 = FloatVector.fromArray(F, x, x2 + col + 16 + c);
+                u2 = FloatVector.fromArray(F, x, x2 + col + 16);
                 a02 = v0.fma(u2, a02); a12 = v1.fma(u2, a12); a22 = v2.fma(u2, a22); a32 = v3.fma(u2, a32);
-                FloatVector u3 = FloatVector.fromArray(F, x, x3 + col + 16 + c);
+                u3 = FloatVector.fromArray(F, x, x3 + col + 16);
                 a03 = v0.fma(u3, a03); a13 = v1.fma(u3, a13); a23 = v2.fma(u3, a23); a33 = v3.fma(u3, a33);
+            } else {
+                // 8 lanes: the low nibbles of the block's bytes c..c+7 are its columns 0+c..0+c+7
+                for (int c = 0; c < 16; c += L) {
+                    FloatVector v0 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q0 + (b << 4) + c).convertShape(B2I, I, 0)).and(15).convert(I2F, 0))
+                            .fma(FloatVector.broadcast(F, s[s0 + b]), FloatVector.broadcast(F, m[s0 + b]));
+                    FloatVector v1 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q1 + (b << 4) + c).convertShape(B2I, I, 0)).and(15).convert(I2F, 0))
+                            .fma(FloatVector.broadcast(F, s[s1 + b]), FloatVector.broadcast(F, m[s1 + b]));
+                    FloatVector v2 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q2 + (b << 4) + c).convertShape(B2I, I, 0)).and(15).convert(I2F, 0))
+                            .fma(FloatVector.broadcast(F, s[s2 + b]), FloatVector.broadcast(F, m[s2 + b]));
+                    FloatVector v3 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q3 + (b << 4) + c).convertShape(B2I, I, 0)).and(15).convert(I2F, 0))
+                            .fma(FloatVector.broadcast(F, s[s3 + b]), FloatVector.broadcast(F, m[s3 + b]));
+                    FloatVector u0 = FloatVector.fromArray(F, x, x0 + col + 0 + c);
+                    a00 = v0.fma(u0, a00); a10 = v1.fma(u0, a10); a20 = v2.fma(u0, a20); a30 = v3.fma(u0, a30);
+                    FloatVector u1 = FloatVector.fromArray(F, x, x1 + col + 0 + c);
+                    a01 = v0.fma(u1, a01); a11 = v1.fma(u1, a11); a21 = v2.fma(u1, a21); a31 = v3.fma(u1, a31);
+                    FloatVector u2 = FloatVector.fromArray(F, x, x2 + col + 0 + c);
+                    a02 = v0.fma(u2, a02); a12 = v1.fma(u2, a12); a22 = v2.fma(u2, a22); a32 = v3.fma(u2, a32);
+                    FloatVector u3 = FloatVector.fromArray(F, x, x3 + col + 0 + c);
+                    a03 = v0.fma(u3, a03); a13 = v1.fma(u3, a13); a23 = v2.fma(u3, a23); a33 = v3.fma(u3, a33);
+                }
+                // 8 lanes: the high nibbles of the block's bytes c..c+7 are its columns 16+c..16+c+7
+                for (int c = 0; c < 16; c += L) {
+                    FloatVector v0 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q0 + (b << 4) + c).convertShape(B2I, I, 0)).lanewise(LSHR, 4).and(15).convert(I2F, 0))
+                            .fma(FloatVector.broadcast(F, s[s0 + b]), FloatVector.broadcast(F, m[s0 + b]));
+                    FloatVector v1 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q1 + (b << 4) + c).convertShape(B2I, I, 0)).lanewise(LSHR, 4).and(15).convert(I2F, 0))
+                            .fma(FloatVector.broadcast(F, s[s1 + b]), FloatVector.broadcast(F, m[s1 + b]));
+                    FloatVector v2 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q2 + (b << 4) + c).convertShape(B2I, I, 0)).lanewise(LSHR, 4).and(15).convert(I2F, 0))
+                            .fma(FloatVector.broadcast(F, s[s2 + b]), FloatVector.broadcast(F, m[s2 + b]));
+                    FloatVector v3 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q3 + (b << 4) + c).convertShape(B2I, I, 0)).lanewise(LSHR, 4).and(15).convert(I2F, 0))
+                            .fma(FloatVector.broadcast(F, s[s3 + b]), FloatVector.broadcast(F, m[s3 + b]));
+                    FloatVector u0 = FloatVector.fromArray(F, x, x0 + col + 16 + c);
+                    a00 = v0.fma(u0, a00); a10 = v1.fma(u0, a10); a20 = v2.fma(u0, a20); a30 = v3.fma(u0, a30);
+                    FloatVector u1 = FloatVector.fromArray(F, x, x1 + col + 16 + c);
+                    a01 = v0.fma(u1, a01); a11 = v1.fma(u1, a11); a21 = v2.fma(u1, a21); a31 = v3.fma(u1, a31);
+                    FloatVector u2 = FloatVector.fromArray(F, x, x2 + col + 16 + c);
+                    a02 = v0.fma(u2, a02); a12 = v1.fma(u2, a12); a22 = v2.fma(u2, a22); a32 = v3.fma(u2, a32);
+                    FloatVector u3 = FloatVector.fromArray(F, x, x3 + col + 16 + c);
+                    a03 = v0.fma(u3, a03); a13 = v1.fma(u3, a13); a23 = v2.fma(u3, a23); a33 = v3.fma(u3, a33);
+                }
             }
         }
         put(y, bias, out, o0, t + 0, a00.reduceLanes(ADD));
@@ -292,47 +396,83 @@ final class Q4Kernels {
         FloatVector a30 = FloatVector.zero(F), a31 = FloatVector.zero(F), a32 = FloatVector.zero(F), a33 = FloatVector.zero(F), a34 = FloatVector.zero(F);
         for (int b = 0; b < blocks; b++) {
             int col = b << 5;
-            // the low nibbles of the block's 16 bytes are its columns 0..15
-            for (int c = 0; c < 16; c += L) {
-                FloatVector v0 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q0 + (b << 4) + c).convertShape(B2I, I, 0)).and(15).convert(I2F, 0))
-                        .fma(FloatVector.broadcast(F, s[s0 + b]), FloatVector.broadcast(F, m[s0 + b]));
-                FloatVector v1 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q1 + (b << 4) + c).convertShape(B2I, I, 0)).and(15).convert(I2F, 0))
-                        .fma(FloatVector.broadcast(F, s[s1 + b]), FloatVector.broadcast(F, m[s1 + b]));
-                FloatVector v2 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q2 + (b << 4) + c).convertShape(B2I, I, 0)).and(15).convert(I2F, 0))
-                        .fma(FloatVector.broadcast(F, s[s2 + b]), FloatVector.broadcast(F, m[s2 + b]));
-                FloatVector v3 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q3 + (b << 4) + c).convertShape(B2I, I, 0)).and(15).convert(I2F, 0))
-                        .fma(FloatVector.broadcast(F, s[s3 + b]), FloatVector.broadcast(F, m[s3 + b]));
-                FloatVector u0 = FloatVector.fromArray(F, x, x0 + col + 0 + c);
+            if (L == 16) {
+                // 16 lanes: the block's 16 bytes once per row; low nibbles are columns 0..15, high 16..31
+                IntVector r0 = (IntVector) ByteVector.fromArray(B, q, q0 + (b << 4)).convertShape(B2I, I, 0);
+                IntVector r1 = (IntVector) ByteVector.fromArray(B, q, q1 + (b << 4)).convertShape(B2I, I, 0);
+                IntVector r2 = (IntVector) ByteVector.fromArray(B, q, q2 + (b << 4)).convertShape(B2I, I, 0);
+                IntVector r3 = (IntVector) ByteVector.fromArray(B, q, q3 + (b << 4)).convertShape(B2I, I, 0);
+                FloatVector v0 = ((FloatVector) r0.and(15).convert(I2F, 0)).fma(FloatVector.broadcast(F, s[s0 + b]), FloatVector.broadcast(F, m[s0 + b]));
+                FloatVector v1 = ((FloatVector) r1.and(15).convert(I2F, 0)).fma(FloatVector.broadcast(F, s[s1 + b]), FloatVector.broadcast(F, m[s1 + b]));
+                FloatVector v2 = ((FloatVector) r2.and(15).convert(I2F, 0)).fma(FloatVector.broadcast(F, s[s2 + b]), FloatVector.broadcast(F, m[s2 + b]));
+                FloatVector v3 = ((FloatVector) r3.and(15).convert(I2F, 0)).fma(FloatVector.broadcast(F, s[s3 + b]), FloatVector.broadcast(F, m[s3 + b]));
+                FloatVector u0 = FloatVector.fromArray(F, x, x0 + col + 0);
                 a00 = v0.fma(u0, a00); a10 = v1.fma(u0, a10); a20 = v2.fma(u0, a20); a30 = v3.fma(u0, a30);
-                FloatVector u1 = FloatVector.fromArray(F, x, x1 + col + 0 + c);
+                FloatVector u1 = FloatVector.fromArray(F, x, x1 + col + 0);
                 a01 = v0.fma(u1, a01); a11 = v1.fma(u1, a11); a21 = v2.fma(u1, a21); a31 = v3.fma(u1, a31);
-                FloatVector u2 = FloatVector.fromArray(F, x, x2 + col + 0 + c);
+                FloatVector u2 = FloatVector.fromArray(F, x, x2 + col + 0);
                 a02 = v0.fma(u2, a02); a12 = v1.fma(u2, a12); a22 = v2.fma(u2, a22); a32 = v3.fma(u2, a32);
-                FloatVector u3 = FloatVector.fromArray(F, x, x3 + col + 0 + c);
+                FloatVector u3 = FloatVector.fromArray(F, x, x3 + col + 0);
                 a03 = v0.fma(u3, a03); a13 = v1.fma(u3, a13); a23 = v2.fma(u3, a23); a33 = v3.fma(u3, a33);
-                FloatVector u4 = FloatVector.fromArray(F, x, x4 + col + 0 + c);
+                FloatVector u4 = FloatVector.fromArray(F, x, x4 + col + 0);
                 a04 = v0.fma(u4, a04); a14 = v1.fma(u4, a14); a24 = v2.fma(u4, a24); a34 = v3.fma(u4, a34);
-            }
-            // the high nibbles of the block's 16 bytes are its columns 16..31
-            for (int c = 0; c < 16; c += L) {
-                FloatVector v0 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q0 + (b << 4) + c).convertShape(B2I, I, 0)).lanewise(LSHR, 4).and(15).convert(I2F, 0))
-                        .fma(FloatVector.broadcast(F, s[s0 + b]), FloatVector.broadcast(F, m[s0 + b]));
-                FloatVector v1 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q1 + (b << 4) + c).convertShape(B2I, I, 0)).lanewise(LSHR, 4).and(15).convert(I2F, 0))
-                        .fma(FloatVector.broadcast(F, s[s1 + b]), FloatVector.broadcast(F, m[s1 + b]));
-                FloatVector v2 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q2 + (b << 4) + c).convertShape(B2I, I, 0)).lanewise(LSHR, 4).and(15).convert(I2F, 0))
-                        .fma(FloatVector.broadcast(F, s[s2 + b]), FloatVector.broadcast(F, m[s2 + b]));
-                FloatVector v3 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q3 + (b << 4) + c).convertShape(B2I, I, 0)).lanewise(LSHR, 4).and(15).convert(I2F, 0))
-                        .fma(FloatVector.broadcast(F, s[s3 + b]), FloatVector.broadcast(F, m[s3 + b]));
-                FloatVector u0 = FloatVector.fromArray(F, x, x0 + col + 16 + c);
+                v0 = ((FloatVector) r0.lanewise(LSHR, 4).and(15).convert(I2F, 0)).fma(FloatVector.broadcast(F, s[s0 + b]), FloatVector.broadcast(F, m[s0 + b]));
+                v1 = ((FloatVector) r1.lanewise(LSHR, 4).and(15).convert(I2F, 0)).fma(FloatVector.broadcast(F, s[s1 + b]), FloatVector.broadcast(F, m[s1 + b]));
+                v2 = ((FloatVector) r2.lanewise(LSHR, 4).and(15).convert(I2F, 0)).fma(FloatVector.broadcast(F, s[s2 + b]), FloatVector.broadcast(F, m[s2 + b]));
+                v3 = ((FloatVector) r3.lanewise(LSHR, 4).and(15).convert(I2F, 0)).fma(FloatVector.broadcast(F, s[s3 + b]), FloatVector.broadcast(F, m[s3 + b]));
+                u0 = FloatVector.fromArray(F, x, x0 + col + 16);
                 a00 = v0.fma(u0, a00); a10 = v1.fma(u0, a10); a20 = v2.fma(u0, a20); a30 = v3.fma(u0, a30);
-                FloatVector u1 = FloatVector.fromArray(F, x, x1 + col + 16 + c);
+                u1 = FloatVector.fromArray(F, x, x1 + col + 16);
                 a01 = v0.fma(u1, a01); a11 = v1.fma(u1, a11); a21 = v2.fma(u1, a21); a31 = v3.fma(u1, a31);
-                FloatVector u2 = FloatVector.fromArray(F, x, x2 + col + 16 + c);
+                u2 = FloatVector.fromArray(F, x, x2 + col + 16);
                 a02 = v0.fma(u2, a02); a12 = v1.fma(u2, a12); a22 = v2.fma(u2, a22); a32 = v3.fma(u2, a32);
-                FloatVector u3 = FloatVector.fromArray(F, x, x3 + col + 16 + c);
+                u3 = FloatVector.fromArray(F, x, x3 + col + 16);
                 a03 = v0.fma(u3, a03); a13 = v1.fma(u3, a13); a23 = v2.fma(u3, a23); a33 = v3.fma(u3, a33);
-                FloatVector u4 = FloatVector.fromArray(F, x, x4 + col + 16 + c);
+                u4 = FloatVector.fromArray(F, x, x4 + col + 16);
                 a04 = v0.fma(u4, a04); a14 = v1.fma(u4, a14); a24 = v2.fma(u4, a24); a34 = v3.fma(u4, a34);
+            } else {
+                // 8 lanes: the low nibbles of the block's bytes c..c+7 are its columns 0+c..0+c+7
+                for (int c = 0; c < 16; c += L) {
+                    FloatVector v0 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q0 + (b << 4) + c).convertShape(B2I, I, 0)).and(15).convert(I2F, 0))
+                            .fma(FloatVector.broadcast(F, s[s0 + b]), FloatVector.broadcast(F, m[s0 + b]));
+                    FloatVector v1 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q1 + (b << 4) + c).convertShape(B2I, I, 0)).and(15).convert(I2F, 0))
+                            .fma(FloatVector.broadcast(F, s[s1 + b]), FloatVector.broadcast(F, m[s1 + b]));
+                    FloatVector v2 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q2 + (b << 4) + c).convertShape(B2I, I, 0)).and(15).convert(I2F, 0))
+                            .fma(FloatVector.broadcast(F, s[s2 + b]), FloatVector.broadcast(F, m[s2 + b]));
+                    FloatVector v3 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q3 + (b << 4) + c).convertShape(B2I, I, 0)).and(15).convert(I2F, 0))
+                            .fma(FloatVector.broadcast(F, s[s3 + b]), FloatVector.broadcast(F, m[s3 + b]));
+                    FloatVector u0 = FloatVector.fromArray(F, x, x0 + col + 0 + c);
+                    a00 = v0.fma(u0, a00); a10 = v1.fma(u0, a10); a20 = v2.fma(u0, a20); a30 = v3.fma(u0, a30);
+                    FloatVector u1 = FloatVector.fromArray(F, x, x1 + col + 0 + c);
+                    a01 = v0.fma(u1, a01); a11 = v1.fma(u1, a11); a21 = v2.fma(u1, a21); a31 = v3.fma(u1, a31);
+                    FloatVector u2 = FloatVector.fromArray(F, x, x2 + col + 0 + c);
+                    a02 = v0.fma(u2, a02); a12 = v1.fma(u2, a12); a22 = v2.fma(u2, a22); a32 = v3.fma(u2, a32);
+                    FloatVector u3 = FloatVector.fromArray(F, x, x3 + col + 0 + c);
+                    a03 = v0.fma(u3, a03); a13 = v1.fma(u3, a13); a23 = v2.fma(u3, a23); a33 = v3.fma(u3, a33);
+                    FloatVector u4 = FloatVector.fromArray(F, x, x4 + col + 0 + c);
+                    a04 = v0.fma(u4, a04); a14 = v1.fma(u4, a14); a24 = v2.fma(u4, a24); a34 = v3.fma(u4, a34);
+                }
+                // 8 lanes: the high nibbles of the block's bytes c..c+7 are its columns 16+c..16+c+7
+                for (int c = 0; c < 16; c += L) {
+                    FloatVector v0 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q0 + (b << 4) + c).convertShape(B2I, I, 0)).lanewise(LSHR, 4).and(15).convert(I2F, 0))
+                            .fma(FloatVector.broadcast(F, s[s0 + b]), FloatVector.broadcast(F, m[s0 + b]));
+                    FloatVector v1 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q1 + (b << 4) + c).convertShape(B2I, I, 0)).lanewise(LSHR, 4).and(15).convert(I2F, 0))
+                            .fma(FloatVector.broadcast(F, s[s1 + b]), FloatVector.broadcast(F, m[s1 + b]));
+                    FloatVector v2 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q2 + (b << 4) + c).convertShape(B2I, I, 0)).lanewise(LSHR, 4).and(15).convert(I2F, 0))
+                            .fma(FloatVector.broadcast(F, s[s2 + b]), FloatVector.broadcast(F, m[s2 + b]));
+                    FloatVector v3 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q3 + (b << 4) + c).convertShape(B2I, I, 0)).lanewise(LSHR, 4).and(15).convert(I2F, 0))
+                            .fma(FloatVector.broadcast(F, s[s3 + b]), FloatVector.broadcast(F, m[s3 + b]));
+                    FloatVector u0 = FloatVector.fromArray(F, x, x0 + col + 16 + c);
+                    a00 = v0.fma(u0, a00); a10 = v1.fma(u0, a10); a20 = v2.fma(u0, a20); a30 = v3.fma(u0, a30);
+                    FloatVector u1 = FloatVector.fromArray(F, x, x1 + col + 16 + c);
+                    a01 = v0.fma(u1, a01); a11 = v1.fma(u1, a11); a21 = v2.fma(u1, a21); a31 = v3.fma(u1, a31);
+                    FloatVector u2 = FloatVector.fromArray(F, x, x2 + col + 16 + c);
+                    a02 = v0.fma(u2, a02); a12 = v1.fma(u2, a12); a22 = v2.fma(u2, a22); a32 = v3.fma(u2, a32);
+                    FloatVector u3 = FloatVector.fromArray(F, x, x3 + col + 16 + c);
+                    a03 = v0.fma(u3, a03); a13 = v1.fma(u3, a13); a23 = v2.fma(u3, a23); a33 = v3.fma(u3, a33);
+                    FloatVector u4 = FloatVector.fromArray(F, x, x4 + col + 16 + c);
+                    a04 = v0.fma(u4, a04); a14 = v1.fma(u4, a14); a24 = v2.fma(u4, a24); a34 = v3.fma(u4, a34);
+                }
             }
         }
         put(y, bias, out, o0, t + 0, a00.reduceLanes(ADD));

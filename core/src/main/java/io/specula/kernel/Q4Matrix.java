@@ -64,7 +64,7 @@ public final class Q4Matrix implements WeightMatrix {
     /**
      * A scale and a minimum per block (as llama.cpp's Q4_1 and the sub-blocks of Q4_K): start from the block's range
      * ({@code d = (max - min) / 15}), then twice fit {@code d} and {@code m} by least squares to the chosen
-     * {@code q} and choose {@code q} again, keeping the fit with the smallest squared error.
+     * {@code q} and choose {@code q} again (each step can only lower the squared error).
      */
     public static Q4Matrix quantizeWithMinimum(FloatRows source, int rows, int cols) {
         return quantize(source, rows, cols, true);
@@ -79,11 +79,10 @@ public final class Q4Matrix implements WeightMatrix {
         float[] m = new float[n / BLOCK];
         Quantizing.inChunks(source, rows, cols, (chunk, first, r, row) -> {
             int[] levels = new int[BLOCK];
-            int[] trial = new int[BLOCK];
             for (int b = 0; b < cols; b += BLOCK) {
                 int block = (row * cols + b) / BLOCK;
                 if (withMinimum) {
-                    fitWithMinimum(chunk, r * cols + b, levels, trial, s, m, block);
+                    fitWithMinimum(chunk, r * cols + b, levels, s, m, block);
                 } else {
                     fitSymmetric(chunk, r * cols + b, levels, s, m, block);
                 }
@@ -112,12 +111,21 @@ public final class Q4Matrix implements WeightMatrix {
         m[block] = -8 * d;
     }
 
-    private static void fitWithMinimum(float[] w, int from, int[] q, int[] trial, float[] s, float[] m, int block) {
+    /**
+     * Levels nearest to the weights on the block's min..max grid, then twice: the least-squares scale and minimum for
+     * those levels, and the nearest levels again. Neither step can increase the squared error (the least-squares fit
+     * is optimal for the levels it is given, the nearest levels are optimal for the grid), so the result is never
+     * worse than the min..max grid, and no error needs computing.
+     */
+    private static void fitWithMinimum(float[] w, int from, int[] q, float[] s, float[] m, int block) {
         float lo = Float.POSITIVE_INFINITY;
         float hi = Float.NEGATIVE_INFINITY;
+        double sw = 0;
         for (int i = 0; i < BLOCK; i++) {
-            lo = Math.min(lo, w[from + i]);
-            hi = Math.max(hi, w[from + i]);
+            float v = w[from + i];
+            lo = Math.min(lo, v);
+            hi = Math.max(hi, v);
+            sw += v;
         }
         float d = (hi - lo) / 15;
         float min = lo;
@@ -127,40 +135,36 @@ public final class Q4Matrix implements WeightMatrix {
             m[block] = lo;
             return;
         }
-        assign(w, from, q, d, min);
-        double best = error(w, from, q, d, min);
-        System.arraycopy(q, 0, trial, 0, BLOCK);
         for (int round = 0; round < 2; round++) {
-            // least squares for w ~ d q + m with these q: the normal equations of a line fit
-            double sq = 0;
-            double sqq = 0;
-            double sw = 0;
-            double sqw = 0;
-            for (int i = 0; i < BLOCK; i++) {
-                double v = w[from + i];
-                sq += trial[i];
-                sqq += (double) trial[i] * trial[i];
-                sw += v;
-                sqw += trial[i] * v;
+            // the nearest levels, and the sums of the normal equations of w ~ d q + m for them (integer sums are
+            // exact; the products go into two partial sums so the additions do not wait on each other)
+            float id = 1 / d;
+            int sq = 0;
+            int sqq = 0;
+            float sqw0 = 0;
+            float sqw1 = 0;
+            for (int i = 0; i < BLOCK; i += 2) {
+                float v0 = w[from + i];
+                float v1 = w[from + i + 1];
+                int l0 = level((v0 - min) * id);
+                int l1 = level((v1 - min) * id);
+                q[i] = l0;
+                q[i + 1] = l1;
+                sq += l0 + l1;
+                sqq += l0 * l0 + l1 * l1;
+                sqw0 += l0 * v0;
+                sqw1 += l1 * v1;
             }
-            double det = BLOCK * sqq - sq * sq;
-            if (det <= 0) {
-                break;
-            }
-            float fd = (float) ((BLOCK * sqw - sq * sw) / det);
-            float fm = (float) ((sw - fd * sq) / BLOCK);
+            double sqw = (double) sqw0 + sqw1;
+            double det = (double) BLOCK * sqq - (double) sq * sq;
+            float fd = det > 0 ? (float) ((BLOCK * sqw - sq * sw) / det) : 0;
             if (!(fd > 0)) {
                 break;
             }
-            assign(w, from, trial, fd, fm);
-            double e = error(w, from, trial, fd, fm);
-            if (e < best) {
-                best = e;
-                d = fd;
-                min = fm;
-                System.arraycopy(trial, 0, q, 0, BLOCK);
-            }
+            d = fd;
+            min = (float) ((sw - fd * sq) / BLOCK);
         }
+        assign(w, from, q, d, min);
         s[block] = d;
         m[block] = min;
     }
@@ -169,17 +173,13 @@ public final class Q4Matrix implements WeightMatrix {
     private static void assign(float[] w, int from, int[] q, float d, float min) {
         float id = 1 / d;
         for (int i = 0; i < BLOCK; i++) {
-            q[i] = Math.max(0, Math.min(15, Math.round((w[from + i] - min) * id)));
+            q[i] = level((w[from + i] - min) * id);
         }
     }
 
-    private static double error(float[] w, int from, int[] q, float d, float min) {
-        double e = 0;
-        for (int i = 0; i < BLOCK; i++) {
-            double diff = w[from + i] - Math.fma((float) q[i], d, min);
-            e += diff * diff;
-        }
-        return e;
+    /** The level 0..15 nearest to {@code x} (ties up): truncation is floor for {@code x + 0.5 >= 0}, and below that 0. */
+    private static int level(float x) {
+        return Math.max(0, Math.min(15, (int) (x + 0.5f)));
     }
 
     /** 32 levels into 16 bytes: byte j = level j | level (j + 16) << 4. */

@@ -5,7 +5,7 @@ package io.specula.kernel;
  * stored as {@code blockSize} int8 values {@code q} and one float scale {@code d}; a weight is {@code q * d} (a float
  * multiplication, in the kernels and in {@link #row} alike). 1.125 bytes per weight with blocks of 32.
  *
- * <p>Made at load by {@link #quantize} (llama.cpp's Q8_0 rule: {@code d = max|w| / 127}, {@code q = round(w / d)}),
+ * <p>Made at load by {@link #quantize} (llama.cpp's Q8_0 rule: {@code d = max|w| / 127}, {@code q = rint(w / d)}),
  * or filled directly from GGUF tensors without widening anything to float32:
  * <ul>
  *   <li><b>Q8_0</b> (blocks of 32: an f16 {@code d} and 32 int8): {@code blockSize = 32}, {@code scales[b] = d}
@@ -72,7 +72,11 @@ public final class Q8Matrix implements WeightMatrix {
         return new Q8Matrix(q, s, rows, cols, BLOCK);
     }
 
-    /** llama.cpp's quantize_row_q8_0: d = max|w| / 127, q = w / d rounded half away from zero. */
+    /**
+     * llama.cpp's quantize_row_q8_0: d = max|w| / 127, q = w / d rounded to the nearest integer (ties to even here,
+     * away from zero there: they differ only for a quotient exactly halfway, and {@code rint} is one instruction
+     * where {@code Math.round} is a dozen).
+     */
     static void quantizeBlock(float[] w, int from, byte[] q, int at, float[] scales) {
         float amax = 0;
         for (int i = 0; i < BLOCK; i++) {
@@ -81,8 +85,7 @@ public final class Q8Matrix implements WeightMatrix {
         float d = amax / 127;
         float id = d != 0 ? 1 / d : 0;
         for (int i = 0; i < BLOCK; i++) {
-            float v = w[from + i] * id;
-            q[at + i] = (byte) (v < 0 ? -Math.round(-v) : Math.round(v));
+            q[at + i] = (byte) Math.rint(w[from + i] * id);
         }
         scales[at / BLOCK] = d;
     }

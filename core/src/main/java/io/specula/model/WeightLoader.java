@@ -20,6 +20,7 @@ public final class WeightLoader {
     private final TensorSource source;
     private final Quantization quantization;
     private final boolean float32;
+    private WeightFormat outputFormat;
     private final Map<String, Long> bytesByFormat = new LinkedHashMap<>();
     private long otherBytes;
     private int kept;
@@ -36,6 +37,15 @@ public final class WeightLoader {
         this.float32 = float32;
     }
 
+    /**
+     * Overrides {@link Quantization#formatFor} for the output head (and the tied embedding): only to measure that
+     * rule's choice ({@code specula perplexity --output-head}); {@code null} restores the rule.
+     */
+    public WeightLoader outputFormat(WeightFormat format) {
+        this.outputFormat = format;
+        return this;
+    }
+
     public TensorSource source() {
         return source;
     }
@@ -46,7 +56,12 @@ public final class WeightLoader {
 
     /** The tensors {@code parts} ({@code [rows_i, cols]} each) stacked by rows into one matrix for {@code role}. */
     public WeightMatrix matrix(Quantization.Role role, int cols, TensorSource.Part... parts) {
-        WeightFormat format = quantization.formatFor(role);
+        WeightFormat format = outputFormat != null
+                && (role == Quantization.Role.OUTPUT || role == Quantization.Role.TIED_EMBEDDING)
+                ? outputFormat : quantization.formatFor(role);
+        if (format == WeightFormat.F32 || format == WeightFormat.F16 || format == WeightFormat.BF16) {
+            format = null; // an override to a float format means: as stored
+        }
         if (format != null && cols % 32 != 0) {
             kept++;
             format = null;

@@ -172,6 +172,9 @@ public final class LlamaModel implements JavaKernelModel {
         }
         float[] flat = new float[numLogits * v];
         matmul.matmul(last, numLogits, w.lmHead, null, flat);
+        if (numLogits == 1) {
+            return new float[][] {flat}; // plain decoding: no copy of a row that can be 128k floats
+        }
         float[][] out = new float[numLogits][];
         for (int i = 0; i < numLogits; i++) {
             out[i] = java.util.Arrays.copyOfRange(flat, i * v, (i + 1) * v);

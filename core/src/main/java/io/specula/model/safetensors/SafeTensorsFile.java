@@ -44,6 +44,13 @@ public final class SafeTensorsFile implements AutoCloseable {
     /** Buffer of the copying reads: large enough for few system calls, small next to any model. */
     private static final int READ_CHUNK_BYTES = 8 << 20;
 
+    /**
+     * One read buffer per loading thread, reused: a direct buffer's memory is only freed when the garbage collector
+     * gets to it, so a new one per read would pile up hundreds of megabytes of native memory while a model loads.
+     */
+    private static final ThreadLocal<ByteBuffer> READ_BUFFER = ThreadLocal.withInitial(() ->
+            ByteBuffer.allocateDirect(READ_CHUNK_BYTES).order(ByteOrder.LITTLE_ENDIAN));
+
     private final Path file;
     private final FileChannel channel;
     private final long dataStart;
@@ -168,7 +175,7 @@ public final class SafeTensorsFile implements AutoCloseable {
             throw SafeTensorsHeader.tensorError(file, name, "is " + t.dtype() + ", not a 16-bit float type");
         }
         int n = elements(name, t);
-        ByteBuffer buf = ByteBuffer.allocateDirect((int) Math.min(READ_CHUNK_BYTES, 2L * n)).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer buf = READ_BUFFER.get();
         long pos = dataStart + t.begin();
         int done = 0;
         while (done < n) {
@@ -193,8 +200,7 @@ public final class SafeTensorsFile implements AutoCloseable {
             throw new IndexOutOfBoundsException("elements " + from + ".." + (from + count) + " of " + t);
         }
         int size = t.dtype().byteSize();
-        ByteBuffer buf = ByteBuffer.allocateDirect((int) Math.min(READ_CHUNK_BYTES, (long) size * Math.max(1, count)))
-                .order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer buf = READ_BUFFER.get();
         long pos = dataStart + t.begin() + from * size;
         int done = 0;
         while (done < count) {
