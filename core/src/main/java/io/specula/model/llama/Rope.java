@@ -42,7 +42,13 @@ public final class Rope {
             float exponent = (float) (2 * i) / dim;
             invFreq[i] = (float) (1.0 / Math.pow(theta, exponent));
         }
-        if (global && c.ropeScaling() != null) {
+        if (global && c.ropeScaling() != null && c.ropeScaling().frequencyDivisors() != null) {
+            // llama.cpp's form of the same scaling (a GGUF file's rope_freqs): each frequency divided by its factor
+            float[] divisors = c.ropeScaling().frequencyDivisors();
+            for (int i = 0; i < half; i++) {
+                invFreq[i] = invFreq[i] / divisors[i];
+            }
+        } else if (global && c.ropeScaling() != null) {
             scaleLlama3(invFreq, c.ropeScaling());
         }
         if (linearFactor != 1.0) {
