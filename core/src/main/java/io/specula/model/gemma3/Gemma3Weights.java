@@ -15,8 +15,8 @@ import io.specula.model.WeightsSummary;
  *
  * <p>Gemma's RMSNorm multiplies by {@code (1 + weight)}, computed in float32 (transformers' Gemma3RMSNorm:
  * {@code output * (1.0 + self.weight.float())}); the norms are stored here with the 1 already added, the same float32
- * sum, so the model applies them as plain RMSNorm weights. (llama.cpp's converter adds the 1 into its GGUF files:
- * a GGUF reader must hand back the checkpoint's values, or this class skip the addition for it.)
+ * sum, so the model applies them as plain RMSNorm weights. llama.cpp's converter adds the same float32 1 into its
+ * GGUF files ({@link TensorSource#gemmaNormsIncludeOne}): their norms are taken as they are.
  */
 public final class Gemma3Weights {
 
@@ -109,6 +109,9 @@ public final class Gemma3Weights {
 
     /** A Gemma RMSNorm weight as the factor it multiplies by: {@code 1 + w}, in float32 as transformers. */
     private static float[] norm(WeightLoader loader, String name, int n) {
+        if (loader.source().gemmaNormsIncludeOne()) {
+            return loader.floats(name, n);
+        }
         float[] w = loader.floats(name, n).clone();   // a source may hand out its own array
         for (int i = 0; i < w.length; i++) {
             w[i] = 1f + w[i];
