@@ -2,8 +2,9 @@ package io.specula.autoconfigure;
 
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Locale;
 
+import io.specula.FieldErrors;
+import io.specula.InvalidRequestException;
 import io.specula.adaptive.AdaptiveConfig;
 import org.jspecify.annotations.Nullable;
 
@@ -38,7 +39,7 @@ public class SpeculaAdaptiveProperties implements Validator {
     private int batchSize = DEFAULTS.batchSize();
 
     /** AdamW learning rate of the fine-tuning (constant). */
-    private double learningRate = 3e-4;
+    private double learningRate = DEFAULTS.learningRate();
 
     /** How often the background trainer looks for new examples. */
     private Duration updateInterval = DEFAULTS.updateInterval();
@@ -71,7 +72,7 @@ public class SpeculaAdaptiveProperties implements Validator {
      * Training objective: "kl" (distillation: KL from the target's top-k distribution) or "cross-entropy" (on the
      * tokens the target chose; cheaper).
      */
-    private String loss = "kl";
+    private String loss = DEFAULTS.loss().configName();
 
     /**
      * Directory for checkpoints of the adapted drafter (one Hugging Face model folder per version); the newest one
@@ -82,9 +83,16 @@ public class SpeculaAdaptiveProperties implements Validator {
     /** Checkpoints kept (the newest). */
     private int checkpointRetention = DEFAULTS.checkpointRetention();
 
+    /** The adaptive drafter's configuration; call after validation (a bad value fails here). */
     public AdaptiveConfig toConfig() {
-        AdaptiveConfig.Loss l = "cross-entropy".equals(this.loss.trim().toLowerCase(Locale.ROOT))
-                ? AdaptiveConfig.Loss.CROSS_ENTROPY : AdaptiveConfig.Loss.KL;
+        FieldErrors errors = new FieldErrors();
+        AdaptiveConfig config = toConfig(errors);
+        errors.throwIfAny();
+        return config;
+    }
+
+    private AdaptiveConfig toConfig(FieldErrors errors) {
+        AdaptiveConfig.Loss l = AdaptiveConfig.Loss.parse(this.loss, errors);
         Path dir = StringUtils.hasText(this.checkpointDir) ? Path.of(this.checkpointDir.trim()).toAbsolutePath() : null;
         return new AdaptiveConfig(this.enabled, this.bufferSize, this.batchSize, (float) this.learningRate,
                 this.updateInterval, this.stepsPerUpdate, this.minNewExamples, this.maxComputeShare,
@@ -97,41 +105,18 @@ public class SpeculaAdaptiveProperties implements Validator {
         return SpeculaAdaptiveProperties.class.isAssignableFrom(type);
     }
 
+    /** The engine's rules of the adaptive drafter's configuration, reported against the properties that hold them. */
     @Override
     public void validate(Object target, Errors errors) {
         SpeculaAdaptiveProperties p = (SpeculaAdaptiveProperties) target;
-        positive(errors, "bufferSize", p.bufferSize);
-        positive(errors, "batchSize", p.batchSize);
-        positive(errors, "stepsPerUpdate", p.stepsPerUpdate);
-        positive(errors, "minNewExamples", p.minNewExamples);
-        positive(errors, "minHeldOutPositions", p.minHeldOutPositions);
-        positive(errors, "topK", p.topK);
-        positive(errors, "checkpointRetention", p.checkpointRetention);
-        if (p.windowTokens < 4) {
-            errors.rejectValue("windowTokens", "specula.adaptive.windowTokens", "expected an integer >= 4");
+        FieldErrors found = new FieldErrors();
+        try {
+            p.toConfig(found);
         }
-        if (!(p.learningRate > 0 && Double.isFinite(p.learningRate))) {
-            errors.rejectValue("learningRate", "specula.adaptive.learningRate", "expected a number > 0");
+        catch (InvalidRequestException ex) {
+            ex.errors().forEach(e -> found.add(e.field(), e.message()));
         }
-        if (p.updateInterval == null || p.updateInterval.isNegative() || p.updateInterval.isZero()) {
-            errors.rejectValue("updateInterval", "specula.adaptive.updateInterval", "expected a positive duration");
-        }
-        if (!(p.maxComputeShare > 0 && p.maxComputeShare <= 1)) {
-            errors.rejectValue("maxComputeShare", "specula.adaptive.maxComputeShare", "expected a number in (0, 1]");
-        }
-        if (!(p.heldOutFraction > 0 && p.heldOutFraction <= 0.5)) {
-            errors.rejectValue("heldOutFraction", "specula.adaptive.heldOutFraction", "expected a number in (0, 0.5]");
-        }
-        String l = p.loss == null ? "" : p.loss.trim().toLowerCase(Locale.ROOT);
-        if (!l.equals("kl") && !l.equals("cross-entropy")) {
-            errors.rejectValue("loss", "specula.adaptive.loss", "expected \"kl\" or \"cross-entropy\"");
-        }
-    }
-
-    private static void positive(Errors errors, String field, int value) {
-        if (value < 1) {
-            errors.rejectValue(field, "specula.adaptive." + field, "expected an integer >= 1");
-        }
+        found.list().forEach(e -> errors.rejectValue(e.field(), "specula.adaptive." + e.field(), e.message()));
     }
 
     public boolean isEnabled() {

@@ -1,9 +1,11 @@
 package io.specula.autoconfigure;
 
 import io.micrometer.observation.ObservationRegistry;
-import io.specula.SpeculaException;
+import io.specula.FieldErrors;
 import io.specula.chat.SpeculaChatModel;
 import io.specula.engine.EngineConfig;
+import io.specula.engine.EngineLoadException;
+import io.specula.engine.ServingLimits;
 import io.specula.engine.SpeculaEngine;
 
 import org.springframework.ai.chat.observation.ChatModelObservationConvention;
@@ -40,28 +42,28 @@ public class SpeculaChatAutoConfiguration {
         try {
             return SpeculaEngine.load(config, adaptive.toConfig());
         }
-        catch (SpeculaException ex) {
-            if (ex.getMessage().startsWith("adaptive:")) {
-                throw new InvalidConfigurationPropertyValueException(SpeculaAdaptiveProperties.CONFIG_PREFIX
-                        + ".enabled", true, ex.getMessage());
-            }
-            // The engine's message names the file; name the property that points at it.
-            boolean drafterAtFault = config.drafter() != null && !EngineConfig.NGRAM.equals(config.drafter())
-                    && (ex.getMessage().contains(config.drafter()) || ex.getMessage().startsWith("drafter"));
-            String property = SpeculaEngineProperties.CONFIG_PREFIX + (drafterAtFault ? ".drafter" : ".target");
-            Object value = drafterAtFault ? config.drafter() : config.targetDir();
-            throw new InvalidConfigurationPropertyValueException(property, value,
-                    "the models could not be loaded (target " + config.targetDir() + ", drafter "
-                            + (config.drafter() != null ? config.drafter() : "none") + "): " + ex.getMessage());
+        catch (EngineLoadException ex) {
+            throw invalidProperty(ex, config);
         }
     }
 
-    @Bean
-    @ConditionalOnMissingBean
-    public SpeculaStatistics speculaStatistics(SpeculaEngine engine) {
-        SpeculaStatistics statistics = new SpeculaStatistics();
-        engine.addDecodingListener(statistics);
-        return statistics;
+    /** The property behind the setting the engine could not load with, with its value and the engine's message. */
+    static InvalidConfigurationPropertyValueException invalidProperty(EngineLoadException ex, EngineConfig config) {
+        String engine = SpeculaEngineProperties.CONFIG_PREFIX;
+        String loading = "the models could not be loaded (target " + config.targetDir() + ", drafter "
+                + config.drafter() + "): " + ex.getMessage();
+        return switch (ex.setting()) {
+            case TARGET -> new InvalidConfigurationPropertyValueException(engine + ".target", config.targetDir(),
+                    loading);
+            case DRAFTER -> new InvalidConfigurationPropertyValueException(engine + ".drafter", config.drafter(),
+                    loading);
+            case DEVICE -> new InvalidConfigurationPropertyValueException(engine + ".device", config.device(),
+                    ex.getMessage());
+            case DTYPE -> new InvalidConfigurationPropertyValueException(engine + ".dtype", config.dtype(),
+                    ex.getMessage());
+            case ADAPTIVE -> new InvalidConfigurationPropertyValueException(
+                    SpeculaAdaptiveProperties.CONFIG_PREFIX + ".enabled", true, ex.getMessage());
+        };
     }
 
     @Bean
@@ -69,12 +71,12 @@ public class SpeculaChatAutoConfiguration {
     public SpeculaChatModel speculaChatModel(SpeculaEngine engine, SpeculaChatProperties properties,
             ObjectProvider<ObservationRegistry> observationRegistry,
             ObjectProvider<ChatModelObservationConvention> observationConvention) {
-        Integer maxTokens = properties.getMaxTokens();
-        int cap = engine.maxTokensCap();
-        if (maxTokens != null && cap > 0 && maxTokens > cap) {
+        FieldErrors overTheCap = new FieldErrors();
+        ServingLimits.checkMaxTokens(properties.getMaxTokens(), engine.maxTokensCap(), overTheCap);
+        if (!overTheCap.isEmpty()) {
             throw new InvalidConfigurationPropertyValueException(SpeculaChatProperties.CONFIG_PREFIX + ".max-tokens",
-                    maxTokens, "more than " + SpeculaEngineProperties.CONFIG_PREFIX + ".max-tokens-cap (" + cap
-                            + "): every request would be refused");
+                    properties.getMaxTokens(), "more than " + SpeculaEngineProperties.CONFIG_PREFIX
+                            + ".max-tokens-cap (" + engine.maxTokensCap() + "): every request would be refused");
         }
         SpeculaChatModel chatModel = SpeculaChatModel.builder()
             .engine(engine)

@@ -1,10 +1,13 @@
 package io.specula.autoconfigure;
 
 import java.util.List;
-import java.util.Set;
 
+import io.specula.FieldError;
+import io.specula.FieldErrors;
 import io.specula.chat.SpeculaChatOptions;
-import io.specula.engine.SpeculationSettings;
+import io.specula.generate.SamplingParams;
+import io.specula.speculative.SpeculationSettings;
+import io.specula.speculative.policy.DraftPolicy;
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.boot.context.properties.ConfigurationProperties;
@@ -13,24 +16,23 @@ import org.springframework.validation.Validator;
 
 /**
  * Default options of Specula chat requests ({@code spring.ai.specula.chat.*}), flattened as in Spring AI 2.0. A
- * request's own options override them field by field. Unknown keys under {@code spring.ai.specula.chat} fail
- * start-up, naming the key.
+ * request's own options override them field by field. The defaults and the rules are the engine's (its
+ * {@code DecodingOptions}): a bad value fails start-up with the message a request would get. Unknown keys under
+ * {@code spring.ai.specula.chat} fail start-up, naming the key.
  */
 @ConfigurationProperties(prefix = SpeculaChatProperties.CONFIG_PREFIX, ignoreUnknownFields = false)
 public class SpeculaChatProperties implements Validator {
 
     public static final String CONFIG_PREFIX = "spring.ai.specula.chat";
 
-    static final Set<String> DRAFT_POLICIES = Set.of("adaptive", "fixed", "heuristic", "confidence");
-
     /** Sampling temperature; 0 picks the most likely token (greedy decoding). */
-    private Double temperature = 0.7;
+    private Double temperature = SamplingParams.DEFAULT_TEMPERATURE;
 
     /** Nucleus sampling: keep the smallest set of tokens whose probability reaches top-p; 1 keeps all. */
-    private Double topP = 1.0;
+    private Double topP = SamplingParams.DEFAULT_TOP_P;
 
     /** Keep only the top-k most likely tokens; 0 keeps all. */
-    private Integer topK = 0;
+    private Integer topK = SamplingParams.DEFAULT_TOP_K;
 
     /** Most tokens to generate per request; unset generates until the end of the answer or the context window. */
     private @Nullable Integer maxTokens;
@@ -41,23 +43,23 @@ public class SpeculaChatProperties implements Validator {
     /** Seed of the sampler's random generator, for reproducible sampling; unset picks a random seed per request. */
     private @Nullable Long seed;
 
-    /** Subtracted from a token's logit once per earlier occurrence in the answer (OpenAI style). */
-    private Double frequencyPenalty = 0.0;
+    /** Subtracted from a token's logit once per earlier occurrence in the answer (OpenAI style), a finite number. */
+    private Double frequencyPenalty = SamplingParams.DEFAULT_PENALTY;
 
-    /** Subtracted from a token's logit if it already occurs in the answer (OpenAI style). */
-    private Double presencePenalty = 0.0;
+    /** Subtracted from a token's logit if it already occurs in the answer (OpenAI style), a finite number. */
+    private Double presencePenalty = SamplingParams.DEFAULT_PENALTY;
 
     /** Whether the drafter proposes tokens (speculative decoding); false decodes with the target alone. */
-    private Boolean speculative = true;
+    private Boolean speculative = SpeculationSettings.DEFAULT_ENABLED;
 
     /** Largest number of tokens the drafter proposes per step (γmax), 1 to 16. */
-    private Integer draftTokens = 4;
+    private Integer draftTokens = DraftPolicy.DEFAULT_DRAFT_TOKENS;
 
     /**
      * How many tokens to draft each step: "adaptive" (cost-aware; turns speculation off while it does not pay),
      * "fixed" (always draft-tokens), "heuristic" or "confidence" (stop drafting when the drafter is unsure).
      */
-    private String draftPolicy = "adaptive";
+    private String draftPolicy = DraftPolicy.DEFAULT.configName();
 
     public Double getTemperature() {
         return this.temperature;
@@ -147,8 +149,12 @@ public class SpeculaChatProperties implements Validator {
         this.draftPolicy = draftPolicy;
     }
 
-    /** The default options of the chat model. */
+    /** The default options of the chat model; call after validation (an unknown draft policy fails here). */
     public SpeculaChatOptions toOptions() {
+        return toOptions(DraftPolicy.parse(this.draftPolicy));
+    }
+
+    private SpeculaChatOptions toOptions(@Nullable DraftPolicy policy) {
         return SpeculaChatOptions.builder()
             .temperature(this.temperature)
             .topP(this.topP)
@@ -160,7 +166,7 @@ public class SpeculaChatProperties implements Validator {
             .presencePenalty(this.presencePenalty)
             .speculative(this.speculative)
             .draftTokens(this.draftTokens)
-            .draftPolicy(this.draftPolicy)
+            .draftPolicy(policy)
             .build();
     }
 
@@ -169,37 +175,21 @@ public class SpeculaChatProperties implements Validator {
         return SpeculaChatProperties.class.isAssignableFrom(type);
     }
 
+    /** The engine's rules of each option, reported against the property that holds it. */
     @Override
     public void validate(Object target, Errors errors) {
         SpeculaChatProperties p = (SpeculaChatProperties) target;
-        if (p.temperature != null && !(p.temperature >= 0 && Double.isFinite(p.temperature))) {
-            errors.rejectValue("temperature", "specula.temperature", "expected a number >= 0 (0 = greedy)");
+        FieldErrors found = new FieldErrors();
+        DraftPolicy policy = DraftPolicy.parse(p.draftPolicy, found);
+        p.toOptions(policy).toDecodingOptions().check(found);
+        for (FieldError error : found.list()) {
+            String field = propertyField(error.field());
+            errors.rejectValue(field, "specula." + field, error.message());
         }
-        if (p.topP != null && !(p.topP > 0 && p.topP <= 1)) {
-            errors.rejectValue("topP", "specula.topP", "expected a number in (0, 1]");
-        }
-        if (p.topK != null && p.topK < 0) {
-            errors.rejectValue("topK", "specula.topK", "expected an integer >= 0 (0 = no limit)");
-        }
-        if (p.maxTokens != null && p.maxTokens < 1) {
-            errors.rejectValue("maxTokens", "specula.maxTokens", "expected an integer >= 1, or no value");
-        }
-        if (p.stop != null && p.stop.stream().anyMatch(s -> s == null || s.isEmpty())) {
-            errors.rejectValue("stop", "specula.stop", "expected non-empty stop sequences");
-        }
-        if (p.frequencyPenalty != null && !Double.isFinite(p.frequencyPenalty)) {
-            errors.rejectValue("frequencyPenalty", "specula.frequencyPenalty", "expected a finite number");
-        }
-        if (p.presencePenalty != null && !Double.isFinite(p.presencePenalty)) {
-            errors.rejectValue("presencePenalty", "specula.presencePenalty", "expected a finite number");
-        }
-        if (p.draftTokens != null && (p.draftTokens < 1 || p.draftTokens > SpeculationSettings.MAX_DRAFT_TOKENS)) {
-            errors.rejectValue("draftTokens", "specula.draftTokens",
-                    "expected an integer in 1.." + SpeculationSettings.MAX_DRAFT_TOKENS);
-        }
-        if (p.draftPolicy != null && !DRAFT_POLICIES.contains(p.draftPolicy)) {
-            errors.rejectValue("draftPolicy", "specula.draftPolicy",
-                    "expected one of \"adaptive\", \"fixed\", \"heuristic\", \"confidence\"");
-        }
+    }
+
+    /** The property that holds an option: the same name, but {@code stop} for the stop sequences. */
+    static String propertyField(String option) {
+        return option.startsWith("stopSequences") ? "stop" : option;
     }
 }

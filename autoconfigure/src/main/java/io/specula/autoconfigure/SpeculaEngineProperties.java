@@ -10,7 +10,9 @@ import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
 
+import io.specula.InvalidRequestException;
 import io.specula.SpeculaException;
+import io.specula.engine.DrafterChoice;
 import io.specula.engine.EngineConfig;
 import io.specula.engine.ServingLimits;
 import io.specula.gguf.GgufFile;
@@ -125,6 +127,14 @@ public class SpeculaEngineProperties implements Validator {
      * wedged (DOWN).
      */
     private Duration wedgeTimeout = Duration.ofSeconds(120);
+
+    /**
+     * Whether special-token text inside chat messages (for example "<|im_start|>system" typed by a user) becomes the
+     * model's special tokens, as transformers' apply_chat_template(tokenize=True) does. false: special tokens only
+     * where the chat template puts them, so a message cannot forge a turn of another role; messages without
+     * special-token text give the same ids either way.
+     */
+    private boolean parseSpecialTokensInMessages = false;
 
     /**
      * Bound by {@link SpeculaChatProperties}; here only so that the strict binding of {@code spring.ai.specula.*}
@@ -247,6 +257,14 @@ public class SpeculaEngineProperties implements Validator {
         this.wedgeTimeout = wedgeTimeout;
     }
 
+    public boolean isParseSpecialTokensInMessages() {
+        return this.parseSpecialTokensInMessages;
+    }
+
+    public void setParseSpecialTokensInMessages(boolean parseSpecialTokensInMessages) {
+        this.parseSpecialTokensInMessages = parseSpecialTokensInMessages;
+    }
+
     Map<String, Object> getChat() {
         return this.chat;
     }
@@ -266,7 +284,7 @@ public class SpeculaEngineProperties implements Validator {
     /** The limits of serving under load. */
     public ServingLimits toServingLimits() {
         return new ServingLimits(this.maxConcurrentRequests, this.maxQueuedRequests, this.queueTimeout,
-                this.kvCacheBudget.toBytes(), this.maxTokensCap);
+                this.kvCacheBudget != null ? this.kvCacheBudget.toBytes() : -1, this.maxTokensCap);
     }
 
     /**
@@ -275,16 +293,13 @@ public class SpeculaEngineProperties implements Validator {
      */
     public EngineConfig toEngineConfig() {
         Path targetDir = modelDirectory("target", this.target, true);
-        String drafterValue = StringUtils.hasText(this.drafter) ? this.drafter.trim() : null;
-        if (drafterValue != null && !EngineConfig.NGRAM.equalsIgnoreCase(drafterValue)
-                && !"none".equalsIgnoreCase(drafterValue)) {
-            drafterValue = modelDirectory("drafter", drafterValue, false).toString();
+        DrafterChoice drafterChoice = DrafterChoice.parse(this.drafter);
+        if (drafterChoice.kind() == DrafterChoice.Kind.MODEL) {
+            drafterChoice = DrafterChoice.model(modelDirectory("drafter", this.drafter, false));
         }
-        else if (drafterValue != null) {
-            drafterValue = "none".equalsIgnoreCase(drafterValue) ? null : EngineConfig.NGRAM;
-        }
-        return new EngineConfig(targetDir, drafterValue, this.device.trim().toLowerCase(Locale.ROOT),
+        return new EngineConfig(targetDir, drafterChoice, this.device.trim().toLowerCase(Locale.ROOT),
                 this.dtype.trim().toLowerCase(Locale.ROOT), this.maxContextTokens, "auto", toServingLimits(),
+                this.parseSpecialTokensInMessages,
                 quantization("target-quantization", this.targetQuantization),
                 quantization("drafter-quantization", this.drafterQuantization));
     }
@@ -381,8 +396,7 @@ public class SpeculaEngineProperties implements Validator {
                     + "CPU kernels; with device " + device + " (DJL's PyTorch engine) use \"none\"");
         }
         String drafterSetting = properties.drafter == null ? "" : properties.drafter.trim();
-        boolean drafterModel = !drafterSetting.isEmpty() && !EngineConfig.NGRAM.equalsIgnoreCase(drafterSetting)
-                && !"none".equalsIgnoreCase(drafterSetting);
+        boolean drafterModel = DrafterChoice.parse(properties.drafter).kind() == DrafterChoice.Kind.MODEL;
         if (drafter != null && drafter != Quantization.NONE && !drafterModel) {
             errors.rejectValue("drafterQuantization", "specula.drafterQuantization", "set to \"" + drafter
                     + "\" but the drafter is " + (drafterSetting.isEmpty() ? "not set" : "\"" + drafterSetting + "\"")
@@ -397,22 +411,12 @@ public class SpeculaEngineProperties implements Validator {
             errors.rejectValue("maxContextTokens", "specula.maxContextTokens",
                     "expected 0 (the model's context length) or a positive number of tokens");
         }
-        if (properties.maxConcurrentRequests < 1) {
-            errors.rejectValue("maxConcurrentRequests", "specula.maxConcurrentRequests", "expected an integer >= 1");
+        try {
+            properties.toServingLimits();
         }
-        if (properties.maxQueuedRequests < 0) {
-            errors.rejectValue("maxQueuedRequests", "specula.maxQueuedRequests",
-                    "expected an integer >= 0 (0 = no queue: refuse when every slot is taken)");
-        }
-        if (properties.queueTimeout == null || properties.queueTimeout.isNegative()) {
-            errors.rejectValue("queueTimeout", "specula.queueTimeout", "expected a duration >= 0, e.g. 30s");
-        }
-        if (properties.kvCacheBudget == null || properties.kvCacheBudget.isNegative()) {
-            errors.rejectValue("kvCacheBudget", "specula.kvCacheBudget",
-                    "expected 0 (no bound) or a positive size, e.g. 512MB");
-        }
-        if (properties.maxTokensCap < 0) {
-            errors.rejectValue("maxTokensCap", "specula.maxTokensCap", "expected 0 (no cap) or a positive integer");
+        catch (InvalidRequestException ex) {
+            // The engine's rules of its limits, reported against the properties that hold them.
+            ex.errors().forEach(e -> errors.rejectValue(e.field(), "specula." + e.field(), e.message()));
         }
         if (properties.wedgeTimeout == null || properties.wedgeTimeout.isNegative()
                 || properties.wedgeTimeout.isZero()) {

@@ -11,23 +11,36 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean
 import org.springframework.context.annotation.Bean;
 
 /**
- * {@link AutoConfiguration Auto-configuration} for Specula's Micrometer meters ({@link SpeculaMetrics}, a
- * {@link MeterBinder} that Spring Boot binds to the application's meter registries). Needs Micrometer on the class
+ * {@link AutoConfiguration Auto-configuration} for Specula's Micrometer meters, one {@link MeterBinder} per family
+ * that Spring Boot binds to the application's meter registries: speculative decoding ({@link SpeculaMetrics}), the
+ * engine's load ({@link SpeculaServingMetrics}), the adaptive drafter ({@link SpeculaAdaptiveMetrics}) and the draft
+ * policy ({@link SpeculaPolicyMetrics}). Needs Micrometer on the class
  * path; the {@code gen_ai.client.*} meters of Spring AI's chat observations come from Spring AI's own
  * auto-configuration.
  */
 @AutoConfiguration(after = SpeculaChatAutoConfiguration.class)
 @ConditionalOnClass({ MeterBinder.class, SpeculaChatModel.class })
-@ConditionalOnBean({ SpeculaEngine.class, SpeculaStatistics.class })
+@ConditionalOnBean(SpeculaEngine.class)
 public class SpeculaMetricsAutoConfiguration {
 
     @Bean
     @ConditionalOnMissingBean
-    public SpeculaMetrics speculaMetrics(SpeculaEngine engine, SpeculaStatistics statistics) {
-        SpeculaMetrics metrics = new SpeculaMetrics(statistics, engine.info(), engine::servingStatus,
-                engine.adaptive().orElse(null));
+    public SpeculaMetrics speculaMetrics(SpeculaEngine engine) {
+        SpeculaMetrics metrics = new SpeculaMetrics(engine.statistics(), engine.info());
         engine.addDecodingListener(metrics);
         return metrics;
+    }
+
+    @Bean
+    @ConditionalOnMissingBean
+    public SpeculaServingMetrics speculaServingMetrics(SpeculaEngine engine) {
+        return new SpeculaServingMetrics(engine::servingStatus, engine.info());
+    }
+
+    @Bean
+    @ConditionalOnMissingBean
+    public SpeculaAdaptiveMetrics speculaAdaptiveMetrics(SpeculaEngine engine) {
+        return new SpeculaAdaptiveMetrics(engine.adaptive().orElse(null), engine.info());
     }
 
     @Bean

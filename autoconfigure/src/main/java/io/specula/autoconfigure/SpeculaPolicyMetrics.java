@@ -1,6 +1,7 @@
 package io.specula.autoconfigure;
 
 import java.util.function.Supplier;
+import io.specula.speculative.policy.DraftPolicy;
 
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
@@ -8,7 +9,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.binder.MeterBinder;
 import io.specula.engine.EngineInfo;
-import io.specula.engine.SpeculationSettings;
+import io.specula.speculative.SpeculationSettings;
 import io.specula.speculative.policy.AdaptiveSnapshot;
 
 /**
@@ -37,12 +38,12 @@ public class SpeculaPolicyMetrics implements MeterBinder {
 
     public SpeculaPolicyMetrics(Supplier<AdaptiveSnapshot> policy, EngineInfo info) {
         this.policy = policy;
-        this.tags = Tags.of("target", info.targetName(), "drafter", info.drafterName());
+        this.tags = SpeculaMetrics.tags(info);
     }
 
     @Override
     public void bindTo(MeterRegistry registry) {
-        int maxGamma = SpeculationSettings.MAX_DRAFT_TOKENS;
+        int maxGamma = DraftPolicy.MAX_DRAFT_TOKENS;
         for (int g = 0; g <= maxGamma; g++) {
             int gamma = g;
             FunctionCounter.builder(CHOSEN_DRAFT_LENGTH, this.policy, p -> at(p.get().draftLengthHistogram(), gamma))

@@ -1,6 +1,10 @@
 package io.specula.autoconfigure;
 
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 
 import io.specula.adaptive.AdaptationStatus;
 import io.specula.adaptive.AdaptiveDrafter;
@@ -9,6 +13,7 @@ import io.specula.engine.EngineInfo;
 import io.specula.engine.ServingStatus;
 import io.specula.engine.SpeculaEngine;
 import io.specula.speculative.policy.AdaptiveSnapshot;
+import io.specula.speculative.stats.SpeculationSnapshot;
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.boot.actuate.endpoint.annotation.Endpoint;
@@ -24,16 +29,13 @@ public class SpeculativeEndpoint {
 
     private final SpeculaEngine engine;
 
-    private final SpeculaStatistics statistics;
-
     private final @Nullable SpeculaChatOptions defaultOptions;
 
     private final int maxContextTokens;
 
-    public SpeculativeEndpoint(SpeculaEngine engine, SpeculaStatistics statistics,
-            @Nullable SpeculaChatOptions defaultOptions, int maxContextTokens) {
+    public SpeculativeEndpoint(SpeculaEngine engine, @Nullable SpeculaChatOptions defaultOptions,
+            int maxContextTokens) {
         this.engine = engine;
-        this.statistics = statistics;
         this.defaultOptions = defaultOptions;
         this.maxContextTokens = maxContextTokens;
     }
@@ -44,12 +46,13 @@ public class SpeculativeEndpoint {
         SpeculaChatOptions options = this.defaultOptions;
         Configuration configuration = new Configuration(this.engine.hasDrafter(),
                 options != null ? options.getSpeculative() : null, options != null ? options.getDraftTokens() : null,
-                options != null ? options.getDraftPolicy() : null, this.maxContextTokens);
+                options != null && options.getDraftPolicy() != null ? options.getDraftPolicy().configName() : null, this.maxContextTokens);
+        SpeculationSnapshot statistics = this.engine.statistics().snapshot();
         return new SpeculativeDescriptor(
                 new Models(info.targetName(), info.drafterName(), info.device(), info.dtype(), info.kernel(),
                         info.contextLength()),
-                configuration, this.statistics.totals(), this.statistics.recent(), this.statistics.byPosition(),
-                serving(this.engine.servingStatus()), this.statistics.drafterFaults(),
+                configuration, Totals.of(statistics), Recent.of(statistics), Position.of(statistics),
+                serving(this.engine.servingStatus()), statistics.drafterFaults(),
                 this.engine.adaptive().map(AdaptiveDrafter::status).orElse(null),
                 Policy.of(this.engine.policyEstimates()));
     }
@@ -69,8 +72,7 @@ public class SpeculativeEndpoint {
      * @param policy               the adaptive draft policy's choices and the estimates it decides from
      */
     public record SpeculativeDescriptor(Models models, Configuration configuration,
-            SpeculaStatistics.Totals cumulative, SpeculaStatistics.Recent recent,
-            List<SpeculaStatistics.Position> acceptanceByPosition, @Nullable Serving serving, long drafterFaults,
+            Totals cumulative, Recent recent, List<Position> acceptanceByPosition, @Nullable Serving serving, long drafterFaults,
             @Nullable AdaptationStatus adaptive, @Nullable Policy policy) {
     }
 
@@ -157,5 +159,79 @@ public class SpeculativeEndpoint {
      */
     public record Configuration(boolean drafterLoaded, @Nullable Boolean speculative, @Nullable Integer draftTokens,
             @Nullable String draftPolicy, int maxContextTokens) {
+    }
+
+    private static @Nullable Double rate(long accepted, long drafted) {
+        return drafted == 0 ? null : (double) accepted / drafted;
+    }
+
+    /**
+     * Cumulative statistics since start.
+     *
+     * @param requests               finished requests
+     * @param requestsByFinishReason finished requests by finish reason (stop, length, cancelled)
+     * @param generatedTokens        output tokens
+     * @param steps                  target passes after the prompt
+     * @param drafts                 steps that verified a draft
+     * @param draftedTokens          tokens drafted and verified
+     * @param acceptedTokens         drafted tokens accepted
+     * @param acceptanceRate         accepted / drafted tokens (null before the first draft)
+     * @param meanAcceptanceLength   1 + accepted tokens / drafts: tokens per target pass while speculating
+     * @param draftSeconds           time spent drafting
+     * @param verifySeconds          time spent in target passes after the prompt
+     */
+    public record Totals(long requests, Map<String, Long> requestsByFinishReason, long generatedTokens, long steps,
+            long drafts, long draftedTokens, long acceptedTokens, @Nullable Double acceptanceRate,
+            @Nullable Double meanAcceptanceLength, double draftSeconds, double verifySeconds) {
+
+        static Totals of(SpeculationSnapshot s) {
+            Map<String, Long> byReason = new LinkedHashMap<>();
+            s.requestsByFinishReason().forEach((reason, n) -> byReason.put(reason.name().toLowerCase(Locale.ROOT), n));
+            return new Totals(s.requests(), byReason, s.generatedTokens(), s.steps(), s.drafts(), s.draftTokens(),
+                    s.acceptedTokens(), rate(s.acceptedTokens(), s.draftTokens()),
+                    s.drafts() == 0 ? null : s.meanAcceptanceLength(), s.draftNanos() / 1e9, s.verifyNanos() / 1e9);
+        }
+    }
+
+    /**
+     * Statistics of the most recent speculative steps.
+     *
+     * @param window               capacity of the window, in speculative steps
+     * @param drafts               speculative steps in the window
+     * @param draftedTokens        tokens drafted in the window
+     * @param acceptedTokens       drafted tokens accepted in the window
+     * @param acceptanceRate       accepted / drafted tokens (null when the window is empty)
+     * @param meanAcceptanceLength 1 + accepted tokens / drafts in the window
+     */
+    public record Recent(int window, long drafts, long draftedTokens, long acceptedTokens,
+            @Nullable Double acceptanceRate, @Nullable Double meanAcceptanceLength) {
+
+        static Recent of(SpeculationSnapshot s) {
+            return new Recent(s.window(), s.recentDrafts(), s.recentDraftTokens(), s.recentAcceptedTokens(),
+                    rate(s.recentAcceptedTokens(), s.recentDraftTokens()),
+                    s.recentDrafts() == 0 ? null : s.recentMeanAcceptanceLength());
+        }
+    }
+
+    /**
+     * Acceptance at one draft position (0 = the first drafted token of a step).
+     *
+     * @param position       draft position
+     * @param drafted        steps that drafted a token at this position
+     * @param accepted       steps whose token at this position was accepted
+     * @param acceptanceRate accepted / drafted
+     */
+    public record Position(int position, long drafted, long accepted, @Nullable Double acceptanceRate) {
+
+        /** The positions seen so far. */
+        static List<Position> of(SpeculationSnapshot s) {
+            long[] drafted = s.draftedByPosition();
+            long[] accepted = s.acceptedByPosition();
+            List<Position> list = new ArrayList<>();
+            for (int i = 0; i < s.positions(); i++) {
+                list.add(new Position(i, drafted[i], accepted[i], rate(accepted[i], drafted[i])));
+            }
+            return list;
+        }
     }
 }

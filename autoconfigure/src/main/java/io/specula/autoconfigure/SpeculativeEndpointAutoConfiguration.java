@@ -18,18 +18,17 @@ import org.springframework.context.annotation.Bean;
  */
 @AutoConfiguration(after = SpeculaChatAutoConfiguration.class)
 @ConditionalOnClass({ Endpoint.class, ConditionalOnAvailableEndpoint.class, SpeculaChatModel.class })
-@ConditionalOnBean({ SpeculaEngine.class, SpeculaStatistics.class })
+@ConditionalOnBean(SpeculaEngine.class)
 public class SpeculativeEndpointAutoConfiguration {
 
     // On the method, not the class: its condition class is only loaded once the class conditions have passed.
     @Bean
     @ConditionalOnAvailableEndpoint
     @ConditionalOnMissingBean
-    public SpeculativeEndpoint speculativeEndpoint(SpeculaEngine engine, SpeculaStatistics statistics,
-            ObjectProvider<SpeculaChatModel> chatModel, ObjectProvider<SpeculaEngineProperties> engineProperties) {
+    public SpeculativeEndpoint speculativeEndpoint(SpeculaEngine engine, ObjectProvider<SpeculaChatModel> chatModel, ObjectProvider<SpeculaEngineProperties> engineProperties) {
         SpeculaChatModel model = chatModel.getIfUnique();
         SpeculaEngineProperties properties = engineProperties.getIfAvailable();
-        return new SpeculativeEndpoint(engine, statistics, model != null ? model.getOptions() : null,
+        return new SpeculativeEndpoint(engine, model != null ? model.getOptions() : null,
                 properties != null ? properties.getMaxContextTokens() : 0);
     }
 }

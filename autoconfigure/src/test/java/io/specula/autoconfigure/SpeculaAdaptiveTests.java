@@ -1,12 +1,13 @@
 package io.specula.autoconfigure;
 
 import java.nio.file.Path;
+import io.specula.speculative.policy.DraftPolicy;
 
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.specula.adaptive.AdaptiveDrafter;
 import io.specula.engine.SpeculaEngine;
-import io.specula.engine.SpeculationSettings;
+import io.specula.speculative.SpeculationSettings;
 import io.specula.generate.GenerationRequest;
 import io.specula.generate.SamplingParams;
 import io.specula.testing.TinyModelDirs;
@@ -52,8 +53,7 @@ class SpeculaAdaptiveTests {
                 assertThat(adaptive.config().stepsPerUpdate()).isEqualTo(10);
                 assertThat(adaptive.config().checkpointDir()).isEqualTo(this.dir.resolve("adapted"));
 
-                SpeculaMetrics metrics = new SpeculaMetrics(context.getBean(SpeculaStatistics.class), engine.info(),
-                        null, adaptive);
+                SpeculaAdaptiveMetrics metrics = new SpeculaAdaptiveMetrics(adaptive, engine.info());
                 PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
                 metrics.bindTo(registry);
                 assertThat(registry.scrape()).contains("specula_adaptive_drafter_version{")
@@ -62,7 +62,7 @@ class SpeculaAdaptiveTests {
                 for (int i = 0; i < 12; i++) {
                     int[] prompt = { 1, 5 + i, 9 + 2 * i, 40 + i };
                     engine.generate(GenerationRequest.of(prompt, 12, SamplingParams.GREEDY),
-                            new SpeculationSettings(true, 3, "fixed"), null);
+                            new SpeculationSettings(true, 3, DraftPolicy.FIXED), null);
                 }
                 AdaptiveDrafter.UpdateResult update = adaptive.update();
                 assertThat(update.outcome()).as(update.toString())
@@ -75,8 +75,7 @@ class SpeculaAdaptiveTests {
                     .singleElement()
                     .satisfies(l -> assertThat(l).contains(version));
 
-                SpeculativeEndpoint.SpeculativeDescriptor descriptor = new SpeculativeEndpoint(engine,
-                        context.getBean(SpeculaStatistics.class), null, 0)
+                SpeculativeEndpoint.SpeculativeDescriptor descriptor = new SpeculativeEndpoint(engine, null, 0)
                     .speculative();
                 assertThat(descriptor.adaptive()).isNotNull();
                 assertThat(descriptor.adaptive().trainingSteps()).isEqualTo(10);

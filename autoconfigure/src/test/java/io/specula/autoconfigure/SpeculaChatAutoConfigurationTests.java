@@ -1,16 +1,21 @@
 package io.specula.autoconfigure;
 
 import java.nio.file.Files;
+import io.specula.engine.DecodingOptions;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
 import io.micrometer.core.instrument.MeterRegistry;
+import io.specula.speculative.policy.DraftPolicy;
 import io.micrometer.core.instrument.binder.MeterBinder;
 import io.micrometer.observation.ObservationRegistry;
 import io.specula.chat.SpeculaChatModel;
 import io.specula.chat.SpeculaChatOptions;
+import io.specula.engine.DrafterChoice;
+import io.specula.engine.EngineConfig;
 import io.specula.engine.EngineInfo;
+import io.specula.engine.EngineLoadException;
 import io.specula.engine.ServingLimits;
 import io.specula.engine.ServingStatus;
 import io.specula.engine.SpeculaEngine;
@@ -19,6 +24,7 @@ import io.specula.generate.DecodingListener.StepEvent;
 import io.specula.generate.DecodingStats;
 import io.specula.generate.FinishReason;
 import io.specula.model.Quantization;
+import io.specula.speculative.stats.SpeculationStatistics;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -60,6 +66,9 @@ class SpeculaChatAutoConfigurationTests {
 
     final List<DecodingListener> listeners = new ArrayList<>();
 
+    /** The engine's one count; a real engine hears every step with it, as the listeners registered here do. */
+    final SpeculationStatistics statistics = new SpeculationStatistics();
+
     ApplicationContextRunner runner;
 
     @BeforeEach
@@ -67,6 +76,8 @@ class SpeculaChatAutoConfigurationTests {
         this.engine = mock(SpeculaEngine.class);
         given(this.engine.info()).willReturn(INFO);
         given(this.engine.hasDrafter()).willReturn(true);
+        given(this.engine.statistics()).willReturn(this.statistics);
+        this.listeners.add(this.statistics);
         willAnswer(invocation -> this.listeners.add(invocation.getArgument(0))).given(this.engine)
             .addDecodingListener(any());
         this.runner = new ApplicationContextRunner().withConfiguration(SPECULA)
@@ -76,20 +87,19 @@ class SpeculaChatAutoConfigurationTests {
     @Test
     void chatModelUsesTheEngineAndTheDefaultOptions() {
         this.runner.run(context -> {
-            assertThat(context).hasSingleBean(SpeculaChatModel.class).hasSingleBean(SpeculaStatistics.class);
+            assertThat(context).hasSingleBean(SpeculaChatModel.class);
             SpeculaChatModel model = context.getBean(SpeculaChatModel.class);
             assertThat(model.getEngine()).isSameAs(this.engine);
             SpeculaChatOptions options = model.getOptions();
             assertThat(options.getModel()).isEqualTo("tiny-target");
-            assertThat(options.getTemperature()).isEqualTo(SpeculaChatModel.DEFAULT_TEMPERATURE);
-            assertThat(options.getTopP()).isEqualTo(SpeculaChatModel.DEFAULT_TOP_P);
-            assertThat(options.getTopK()).isEqualTo(SpeculaChatModel.DEFAULT_TOP_K);
+            assertThat(options.getTemperature()).isEqualTo(DecodingOptions.DEFAULTS.temperature());
+            assertThat(options.getTopP()).isEqualTo(DecodingOptions.DEFAULTS.topP());
+            assertThat(options.getTopK()).isEqualTo(DecodingOptions.DEFAULTS.topK());
             assertThat(options.getSpeculative()).isTrue();
             assertThat(options.getDraftTokens()).isEqualTo(4);
-            assertThat(options.getDraftPolicy()).isEqualTo("adaptive");
+            assertThat(options.getDraftPolicy()).isEqualTo(DraftPolicy.ADAPTIVE);
             assertThat(options.getMaxTokens()).isNull();
             assertThat(options.getSeed()).isNull();
-            assertThat(this.listeners).contains(context.getBean(SpeculaStatistics.class));
         });
     }
 
@@ -114,7 +124,7 @@ class SpeculaChatAutoConfigurationTests {
                 assertThat(options.getPresencePenalty()).isEqualTo(0.25);
                 assertThat(options.getSpeculative()).isFalse();
                 assertThat(options.getDraftTokens()).isEqualTo(8);
-                assertThat(options.getDraftPolicy()).isEqualTo("fixed");
+                assertThat(options.getDraftPolicy()).isEqualTo(DraftPolicy.FIXED);
             });
     }
 
@@ -129,7 +139,7 @@ class SpeculaChatAutoConfigurationTests {
             .run(context -> {
                 var config = context.getBean(SpeculaEngineProperties.class).toEngineConfig();
                 assertThat(config.targetDir()).isEqualTo(target.toAbsolutePath());
-                assertThat(config.drafter()).isEqualTo("ngram");
+                assertThat(config.drafter()).isEqualTo(DrafterChoice.NGRAM);
                 assertThat(config.device()).isEqualTo("cuda:1");
                 assertThat(config.dtype()).isEqualTo("float16");
                 assertThat(config.maxContextTokens()).isEqualTo(2048);
@@ -226,13 +236,30 @@ class SpeculaChatAutoConfigurationTests {
     }
 
     @Test
+    void aLoadErrorNamesThePropertyOfItsSetting(@TempDir Path dir) {
+        EngineConfig config = new EngineConfig(dir, DrafterChoice.model(dir.resolve("drafter")), "cuda:3", "float16", 0);
+        for (EngineLoadException.Setting setting : EngineLoadException.Setting.values()) {
+            InvalidConfigurationPropertyValueException ex = SpeculaChatAutoConfiguration
+                .invalidProperty(new EngineLoadException(setting, "broken"), config);
+            assertThat(ex.getName()).as(setting.name()).isEqualTo(switch (setting) {
+                case TARGET -> "spring.ai.specula.target";
+                case DRAFTER -> "spring.ai.specula.drafter";
+                case DEVICE -> "spring.ai.specula.device";
+                case DTYPE -> "spring.ai.specula.dtype";
+                case ADAPTIVE -> "spring.ai.specula.adaptive.enabled";
+            });
+            assertThat(ex.getReason()).as(setting.name()).contains("broken");
+        }
+    }
+
+    @Test
     void drafterNoneOrEmptyMeansNoDrafter(@TempDir Path dir) throws Exception {
         Files.writeString(dir.resolve("config.json"), "{}");
         for (String drafter : List.of("", "none")) {
             SpeculaEngineProperties properties = new SpeculaEngineProperties();
             properties.setTarget(dir.toString());
             properties.setDrafter(drafter);
-            assertThat(properties.toEngineConfig().drafter()).isNull();
+            assertThat(properties.toEngineConfig().drafter()).isEqualTo(DrafterChoice.NONE);
         }
     }
 
@@ -249,7 +276,6 @@ class SpeculaChatAutoConfigurationTests {
             .run(context -> assertThat(context).hasNotFailed()
                 .doesNotHaveBean(SpeculaEngine.class)
                 .doesNotHaveBean(SpeculaChatModel.class)
-                .doesNotHaveBean(SpeculaStatistics.class)
                 .doesNotHaveBean(SpeculaMetrics.class)
                 .doesNotHaveBean(SpeculaHealthIndicator.class)
                 .doesNotHaveBean(SpeculaEngineProperties.class));
@@ -258,14 +284,11 @@ class SpeculaChatAutoConfigurationTests {
     @Test
     void userBeansWin() {
         SpeculaChatModel userModel = SpeculaChatModel.builder().engine(this.engine).build();
-        SpeculaStatistics userStatistics = new SpeculaStatistics(8);
         HealthIndicator userHealth = () -> Health.outOfService().build();
         this.runner.withBean(SpeculaChatModel.class, () -> userModel)
-            .withBean(SpeculaStatistics.class, () -> userStatistics)
             .withBean("speculaHealthIndicator", HealthIndicator.class, () -> userHealth)
             .run(context -> {
                 assertThat(context.getBean(SpeculaChatModel.class)).isSameAs(userModel);
-                assertThat(context.getBean(SpeculaStatistics.class)).isSameAs(userStatistics);
                 assertThat(context.getBean("speculaHealthIndicator")).isSameAs(userHealth);
                 assertThat(context).doesNotHaveBean(SpeculaHealthIndicator.class);
             });
@@ -346,6 +369,11 @@ class SpeculaChatAutoConfigurationTests {
         assertBindingFails("spring.ai.specula.kv-cache-budget=-1MB", "kvCacheBudget", "expected");
         assertBindingFails("spring.ai.specula.max-tokens-cap=-1", "maxTokensCap", "expected");
         assertBindingFails("spring.ai.specula.wedge-timeout=0s", "wedgeTimeout", "expected");
+        // The adaptive drafter's rules are AdaptiveConfig's, reported against the property.
+        assertBindingFails("spring.ai.specula.adaptive.loss=mse", "loss", "expected \"kl\" or \"cross-entropy\"");
+        assertBindingFails("spring.ai.specula.adaptive.held-out-fraction=1", "heldOutFraction",
+                "expected a number in (0, 0.5]");
+        assertBindingFails("spring.ai.specula.adaptive.batch-size=0", "batchSize", "expected an integer >= 1");
     }
 
     void assertBindingFails(String property, String field, String reason) {
@@ -377,7 +405,7 @@ class SpeculaChatAutoConfigurationTests {
                 for (DecodingListener listener : this.listeners) {
                     listener.onStep(new StepEvent(4, 2, 3, 1_000, 2_000));
                     listener.onStep(new StepEvent(0, 0, 1, 0, 1_500));
-                    listener.onRequestFinished(new DecodingStats(2, 1, 4, 2, new long[] { 1, 1, 0, 0 },
+                    listener.onRequestFinished(new DecodingStats(true, 2, 1, 4, 2, new long[] { 1, 1, 0, 0 },
                             new long[] { 1, 1, 1, 1 }, 4, 0, 1_000, 3_500, 10_000), FinishReason.STOP);
                 }
                 assertThat(registry.get(SpeculaMetrics.DRAFT_TOKENS).tag("target", "tiny-target")
@@ -405,22 +433,22 @@ class SpeculaChatAutoConfigurationTests {
                     CompositeMeterRegistryAutoConfiguration.class, SimpleMetricsExportAutoConfiguration.class))
             .run(context -> {
                 MeterRegistry registry = context.getBean(MeterRegistry.class);
-                assertThat(registry.get(SpeculaMetrics.REQUESTS_RUNNING).gauge().value()).isEqualTo(3);
-                assertThat(registry.get(SpeculaMetrics.REQUESTS_WAITING).gauge().value()).isEqualTo(2);
-                assertThat(registry.get(SpeculaMetrics.KV_CACHE_RESERVED).gauge().value()).isEqualTo(1 << 20);
-                assertThat(registry.get(SpeculaMetrics.KV_CACHE_BUDGET).gauge().value()).isEqualTo(8 << 20);
-                assertThat(registry.get(SpeculaMetrics.ENGINE_STALL).gauge().value()).isEqualTo(1.5);
-                assertThat(registry.get(SpeculaMetrics.REQUESTS_REJECTED).tag("reason", "queue_full")
+                assertThat(registry.get(SpeculaServingMetrics.REQUESTS_RUNNING).gauge().value()).isEqualTo(3);
+                assertThat(registry.get(SpeculaServingMetrics.REQUESTS_WAITING).gauge().value()).isEqualTo(2);
+                assertThat(registry.get(SpeculaServingMetrics.KV_CACHE_RESERVED).gauge().value()).isEqualTo(1 << 20);
+                assertThat(registry.get(SpeculaServingMetrics.KV_CACHE_BUDGET).gauge().value()).isEqualTo(8 << 20);
+                assertThat(registry.get(SpeculaServingMetrics.ENGINE_STALL).gauge().value()).isEqualTo(1.5);
+                assertThat(registry.get(SpeculaServingMetrics.REQUESTS_REJECTED).tag("reason", "queue_full")
                     .functionCounter().count()).isEqualTo(4);
-                assertThat(registry.get(SpeculaMetrics.REQUESTS_REJECTED).tag("reason", "queue_timeout")
+                assertThat(registry.get(SpeculaServingMetrics.REQUESTS_REJECTED).tag("reason", "queue_timeout")
                     .functionCounter().count()).isEqualTo(1);
-                assertThat(registry.get(SpeculaMetrics.REQUESTS_REJECTED).tag("reason", "kv_cache_budget")
+                assertThat(registry.get(SpeculaServingMetrics.REQUESTS_REJECTED).tag("reason", "kv_cache_budget")
                     .functionCounter().count()).isEqualTo(2);
                 for (DecodingListener listener : this.listeners) {
                     listener.onDrafterFault("tiny-drafter", new IllegalStateException("NaN"));
                 }
                 assertThat(registry.get(SpeculaMetrics.DRAFTER_FAULTS).functionCounter().count()).isEqualTo(1);
-                assertThat(context.getBean(SpeculaStatistics.class).drafterFaults()).isEqualTo(1);
+                assertThat(this.statistics.drafterFaults()).isEqualTo(1);
             });
     }
 

@@ -58,7 +58,7 @@ class SpeculaGgufModelTests {
                 assertThat(context).hasNotFailed();
                 var config = context.getBean(SpeculaEngineProperties.class).toEngineConfig();
                 assertThat(config.targetDir()).isEqualTo(m[0].toAbsolutePath());
-                assertThat(config.drafter()).isEqualTo(m[1].resolve("blobs/sha256-" + "e".repeat(64)).toString());
+                assertThat(config.drafter().directory()).isEqualTo(m[1].resolve("blobs/sha256-" + "e".repeat(64)));
                 SpeculaEngine engine = context.getBean(SpeculaEngine.class);
                 assertThat(engine.info().targetName()).isEqualTo("tiny-qwen");
                 assertThat(engine.info().drafterName()).isEqualTo("hf");   // general.name of the blob

@@ -6,6 +6,7 @@ import io.specula.engine.EngineInfo;
 import io.specula.generate.DecodingListener.StepEvent;
 import io.specula.generate.DecodingStats;
 import io.specula.generate.FinishReason;
+import io.specula.speculative.stats.SpeculationStatistics;
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -15,7 +16,7 @@ class SpeculaMetricsTests {
 
     @Test
     void prometheusNames() {
-        SpeculaStatistics statistics = new SpeculaStatistics();
+        SpeculationStatistics statistics = new SpeculationStatistics();
         SpeculaMetrics metrics = new SpeculaMetrics(statistics,
                 new EngineInfo("tiny-target", "ngram", "cpu", "float32", "scalar", 128));
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -23,7 +24,7 @@ class SpeculaMetricsTests {
         for (var listener : new io.specula.generate.DecodingListener[] { statistics, metrics }) {
             listener.onStep(new StepEvent(4, 3, 4, 2_000_000, 5_000_000));
             listener.onStep(new StepEvent(0, 0, 1, 0, 4_000_000));
-            listener.onRequestFinished(new DecodingStats(2, 1, 4, 3, new long[] { 1, 1, 1, 0 },
+            listener.onRequestFinished(new DecodingStats(true, 2, 1, 4, 3, new long[] { 1, 1, 1, 0 },
                     new long[] { 1, 1, 1, 1 }, 5, 0, 2_000_000, 9_000_000, 20_000_000), FinishReason.LENGTH);
         }
         String scrape = registry.scrape();

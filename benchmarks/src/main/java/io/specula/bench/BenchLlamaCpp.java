@@ -1,6 +1,7 @@
 package io.specula.bench;
 
 import de.kherud.llama.InferenceParameters;
+import io.specula.speculative.policy.DraftPolicy;
 import de.kherud.llama.JllamaAccess;
 import de.kherud.llama.LlamaModel;
 import de.kherud.llama.ModelParameters;
@@ -8,7 +9,7 @@ import de.kherud.llama.args.CacheType;
 import de.kherud.llama.args.LogFormat;
 import io.specula.engine.EngineConfig;
 import io.specula.engine.SpeculaEngine;
-import io.specula.engine.SpeculationSettings;
+import io.specula.speculative.SpeculationSettings;
 import io.specula.generate.GenerationRequest;
 import io.specula.generate.GenerationResult;
 import io.specula.generate.SamplingParams;
@@ -144,8 +145,8 @@ public final class BenchLlamaCpp implements Callable<Integer> {
             }
             // Ours never stops early (no id is -1), as llama.cpp with ignore_eos: both produce maxTokens tokens.
             SamplingParams greedy = SamplingParams.greedy();
-            SpeculationSettings adaptive = new SpeculationSettings(true, draftTokens, "adaptive");
-            SpeculationSettings fixed = new SpeculationSettings(true, draftTokens, "fixed");
+            SpeculationSettings adaptive = new SpeculationSettings(true, draftTokens, DraftPolicy.ADAPTIVE);
+            SpeculationSettings fixed = new SpeculationSettings(true, draftTokens, DraftPolicy.FIXED);
             long[] ourDrafted = new long[1];
             long[] ourAccepted = new long[1];
             List<Map.Entry<String, java.util.function.Function<int[], Integer>>> modes = List.of(

@@ -1,10 +1,11 @@
 package io.specula.cli;
 
 import io.specula.adaptive.AdaptiveConfig;
+import io.specula.speculative.policy.DraftPolicy;
 import io.specula.adaptive.AdaptiveDrafter;
 import io.specula.engine.EngineConfig;
 import io.specula.engine.SpeculaEngine;
-import io.specula.engine.SpeculationSettings;
+import io.specula.speculative.SpeculationSettings;
 import io.specula.generate.GenerationRequest;
 import io.specula.generate.GenerationResult;
 import io.specula.generate.SamplingParams;
@@ -117,7 +118,7 @@ final class AdaptBenchCommand implements Callable<Integer> {
                 .withTraining(batchSize, lr, stepsPerUpdate)
                 .withBuffer(4096, heldOut, minHeldOut, 16, window, AdaptiveConfig.Loss.KL)
                 .withSeed(seed);
-        SpeculationSettings fixed = new SpeculationSettings(true, draftTokens, "fixed");
+        SpeculationSettings fixed = new SpeculationSettings(true, draftTokens, DraftPolicy.FIXED);
         List<Row> rows = new ArrayList<>();
         long mismatches = 0;
         double trainingSeconds = 0;

@@ -1,8 +1,9 @@
 package io.specula.cli;
 
 import io.specula.engine.EngineConfig;
+import io.specula.speculative.policy.DraftPolicy;
 import io.specula.engine.SpeculaEngine;
-import io.specula.engine.SpeculationSettings;
+import io.specula.speculative.SpeculationSettings;
 import io.specula.generate.DecodingStats;
 import io.specula.generate.GenerationRequest;
 import io.specula.generate.GenerationResult;
@@ -101,10 +102,10 @@ final class BenchCommand implements Callable<Integer> {
                 requests.add(GenerationRequest.of(engine.tokenizer().encode(t), maxTokens, sampling));
             }
             Map<String, SpeculationSettings> configs = new LinkedHashMap<>();
-            configs.put(policy + " γmax=" + draftTokens, new SpeculationSettings(true, draftTokens, policy));
+            configs.put(policy + " γmax=" + draftTokens, new SpeculationSettings(true, draftTokens, DraftPolicy.parse(policy)));
             if (sweep) {
                 for (int g = 1; g <= 8; g++) {
-                    configs.put("fixed γ=" + g, new SpeculationSettings(true, g, "fixed"));
+                    configs.put("fixed γ=" + g, new SpeculationSettings(true, g, DraftPolicy.FIXED));
                 }
             }
             // Warm-up: JIT, kernel threads, and the adaptive policy's first cost estimates.

@@ -1,10 +1,11 @@
 package io.specula.cli;
 
 import io.specula.adaptive.AdaptiveConfig;
+import io.specula.speculative.policy.DraftPolicy;
 import io.specula.adaptive.AdaptiveDrafter;
 import io.specula.engine.EngineConfig;
 import io.specula.engine.SpeculaEngine;
-import io.specula.engine.SpeculationSettings;
+import io.specula.speculative.SpeculationSettings;
 import io.specula.generate.GenerationRequest;
 import io.specula.generate.SamplingParams;
 import io.specula.training.TrainingOptions;
@@ -79,7 +80,7 @@ final class DistillCommand extends TrainingCommand {
             long tokens = 0;
             for (String p : texts) {
                 tokens += engine.generate(GenerationRequest.of(engine.tokenizer().encode(p), maxTokens,
-                        SamplingParams.GREEDY), new SpeculationSettings(true, 4, "fixed"), null).completionTokens();
+                        SamplingParams.GREEDY), new SpeculationSettings(true, 4, DraftPolicy.FIXED), null).completionTokens();
             }
             w.printf(Locale.ROOT, "generated %,d tokens for %d prompts in %.1f s: %d training and %d held-out"
                             + " windows%n", tokens, texts.size(), (System.nanoTime() - t0) / 1e9,

@@ -1,7 +1,7 @@
 package io.specula.cli;
 
 import io.specula.engine.LoadedModel;
-import io.specula.engine.ProcessMemory;
+import io.specula.ProcessMemory;
 import io.specula.generate.DecodingStats;
 import io.specula.generate.GenerationRequest;
 import io.specula.generate.GenerationResult;

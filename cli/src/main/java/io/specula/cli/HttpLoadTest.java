@@ -1,6 +1,6 @@
 package io.specula.cli;
 
-import io.specula.engine.ProcessMemory;
+import io.specula.ProcessMemory;
 
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
@@ -37,6 +37,9 @@ import java.util.concurrent.atomic.LongAdder;
  * admission queue is full) is its own outcome, {@code busy}: the client backs off and sends again. The server's
  * resident memory is read from {@code /proc/<pid>/status} with {@code --server-pid}, else from the sample's
  * {@code GET /api/stats} ({@code process.rssBytes}); its engine counters from {@code GET /actuator/speculative}.
+ *
+ * <p>Why one class of ~400 lines: it is one run read top to bottom (reference answers, clients, the report), and its
+ * parts share the run's counters; split, the report would need the clients' state passed around.
  */
 final class HttpLoadTest {
 

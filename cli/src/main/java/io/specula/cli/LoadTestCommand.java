@@ -1,12 +1,12 @@
 package io.specula.cli;
 
-import static io.specula.engine.ProcessMemory.rssBytes;
-import static io.specula.engine.ProcessMemory.usedHeapAfterGc;
+import static io.specula.ProcessMemory.rssBytes;
+import static io.specula.ProcessMemory.usedHeapAfterGc;
 
 import io.specula.SpeculaException;
 import io.specula.chat.SpeculaChatModel;
 import io.specula.chat.SpeculaChatOptions;
-import io.specula.engine.EngineBusyException;
+import io.specula.EngineBusyException;
 import io.specula.engine.EngineConfig;
 import io.specula.engine.ServingLimits;
 import io.specula.engine.ServingStatus;

@@ -1,7 +1,10 @@
 package io.specula.adaptive;
 
+import io.specula.FieldErrors;
+
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Locale;
 
 /**
  * How the adaptive drafter learns from live traffic (see {@link AdaptiveDrafter} and {@code docs/adaptive.md}).
@@ -37,30 +40,46 @@ public record AdaptiveConfig(boolean enabled, int bufferSize, int batchSize, flo
         /** KL(target || drafter) on the target's top-k distribution (renormalised): distillation. */
         KL,
         /** Cross-entropy on the token the target chose: cheaper to keep (top-k of 1), coarser. */
-        CROSS_ENTROPY
+        CROSS_ENTROPY;
+
+        /** The name in configuration: "kl", "cross-entropy". */
+        public String configName() {
+            return name().toLowerCase(Locale.ROOT).replace('_', '-');
+        }
+
+        /** Parses a configured name (any case); an unknown one adds an error under {@code loss} and gives null. */
+        public static Loss parse(String name, FieldErrors errors) {
+            String n = name == null ? "" : name.trim().toLowerCase(Locale.ROOT);
+            for (Loss l : values()) {
+                if (l.configName().equals(n)) {
+                    return l;
+                }
+            }
+            errors.add("loss", "expected \"kl\" or \"cross-entropy\", got '" + name + "'");
+            return null;
+        }
     }
 
     /** Adaptation off. */
     public static final AdaptiveConfig DISABLED = defaults().withEnabled(false);
 
     public AdaptiveConfig {
-        if (bufferSize < 1 || batchSize < 1 || stepsPerUpdate < 1 || minNewExamples < 1 || topK < 1
-                || windowTokens < 4 || checkpointRetention < 1 || minHeldOutPositions < 1) {
-            throw new IllegalArgumentException("adaptive: buffer size, batch size, steps per update, new examples,"
-                    + " top-k, held-out positions and retention must be positive and the window at least 4 tokens");
+        // Every setting at fault, named as spring.ai.specula.adaptive.* names it (the properties validate with this).
+        FieldErrors errors = new FieldErrors();
+        for (var positive : new Object[][] {{"bufferSize", bufferSize}, {"batchSize", batchSize},
+                {"stepsPerUpdate", stepsPerUpdate}, {"minNewExamples", minNewExamples},
+                {"minHeldOutPositions", minHeldOutPositions}, {"topK", topK},
+                {"checkpointRetention", checkpointRetention}}) {
+            errors.check((String) positive[0], (Integer) positive[1], n -> n >= 1, "expected an integer >= 1");
         }
-        if (!(learningRate > 0) || !Float.isFinite(learningRate)) {
-            throw new IllegalArgumentException("adaptive: learning rate must be positive, got " + learningRate);
-        }
-        if (!(maxComputeShare > 0 && maxComputeShare <= 1)) {
-            throw new IllegalArgumentException("adaptive: max compute share must be in (0, 1], got " + maxComputeShare);
-        }
-        if (!(heldOutFraction > 0 && heldOutFraction <= 0.5)) {
-            throw new IllegalArgumentException("adaptive: held-out fraction must be in (0, 0.5], got " + heldOutFraction);
-        }
+        errors.check("windowTokens", windowTokens, n -> n >= 4, "expected an integer >= 4");
+        errors.check("learningRate", learningRate, r -> r > 0 && Float.isFinite(r), "expected a number > 0");
         if (updateInterval == null || updateInterval.isNegative() || updateInterval.isZero()) {
-            throw new IllegalArgumentException("adaptive: the update interval must be positive");
+            errors.add("updateInterval", "expected a positive duration, got " + updateInterval);
         }
+        errors.check("maxComputeShare", maxComputeShare, v -> v > 0 && v <= 1, "expected a number in (0, 1]");
+        errors.check("heldOutFraction", heldOutFraction, v -> v > 0 && v <= 0.5, "expected a number in (0, 0.5]");
+        errors.throwIfAny();
         loss = loss == null ? Loss.KL : loss;
     }
 

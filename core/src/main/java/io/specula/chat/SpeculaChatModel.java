@@ -7,23 +7,16 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.function.BooleanSupplier;
 
 import io.micrometer.observation.Observation;
 import io.micrometer.observation.ObservationRegistry;
 import io.micrometer.observation.contextpropagation.ObservationThreadLocalAccessor;
-import io.specula.SpeculaException;
-import io.specula.engine.EngineInfo;
+import io.specula.engine.ChatRequest;
 import io.specula.engine.SpeculaEngine;
-import io.specula.engine.SpeculationSettings;
 import io.specula.generate.DecodingStats;
 import io.specula.generate.GenerationListener;
-import io.specula.generate.GenerationRequest;
 import io.specula.generate.GenerationResult;
-import io.specula.generate.SamplingParams;
 import io.specula.tokenizer.ChatMessage;
-import io.specula.tokenizer.ChatTemplate;
-import io.specula.tokenizer.Tokenizer;
 import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.FluxSink;
@@ -51,26 +44,20 @@ import org.springframework.util.Assert;
 
 /**
  * {@link ChatModel} for Specula: chat completions from a local target model, sped up by speculative decoding with a
- * drafter, in process.
+ * drafter, in process. Like Spring AI's provider models, it only adapts: Spring AI options to the engine's
+ * {@link ChatRequest}, the engine's result to a {@link ChatResponse}, with observations, and its deltas to a
+ * {@link Flux}. The engine owns the request from there (validation, admission, chat template, tokens, context, token
+ * cap, decoding): see {@link SpeculaEngine#chat}.
  *
  * <p>
- * The conversation (system, user and assistant messages) is rendered with the model's chat template
- * ({@code tokenizer_config.json}); a model without one gets a plain format:
- *
- * <pre>
- * System: {system text}
- * User: {user text}
- * Assistant: {assistant text}
- * User: {user text}
- * Assistant:</pre>
- *
  * Tool calling, tool messages and media are not supported: a prompt that has them is refused with an
  * {@link IllegalArgumentException}.
  *
  * <p>
- * Options: a prompt without options uses {@link #getOptions()} (the defaults); a prompt with options overrides the
- * defaults field by field, every non-null value winning (stop sequences given in the prompt replace the default
- * ones). Portable {@link ChatOptions} of another provider are accepted for their portable fields.
+ * Options merge one way, Spring AI's: a prompt without options uses {@link #getOptions()} (the defaults); a prompt
+ * with options gets {@code getOptions().mutate().combineWith(options)}, as {@code ChatClient} does: every non-null
+ * value wins and stop sequences are added to the default ones. Portable {@link ChatOptions} of another provider are
+ * accepted for their portable fields.
  *
  * <p>
  * Each response carries the request's speculative statistics in its generation metadata and message metadata (keys
@@ -85,13 +72,6 @@ public class SpeculaChatModel implements ChatModel {
     public static final String PROVIDER_NAME = "specula";
 
     private static final ChatModelObservationConvention DEFAULT_OBSERVATION_CONVENTION = new DefaultChatModelObservationConvention();
-
-    /** Sampling defaults used where neither the prompt nor the model's default options set a value. */
-    public static final double DEFAULT_TEMPERATURE = 0.7;
-
-    public static final double DEFAULT_TOP_P = 1.0;
-
-    public static final int DEFAULT_TOP_K = 0;
 
     private final SpeculaEngine engine;
 
@@ -140,6 +120,7 @@ public class SpeculaChatModel implements ChatModel {
     @Override
     public ChatResponse call(Prompt prompt) {
         Prompt requestPrompt = buildRequestPrompt(prompt);
+        ChatRequest request = chatRequest(requestPrompt);
         ChatModelObservationContext observationContext = ChatModelObservationContext.builder()
             .prompt(requestPrompt)
             .provider(PROVIDER_NAME)
@@ -150,11 +131,8 @@ public class SpeculaChatModel implements ChatModel {
             .observe(() -> {
                 // call() has no cancel signal of its own: interrupting the calling thread stops the generation.
                 Thread caller = Thread.currentThread();
-                PreparedRequest request = prepare(requestPrompt, caller::isInterrupted);
-                GenerationResult result = this.engine.generate(request.generation(), request.speculation(),
-                        GenerationListener.NONE);
-                ChatResponse chatResponse = finalResponse(UUID.randomUUID().toString(), result.text(), result,
-                        request, List.of(), false);
+                GenerationResult result = this.engine.chat(request, GenerationListener.NONE, caller::isInterrupted);
+                ChatResponse chatResponse = finalResponse(UUID.randomUUID().toString(), result.text(), result, null);
                 observationContext.setResponse(chatResponse);
                 return chatResponse;
             });
@@ -164,6 +142,7 @@ public class SpeculaChatModel implements ChatModel {
     @Override
     public Flux<ChatResponse> stream(Prompt prompt) {
         Prompt requestPrompt = buildRequestPrompt(prompt);
+        ChatRequest request = chatRequest(requestPrompt);
         return Flux.deferContextual(contextView -> {
             ChatModelObservationContext observationContext = ChatModelObservationContext.builder()
                 .prompt(requestPrompt)
@@ -181,7 +160,7 @@ public class SpeculaChatModel implements ChatModel {
             }
 
             Flux<ChatResponse> chunks = Flux
-                .<ChatResponse>create(sink -> generateInto(requestPrompt, sink), FluxSink.OverflowStrategy.BUFFER)
+                .<ChatResponse>create(sink -> generateInto(request, sink), FluxSink.OverflowStrategy.BUFFER)
                 .subscribeOn(this.scheduler)
                 .doOnError(observation::error)
                 .doFinally(signal -> observation.stop())
@@ -192,12 +171,11 @@ public class SpeculaChatModel implements ChatModel {
     }
 
     /** Runs one generation on the calling (scheduler) thread, pushing a chunk per text delta into the sink. */
-    private void generateInto(Prompt prompt, FluxSink<ChatResponse> sink) {
+    private void generateInto(ChatRequest request, FluxSink<ChatResponse> sink) {
         AtomicBoolean cancelled = new AtomicBoolean();
         sink.onCancel(() -> cancelled.set(true));
         String id = UUID.randomUUID().toString();
         try {
-            PreparedRequest request = prepare(prompt, cancelled::get);
             List<String> pendingSources = new ArrayList<>();
             GenerationListener listener = (tokenId, textDelta, source) -> {
                 if (tokenId >= 0 && source != null) {
@@ -208,9 +186,9 @@ public class SpeculaChatModel implements ChatModel {
                     pendingSources.clear();
                 }
             };
-            GenerationResult result = this.engine.generate(request.generation(), request.speculation(), listener);
+            GenerationResult result = this.engine.chat(request, listener, cancelled::get);
             if (!cancelled.get()) {
-                sink.next(finalResponse(id, "", result, request, List.copyOf(pendingSources), true));
+                sink.next(finalResponse(id, "", result, List.copyOf(pendingSources)));
                 sink.complete();
             }
         }
@@ -228,15 +206,16 @@ public class SpeculaChatModel implements ChatModel {
                 ChatResponseMetadata.builder().id(id).model(this.engine.info().targetName()).build());
     }
 
-    private ChatResponse finalResponse(String id, String text, GenerationResult result, PreparedRequest request,
-            List<String> sources, boolean streaming) {
-        Map<String, Object> statistics = statistics(result.stats(), request.speculation());
+    /** The response of a call, or the last chunk of a stream (with the token sources not yet sent). */
+    private ChatResponse finalResponse(String id, String text, GenerationResult result,
+            @Nullable List<String> streamedSources) {
+        Map<String, Object> statistics = statistics(result.stats());
         AssistantMessage message = AssistantMessage.builder().content(text).properties(statistics).build();
         ChatGenerationMetadata.Builder metadata = ChatGenerationMetadata.builder()
             .finishReason(result.finishReason().name())
             .metadata(statistics);
-        if (streaming) {
-            metadata.metadata(SpeculaChatMetadata.TOKEN_SOURCES, sources);
+        if (streamedSources != null) {
+            metadata.metadata(SpeculaChatMetadata.TOKEN_SOURCES, streamedSources);
         }
         ChatResponseMetadata responseMetadata = ChatResponseMetadata.builder()
             .id(id)
@@ -246,23 +225,22 @@ public class SpeculaChatModel implements ChatModel {
         return new ChatResponse(List.of(new Generation(message, metadata.build())), responseMetadata);
     }
 
-    private Map<String, Object> statistics(@Nullable DecodingStats stats, SpeculationSettings speculation) {
-        DecodingStats s = stats != null ? stats : DecodingStats.EMPTY;
-        EngineInfo info = this.engine.info();
+    private Map<String, Object> statistics(DecodingStats stats) {
         Map<String, Object> map = new LinkedHashMap<>();
-        map.put(SpeculaChatMetadata.SPECULATIVE, speculation.enabled() && this.engine.hasDrafter());
-        map.put(SpeculaChatMetadata.DRAFT_MODEL, info.drafterName());
-        map.put(SpeculaChatMetadata.DRAFTS, s.drafts());
-        map.put(SpeculaChatMetadata.DRAFTED_TOKENS, s.draftedTokens());
-        map.put(SpeculaChatMetadata.ACCEPTED_TOKENS, s.acceptedTokens());
-        map.put(SpeculaChatMetadata.ACCEPTANCE_RATE, s.acceptanceRate());
-        map.put(SpeculaChatMetadata.MEAN_ACCEPTANCE_LENGTH, s.meanAcceptanceLength());
-        map.put(SpeculaChatMetadata.TOKENS_PER_SECOND, s.decodeTokensPerSecond());
+        map.put(SpeculaChatMetadata.SPECULATIVE, stats.speculative());
+        map.put(SpeculaChatMetadata.DRAFT_MODEL, this.engine.info().drafterName());
+        map.put(SpeculaChatMetadata.DRAFTS, stats.drafts());
+        map.put(SpeculaChatMetadata.DRAFTED_TOKENS, stats.draftedTokens());
+        map.put(SpeculaChatMetadata.ACCEPTED_TOKENS, stats.acceptedTokens());
+        map.put(SpeculaChatMetadata.ACCEPTANCE_RATE, stats.acceptanceRate());
+        map.put(SpeculaChatMetadata.MEAN_ACCEPTANCE_LENGTH, stats.meanAcceptanceLength());
+        map.put(SpeculaChatMetadata.TOKENS_PER_SECOND, stats.decodeTokensPerSecond());
         return map;
     }
 
     /**
-     * The prompt to run: tool use refused, options completed from the defaults. Package access for testing.
+     * The prompt to run, with its options merged the Spring AI way (see the class comment); tool use refused.
+     * Package access for testing.
      */
     Prompt buildRequestPrompt(Prompt prompt) {
         Assert.notNull(prompt, "prompt must not be null");
@@ -272,119 +250,16 @@ public class SpeculaChatModel implements ChatModel {
             throw new IllegalArgumentException("Specula does not support tool calling: the prompt's options define "
                     + toolOptions.getToolCallbacks().size() + " tool callback(s); remove the tools from the request");
         }
-        for (Message message : prompt.getInstructions()) {
-            toChatMessage(message);
-        }
-        return prompt.mutate().chatOptions(resolveOptions(runtime)).build();
+        SpeculaChatOptions options = runtime == null ? this.defaultOptions
+                : this.defaultOptions.mutate().combineWith(runtime.mutate()).build();
+        return prompt.mutate().chatOptions(options).build();
     }
 
-    /** The defaults overridden field by field by the non-null values of the runtime options. */
-    SpeculaChatOptions resolveOptions(@Nullable ChatOptions runtime) {
-        if (runtime == null) {
-            return this.defaultOptions;
-        }
-        SpeculaChatOptions.Builder builder = this.defaultOptions.mutate();
-        if (runtime.getModel() != null) {
-            builder.model(runtime.getModel());
-        }
-        if (runtime.getTemperature() != null) {
-            builder.temperature(runtime.getTemperature());
-        }
-        if (runtime.getTopP() != null) {
-            builder.topP(runtime.getTopP());
-        }
-        if (runtime.getTopK() != null) {
-            builder.topK(runtime.getTopK());
-        }
-        if (runtime.getMaxTokens() != null) {
-            builder.maxTokens(runtime.getMaxTokens());
-        }
-        if (runtime.getStopSequences() != null) {
-            builder.stopSequences(runtime.getStopSequences());
-        }
-        if (runtime.getFrequencyPenalty() != null) {
-            builder.frequencyPenalty(runtime.getFrequencyPenalty());
-        }
-        if (runtime.getPresencePenalty() != null) {
-            builder.presencePenalty(runtime.getPresencePenalty());
-        }
-        if (runtime instanceof SpeculaChatOptions specula) {
-            if (specula.getSeed() != null) {
-                builder.seed(specula.getSeed());
-            }
-            if (specula.getSpeculative() != null) {
-                builder.speculative(specula.getSpeculative());
-            }
-            if (specula.getDraftTokens() != null) {
-                builder.draftTokens(specula.getDraftTokens());
-            }
-            if (specula.getDraftPolicy() != null) {
-                builder.draftPolicy(specula.getDraftPolicy());
-            }
-        }
-        return builder.build();
-    }
-
-    /** Tokenizes the prompt and turns its options into the engine's request and speculation settings. */
-    PreparedRequest prepare(Prompt prompt, BooleanSupplier cancelled) {
-        SpeculaChatOptions options = (SpeculaChatOptions) Objects.requireNonNull(prompt.getOptions());
-        // A saturated engine refuses before the chat template and the tokenizer do any work.
-        this.engine.rejectIfSaturated();
-        if (prompt.getInstructions().stream().allMatch(m -> m.getText() == null || m.getText().isBlank())) {
-            throw new SpeculaException("prompt: expected at least one message with text, got "
-                    + (prompt.getInstructions().isEmpty() ? "no messages" : "only empty messages"));
-        }
-        int[] promptIds = encode(prompt.getInstructions());
-        int contextLength = this.engine.info().contextLength();
-        int room = contextLength > 0 ? contextLength - promptIds.length : Integer.MAX_VALUE;
-        if (room < 1) {
-            throw new SpeculaException("prompt: " + promptIds.length + " tokens leave no room in the context window of "
-                    + contextLength + " tokens; shorten the conversation or raise the maximum context");
-        }
-        // Unset: the rest of the context, at most the engine's cap (a request that asks for more is refused).
-        int cap = this.engine.maxTokensCap();
-        int maxTokens = options.getMaxTokens() != null ? options.getMaxTokens() : cap > 0 ? Math.min(room, cap) : room;
-        SamplingParams sampling = new SamplingParams(
-                Objects.requireNonNullElse(options.getTemperature(), DEFAULT_TEMPERATURE),
-                Objects.requireNonNullElse(options.getTopK(), DEFAULT_TOP_K),
-                Objects.requireNonNullElse(options.getTopP(), DEFAULT_TOP_P), options.getSeed(),
-                Objects.requireNonNullElse(options.getFrequencyPenalty(), 0.0),
-                Objects.requireNonNullElse(options.getPresencePenalty(), 0.0));
-        SpeculationSettings speculation = new SpeculationSettings(
-                Objects.requireNonNullElse(options.getSpeculative(), SpeculationSettings.DEFAULT.enabled()),
-                Objects.requireNonNullElse(options.getDraftTokens(), SpeculationSettings.DEFAULT.draftTokens()),
-                Objects.requireNonNullElse(options.getDraftPolicy(), SpeculationSettings.DEFAULT.policy()));
-        GenerationRequest generation = new GenerationRequest(promptIds, maxTokens, sampling,
-                options.getStopSequences(), List.of(), cancelled);
-        return new PreparedRequest(generation, speculation);
-    }
-
-    /**
-     * Renders the conversation with the chat template (or the plain format) and encodes it. A template renders the
-     * special tokens (BOS) itself, so its text is encoded without adding them again.
-     */
-    int[] encode(List<Message> messages) {
-        List<ChatMessage> chat = messages.stream().map(SpeculaChatModel::toChatMessage).toList();
-        Tokenizer tokenizer = this.engine.tokenizer();
-        ChatTemplate template = tokenizer.chatTemplate();
-        if (template != null) {
-            return tokenizer.encode(template.render(chat, true), false);
-        }
-        return tokenizer.encode(plainFormat(chat), true);
-    }
-
-    /** The conversation in the documented plain format, ending with the assistant's turn. */
-    static String plainFormat(List<ChatMessage> messages) {
-        StringBuilder text = new StringBuilder();
-        for (ChatMessage message : messages) {
-            String role = switch (message.role()) {
-                case "system" -> "System";
-                case "assistant" -> "Assistant";
-                default -> "User";
-            };
-            text.append(role).append(": ").append(message.content()).append('\n');
-        }
-        return text.append("Assistant:").toString();
+    /** The engine's request: the conversation (tool messages and media refused) and the merged options. */
+    private static ChatRequest chatRequest(Prompt prompt) {
+        List<ChatMessage> messages = prompt.getInstructions().stream().map(SpeculaChatModel::toChatMessage).toList();
+        return new ChatRequest(messages, ((SpeculaChatOptions) Objects.requireNonNull(prompt.getOptions()))
+            .toDecodingOptions());
     }
 
     private static ChatMessage toChatMessage(Message message) {
@@ -409,10 +284,6 @@ public class SpeculaChatModel implements ChatModel {
             case TOOL -> throw new IllegalArgumentException(
                     "Specula does not support tool calling: the prompt contains a tool response message");
         };
-    }
-
-    /** The engine's view of one prompt. */
-    record PreparedRequest(GenerationRequest generation, SpeculationSettings speculation) {
     }
 
     public static final class Builder {

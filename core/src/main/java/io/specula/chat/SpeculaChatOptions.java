@@ -3,6 +3,9 @@ package io.specula.chat;
 import java.util.List;
 import java.util.Objects;
 
+import io.specula.FieldError;
+import io.specula.engine.DecodingOptions;
+import io.specula.speculative.policy.DraftPolicy;
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.ai.chat.prompt.ChatOptions;
@@ -11,7 +14,8 @@ import org.springframework.ai.chat.prompt.DefaultChatOptionsBuilder;
 /**
  * Options of a {@link SpeculaChatModel} request: the portable Spring AI chat options plus the sampling seed and the
  * speculative decoding settings. Immutable; use {@link #builder()} or {@link #mutate()}. A {@code null} field means
- * "not set": the model's defaults (from {@code spring.ai.specula.chat.*}) fill it in.
+ * "not set": the model's defaults (from {@code spring.ai.specula.chat.*}) fill it in, and the engine's documented
+ * defaults what those leave unset ({@link DecodingOptions#DEFAULTS}).
  *
  * <p>
  * {@link #getModel() model} is informational: Specula serves the one target model it loaded, whose name it reports
@@ -41,12 +45,12 @@ public class SpeculaChatOptions implements ChatOptions {
 
     private final @Nullable Integer draftTokens;
 
-    private final @Nullable String draftPolicy;
+    private final @Nullable DraftPolicy draftPolicy;
 
     protected SpeculaChatOptions(@Nullable String model, @Nullable Double frequencyPenalty, @Nullable Integer maxTokens,
             @Nullable Double presencePenalty, @Nullable List<String> stopSequences, @Nullable Double temperature,
             @Nullable Integer topK, @Nullable Double topP, @Nullable Long seed, @Nullable Boolean speculative,
-            @Nullable Integer draftTokens, @Nullable String draftPolicy) {
+            @Nullable Integer draftTokens, @Nullable DraftPolicy draftPolicy) {
         this.model = model;
         this.frequencyPenalty = frequencyPenalty;
         this.maxTokens = maxTokens;
@@ -115,14 +119,29 @@ public class SpeculaChatOptions implements ChatOptions {
         return this.speculative;
     }
 
-    /** The largest draft length γmax (1..16). */
+    /** The largest draft length γmax (1..{@value DraftPolicy#MAX_DRAFT_TOKENS}). */
     public @Nullable Integer getDraftTokens() {
         return this.draftTokens;
     }
 
-    /** Draft-length policy: "adaptive", "fixed", "heuristic" or "confidence". */
-    public @Nullable String getDraftPolicy() {
+    /** The draft-length policy. */
+    public @Nullable DraftPolicy getDraftPolicy() {
         return this.draftPolicy;
+    }
+
+    /** These options as the engine takes them ({@code model} only labels the request and is left out). */
+    public DecodingOptions toDecodingOptions() {
+        return new DecodingOptions(this.temperature, this.topP, this.topK, this.maxTokens, this.stopSequences, this.seed,
+                this.frequencyPenalty, this.presencePenalty, this.speculative, this.draftTokens, this.draftPolicy);
+    }
+
+    /**
+     * Every option that breaks the engine's rules (the same rules and messages as the engine applies to every request
+     * and {@code spring.ai.specula.chat.*} at start-up), for callers that check a request before sending it; empty
+     * when the options are valid. The max-tokens cap is the engine's configuration and is checked by the engine.
+     */
+    public List<FieldError> validate() {
+        return toDecodingOptions().validate();
     }
 
     @Override
@@ -195,7 +214,7 @@ public class SpeculaChatOptions implements ChatOptions {
 
         protected @Nullable Integer draftTokens;
 
-        protected @Nullable String draftPolicy;
+        protected @Nullable DraftPolicy draftPolicy;
 
         public B seed(@Nullable Long seed) {
             this.seed = seed;
@@ -212,7 +231,7 @@ public class SpeculaChatOptions implements ChatOptions {
             return self();
         }
 
-        public B draftPolicy(@Nullable String draftPolicy) {
+        public B draftPolicy(@Nullable DraftPolicy draftPolicy) {
             this.draftPolicy = draftPolicy;
             return self();
         }

@@ -1,6 +1,7 @@
 package io.specula.engine;
 
 import io.specula.SpeculaException;
+import io.specula.EngineBusyException;
 
 import java.util.ArrayDeque;
 import java.util.Set;

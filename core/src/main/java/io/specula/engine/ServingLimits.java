@@ -1,11 +1,13 @@
 package io.specula.engine;
 
-import io.specula.SpeculaException;
+import io.specula.EngineBusyException;
+import io.specula.FieldErrors;
 
 import java.time.Duration;
 
 /**
- * Bounds on the engine under load. Requests run on their callers' threads; at most {@code maxConcurrentRequests} of
+ * Bounds on the engine under load, and their rules (the constructor reports every bound at fault, named as
+ * {@code spring.ai.specula.*} names it). Requests run on their callers' threads; at most {@code maxConcurrentRequests} of
  * them decode at once, up to {@code maxQueuedRequests} more wait (first come, first served) for at most
  * {@code queueTimeout}, and anything beyond that is refused at once with an {@link EngineBusyException}: load never
  * piles up without bound.
@@ -28,21 +30,23 @@ public record ServingLimits(int maxConcurrentRequests, int maxQueuedRequests, Du
     public static final ServingLimits UNBOUNDED = new ServingLimits(Integer.MAX_VALUE, 0, Duration.ZERO, 0, 0);
 
     public ServingLimits {
-        if (maxConcurrentRequests < 1) {
-            throw new SpeculaException("maxConcurrentRequests: expected an integer >= 1, got " + maxConcurrentRequests);
-        }
-        if (maxQueuedRequests < 0) {
-            throw new SpeculaException("maxQueuedRequests: expected an integer >= 0, got " + maxQueuedRequests);
-        }
+        FieldErrors errors = new FieldErrors();
+        errors.check("maxConcurrentRequests", maxConcurrentRequests, n -> n >= 1, "expected an integer >= 1");
+        errors.check("maxQueuedRequests", maxQueuedRequests, n -> n >= 0,
+                "expected an integer >= 0 (0 = no queue: refuse when every slot is taken)");
         if (queueTimeout == null || queueTimeout.isNegative()) {
-            throw new SpeculaException("queueTimeout: expected a duration >= 0, got " + queueTimeout);
+            errors.add("queueTimeout", "expected a duration >= 0, e.g. 30s, got " + queueTimeout);
         }
-        if (kvCacheBudgetBytes < 0) {
-            throw new SpeculaException("kvCacheBudget: expected 0 (no bound) or a positive number of bytes, got "
-                    + kvCacheBudgetBytes);
-        }
-        if (maxTokensCap < 0) {
-            throw new SpeculaException("maxTokensCap: expected 0 (no cap) or a positive integer, got " + maxTokensCap);
+        errors.check("kvCacheBudget", kvCacheBudgetBytes, b -> b >= 0,
+                "expected 0 (no bound) or a positive size in bytes, e.g. 512MB");
+        errors.check("maxTokensCap", maxTokensCap, c -> c >= 0, "expected 0 (no cap) or a positive integer");
+        errors.throwIfAny();
+    }
+
+    /** The rule of the max-tokens cap: a request may ask for at most {@code cap} tokens (0: no cap). */
+    public static void checkMaxTokens(Integer maxTokens, int cap, FieldErrors errors) {
+        if (cap > 0) {
+            errors.check("maxTokens", maxTokens, m -> m <= cap, "expected at most " + cap + " (max-tokens-cap)");
         }
     }
 }

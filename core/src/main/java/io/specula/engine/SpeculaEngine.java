@@ -1,8 +1,14 @@
 package io.specula.engine;
 
+import io.specula.EngineBusyException;
+import io.specula.FieldErrors;
+import io.specula.InvalidRequestException;
 import io.specula.SpeculaException;
+import io.specula.speculative.SpeculationSettings;
 import io.specula.adaptive.AdaptiveConfig;
 import io.specula.adaptive.AdaptiveDrafter;
+import io.specula.engine.EngineLoadException.Setting;
+import io.specula.generate.ContextWindow;
 import io.specula.generate.DecodingListener;
 import io.specula.generate.DecodingStats;
 import io.specula.generate.FinishReason;
@@ -12,6 +18,7 @@ import io.specula.generate.GenerationResult;
 import io.specula.generate.PlainGenerator;
 import io.specula.model.JavaKernelModel;
 import io.specula.model.llama.DjlLlamaModel;
+import io.specula.model.Quantization;
 import io.specula.speculative.SpeculativeGenerator;
 import io.specula.speculative.drafter.Drafter;
 import io.specula.speculative.drafter.ModelDrafter;
@@ -19,14 +26,17 @@ import io.specula.speculative.drafter.NgramDrafter;
 import io.specula.speculative.drafter.VocabularyCheck;
 import io.specula.speculative.policy.AdaptiveSnapshot;
 import io.specula.speculative.policy.DraftPolicies;
-import io.specula.speculative.stats.SpeculationSnapshot;
+import io.specula.speculative.policy.DraftPolicy;
 import io.specula.speculative.stats.SpeculationStatistics;
 import io.specula.tokenizer.Tokenizer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.Optional;
+import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 
 /**
  * The engine facade: a loaded target (and optional drafter) with its tokenizer, serving generation requests.
@@ -53,7 +63,8 @@ public final class SpeculaEngine implements AutoCloseable {
     private final SpeculativeGenerator speculative;
     private final AdaptiveDrafter adaptive;     // null unless the drafter adapts (io.specula.adaptive)
     private final Admission admission;
-    private final int contextLimit;
+    private final ContextWindow context;
+    private final RequestPreparation preparation;
     private final long targetKvBytesPerPosition;
     private final long drafterKvBytesPerPosition;
 
@@ -68,19 +79,22 @@ public final class SpeculaEngine implements AutoCloseable {
         int context = config.maxContextTokens() > 0
                 ? Math.min(config.maxContextTokens(), target.config().maxPositionEmbeddings())
                 : target.config().maxPositionEmbeddings();
-        this.contextLimit = context;
+        this.context = new ContextWindow(context);
+        this.preparation = new RequestPreparation(
+                new PromptEncoder(target.tokenizer(), config.parseSpecialTokensInMessages()), this.context,
+                config.limits().maxTokensCap());
         this.admission = new Admission(config.limits());
         this.targetKvBytesPerPosition = kvBytesPerPosition(target);
         this.drafterKvBytesPerPosition = drafterModel == null ? 0 : kvBytesPerPosition(drafterModel);
         this.plain = new PlainGenerator(target.model(), target.tokenizer(), target.eosIds(), context, listeners);
         this.speculative = drafter == null ? null : new SpeculativeGenerator(target.model(), target.tokenizer(),
-                target.eosIds(), context, drafter, () -> policies.create(SpeculationSettings.DEFAULT), listeners,
+                target.eosIds(), context, drafter, () -> policies.create(DraftPolicy.DEFAULT, DraftPolicy.DEFAULT_DRAFT_TOKENS), listeners,
                 adaptive);
         this.info = new EngineInfo(target.name(), drafter == null ? "none" : drafter.name(), deviceName(target),
                 dtypeName(target), kernelName(target), context);
     }
 
-    /** Loads the models; fails with a {@link SpeculaException} naming the file when one is bad. */
+    /** Loads the models; fails with an {@link EngineLoadException} naming the file and the setting at fault. */
     public static SpeculaEngine load(EngineConfig config) {
         return load(config, AdaptiveConfig.DISABLED);
     }
@@ -91,23 +105,42 @@ public final class SpeculaEngine implements AutoCloseable {
      */
     public static SpeculaEngine load(EngineConfig config, AdaptiveConfig adaptive) {
         if (config.targetDir() == null) {
-            throw new SpeculaException("target: no target model directory was configured");
+            throw new EngineLoadException(Setting.TARGET, "target: no target model directory was configured");
         }
-        LoadedModel target = ModelLoader.load(config.targetDir(), config.device(), config.dtype(), config.kernel(),
-                config.targetQuantization());
+        // Device and dtype first, so that an error in them is not taken for one of the model files.
+        ai.djl.Device device = loading(Setting.DEVICE, () -> DeviceSelection.device(config.device()));
+        loading(Setting.DTYPE, () -> DeviceSelection.dataType(config.dtype(), device));
+        LoadedModel target = loading(Setting.TARGET,
+                () -> loadModel(config.targetDir(), config, config.targetQuantization()));
         LoadedModel drafterModel = null;
         Drafter drafter = null;
+        AdaptiveDrafter adaptiveDrafter = null;
         try {
-            String d = config.drafter();
-            if (d != null && !d.isBlank() && !d.equalsIgnoreCase("none")) {
-                if (d.equalsIgnoreCase(EngineConfig.NGRAM)) {
-                    drafter = new NgramDrafter();
+            switch (config.drafter().kind()) {
+                case NONE -> { }
+                case NGRAM -> drafter = new NgramDrafter();
+                case MODEL -> {
+                    LoadedModel d = loading(Setting.DRAFTER,
+                            () -> loadModel(config.drafter().directory(), config, config.drafterQuantization()));
+                    drafterModel = d;
+                    checking(Setting.DRAFTER, () -> VocabularyCheck.verify(target.name(), target.tokenizer(),
+                            target.model().vocabSize(), d.name(), d.tokenizer(), d.model().vocabSize()));
+                    drafter = new ModelDrafter(d.name(), d.model());
+                }
+            }
+            WarmUp.run(target.model());
+            if (drafterModel != null) {
+                WarmUp.run(drafterModel.model());
+            }
+            if (adaptive != null && adaptive.enabled()) {
+                if (drafterModel == null) {
+                    log.warn("Adaptive drafter: enabled, but the drafter is '{}', not a model; nothing to adapt",
+                            config.drafter());
                 } else {
-                    drafterModel = ModelLoader.load(Path.of(d), config.device(), config.dtype(), config.kernel(),
-                            config.drafterQuantization());
-                    VocabularyCheck.verify(target.name(), target.tokenizer(), target.model().vocabSize(),
-                            drafterModel.name(), drafterModel.tokenizer(), drafterModel.model().vocabSize());
-                    drafter = new ModelDrafter(drafterModel.name(), drafterModel.model());
+                    LoadedModel d = drafterModel;
+                    adaptiveDrafter = loading(Setting.ADAPTIVE, () -> AdaptiveDrafter.create(adaptive, d.name(),
+                            d.directory(), d.model(), target.model().vocabSize()));
+                    drafter = adaptiveDrafter;
                 }
             }
         } catch (RuntimeException e) {
@@ -117,27 +150,6 @@ public final class SpeculaEngine implements AutoCloseable {
             }
             throw e;
         }
-        WarmUp.run(target.model());
-        if (drafterModel != null) {
-            WarmUp.run(drafterModel.model());
-        }
-        AdaptiveDrafter adaptiveDrafter = null;
-        if (adaptive != null && adaptive.enabled()) {
-            if (drafterModel == null) {
-                log.warn("Adaptive drafter: enabled, but the drafter is '{}', not a model; nothing to adapt",
-                        config.drafter());
-            } else {
-                try {
-                    adaptiveDrafter = AdaptiveDrafter.create(adaptive, drafterModel.name(), drafterModel.directory(),
-                            drafterModel.model(), target.model().vocabSize());
-                    drafter = adaptiveDrafter;
-                } catch (RuntimeException e) {
-                    target.close();
-                    drafterModel.close();
-                    throw e;
-                }
-            }
-        }
         SpeculaEngine engine = new SpeculaEngine(config, target, drafterModel, drafter, adaptiveDrafter);
         if (adaptiveDrafter != null) {
             adaptiveDrafter.start();
@@ -145,6 +157,28 @@ public final class SpeculaEngine implements AutoCloseable {
         log.info("Specula engine ready: target {}, drafter {}, {} kernel, context {}", engine.info.targetName(),
                 engine.info.drafterName(), engine.info.kernel(), engine.info.contextLength());
         return engine;
+    }
+
+    private static LoadedModel loadModel(Path dir, EngineConfig config, Quantization quantization) {
+        return ModelLoader.load(dir, config.device(), config.dtype(), config.kernel(), quantization);
+    }
+
+    /** Runs one step of loading; an error in it is an {@link EngineLoadException} naming the setting at fault. */
+    private static <T> T loading(Setting setting, Supplier<T> step) {
+        try {
+            return step.get();
+        } catch (EngineLoadException e) {
+            throw e;
+        } catch (SpeculaException | UncheckedIOException e) {
+            throw new EngineLoadException(setting, e.getMessage(), e);
+        }
+    }
+
+    private static void checking(Setting setting, Runnable step) {
+        loading(setting, () -> {
+            step.run();
+            return null;
+        });
     }
 
     private static String kernelName(LoadedModel model) {
@@ -195,29 +229,52 @@ public final class SpeculaEngine implements AutoCloseable {
         return drafter != null;
     }
 
-    /** Generates; with speculation off (or no drafter) the target decodes alone. Same output either way. */
     /**
-     * Generates; with speculation off (or no drafter) the target decodes alone. Same output either way.
+     * Serves one chat request, the one path every chat takes: validated once (every field at fault reported
+     * together, before any work), refused at once if the admission queue is full, rendered with the chat template and
+     * encoded, fitted into the context (an unset token limit becomes the room left, at most the cap), then admitted
+     * with its KV cache reserved, and decoded (speculatively when it asks for it and there is a drafter: the same
+     * output either way). Deltas go to {@code listener} as they are produced.
+     *
+     * @param cancelled polled while the request waits for a slot and once per decoding step; true ends it with
+     *                  {@link FinishReason#CANCELLED}
+     * @throws InvalidRequestException when fields of the request break their rules (all of them are named)
+     * @throws EngineBusyException     when the admission queue is full or the wait timed out
+     * @throws SpeculaException        when the request cannot be served: a prompt that leaves no room in the context,
+     *                                 a KV cache larger than the whole budget, a closed engine
+     */
+    public GenerationResult chat(ChatRequest request, GenerationListener listener, BooleanSupplier cancelled) {
+        preparation.validate(request);
+        rejectIfSaturated();
+        RequestPreparation.Prepared prepared = preparation.prepare(request, cancelled);
+        return run(prepared.generation(), prepared.speculation(), listener);
+    }
+
+    /**
+     * Generates from a prompt that is already tokens (benchmarks, tools); with speculation off (or no drafter) the
+     * target decodes alone. Same output either way. Admitted and bounded as {@link #chat} is.
      *
      * <p>Waits for a slot first (see {@link ServingLimits}). A request cancelled (or whose thread is interrupted)
      * while it waits ends with {@link FinishReason#CANCELLED} and no output.
      *
-     * @throws EngineBusyException when the admission queue is full or the wait timed out
-     * @throws SpeculaException    when the request cannot be served: max tokens over the cap, a prompt that leaves no
-     *                             room in the context, a KV cache larger than the whole budget, a closed engine
+     * @throws InvalidRequestException when max tokens is over the cap
+     * @throws EngineBusyException     when the admission queue is full or the wait timed out
+     * @throws SpeculaException        when the request cannot be served: a prompt that leaves no room in the context,
+     *                                 a KV cache larger than the whole budget, a closed engine
      */
     public GenerationResult generate(GenerationRequest request, SpeculationSettings speculation,
                                      GenerationListener listener) {
-        SpeculationSettings s = speculation == null ? SpeculationSettings.DEFAULT : speculation;
-        boolean speculate = speculative != null && s.enabled();
-        int cap = config.limits().maxTokensCap();
-        if (cap > 0 && request.maxTokens() > cap) {
-            throw new SpeculaException("maxTokens: " + request.maxTokens() + " is more than the configured cap of "
-                    + cap + " (max-tokens-cap)");
-        }
-        int capacity = PlainGenerator.checkedCapacity(request.promptIds().length, request.maxTokens(),
-                speculate ? s.draftTokens() : 0, contextLimit);
-        long bytes = capacity * (targetKvBytesPerPosition + (speculate ? drafterKvBytesPerPosition : 0));
+        FieldErrors errors = new FieldErrors();
+        ServingLimits.checkMaxTokens(request.maxTokens(), config.limits().maxTokensCap(), errors);
+        errors.throwIfAny();
+        return run(request, speculation == null ? SpeculationSettings.DEFAULT : speculation, listener);
+    }
+
+    /** Reserves the request's KV cache, waits for a slot and decodes: the last steps of {@link #chat}. */
+    private GenerationResult run(GenerationRequest request, SpeculationSettings speculation,
+                                 GenerationListener listener) {
+        boolean speculate = speculative != null && speculation.enabled();
+        long bytes = kvCacheBytes(request.promptIds().length, request.maxTokens(), speculation);
         Admission.Ticket ticket = admission.acquire(bytes, request.cancelled());
         if (ticket == null) {
             listeners.onRequestFinished(DecodingStats.EMPTY, FinishReason.CANCELLED);
@@ -231,18 +288,11 @@ public final class SpeculaEngine implements AutoCloseable {
                 return request.cancelled().getAsBoolean();
             });
             if (speculate) {
-                return speculative.generate(tracked, policies.create(s), listener);
+                return this.speculative.generate(tracked,
+                        policies.create(speculation.policy(), speculation.draftTokens()), listener);
             }
             return plain.generate(tracked, listener);
         }
-    }
-
-    /**
-     * Throws the {@link EngineBusyException} a request would get now if the admission queue is full, so that a caller
-     * can refuse before it renders and tokenizes a prompt. {@link #generate} still decides.
-     */
-    public void rejectIfSaturated() {
-        admission.rejectIfFull();
     }
 
     /** The largest max tokens a request may ask for; 0 = no cap (the context window). */
@@ -250,20 +300,27 @@ public final class SpeculaEngine implements AutoCloseable {
         return config.limits().maxTokensCap();
     }
 
-    /** The load now: requests in flight and queued, KV cache reserved, the heartbeat, refusals so far. */
-    public ServingStatus servingStatus() {
-        return admission.status();
+    /**
+     * Throws the {@link EngineBusyException} a request would get now if the admission queue is full: {@link #chat}
+     * refuses this way before it renders and tokenizes a prompt. Racy by nature; admission decides.
+     */
+    void rejectIfSaturated() {
+        admission.rejectIfFull();
     }
 
     /**
      * KV cache bytes a request reserves: its whole sequence (prompt + max tokens, plus one verification pass when
      * speculating) in the target's cache and, with a model drafter, the drafter's.
      */
-    public long kvCacheBytes(int promptTokens, int maxTokens, SpeculationSettings speculation) {
-        boolean speculate = speculative != null && speculation != null && speculation.enabled();
-        long positions = Math.min((long) promptTokens + maxTokens + (speculate ? speculation.draftTokens() : 0),
-                contextLimit);
+    long kvCacheBytes(int promptTokens, int maxTokens, SpeculationSettings speculation) {
+        boolean speculate = speculative != null && speculation.enabled();
+        long positions = context.capacity(promptTokens, maxTokens, speculate ? speculation.draftTokens() : 0);
         return positions * (targetKvBytesPerPosition + (speculate ? drafterKvBytesPerPosition : 0));
+    }
+
+    /** The load now: requests in flight and queued, KV cache reserved, the heartbeat, refusals so far. */
+    public ServingStatus servingStatus() {
+        return admission.status();
     }
 
     /** Registers a statistics listener (Micrometer binding, endpoint aggregation). */
@@ -276,9 +333,12 @@ public final class SpeculaEngine implements AutoCloseable {
         return Optional.ofNullable(adaptive);
     }
 
-    /** Cumulative and recent speculative statistics since start-up. */
-    public SpeculationSnapshot statistics() {
-        return statistics.snapshot();
+    /**
+     * The engine's one count of speculative decoding since start-up (cumulative and recent figures): what the meters
+     * and the Actuator endpoint read. Each response's own figures are in its {@link GenerationResult#stats()}.
+     */
+    public SpeculationStatistics statistics() {
+        return statistics;
     }
 
     /** The adaptive draft policy's current estimates (acceptance by position, pass costs, chosen draft lengths). */

@@ -5,6 +5,8 @@ package io.specula.generate;
  * metrics: a "draft" is one proposal of one or more tokens, acceptance rate = accepted / drafted tokens, mean
  * acceptance length = 1 + accepted / drafts (tokens produced per target pass while speculating).
  *
+ * @param speculative        whether the request ran the speculative path (a drafter and speculation on), even if its
+ *                           policy drafted nothing
  * @param steps                target forward passes after the prompt
  * @param drafts               steps that verified at least one drafted token
  * @param draftedTokens        tokens proposed by the drafter and scored by the target
@@ -17,11 +19,11 @@ package io.specula.generate;
  * @param verifyNanos          time spent in target passes after the prompt
  * @param totalNanos           wall time of the whole generation
  */
-public record DecodingStats(long steps, long drafts, long draftedTokens, long acceptedTokens,
+public record DecodingStats(boolean speculative, long steps, long drafts, long draftedTokens, long acceptedTokens,
                             long[] acceptedByPosition, long[] draftedByPosition, long generatedTokens,
                             long promptNanos, long draftNanos, long verifyNanos, long totalNanos) {
 
-    public static final DecodingStats EMPTY = new DecodingStats(0, 0, 0, 0, new long[0], new long[0], 0, 0, 0, 0, 0);
+    public static final DecodingStats EMPTY = new DecodingStats(false, 0, 0, 0, 0, new long[0], new long[0], 0, 0, 0, 0, 0);
 
     /** Accepted / drafted tokens; 0 when nothing was drafted. */
     public double acceptanceRate() {

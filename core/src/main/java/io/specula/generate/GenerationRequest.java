@@ -1,12 +1,14 @@
 package io.specula.generate;
 
+import io.specula.FieldErrors;
 import io.specula.SpeculaException;
 
 import java.util.List;
 import java.util.function.BooleanSupplier;
 
 /**
- * One generation: the prompt as token ids (already templated and tokenized), the limits and the sampling.
+ * One generation: the prompt as token ids (already templated and tokenized), the limits and the sampling. Owns the
+ * rules of the output limits ({@link #checkMaxTokens}, {@link #checkStopSequences}).
  *
  * @param promptIds     the prompt, used as given (no BOS added here)
  * @param maxTokens     the most tokens to generate
@@ -22,16 +24,30 @@ public record GenerationRequest(int[] promptIds, int maxTokens, SamplingParams s
         if (promptIds == null || promptIds.length == 0) {
             throw new SpeculaException("prompt: expected at least one token, got an empty prompt");
         }
-        if (maxTokens < 1) {
-            throw new SpeculaException("maxTokens: expected an integer >= 1, got " + maxTokens);
-        }
+        FieldErrors errors = new FieldErrors();
+        checkMaxTokens(maxTokens, errors);
+        checkStopSequences(stopSequences, errors);
+        errors.throwIfAny();
         sampling = sampling == null ? SamplingParams.GREEDY : sampling;
         stopSequences = stopSequences == null ? List.of() : List.copyOf(stopSequences);
         eosIds = eosIds == null ? List.of() : List.copyOf(eosIds);
         cancelled = cancelled == null ? () -> false : cancelled;
-        for (String s : stopSequences) {
-            if (s == null || s.isEmpty()) {
-                throw new SpeculaException("stopSequences: expected non-empty strings, got an empty one");
+    }
+
+    /** The rule of the token limit: at least one token ({@code null}, not set, passes). */
+    public static void checkMaxTokens(Integer maxTokens, FieldErrors errors) {
+        errors.check("maxTokens", maxTokens, m -> m >= 1, "expected an integer >= 1");
+    }
+
+    /** The rule of stop sequences: each a non-empty string ({@code null}, not set, passes). */
+    public static void checkStopSequences(List<String> stopSequences, FieldErrors errors) {
+        if (stopSequences == null) {
+            return;
+        }
+        for (int i = 0; i < stopSequences.size(); i++) {
+            String stop = stopSequences.get(i);
+            if (stop == null || stop.isEmpty()) {
+                errors.add("stopSequences[" + i + "]", "expected a non-empty string");
             }
         }
     }

@@ -37,6 +37,21 @@ public final class LogitsProcessor {
     /**
      * The probability of every token ({@code logits.length} of them) under these parameters; tokens removed by top-k
      * or top-p get exactly 0. For greedy parameters, a one-hot vector at {@link #argmax}.
+     *
+     * <p>Any temperature above 0, however small or large, gives softmax(logits / T) as exactly as a double computes
+     * it: the largest logit is subtracted <em>before</em> dividing by T, so {@code (l - max) / T} is 0 for the largest
+     * logits and 0 or negative (at worst -inf, weight 0) for the others, and never overflows. Dividing first
+     * (l / T, then - max / T) overflows to ±inf for T below about 1e-38 in float (1e-308 in double) and gives
+     * inf - inf = NaN (issue 19: T = 1e-320 sampled token 0 every step). There is no "treat as greedy below some T"
+     * threshold: whether a temperature is effectively greedy depends on the logit gaps (logits 1e-3 apart at
+     * T = 1e-3 keep e^-1 of the weight), and as T goes to 0 the distribution tends to the uniform one over the
+     * largest logits, which is what this computes for an exact tie (greedy would pick the lowest id instead).
+     *
+     * <p>Edge cases, all without NaN: top-k ranks the (penalised) logits before scaling, so the scaling cannot
+     * create ties; a huge T gives the uniform distribution over the tokens whose logit is finite (-inf stays
+     * impossible); +inf logits (e.g. from a huge negative penalty) share all the mass; NaN logits count as -inf,
+     * as in {@link #argmax}. A row with no finite or +inf logit at all is a model fault and throws
+     * {@link IllegalStateException}.
      */
     public float[] probabilities(float[] logits, TokenCounts history) {
         int n = logits.length;
@@ -46,14 +61,19 @@ public final class LogitsProcessor {
             return p;
         }
         boolean penalise = params.hasPenalties() && history != null;
-        float invT = (float) (1.0 / params.temperature());
         float max = Float.NEGATIVE_INFINITY;
         for (int i = 0; i < n; i++) {
-            float v = (penalise ? penalised(logits[i], history.count(i)) : logits[i]) * invT;
+            float v = penalise ? penalised(logits[i], history.count(i)) : logits[i];
+            if (Float.isNaN(v)) {
+                v = Float.NEGATIVE_INFINITY;
+            }
             p[i] = v;
             if (v > max) {
                 max = v;
             }
+        }
+        if (max == Float.NEGATIVE_INFINITY) {
+            throw new IllegalStateException("no token can be sampled: all " + n + " logits are -inf or NaN");
         }
         if (params.topK() > 0 && params.topK() < n) {
             float kth = kthLargest(p, params.topK());
@@ -63,12 +83,16 @@ public final class LogitsProcessor {
                 }
             }
         }
+        double t = params.temperature();
         double sum = 0;
         for (int i = 0; i < n; i++) {
-            float e = (float) Math.exp(p[i] - max);
+            // (l - max) is exact in double; for max = +inf only the +inf logits keep weight (their limit).
+            float e = max == Float.POSITIVE_INFINITY ? (p[i] == max ? 1f : 0f)
+                    : (float) Math.exp(((double) p[i] - max) / t);
             p[i] = e;
             sum += e;
         }
+        // sum >= 1: the largest logit contributes exp(0) = 1.
         float inv = (float) (1.0 / sum);
         for (int i = 0; i < n; i++) {
             p[i] *= inv;

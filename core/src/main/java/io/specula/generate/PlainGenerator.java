@@ -1,6 +1,5 @@
 package io.specula.generate;
 
-import io.specula.SpeculaException;
 import io.specula.model.CausalLm;
 import io.specula.model.KvCache;
 import io.specula.tokenizer.Tokenizer;
@@ -15,7 +14,7 @@ public final class PlainGenerator implements Generator {
     private final CausalLm model;
     private final Tokenizer tokenizer;
     private final List<Integer> defaultEosIds;
-    private final int contextLimit;
+    private final ContextWindow context;
     private final DecodingListener decodingListener;
 
     /**
@@ -27,7 +26,7 @@ public final class PlainGenerator implements Generator {
         this.model = model;
         this.tokenizer = tokenizer;
         this.defaultEosIds = List.copyOf(defaultEosIds);
-        this.contextLimit = Math.min(contextLimit, model.config().maxPositionEmbeddings());
+        this.context = new ContextWindow(Math.min(contextLimit, model.config().maxPositionEmbeddings()));
         this.decodingListener = decodingListener == null ? DecodingListener.NONE : decodingListener;
     }
 
@@ -35,7 +34,7 @@ public final class PlainGenerator implements Generator {
     public GenerationResult generate(GenerationRequest request, GenerationListener listener) {
         long started = System.nanoTime();
         int[] prompt = request.promptIds();
-        int capacity = checkedCapacity(prompt.length, request.maxTokens(), 0, contextLimit);
+        int capacity = context.capacity(prompt.length, request.maxTokens(), 0);
         OutputSink sink = new OutputSink(request, eosIds(request, defaultEosIds), tokenizer.newStreamingDetokenizer(),
                 listener);
         LogitsProcessor processor = new LogitsProcessor(request.sampling());
@@ -69,7 +68,7 @@ public final class PlainGenerator implements Generator {
                 decodingListener.onStep(new DecodingListener.StepEvent(0, 0, 1, 0, dt));
             }
         }
-        DecodingStats stats = new DecodingStats(steps, 0, 0, 0, new long[0], new long[0], sink.tokenCount(),
+        DecodingStats stats = new DecodingStats(false, steps, 0, 0, 0, new long[0], new long[0], sink.tokenCount(),
                 promptNanos, 0, decodeNanos, System.nanoTime() - started);
         decodingListener.onRequestFinished(stats, sink.finishReason());
         return new GenerationResult(sink.tokens(), sink.text(), sink.finishReason(), prompt.length, stats);
@@ -86,18 +85,5 @@ public final class PlainGenerator implements Generator {
     /** The request's end-of-sequence ids, or the model's when the request names none. */
     public static Set<Integer> eosIds(GenerationRequest request, List<Integer> defaults) {
         return new HashSet<>(request.eosIds().isEmpty() ? defaults : request.eosIds());
-    }
-
-    /**
-     * The KV cache size for a request: prompt + max tokens (+ room for one verification pass of extra positions),
-     * capped at the context limit. A prompt that leaves no room for a single output token is an error.
-     */
-    public static int checkedCapacity(int promptLength, int maxTokens, int extra, int contextLimit) {
-        if (promptLength >= contextLimit) {
-            throw new SpeculaException("prompt: " + promptLength + " tokens do not fit the context of " + contextLimit
-                    + " tokens (at least one token must remain for the output)");
-        }
-        long wanted = (long) promptLength + maxTokens + extra;
-        return (int) Math.min(wanted, contextLimit);
     }
 }

@@ -16,11 +16,20 @@ public final class TokenSampler {
         return random.nextDouble();
     }
 
-    /** Draws an index with probability proportional to {@code p[i]} (p need not sum to exactly 1). */
+    /**
+     * Draws an index with probability proportional to {@code p[i]} (p need not sum to exactly 1).
+     *
+     * @throws IllegalArgumentException when no entry is positive (all zero, or NaN): there is nothing to draw from,
+     *                                  and answering token 0 would pass a broken distribution off as a token
+     */
     public int sample(float[] p) {
         double total = 0;
         for (float v : p) {
             total += v;
+        }
+        if (!(total > 0) || Double.isInfinite(total)) {
+            throw new IllegalArgumentException("cannot sample: the probabilities sum to " + total
+                    + " (expected a finite positive total over " + p.length + " tokens)");
         }
         double u = random.nextDouble() * total;
         double cumulative = 0;
@@ -34,6 +43,6 @@ public final class TokenSampler {
                 }
             }
         }
-        return last < 0 ? 0 : last;
+        return last;
     }
 }

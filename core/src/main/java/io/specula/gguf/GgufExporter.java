@@ -1,9 +1,5 @@
 package io.specula.gguf;
 
-import com.google.gson.JsonArray;
-import com.google.gson.JsonElement;
-import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
 import io.specula.SpeculaException;
 import io.specula.model.ModelConfig;
 import io.specula.model.ModelConfig.Architecture;
@@ -12,17 +8,8 @@ import io.specula.gguf.GgufWriter.TensorType;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.List;
 import java.util.Locale;
-import java.util.Map;
-import java.util.TreeMap;
-import java.util.regex.Pattern;
 
 /**
  * Converts a Hugging Face model directory of the Llama family to a GGUF file that llama.cpp loads, writing what
@@ -40,28 +27,11 @@ import java.util.regex.Pattern;
  *       float32, as the converter keeps one-dimensional tensors.</li>
  * </ul>
  *
- * The tokenizer: a byte-fallback BPE (Llama 2, Mistral) becomes a {@code llama} (SentencePiece) vocabulary, a
- * byte-level BPE (GPT-2, Llama 3, Qwen) a {@code gpt2} one with its merges. See {@link #vocabulary} for the scores.
+ * The tokenizer's keys are {@link GgufVocabulary}'s.
  */
 public final class GgufExporter {
 
     private static final Logger log = LoggerFactory.getLogger(GgufExporter.class);
-    private static final Pattern BYTE_TOKEN = Pattern.compile("<0x[0-9A-Fa-f]{2}>");
-
-    /** gguf-py's TokenType. */
-    public static final int TOKEN_NORMAL = 1;
-    public static final int TOKEN_UNKNOWN = 2;
-    public static final int TOKEN_CONTROL = 3;
-    public static final int TOKEN_USER_DEFINED = 4;
-    public static final int TOKEN_UNUSED = 5;
-    public static final int TOKEN_BYTE = 6;
-
-    /** Known pre-tokenizer split patterns and the name llama.cpp gives them (tokenizer.ggml.pre). */
-    private static final Map<String, String> PRE_TOKENIZERS = Map.of(
-            "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+"
-                    + "|\\s+(?!\\S)|\\s+", "qwen2",
-            "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*"
-                    + "|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+", "llama-bpe");
 
     private GgufExporter() {
     }
@@ -123,7 +93,7 @@ public final class GgufExporter {
             w.putUInt32(arch + ".rope.dimension_count", c.headDim());
         }
         w.putUInt32("general.quantization_version", 2);
-        vocabulary(modelDir, c, w);
+        GgufVocabulary.write(modelDir, c, w);
         tensors(modelDir, c, arch, type, w);
         return w;
     }
@@ -257,232 +227,6 @@ public final class GgufExporter {
             }
         }
         return out;
-    }
-
-    // ---------------------------------------------------------------- tokenizer
-
-    /**
-     * Writes the {@code tokenizer.ggml.*} keys from tokenizer.json and tokenizer_config.json.
-     *
-     * <p>A byte-fallback BPE becomes a {@code llama} vocabulary: tokens as they are (with ▁ and {@code <0xNN>}), types
-     * byte / unknown / control (special added tokens) / user-defined (other added tokens) / normal, and as scores minus
-     * the rank of the first merge that produces the token (0 for tokens no merge produces: single characters, bytes,
-     * specials). llama.cpp's SentencePiece tokenizer merges the adjacent pair whose result scores highest, so these
-     * scores make it merge in the BPE's order. (convert_hf_to_gguf.py, without a tokenizer.model, goes through
-     * {@code LlamaHfVocab}, which writes -1000 for every token: llama.cpp then merges left to right instead.)
-     *
-     * <p>A byte-level BPE becomes a {@code gpt2} vocabulary with its merges, as {@code _set_vocab_gpt2} writes it.
-     * Padding rows of the embedding beyond the tokenizer get {@code [PADn]} unused tokens, as the converter does.
-     */
-    static void vocabulary(Path dir, ModelConfig c, GgufWriter w) {
-        JsonObject tokenizer = readJson(dir.resolve("tokenizer.json"));
-        Path configFile = dir.resolve("tokenizer_config.json");
-        JsonObject tokConfig = Files.isRegularFile(configFile) ? readJson(configFile) : new JsonObject();
-        JsonObject model = tokenizer.getAsJsonObject("model");
-        if (model == null || !"BPE".equals(str(model.get("type")))) {
-            throw new SpeculaException(dir.resolve("tokenizer.json") + ": only BPE tokenizers can be exported to GGUF"
-                    + " (model.type is " + (model == null ? "missing" : model.get("type")) + ")");
-        }
-        boolean byteFallback = model.has("byte_fallback") && model.get("byte_fallback").getAsBoolean();
-
-        TreeMap<Integer, String> byId = new TreeMap<>();
-        for (Map.Entry<String, JsonElement> e : model.getAsJsonObject("vocab").entrySet()) {
-            byId.put(e.getValue().getAsInt(), e.getKey());
-        }
-        Map<Integer, Boolean> added = new HashMap<>();   // id -> special
-        JsonArray addedTokens = tokenizer.getAsJsonArray("added_tokens");
-        if (addedTokens != null) {
-            for (JsonElement e : addedTokens) {
-                JsonObject t = e.getAsJsonObject();
-                int id = t.get("id").getAsInt();
-                byId.put(id, t.get("content").getAsString());
-                added.put(id, t.has("special") && t.get("special").getAsBoolean());
-            }
-        }
-        int size = Math.max(c.vocabSize(), byId.isEmpty() ? 0 : byId.lastKey() + 1);
-        if (size > c.vocabSize()) {
-            throw new SpeculaException(dir + ": the tokenizer has ids up to " + (size - 1)
-                    + " but vocab_size is " + c.vocabSize());
-        }
-        List<String> merges = merges(model);
-        Map<String, Integer> mergeRank = new HashMap<>();
-        for (int r = 0; r < merges.size(); r++) {
-            String m = merges.get(r);
-            int sp = m.indexOf(' ');
-            mergeRank.putIfAbsent(m.substring(0, sp) + m.substring(sp + 1), r);
-        }
-        Map<String, Integer> ids = new HashMap<>();
-        byId.forEach((id, t) -> ids.putIfAbsent(t, id));
-        int unk = idOf(ids, special(tokConfig, "unk_token"), str(model.get("unk_token")));
-
-        List<String> tokens = new ArrayList<>(size);
-        float[] scores = new float[size];
-        int[] types = new int[size];
-        int pad = 0;
-        for (int id = 0; id < size; id++) {
-            String t = byId.get(id);
-            if (t == null) {
-                tokens.add("[PAD" + (++pad) + "]");
-                types[id] = TOKEN_UNUSED;
-                scores[id] = -1000f;
-                continue;
-            }
-            tokens.add(t);
-            if (added.containsKey(id)) {
-                types[id] = id == unk ? TOKEN_UNKNOWN : added.get(id) ? TOKEN_CONTROL : TOKEN_USER_DEFINED;
-            } else if (byteFallback && BYTE_TOKEN.matcher(t).matches()) {
-                types[id] = TOKEN_BYTE;
-            } else {
-                types[id] = id == unk ? TOKEN_UNKNOWN : TOKEN_NORMAL;
-            }
-            Integer rank = mergeRank.get(t);
-            scores[id] = types[id] == TOKEN_NORMAL && rank != null ? -(float) rank : 0f;
-        }
-        if (byteFallback) {
-            w.putString("tokenizer.ggml.model", "llama");
-            w.putString("tokenizer.ggml.pre", "default");
-            w.putStrings("tokenizer.ggml.tokens", tokens);
-            w.putFloat32s("tokenizer.ggml.scores", scores);
-            w.putInt32s("tokenizer.ggml.token_type", types);
-        } else {
-            w.putString("tokenizer.ggml.model", "gpt2");
-            w.putString("tokenizer.ggml.pre", preTokenizer(tokenizer));
-            w.putStrings("tokenizer.ggml.tokens", tokens);
-            w.putInt32s("tokenizer.ggml.token_type", types);
-            w.putStrings("tokenizer.ggml.merges", merges);
-        }
-        int bos = idOf(ids, special(tokConfig, "bos_token"), null);
-        int eos = idOf(ids, special(tokConfig, "eos_token"), null);
-        int padId = idOf(ids, special(tokConfig, "pad_token"), null);
-        // As gguf-py's SpecialVocab: ids from the tokenizer's special tokens, else config.json's *_token_id.
-        if (bos < 0 && c.bosTokenId() >= 0) {
-            bos = c.bosTokenId();
-        }
-        if (eos < 0 && !c.eosTokenIds().isEmpty()) {
-            eos = c.eosTokenIds().get(0);
-        }
-        if (bos >= 0) {
-            w.putUInt32("tokenizer.ggml.bos_token_id", bos);
-        }
-        if (eos >= 0) {
-            w.putUInt32("tokenizer.ggml.eos_token_id", eos);
-        }
-        if (unk >= 0) {
-            w.putUInt32("tokenizer.ggml.unknown_token_id", unk);
-        }
-        if (padId >= 0) {
-            w.putUInt32("tokenizer.ggml.padding_token_id", padId);
-        }
-        Boolean addBos = bool(tokConfig, "add_bos_token");
-        if (addBos == null) {
-            addBos = postProcessorAddsFirst(tokenizer.get("post_processor"));
-        }
-        if (addBos != null) {
-            w.putBool("tokenizer.ggml.add_bos_token", addBos);
-        }
-        Boolean addEos = bool(tokConfig, "add_eos_token");
-        if (addEos != null) {
-            w.putBool("tokenizer.ggml.add_eos_token", addEos);
-        }
-        String template = str(tokConfig.get("chat_template"));
-        if (template != null) {
-            w.putString("tokenizer.chat_template", template);
-        }
-    }
-
-    /** Merges as "left right" strings, from either form tokenizer.json uses (strings, or pairs since tokenizers 0.20). */
-    private static List<String> merges(JsonObject model) {
-        List<String> out = new ArrayList<>();
-        JsonArray merges = model.getAsJsonArray("merges");
-        if (merges == null) {
-            return out;
-        }
-        for (JsonElement m : merges) {
-            if (m.isJsonArray()) {
-                out.add(m.getAsJsonArray().get(0).getAsString() + " " + m.getAsJsonArray().get(1).getAsString());
-            } else {
-                out.add(m.getAsString());
-            }
-        }
-        return out;
-    }
-
-    /** llama.cpp's name for the pre-tokenizer (it picks its regexes by name). */
-    private static String preTokenizer(JsonObject tokenizer) {
-        JsonElement pre = tokenizer.get("pre_tokenizer");
-        String json = pre == null ? "" : pre.toString();
-        for (Map.Entry<String, String> e : PRE_TOKENIZERS.entrySet()) {
-            if (json.contains(new com.google.gson.JsonPrimitive(e.getKey()).toString())) {
-                return e.getValue();
-            }
-        }
-        if (pre != null && pre.isJsonObject() && "ByteLevel".equals(str(pre.getAsJsonObject().get("type")))) {
-            return "gpt-2";
-        }
-        return "default";
-    }
-
-    /** Whether a TemplateProcessing post-processor (alone or in a Sequence) puts a special token first. */
-    private static Boolean postProcessorAddsFirst(JsonElement pp) {
-        if (pp == null || !pp.isJsonObject()) {
-            return null;
-        }
-        JsonObject o = pp.getAsJsonObject();
-        String type = str(o.get("type"));
-        if ("Sequence".equals(type) && o.has("processors")) {
-            for (JsonElement p : o.getAsJsonArray("processors")) {
-                Boolean b = postProcessorAddsFirst(p);
-                if (b != null) {
-                    return b;
-                }
-            }
-            return null;
-        }
-        if ("TemplateProcessing".equals(type) && o.has("single")) {
-            JsonArray single = o.getAsJsonArray("single");
-            return !single.isEmpty() && single.get(0).getAsJsonObject().has("SpecialToken");
-        }
-        return null;
-    }
-
-    private static String special(JsonObject tokConfig, String field) {
-        JsonElement e = tokConfig.get(field);
-        if (e == null || e.isJsonNull()) {
-            return null;
-        }
-        if (e.isJsonObject()) {
-            return str(e.getAsJsonObject().get("content"));
-        }
-        return str(e);
-    }
-
-    private static int idOf(Map<String, Integer> ids, String token, String fallback) {
-        String t = token != null ? token : fallback;
-        if (t == null) {
-            return -1;
-        }
-        Integer id = ids.get(t);
-        return id == null ? -1 : id;
-    }
-
-    private static Boolean bool(JsonObject o, String field) {
-        JsonElement e = o.get(field);
-        return e == null || e.isJsonNull() ? null : e.getAsBoolean();
-    }
-
-    private static String str(JsonElement e) {
-        return e == null || e.isJsonNull() || !e.isJsonPrimitive() ? null : e.getAsString();
-    }
-
-    private static JsonObject readJson(Path file) {
-        if (!Files.isRegularFile(file)) {
-            throw new SpeculaException(file + ": missing (needed for the GGUF vocabulary)");
-        }
-        try {
-            return JsonParser.parseString(Files.readString(file, StandardCharsets.UTF_8)).getAsJsonObject();
-        } catch (IOException | RuntimeException e) {
-            throw new SpeculaException(file + ": cannot be read as a JSON object: " + e.getMessage(), e);
-        }
     }
 
     /** Parses "f32" / "f16" / "bf16" (the --type option). */

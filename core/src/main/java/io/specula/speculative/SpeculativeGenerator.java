@@ -1,5 +1,7 @@
 package io.specula.speculative;
 
+import io.specula.generate.ContextWindow;
+import io.specula.speculative.drafter.TokenSequence;
 import io.specula.generate.DecodingListener;
 import io.specula.generate.DecodingStats;
 import io.specula.generate.FinishReason;
@@ -19,8 +21,9 @@ import io.specula.speculative.drafter.Draft;
 import io.specula.speculative.drafter.DraftContext;
 import io.specula.speculative.drafter.DraftSession;
 import io.specula.speculative.drafter.Drafter;
-import io.specula.speculative.policy.DraftPolicy;
+import io.specula.speculative.policy.DraftLengthPolicy;
 import io.specula.speculative.policy.StepOutcome;
+import io.specula.speculative.stats.SpeculationStatistics;
 import io.specula.speculative.verify.AcceptanceRule;
 import io.specula.speculative.verify.Verdict;
 import io.specula.speculative.verify.Verifier;
@@ -53,9 +56,9 @@ public final class SpeculativeGenerator implements Generator {
     private final CausalLm target;
     private final Tokenizer tokenizer;
     private final List<Integer> defaultEosIds;
-    private final int contextLimit;
+    private final ContextWindow context;
     private final Drafter drafter;
-    private final Supplier<DraftPolicy> policies;
+    private final Supplier<DraftLengthPolicy> policies;
     private final DecodingListener decodingListener;
     private final Verifier verifier;
     private final VerificationObserver observer;
@@ -67,12 +70,12 @@ public final class SpeculativeGenerator implements Generator {
      * @param contextLimit     the longest sequence (prompt + output) one request may use
      * @param drafter          proposes the drafts; check its vocabulary with
      *                         {@link io.specula.speculative.drafter.VocabularyCheck} when loading a model drafter
-     * @param policies         a fresh draft-length policy per request (e.g. {@code () -> policies.create(settings)})
+     * @param policies         a fresh draft-length policy per request (e.g. {@code () -> policies.create(policy, γmax)})
      * @param decodingListener statistics of each step and request (e.g. a
      *                         {@link io.specula.speculative.stats.SpeculationStatistics})
      */
     public SpeculativeGenerator(CausalLm target, Tokenizer tokenizer, List<Integer> defaultEosIds, int contextLimit,
-                                Drafter drafter, Supplier<DraftPolicy> policies, DecodingListener decodingListener) {
+                                Drafter drafter, Supplier<DraftLengthPolicy> policies, DecodingListener decodingListener) {
         this(target, tokenizer, defaultEosIds, contextLimit, drafter, policies, decodingListener, null);
     }
 
@@ -81,13 +84,13 @@ public final class SpeculativeGenerator implements Generator {
      * for none.
      */
     public SpeculativeGenerator(CausalLm target, Tokenizer tokenizer, List<Integer> defaultEosIds, int contextLimit,
-                                Drafter drafter, Supplier<DraftPolicy> policies, DecodingListener decodingListener,
+                                Drafter drafter, Supplier<DraftLengthPolicy> policies, DecodingListener decodingListener,
                                 VerificationObserver observer) {
         this.observer = observer == null ? VerificationObserver.NONE : observer;
         this.target = target;
         this.tokenizer = tokenizer;
         this.defaultEosIds = List.copyOf(defaultEosIds);
-        this.contextLimit = Math.min(contextLimit, target.config().maxPositionEmbeddings());
+        this.context = new ContextWindow(Math.min(contextLimit, target.config().maxPositionEmbeddings()));
         this.drafter = drafter;
         this.policies = policies;
         this.decodingListener = decodingListener == null ? DecodingListener.NONE : decodingListener;
@@ -104,14 +107,14 @@ public final class SpeculativeGenerator implements Generator {
     }
 
     /** Generates with the given policy (one per request: policies keep per-request state). */
-    public GenerationResult generate(GenerationRequest request, DraftPolicy policy, GenerationListener listener) {
+    public GenerationResult generate(GenerationRequest request, DraftLengthPolicy policy, GenerationListener listener) {
         return new Run(request, policy, listener).run();
     }
 
     /** The state of one request. */
     private final class Run {
         private final GenerationRequest request;
-        private final DraftPolicy policy;
+        private final DraftLengthPolicy policy;
         private final OutputSink sink;
         private final LogitsProcessor processor;
         private final TokenSampler sampler;
@@ -123,16 +126,10 @@ public final class SpeculativeGenerator implements Generator {
         private VerificationObserver.Trace trace;
         private float[][] scoredRows;
 
-        private long steps;
-        private long drafts;
-        private long draftedTokens;
-        private long acceptedTokens;
-        private final long[] acceptedByPosition;
-        private final long[] draftedByPosition;
-        private long draftNanos;
-        private long verifyNanos;
+        /** This request's own count, the same the engine keeps for all requests: its figures are the result's. */
+        private final SpeculationStatistics counts = new SpeculationStatistics(0);
 
-        Run(GenerationRequest request, DraftPolicy policy, GenerationListener listener) {
+        Run(GenerationRequest request, DraftLengthPolicy policy, GenerationListener listener) {
             this.request = request;
             this.policy = policy;
             this.sink = new OutputSink(request, PlainGenerator.eosIds(request, defaultEosIds),
@@ -143,15 +140,13 @@ public final class SpeculativeGenerator implements Generator {
             this.sequence = new TokenSequence(request.promptIds());
             this.rule = AcceptanceRule.forParams(request.sampling());
             this.maxDraft = policy.maxDraftTokens();
-            this.acceptedByPosition = new long[maxDraft];
-            this.draftedByPosition = new long[maxDraft];
         }
 
         GenerationResult run() {
             long started = System.nanoTime();
             int[] prompt = request.promptIds();
             // Room for one verification pass beyond the output: γ drafts are scored even when fewer are kept.
-            int capacity = PlainGenerator.checkedCapacity(prompt.length, request.maxTokens(), maxDraft, contextLimit);
+            int capacity = context.capacity(prompt.length, request.maxTokens(), maxDraft);
             long promptNanos;
             try (KvCache cache = target.newCache(capacity)) {
                 float[] logits = target.forward(prompt, cache, 1)[0];
@@ -169,8 +164,7 @@ public final class SpeculativeGenerator implements Generator {
                 closeDrafter();
                 closeTrace();
             }
-            DecodingStats stats = new DecodingStats(steps, drafts, draftedTokens, acceptedTokens, acceptedByPosition,
-                    draftedByPosition, sink.tokenCount(), promptNanos, draftNanos, verifyNanos,
+            DecodingStats stats = counts.requestStats(maxDraft, sink.tokenCount(), promptNanos,
                     System.nanoTime() - started);
             decodingListener.onRequestFinished(stats, sink.finishReason());
             return new GenerationResult(sink.tokens(), sink.text(), sink.finishReason(), prompt.length, stats);
@@ -234,11 +228,12 @@ public final class SpeculativeGenerator implements Generator {
                     }
                 }
 
-                record(draft, verdict, stepDraftNanos, stepVerifyNanos);
                 policy.observe(new StepOutcome(gamma, draft.size(), verdict.accepted(), draft.syncedTokens(),
                         stepDraftNanos, stepVerifyNanos));
-                decodingListener.onStep(new DecodingListener.StepEvent(draft.size(), verdict.accepted(), emitted,
-                        stepDraftNanos, stepVerifyNanos));
+                DecodingListener.StepEvent step = new DecodingListener.StepEvent(draft.size(), verdict.accepted(),
+                        emitted, stepDraftNanos, stepVerifyNanos);
+                counts.onStep(step);
+                decodingListener.onStep(step);
                 if (done) {
                     return;
                 }
@@ -289,24 +284,6 @@ public final class SpeculativeGenerator implements Generator {
             history.add(token);
             sequence.append(token);
             return sink.accept(token, source);
-        }
-
-        private void record(Draft draft, Verdict verdict, long stepDraftNanos, long stepVerifyNanos) {
-            steps++;
-            draftNanos += stepDraftNanos;
-            verifyNanos += stepVerifyNanos;
-            int n = draft.size();
-            if (n > 0) {
-                drafts++;
-                draftedTokens += n;
-                acceptedTokens += verdict.accepted();
-                for (int i = 0; i < n; i++) {
-                    draftedByPosition[i]++;
-                    if (i < verdict.accepted()) {
-                        acceptedByPosition[i]++;
-                    }
-                }
-            }
         }
 
         /** A draft the target can score: at most γ ids, each one the target can emit, q rows over its ids. */

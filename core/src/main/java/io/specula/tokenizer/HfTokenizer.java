@@ -37,11 +37,20 @@ public final class HfTokenizer implements Tokenizer {
     private final List<Integer> eosIds;
     private final ChatTemplate chatTemplate;
     private final Set<Integer> classSpecial;
+    private final SpecialTokenText specialText;
 
     private HfTokenizer(HuggingFaceTokenizer nativeTokenizer, TokenizerJson json, TokenizerConfig config) {
         this.native_ = nativeTokenizer;
         this.json = json;
         this.config = config;
+        Set<Integer> named = new HashSet<>();
+        for (String token : TransformersPipeline.classSpecialTokens(config)) {
+            if (json.id(token) >= 0) {
+                named.add(json.id(token));
+            }
+        }
+        this.classSpecial = Set.copyOf(named);   // before specialText, which asks isSpecial
+        this.specialText = new SpecialTokenText(json.root, this::isSpecial);
         this.bosId = json.id(config.bosToken());
         Set<Integer> eos = new LinkedHashSet<>();
         int configEos = json.id(config.eosToken());
@@ -51,14 +60,8 @@ public final class HfTokenizer implements Tokenizer {
         eos.addAll(config.generationEosIds());
         this.eosIds = List.copyOf(eos);
         this.chatTemplate = config.chatTemplate() == null ? null
-                : new JinjavaChatTemplate(config.chatTemplate(), config.bosToken(), config.eosToken());
-        Set<Integer> named = new HashSet<>();
-        for (String token : TransformersPipeline.classSpecialTokens(config)) {
-            if (json.id(token) >= 0) {
-                named.add(json.id(token));
-            }
-        }
-        this.classSpecial = Set.copyOf(named);
+                : new JinjavaChatTemplate(config.chatTemplate(), config.chatTemplateSource(), config.bosToken(),
+                        config.eosToken(), JinjavaChatTemplate.Limits.DEFAULT, java.time.Clock.systemDefaultZone());
     }
 
     /**
@@ -94,7 +97,12 @@ public final class HfTokenizer implements Tokenizer {
         } catch (IOException | RuntimeException e) {
             throw new ModelFormatException(json.file, "rejected by the tokenizers library: " + e.getMessage(), e);
         }
-        return new HfTokenizer(tokenizer, json, config);
+        try {
+            return new HfTokenizer(tokenizer, json, config);
+        } catch (RuntimeException e) {
+            tokenizer.close();  // e.g. a chat template nested deeper than the limit
+            throw e;
+        }
     }
 
     @Override
@@ -105,6 +113,51 @@ public final class HfTokenizer implements Tokenizer {
     @Override
     public int[] encode(String text, boolean addSpecialTokens) {
         long[] ids = native_.encode(text, addSpecialTokens, false).getIds();
+        int[] out = new int[ids.length];
+        for (int i = 0; i < ids.length; i++) {
+            out[i] = (int) ids[i];
+        }
+        return out;
+    }
+
+    @Override
+    public int[] encode(String text, boolean addSpecialTokens, boolean parseSpecialTokens) {
+        if (parseSpecialTokens || !specialText.containsSpecial(text)) {
+            return encode(text, addSpecialTokens);
+        }
+        return toInts(specialText.encode(text, List.of(), addSpecialTokens));
+    }
+
+    /**
+     * See {@link Tokenizer#encodeChat}. Without special-token parsing in messages, a conversation whose messages hold
+     * no special-token text is encoded as transformers encodes it (one render, one encode); otherwise
+     * {@link SpecialTokenText} tells the template's special tokens from the messages' (a second render) and encodes
+     * the latter as text.
+     */
+    @Override
+    public int[] encodeChat(List<ChatMessage> messages, boolean addGenerationPrompt,
+                            boolean parseSpecialTokensInMessages) {
+        if (chatTemplate == null) {
+            throw new IllegalStateException("the tokenizer has no chat template");
+        }
+        String rendered = chatTemplate.render(messages, addGenerationPrompt);
+        if (parseSpecialTokensInMessages || messages.stream().noneMatch(m -> specialText.containsSpecial(m.content()))) {
+            return encode(rendered, false);
+        }
+        return encodeTemplateSpecialsOnly(messages, addGenerationPrompt, rendered);
+    }
+
+    /** The special-tokens-only-from-the-template encoding, whatever the messages hold (tests force this path). */
+    int[] encodeTemplateSpecialsOnly(List<ChatMessage> messages, boolean addGenerationPrompt, String rendered) {
+        List<ChatMessage> neutral = messages.stream()
+                .map(m -> new ChatMessage(m.role(), specialText.neutralise(m.content())))
+                .toList();
+        String shadow = chatTemplate.render(neutral, addGenerationPrompt);
+        String where = chatTemplate instanceof JinjavaChatTemplate j ? j.source() : "the chat template";
+        return toInts(specialText.encode(rendered, specialText.fromTemplate(rendered, shadow, where), false));
+    }
+
+    private static int[] toInts(long[] ids) {
         int[] out = new int[ids.length];
         for (int i = 0; i < ids.length; i++) {
             out[i] = (int) ids[i];
@@ -164,6 +217,7 @@ public final class HfTokenizer implements Tokenizer {
 
     @Override
     public void close() {
+        specialText.close();
         native_.close();
     }
 

@@ -3,8 +3,11 @@ package io.specula.tokenizer;
 import com.hubspot.jinjava.Jinjava;
 import com.hubspot.jinjava.JinjavaConfig;
 import com.hubspot.jinjava.LegacyOverrides;
+import com.hubspot.jinjava.interpret.Context;
+import com.hubspot.jinjava.interpret.JinjavaInterpreter;
 import com.hubspot.jinjava.interpret.RenderResult;
 import com.hubspot.jinjava.interpret.TemplateError;
+import com.hubspot.jinjava.lib.filter.Filter;
 import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
 import com.hubspot.jinjava.loader.ResourceLocator;
 import io.specula.SpeculaException;
@@ -20,23 +23,52 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
+import java.util.stream.Collectors;
 
 /**
  * Renders a Hugging Face chat template (Jinja) as transformers' {@code apply_chat_template} does: trim_blocks and
  * lstrip_blocks on, {@code messages}, {@code add_generation_prompt}, {@code bos_token}, {@code eos_token},
  * {@code raise_exception}, {@code strftime_now}, Python's string methods and Python's {@code tojson}.
  *
- * <p>The template comes from the model directory, so it is treated as hostile: output size, macro recursion,
- * {@code range()} length, list size, the number of template nodes rendered (which bounds nested loops) and wall
- * time are all limited; exceeding one throws {@link SpeculaException} naming the limit.
+ * <p>The template comes from the model directory, so it is treated as hostile. One render's budget
+ * ({@link RenderGuard}) bounds the output and every string the template builds ({@code maxOutputChars}), lists and
+ * maps and {@code range()} ({@code maxLoopIterations}), macro recursion, the template nodes rendered (which bounds
+ * nested loops), CPU time, the bytes the render allocates ({@code maxAllocatedBytes} plus
+ * {@value #ALLOCATION_PER_CONTENT_CHAR} per character of the messages), and nesting: blocks and brackets in the
+ * template (checked when it is loaded) and data given to {@code tojson} ({@code maxNesting}). Only Jinja2's own
+ * filters are available, each inside the budget ({@link GuardedFilter}). Exceeding a limit throws
+ * {@link SpeculaException} naming the template file and the limit; so does a render that still overflows the
+ * thread's stack or exhausts the heap: neither error escapes the renderer.
  */
 public final class JinjavaChatTemplate implements ChatTemplate {
 
-    /** Render limits. Defaults fit real templates (a few KB of template, prompts up to megabytes). */
+    /**
+     * Render limits. Defaults fit real templates (a few KB of template, prompts up to megabytes): rendering Llama 3.x
+     * and Qwen 2.5/3 templates allocates about 25 bytes per character of the conversation (measured, 10 K to 7 M
+     * characters), and they nest blocks at most 5 deep.
+     *
+     * @param maxAllocatedBytes bytes one render may allocate besides {@value #ALLOCATION_PER_CONTENT_CHAR} per
+     *                          character of the messages (on JVMs that count allocations per thread, as HotSpot does)
+     * @param maxNesting        deepest nesting of blocks, of brackets in one tag, and of data given to tojson
+     */
     public record Limits(long maxOutputChars, int maxMacroDepth, int maxLoopIterations, long maxNodes,
-                         long timeoutMillis) {
-        public static final Limits DEFAULT = new Limits(8_000_000, 20, 100_000, 5_000_000, 2_000);
+                         long timeoutMillis, long maxAllocatedBytes, int maxNesting) {
+        public static final Limits DEFAULT = new Limits(8_000_000, 20, 100_000, 5_000_000, 2_000, 64L << 20, 64);
+
+        /**
+         * The given limits with no memory budget (the size limits still apply) and the default nesting limit: the
+         * limits as they were before the budget existed. Jinjava allocates for every node it renders, so with a budget
+         * a loop that burns CPU may stop at the budget before the timeout.
+         */
+        public Limits(long maxOutputChars, int maxMacroDepth, int maxLoopIterations, long maxNodes,
+                      long timeoutMillis) {
+            this(maxOutputChars, maxMacroDepth, maxLoopIterations, maxNodes, timeoutMillis, Long.MAX_VALUE / 4, 64);
+        }
     }
+
+    /** Bytes a render may allocate per character of the messages, on top of {@link Limits#maxAllocatedBytes}. */
+    public static final int ALLOCATION_PER_CONTENT_CHAR = 64;
 
     /**
      * Jinja's whitespace handling: "{{-" and "{%-" trim the text before them (Jinjava does that only with
@@ -49,13 +81,24 @@ public final class JinjavaChatTemplate implements ChatTemplate {
             .withKeepNullableLoopValues(true)
             .build();
 
-    private static final String WHERE = "tokenizer_config.json chat_template";
+    /** Where a template comes from when the caller does not say. */
+    static final String DEFAULT_SOURCE = "tokenizer_config.json chat_template";
+
+    /**
+     * Filters of Jinjava's that Jinja2 lacks: disabled, so a template cannot use them (transformers could not render
+     * a template that did).
+     */
+    private static final Set<String> NON_JINJA2_FILTERS = new Jinjava().getGlobalContext().getAllFilters().stream()
+            .map(Filter::getName)
+            .filter(name -> !GuardedFilter.JINJA2_FILTERS.contains(name))
+            .collect(Collectors.toUnmodifiableSet());
 
     private final String template;
     private final String bosToken;
     private final String eosToken;
     private final Limits limits;
     private final Clock clock;
+    private final String where;
 
     public JinjavaChatTemplate(String template, String bosToken, String eosToken) {
         this(template, bosToken, eosToken, Limits.DEFAULT, Clock.systemDefaultZone());
@@ -63,11 +106,30 @@ public final class JinjavaChatTemplate implements ChatTemplate {
 
     /** @param clock the time strftime_now sees (tests fix it) */
     public JinjavaChatTemplate(String template, String bosToken, String eosToken, Limits limits, Clock clock) {
-        this.template = TemplateSource.rewrite(Objects.requireNonNull(template, "template"));
+        this(template, DEFAULT_SOURCE, bosToken, eosToken, limits, clock);
+    }
+
+    /**
+     * @param source where the template comes from, for error messages (e.g. {@code /models/x/chat_template.jinja})
+     * @throws SpeculaException when the template nests blocks or brackets deeper than {@code limits.maxNesting()}
+     */
+    public JinjavaChatTemplate(String template, String source, String bosToken, String eosToken, Limits limits,
+                               Clock clock) {
+        this.where = Objects.requireNonNull(source, "source");
+        try {
+            this.template = TemplateSource.rewrite(Objects.requireNonNull(template, "template"), limits.maxNesting());
+        } catch (TemplateSource.TooDeep e) {
+            throw new SpeculaException(where + ": " + e.getMessage(), e);
+        }
         this.bosToken = bosToken;
         this.eosToken = eosToken;
         this.limits = limits;
         this.clock = clock;
+    }
+
+    /** Where the template comes from, as error messages name it. */
+    public String source() {
+        return where;
     }
 
     @Override
@@ -92,29 +154,49 @@ public final class JinjavaChatTemplate implements ChatTemplate {
         // Templates test "strftime_now is defined" before calling it; in Jinja a global function is defined.
         context.put("strftime_now", true);
         context.put("raise_exception", true);
-        return render(context);
+        long contentChars = 0;
+        for (ChatMessage m : messages) {
+            contentChars += (m.content() == null ? 0 : m.content().length()) + (m.role() == null ? 0 : m.role().length());
+        }
+        long budget = limits.maxAllocatedBytes() + Math.min(Long.MAX_VALUE / 2, contentChars * ALLOCATION_PER_CONTENT_CHAR);
+        return render(context, budget);
     }
 
-    private String render(Map<String, Object> context) {
-        RenderGuard guard = new RenderGuard(limits.maxNodes(), limits.timeoutMillis());
+    private String render(Map<String, Object> context, long allocationBudget) {
+        RenderGuard guard = new RenderGuard(limits.maxNodes(), limits.timeoutMillis(), allocationBudget,
+                limits.maxOutputChars(), limits.maxLoopIterations(), limits.maxNesting());
         Jinjava jinjava = newJinjava(guard);
         Clock previous = TemplateFunctions.CLOCK.get();
         Integer previousRange = TemplateFunctions.MAX_RANGE.get();
+        JinjavaInterpreter previousInterpreter = JinjavaInterpreter.getCurrent();
         TemplateFunctions.CLOCK.set(clock);
         TemplateFunctions.MAX_RANGE.set(limits.maxLoopIterations());
+        RenderGuard previousGuard = guard.install();
         RenderResult result;
         try {
             result = jinjava.renderForResult(template, context);
         } catch (RenderGuard.LimitExceeded e) {
-            throw new SpeculaException(WHERE + ": " + e.getMessage(), e);
+            throw new SpeculaException(where + ": " + e.getMessage(), e);
         } catch (RuntimeException e) {
             throw failure(guard, e.getMessage(), e);
+        } catch (StackOverflowError e) {
+            // Recursion the limits did not foresee (an expression of thousands of operators, data nested thousands
+            // deep printed by Jinjava): the stack has unwound to here, so the thread is fine.
+            throw new SpeculaException(where + ": " + stackOverflow(), e);
+        } catch (OutOfMemoryError e) {
+            throw new SpeculaException(where + ": " + outOfMemory(allocationBudget), e);
         } finally {
+            RenderGuard.restore(previousGuard);
             TemplateFunctions.CLOCK.set(previous);
             TemplateFunctions.MAX_RANGE.set(previousRange);
+            // An error thrown through Jinjava can skip its own clean-up: drop what it left on this thread's stack of
+            // interpreters (each holds the whole render's state).
+            while (JinjavaInterpreter.getCurrent() != null && JinjavaInterpreter.getCurrent() != previousInterpreter) {
+                JinjavaInterpreter.popCurrent();
+            }
         }
         if (guard.exceeded() != null) {
-            throw new SpeculaException(WHERE + ": " + guard.exceeded());
+            throw new SpeculaException(where + ": " + guard.exceeded());
         }
         // Any error fails the render, warnings included: Jinjava reports an exceeded macro recursion limit as a
         // warning and renders an empty string, which would silently give the model a different prompt.
@@ -126,14 +208,31 @@ public final class JinjavaChatTemplate implements ChatTemplate {
 
     private SpeculaException failure(RenderGuard guard, String message, Throwable cause) {
         if (guard.exceeded() != null) {
-            return new SpeculaException(WHERE + ": " + guard.exceeded(), cause);
+            return new SpeculaException(where + ": " + guard.exceeded(), cause);
         }
         for (Throwable t = cause; t != null; t = t.getCause()) {
             if (t instanceof TemplateFunctions.TemplateRaised raised) {
-                return new SpeculaException(WHERE + " raised an exception: " + raised.getMessage(), cause);
+                return new SpeculaException(where + " raised an exception: " + raised.getMessage(), cause);
+            }
+            if (t instanceof StackOverflowError) {
+                return new SpeculaException(where + ": " + stackOverflow(), cause);
+            }
+            if (t instanceof OutOfMemoryError) {
+                return new SpeculaException(where + ": " + outOfMemory(-1), cause);
             }
         }
-        return new SpeculaException(WHERE + " failed to render: " + message, cause);
+        return new SpeculaException(where + " failed to render: " + message, cause);
+    }
+
+    private String stackOverflow() {
+        return "nesting too deep for the thread's stack (maximum nesting depth " + limits.maxNesting()
+                + " for blocks, brackets and tojson data; other recursion is bounded only by the stack)";
+    }
+
+    private String outOfMemory(long budget) {
+        return "the render ran out of memory (render memory limit " + (budget < 0 ? "" : budget + " bytes, ")
+                + "maximum string length " + limits.maxOutputChars() + " chars" + (RenderGuard.measuresAllocation()
+                ? "" : "; this JVM does not count allocations per thread, so only sizes are limited") + ")";
     }
 
     private String describe(TemplateError error) {
@@ -155,6 +254,16 @@ public final class JinjavaChatTemplate implements ChatTemplate {
             if (t instanceof RenderGuard.LimitExceeded) {
                 return t.getMessage();
             }
+            if (t instanceof StackOverflowError) {
+                return stackOverflow();
+            }
+            if (t instanceof OutOfMemoryError) {
+                return outOfMemory(-1);
+            }
+        }
+        if (error.getReason() == TemplateError.ErrorReason.DISABLED) {
+            return "filter or function not available in chat templates (only Jinja2's own are): " + message
+                    + " (line " + error.getLineno() + ")";
         }
         if (message != null && message.contains("recursion")) {
             limit = "maximum macro recursion depth (" + limits.maxMacroDepth() + ") exceeded: ";
@@ -179,6 +288,7 @@ public final class JinjavaChatTemplate implements ChatTemplate {
                 .withNodePreProcessor(guard)
                 .withElResolver(resolver())
                 .withLegacyOverrides(OVERRIDES)
+                .withDisabled(Map.of(Context.Library.FILTER, NON_JINJA2_FILTERS))
                 .build();
         Jinjava jinjava = new Jinjava(config);
         // No {% include %} / {% import %}: a template must not read files or classpath resources.
@@ -191,6 +301,11 @@ public final class JinjavaChatTemplate implements ChatTemplate {
         });
         jinjava.getGlobalContext().registerFilter(new PyJson());
         jinjava.getGlobalContext().registerFilter(new ItemsFilter());
+        // Every filter inside the render's budget: map(), select() and friends look filters up by name, so they get
+        // the guarded ones too.
+        for (Filter filter : List.copyOf(jinjava.getGlobalContext().getAllFilters())) {
+            jinjava.getGlobalContext().registerFilter(new GuardedFilter(filter));
+        }
         jinjava.getGlobalContext().registerFunction(function("raise_exception", "raiseException"));
         jinjava.getGlobalContext().registerFunction(function("strftime_now", "strftimeNow"));
         try {

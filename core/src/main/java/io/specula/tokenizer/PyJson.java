@@ -32,11 +32,21 @@ final class PyJson implements Filter {
         Object indent = kwargs.getOrDefault("indent", args.length > 0 ? args[0] : null);
         boolean sortKeys = Boolean.TRUE.equals(kwargs.get("sort_keys"));
         StringBuilder sb = new StringBuilder();
-        write(sb, var, indent == null ? -1 : ((Number) indent).intValue(), 0, sortKeys);
+        // Python: indent None is compact; 0 or negative puts newlines without indentation.
+        long width = indent == null ? -1 : Math.max(0, ((Number) indent).longValue());
+        write(sb, var, width, 0, sortKeys, RenderGuard.current());
         return sb.toString();
     }
 
-    static void write(StringBuilder sb, Object x, int indent, int level, boolean sortKeys) {
+    /**
+     * With a guard (inside a render), the nesting depth and the length of the text are checked as it grows, and each
+     * indentation before it is appended: {@code tojson(indent=1000000000)} was a gigabyte of spaces per line.
+     */
+    private static void write(StringBuilder sb, Object x, long indent, int level, boolean sortKeys, RenderGuard guard) {
+        if (guard != null) {
+            guard.checkDepth(level, "tojson of data nested deeper");
+            guard.checkLength(sb.length(), "tojson");
+        }
         if (x == null) {
             sb.append("null");
         } else if (x instanceof Boolean || x instanceof Integer || x instanceof Long || x instanceof Short
@@ -54,13 +64,13 @@ final class PyJson implements Filter {
             sb.append('{');
             boolean first = true;
             for (Map.Entry<?, ?> e : map.entrySet()) {
-                separator(sb, first, indent, level + 1);
+                separator(sb, first, indent, level + 1, guard);
                 first = false;
                 string(sb, String.valueOf(e.getKey()));
                 sb.append(": ");
-                write(sb, e.getValue(), indent, level + 1, sortKeys);
+                write(sb, e.getValue(), indent, level + 1, sortKeys, guard);
             }
-            close(sb, indent, level);
+            close(sb, indent, level, guard);
             sb.append('}');
         } else if (x instanceof Collection<?> || x instanceof Object[]) {
             List<?> list = x instanceof Object[] a ? List.of(a) : new ArrayList<>((Collection<?>) x);
@@ -71,11 +81,11 @@ final class PyJson implements Filter {
             sb.append('[');
             boolean first = true;
             for (Object o : list) {
-                separator(sb, first, indent, level + 1);
+                separator(sb, first, indent, level + 1, guard);
                 first = false;
-                write(sb, o, indent, level + 1, sortKeys);
+                write(sb, o, indent, level + 1, sortKeys, guard);
             }
-            close(sb, indent, level);
+            close(sb, indent, level, guard);
             sb.append(']');
         } else {
             string(sb, x.toString());
@@ -83,18 +93,24 @@ final class PyJson implements Filter {
     }
 
     /** Python: ", " between items without indent; ",\n" plus indentation with one. */
-    private static void separator(StringBuilder sb, boolean first, int indent, int level) {
+    private static void separator(StringBuilder sb, boolean first, long indent, int level, RenderGuard guard) {
         if (!first) {
             sb.append(indent < 0 ? ", " : ",");
         }
-        if (indent >= 0) {
-            sb.append('\n').append(" ".repeat(indent * level));
-        }
+        newline(sb, indent, level, guard);
     }
 
-    private static void close(StringBuilder sb, int indent, int level) {
+    private static void close(StringBuilder sb, long indent, int level, RenderGuard guard) {
+        newline(sb, indent, level, guard);
+    }
+
+    private static void newline(StringBuilder sb, long indent, int level, RenderGuard guard) {
         if (indent >= 0) {
-            sb.append('\n').append(" ".repeat(indent * level));
+            long spaces = indent * level;
+            if (guard != null) {
+                guard.checkLength(sb.length() + 1 + spaces, "tojson(indent=" + indent + ")");
+            }
+            sb.append('\n').append(" ".repeat(Math.toIntExact(spaces)));
         }
     }
 

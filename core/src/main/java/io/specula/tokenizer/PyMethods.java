@@ -25,6 +25,10 @@ final class PyMethods extends ELResolver {
             return null;
         }
         Object[] args = params == null ? new Object[0] : params;
+        RenderGuard guard = RenderGuard.current();
+        if (guard != null && (base instanceof String || base instanceof Map<?, ?>)) {
+            guard.checkpoint();
+        }
         if (base instanceof String s) {
             context.setPropertyResolved(true);
             return string(s, name, args);
@@ -60,7 +64,14 @@ final class PyMethods extends ELResolver {
             case "join": return join(s, a);
             case "isdigit": return !s.isEmpty() && s.chars().allMatch(Character::isDigit);
             case "isspace": return !s.isEmpty() && s.chars().allMatch(Character::isWhitespace);
-            case "splitlines": return new ArrayList<>(s.lines().toList());
+            case "splitlines": {
+                List<String> lines = new ArrayList<>();
+                s.lines().forEach(line -> {
+                    lines.add(line);
+                    checkSize(lines.size(), "splitlines()");
+                });
+                return lines;
+            }
             default: throw new ELException("unsupported string method " + name + "() in chat template");
         }
     }
@@ -122,6 +133,7 @@ final class PyMethods extends ELResolver {
             for (String part : s.strip().split("\\s+", max < 0 ? 0 : max + 1)) {
                 if (!part.isEmpty()) {
                     out.add(part);
+                    checkSize(out.size(), "split()");
                 }
             }
             return out;
@@ -133,26 +145,52 @@ final class PyMethods extends ELResolver {
         int at;
         while ((max < 0 || out.size() < max) && (at = s.indexOf(sep, from)) >= 0) {
             out.add(s.substring(from, at));
+            checkSize(out.size(), "split()");
             from = at + sep.length();
         }
         out.add(s.substring(from));
         return out;
     }
 
+    /**
+     * Python's str.replace: an empty {@code old} inserts {@code with} before every character and at the end
+     * ('ab'.replace('', '-') is '-a-b-'), at most {@code count} times when count >= 0. The result's length is checked
+     * against the render's limit before it is built: 'x'.replace('', s) on a long s was a memory bomb.
+     */
     private static String replace(String s, String old, String with, int count) {
-        if (count < 0) {
-            return s.replace(old, with);
+        long limit = count < 0 ? Long.MAX_VALUE : count;
+        long n = Math.min(limit, old.isEmpty() ? s.length() + 1L : occurrences(s, old));
+        checkLength(s.length() + n * (with.length() - old.length()), "replace()");
+        StringBuilder sb = new StringBuilder((int) Math.min(1 << 20, Math.max(0, s.length() + n * (with.length() - old.length()))));
+        if (old.isEmpty()) {
+            for (int i = 0; i <= s.length(); i++) {
+                if (i < n) {
+                    sb.append(with);
+                }
+                if (i < s.length()) {
+                    sb.append(s.charAt(i));
+                }
+            }
+            return sb.toString();
         }
-        StringBuilder sb = new StringBuilder();
         int from = 0;
         int at;
-        int n = 0;
-        while (n < count && !old.isEmpty() && (at = s.indexOf(old, from)) >= 0) {
+        long done = 0;
+        while (done < n && (at = s.indexOf(old, from)) >= 0) {
             sb.append(s, from, at).append(with);
             from = at + old.length();
+            done++;
+        }
+        return sb.append(s, from, s.length()).toString();
+    }
+
+    /** Non-overlapping occurrences of a non-empty {@code sub} in {@code s}. */
+    static long occurrences(String s, String sub) {
+        long n = 0;
+        for (int at = s.indexOf(sub); at >= 0; at = s.indexOf(sub, at + sub.length())) {
             n++;
         }
-        return sb.append(s.substring(from)).toString();
+        return n;
     }
 
     private static int count(String s, String sub) {
@@ -166,12 +204,33 @@ final class PyMethods extends ELResolver {
         return n;
     }
 
+    /** sep.join(items), its length checked before it is built (a list can hold one long string many times). */
     private static String join(String sep, Object[] a) {
         List<String> parts = new ArrayList<>();
+        long length = 0;
         if (a.length > 0 && a[0] instanceof Iterable<?> it) {
-            it.forEach(x -> parts.add(String.valueOf(x)));
+            for (Object x : it) {
+                String part = String.valueOf(x);
+                length += part.length() + (parts.isEmpty() ? 0 : sep.length());
+                parts.add(part);
+                checkLength(length, "join()");
+            }
         }
         return String.join(sep, parts);
+    }
+
+    private static void checkLength(long chars, String what) {
+        RenderGuard guard = RenderGuard.current();
+        if (guard != null) {
+            guard.checkLength(chars, what);
+        }
+    }
+
+    private static void checkSize(long elements, String what) {
+        RenderGuard guard = RenderGuard.current();
+        if (guard != null) {
+            guard.checkSize(elements, what);
+        }
     }
 
     private static String title(String s) {

@@ -86,11 +86,32 @@ final class TemplateFunctions {
         if (length > max) {
             throw new RenderGuard.LimitExceeded("loop iteration limit (" + max + ") exceeded: range of " + length);
         }
-        java.util.List<Long> out = new java.util.ArrayList<>((int) length);
-        for (long i = 0, v = start; i < length; i++, v += step) {
-            out.add(v);
+        // A view, not a copy: a loop over range(100000) inside another loop allocates nothing per outer iteration.
+        return new Range(start, step, (int) length);
+    }
+
+    /** The values of a range, computed on access. */
+    private static final class Range extends java.util.AbstractList<Long> implements java.util.RandomAccess {
+        private final long start;
+        private final long step;
+        private final int size;
+
+        Range(long start, long step, int size) {
+            this.start = start;
+            this.step = step;
+            this.size = size;
         }
-        return out;
+
+        @Override
+        public Long get(int index) {
+            java.util.Objects.checkIndex(index, size);
+            return start + index * step;
+        }
+
+        @Override
+        public int size() {
+            return size;
+        }
     }
 
     private static long number(Object o) {

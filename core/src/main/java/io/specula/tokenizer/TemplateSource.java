@@ -10,16 +10,32 @@ package io.specula.tokenizer;
  *   <li>the reversing slice {@code [::-1]}, which Jinjava cannot parse, becomes {@code |reverse|list};</li>
  *   <li>binary {@code +} and {@code -} get spaces: Jinjava reads {@code n+1} as {@code n} followed by {@code +1}.</li>
  * </ul>
+ * It also checks the template's nesting: blocks ({@code if}, {@code for}, {@code macro}...) inside each other and
+ * brackets inside one tag, at most {@code maxNesting} deep. Jinjava parses and renders nesting by recursion, so a
+ * template of a few thousand nested {@code if}s overflowed the rendering thread's stack; real templates nest a few
+ * levels.
  */
 final class TemplateSource {
 
     private TemplateSource() {
     }
 
-    static String rewrite(String template) {
+    /** Thrown for a template nested deeper than the limit; the message names the limit and the line. */
+    static final class TooDeep extends IllegalArgumentException {
+        TooDeep(String message) {
+            super(message);
+        }
+    }
+
+    /** Tags that open a block closed by an {@code end...} tag. {@code set} only in its block form (no '='). */
+    private static final java.util.Set<String> BLOCKS = java.util.Set.of("if", "for", "macro", "call", "filter",
+            "block", "with", "autoescape", "raw", "set");
+
+    static String rewrite(String template, int maxNesting) {
         StringBuilder out = new StringBuilder(template.length() + 16);
         int i = 0;
         int n = template.length();
+        int blocks = 0;
         while (i < n) {
             int open = nextTagStart(template, i);
             if (open < 0) {
@@ -27,10 +43,46 @@ final class TemplateSource {
                 break;
             }
             out.append(template, i, open + 2);
-            String close = template.charAt(open + 1) == '{' ? "}}" : "%}";
-            i = rewriteTag(template, open + 2, close, out);
+            boolean statement = template.charAt(open + 1) == '%';
+            String close = statement ? "%}" : "}}";
+            int bodyStart = out.length();
+            i = rewriteTag(template, open + 2, close, out, maxNesting);
+            if (statement) {
+                String word = firstWord(out, bodyStart);
+                if (BLOCKS.contains(word) && !(word.equals("set") && out.indexOf("=", bodyStart) >= 0)) {
+                    if (++blocks > maxNesting) {
+                        throw new TooDeep("maximum nesting depth (" + maxNesting + ") exceeded: blocks nested "
+                                + blocks + " deep at line " + line(template, open));
+                    }
+                } else if (word.startsWith("end") && blocks > 0) {
+                    blocks--;
+                }
+            }
         }
         return out.toString();
+    }
+
+    /** The tag's keyword: its first word after the whitespace-control sign. */
+    private static String firstWord(StringBuilder tag, int from) {
+        int i = from;
+        while (i < tag.length() && (tag.charAt(i) == '-' || tag.charAt(i) == '+' || Character.isWhitespace(tag.charAt(i)))) {
+            i++;
+        }
+        int start = i;
+        while (i < tag.length() && Character.isJavaIdentifierPart(tag.charAt(i))) {
+            i++;
+        }
+        return tag.substring(start, i);
+    }
+
+    private static int line(String s, int at) {
+        int line = 1;
+        for (int i = 0; i < at; i++) {
+            if (s.charAt(i) == '\n') {
+                line++;
+            }
+        }
+        return line;
     }
 
     private static int nextTagStart(String s, int from) {
@@ -43,10 +95,11 @@ final class TemplateSource {
     }
 
     /** Copies one tag body up to and including its closing delimiter; returns the index after it. */
-    private static int rewriteTag(String s, int i, String close, StringBuilder out) {
+    private static int rewriteTag(String s, int i, String close, StringBuilder out, int maxNesting) {
         // Per open parenthesis: is it a call's argument list, and is a keyword value awaiting its ')'?
-        boolean[] call = new boolean[64];
-        boolean[] wrapped = new boolean[64];
+        boolean[] call = new boolean[maxNesting + 1];
+        boolean[] wrapped = new boolean[maxNesting + 1];
+        int tagStart = i;
         int depth = 0;
         int n = s.length();
         boolean argStart = false;
@@ -96,15 +149,17 @@ final class TemplateSource {
                 argStart = false;
                 continue;
             }
-            if (c == '(' || c == '[') {
-                if (depth < call.length) {
-                    call[depth] = c == '(' && isCallee(out);
-                    wrapped[depth] = false;
+            if (c == '(' || c == '[' || c == '{') {
+                if (depth >= maxNesting) {
+                    throw new TooDeep("maximum nesting depth (" + maxNesting + ") exceeded: brackets nested deeper "
+                            + "in the tag at line " + line(s, tagStart));
                 }
+                call[depth] = c == '(' && isCallee(out);
+                wrapped[depth] = false;
                 depth++;
                 argStart = true;
                 out.append(c);
-            } else if ((c == ')' || c == ']') && depth > 0) {
+            } else if ((c == ')' || c == ']' || c == '}') && depth > 0) {
                 closeValue(out, call, wrapped, depth);
                 depth--;
                 out.append(c);

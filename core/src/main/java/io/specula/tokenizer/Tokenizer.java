@@ -14,6 +14,40 @@ public interface Tokenizer extends AutoCloseable {
     /** Encodes text; with {@code addSpecialTokens == false} exactly the text's own tokens. */
     int[] encode(String text, boolean addSpecialTokens);
 
+    /**
+     * Encodes text; with {@code parseSpecialTokens == false} special-token text in it (e.g. {@code <|im_start|>}) is
+     * tokenized as the plain text it is, as transformers does with {@code split_special_tokens=True}; with
+     * {@code true}, as {@link #encode(String, boolean)} (transformers' default).
+     *
+     * <p>The default implementation cannot tell the two apart and always parses special tokens; {@link HfTokenizer}
+     * implements both.
+     */
+    default int[] encode(String text, boolean addSpecialTokens, boolean parseSpecialTokens) {
+        return encode(text, addSpecialTokens);
+    }
+
+    /**
+     * The conversation rendered with the chat template and encoded as the model reads it. With
+     * {@code parseSpecialTokensInMessages == true} the rendered text is encoded as transformers'
+     * {@code apply_chat_template(tokenize=True)} does: special-token text anywhere in it, message content included,
+     * becomes the special token. With {@code false} special tokens are only where the template put them: special-token
+     * text inside a message is tokenized as plain text, so a message cannot forge a turn of another role; for
+     * messages without special-token text both give transformers' ids.
+     *
+     * <p>The default implementation renders and encodes with special-token parsing (it cannot do otherwise);
+     * {@link HfTokenizer} implements both.
+     *
+     * @throws IllegalStateException when the tokenizer has no chat template
+     */
+    default int[] encodeChat(List<ChatMessage> messages, boolean addGenerationPrompt,
+                             boolean parseSpecialTokensInMessages) {
+        ChatTemplate template = chatTemplate();
+        if (template == null) {
+            throw new IllegalStateException("the tokenizer has no chat template");
+        }
+        return encode(template.render(messages, addGenerationPrompt), false);
+    }
+
     /** Decodes ids to text, special tokens included as their text. */
     String decode(int[] ids);
 

@@ -18,12 +18,18 @@ import java.util.Map;
 /**
  * What transformers reads besides tokenizer.json: tokenizer_config.json (special tokens, chat template, tokenizer
  * class), config.json's model_type and tokenizer_class (AutoTokenizer picks the tokenizer class with them) and
- * generation_config.json's eos_token_id. Every file and field is optional.
+ * generation_config.json's eos_token_id. Every file and field is optional. Read once per model directory: the
+ * tokenizer and the GGUF export both take it from here.
  */
-record TokenizerConfig(
+public record TokenizerConfig(
         String bosToken,
         String eosToken,
+        String unkToken,
+        String padToken,
+        Boolean addBosToken,
+        Boolean addEosToken,
         String chatTemplate,
+        String chatTemplateSource,  // where chat_template came from, for error messages
         String tokenizerClass,
         String modelType,
         Boolean legacy,
@@ -32,8 +38,9 @@ record TokenizerConfig(
         List<Integer> generationEosIds) {
 
     static final String FILE = "tokenizer_config.json";
+    static final String JINJA = "chat_template.jinja";
 
-    static TokenizerConfig read(Path dir) {
+    public static TokenizerConfig read(Path dir) {
         JsonObject c = readObject(dir.resolve(FILE));
         JsonObject g = readObject(dir.resolve("generation_config.json"));
         JsonObject m = readObjectLeniently(dir.resolve("config.json"));
@@ -64,10 +71,16 @@ record TokenizerConfig(
                 }
             }
         }
+        JsonElement template = c.get("chat_template");
         return new TokenizerConfig(
                 token(file, c, "bos_token"),
                 token(file, c, "eos_token"),
-                chatTemplate(dir, file, c.get("chat_template")),
+                token(file, c, "unk_token"),
+                token(file, c, "pad_token"),
+                bool(c, "add_bos_token"),
+                bool(c, "add_eos_token"),
+                chatTemplate(dir, file, template),
+                template != null && !template.isJsonNull() ? file + " chat_template" : dir.resolve(JINJA).toString(),
                 // transformers: tokenizer_config.json's class, else config.json's.
                 string(c, "tokenizer_class") != null ? string(c, "tokenizer_class") : string(m, "tokenizer_class"),
                 string(m, "model_type"),
@@ -112,7 +125,7 @@ record TokenizerConfig(
         if (e != null && !e.isJsonNull()) {
             throw new ModelFormatException(file, "chat_template: expected a string or a list of {name, template}");
         }
-        Path jinja = dir.resolve("chat_template.jinja");
+        Path jinja = dir.resolve(JINJA);
         if (Files.isRegularFile(jinja)) {
             try {
                 return Files.readString(jinja, StandardCharsets.UTF_8);

@@ -13,22 +13,26 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.regex.Pattern;
 
 /**
  * tokenizer.json, parsed and checked before the native library sees it: a malformed file must become a
  * {@link ModelFormatException}, never a crash inside the Rust tokenizer. Also the id -> token table, which DJL's
- * tokenizer API does not expose.
+ * tokenizer API does not expose. Read once per model directory: the tokenizer and the GGUF export both take it from
+ * here.
  */
-final class TokenizerJson {
+public final class TokenizerJson {
 
     private static final Pattern BYTE_TOKEN = Pattern.compile("<0x[0-9A-Fa-f]{2}>");
 
     final Path file;
     final JsonObject root;
     private final String[] tokens;          // id -> token string (null for ids nothing names)
+    private final boolean[] addedToken;     // id -> an added token
     private final boolean[] addedSpecial;   // id -> added token with "special": true
     private final Map<String, Integer> ids = new HashMap<>();
 
@@ -70,16 +74,20 @@ final class TokenizerJson {
         }
         int size = byId.keySet().stream().mapToInt(Integer::intValue).max().orElse(-1) + 1;
         tokens = new String[size];
+        addedToken = new boolean[size];
         addedSpecial = new boolean[size];
         byId.forEach((id, token) -> {
             tokens[id] = token;
             ids.putIfAbsent(token, id);
         });
-        special.forEach((id, s) -> addedSpecial[id] = s);
+        special.forEach((id, s) -> {
+            addedToken[id] = true;
+            addedSpecial[id] = s;
+        });
     }
 
     /** Reads and validates {@code dir/tokenizer.json}. */
-    static TokenizerJson read(Path dir) {
+    public static TokenizerJson read(Path dir) {
         Path file = dir.resolve("tokenizer.json");
         JsonElement parsed;
         try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
@@ -122,11 +130,11 @@ final class TokenizerJson {
     }
 
     /** Number of ids: the largest id named by model.vocab or added_tokens, plus one. */
-    int vocabSize() {
+    public int vocabSize() {
         return tokens.length;
     }
 
-    String token(int id) {
+    public String token(int id) {
         return id >= 0 && id < tokens.length ? tokens[id] : null;
     }
 
@@ -136,8 +144,65 @@ final class TokenizerJson {
         return id == null ? -1 : id;
     }
 
-    boolean isAddedSpecial(int id) {
+    public boolean isAddedSpecial(int id) {
         return id >= 0 && id < addedSpecial.length && addedSpecial[id];
+    }
+
+    /** Whether the id is one of added_tokens (special or not). */
+    public boolean isAdded(int id) {
+        return id >= 0 && id < addedToken.length && addedToken[id];
+    }
+
+    /** The file this was read from. */
+    public Path file() {
+        return file;
+    }
+
+    /** model.type: "BPE", "Unigram", "WordPiece", "WordLevel" ({@code null} when absent). */
+    public String modelType() {
+        return string(root.getAsJsonObject("model").get("type"));
+    }
+
+    /** Whether the BPE model falls back to {@code <0xNN>} byte tokens (model.byte_fallback). */
+    public boolean byteFallback() {
+        JsonElement e = root.getAsJsonObject("model").get("byte_fallback");
+        return e != null && e.isJsonPrimitive() && e.getAsBoolean();
+    }
+
+    /** model.unk_token, or {@code null}. */
+    public String unkToken() {
+        return string(root.getAsJsonObject("model").get("unk_token"));
+    }
+
+    /** The BPE merges as "left right", from either form tokenizer.json uses (strings, or pairs since tokenizers 0.20). */
+    public List<String> merges() {
+        List<String> out = new ArrayList<>();
+        JsonElement merges = root.getAsJsonObject("model").get("merges");
+        if (merges == null || !merges.isJsonArray()) {
+            return out;
+        }
+        for (JsonElement m : merges.getAsJsonArray()) {
+            if (m.isJsonArray()) {
+                out.add(m.getAsJsonArray().get(0).getAsString() + " " + m.getAsJsonArray().get(1).getAsString());
+            } else {
+                out.add(m.getAsString());
+            }
+        }
+        return out;
+    }
+
+    /** The pre_tokenizer section as written, or {@code null}. */
+    public JsonElement preTokenizer() {
+        return root.get("pre_tokenizer");
+    }
+
+    /** The post_processor section as written, or {@code null}. */
+    public JsonElement postProcessor() {
+        return root.get("post_processor");
+    }
+
+    private static String string(JsonElement e) {
+        return e == null || e.isJsonNull() || !e.isJsonPrimitive() ? null : e.getAsString();
     }
 
     /** True when the decoder turns {@code <0xNN>} tokens back into bytes (SentencePiece byte fallback). */

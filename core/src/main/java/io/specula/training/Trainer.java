@@ -5,20 +5,11 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.training.GradientCollector;
-import com.google.gson.GsonBuilder;
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
 import io.specula.model.ModelConfig;
 
-import java.io.IOException;
 import java.io.PrintStream;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -29,12 +20,11 @@ import java.util.Map;
  * gradient clipping, seeded batches; a progress line, periodic validation and checkpoints, {@code resume} from the
  * last checkpoint, and an export in the Hugging Face layout at the end.
  *
- * <p>The work folder holds {@code checkpoint.safetensors} (weights and AdamW moments, float32),
- * {@code checkpoint.json}, {@code best.safetensors} (the weights of the lowest validation loss) and {@code loss.csv}.
+ * <p>{@link #run()} reads as the run goes: check the options, encode the corpora, load the teacher, find the start
+ * (a checkpoint to resume, or fresh weights), train ({@code Run}: one optimiser step, log, evaluate, checkpoint, per
+ * step), export. The work folder is {@link TrainingCheckpoint}'s.
  */
 public final class Trainer {
-
-    static final String CSV_HEADER = "step,tokens,lr,train_loss,grad_norm,val_loss,val_kl,elapsed_s";
 
     /** What a run achieved. {@code validKl} is NaN for pretraining. */
     public record Result(Path out, int steps, long tokens, float trainLoss, float validLoss, float validKl,
@@ -52,21 +42,52 @@ public final class Trainer {
     }
 
     public Result run() {
+        checkOptions();
+        TrainingCheckpoint files = new TrainingCheckpoint(o.workDir());
+        if (files.exists() && !o.resume) {
+            throw new IllegalArgumentException("a checkpoint exists in " + o.workDir() + ": pass --resume to continue"
+                    + " it, or remove the folder to start over");
+        }
+        Corpora data = encodeCorpora();
+        try (NDManager manager = NDManager.newBaseManager()) {
+            TrainableLlama teacher = o.distilling() ? loadTeacher(manager) : null;
+            try {
+                TrainingCheckpoint.State start = startState(files);
+                try (TrainableLlama model = TrainableLlama.of(o.shape, start.model(), manager)) {
+                    model.trainable();
+                    AdamW adam = new AdamW(model.parameters(), manager, o.beta1, o.beta2, o.eps, o.weightDecay);
+                    try {
+                        if (start.optimiser() != null) {
+                            adam.restore(start.optimiser(), start.adamSteps());
+                        }
+                        Run run = new Run(start, files, model, adam, teacher, data, manager);
+                        return run.train() ? run.export() : run.stopped();
+                    } finally {
+                        adam.close();
+                    }
+                }
+            } finally {
+                if (teacher != null) {
+                    teacher.close();
+                }
+            }
+        }
+    }
+
+    private void checkOptions() {
         if (o.shape == null || o.out == null || o.train == null || o.valid == null) {
             throw new IllegalArgumentException("shape, out, train and valid are required");
         }
         if (o.seqLen > o.shape.maxPositions()) {
             throw new IllegalArgumentException("sequence length " + o.seqLen + " exceeds max positions " + o.shape.maxPositions());
         }
-        Path work = o.workDir();
-        Path ckptJson = work.resolve("checkpoint.json");
-        Path ckptTensors = work.resolve("checkpoint.safetensors");
-        Path lossCsv = work.resolve("loss.csv");
-        boolean haveCheckpoint = Files.exists(ckptJson) && Files.exists(ckptTensors);
-        if (haveCheckpoint && !o.resume) {
-            throw new IllegalArgumentException("a checkpoint exists in " + work + ": pass --resume to continue it, or"
-                    + " remove the folder to start over");
-        }
+    }
+
+    /** The corpora as token ids, and the validation windows every evaluation scores. */
+    private record Corpora(TokenData train, TokenData valid, List<TokenData.Window> evalWindows) {
+    }
+
+    private Corpora encodeCorpora() {
         Path tokenizerDir = o.tokenizerDir();
         long t0 = System.nanoTime();
         TokenData train = TokenData.encode(o.train, tokenizerDir);
@@ -81,206 +102,233 @@ public final class Trainer {
                 o.distilling() ? "distill" : "pretrain", o.shape.parameterCount(), o.shape.numLayers(),
                 o.shape.hiddenSize(), o.shape.vocabSize(), train.size(), valid.size(), evalWindows.size(),
                 (System.nanoTime() - t0) / 1e9));
+        return new Corpora(train, valid, evalWindows);
+    }
 
-        try (NDManager manager = NDManager.newBaseManager()) {
-            TrainableLlama teacher = null;
-            if (o.distilling()) {
-                ModelShape ts = ModelShape.of(ModelConfig.read(o.teacher));
-                if (ts.vocabSize() != o.shape.vocabSize()) {
-                    throw new IllegalArgumentException("teacher vocabulary " + ts.vocabSize() + " differs from the student's "
-                            + o.shape.vocabSize());
-                }
-                teacher = TrainableLlama.of(ts, SafeTensorsFiles.read(o.teacher.resolve("model.safetensors")), manager);
-                message(String.format(Locale.ROOT, "teacher: %s, %,d parameters", o.teacher, ts.parameterCount()));
-            }
+    private TrainableLlama loadTeacher(NDManager manager) {
+        ModelShape ts = ModelShape.of(ModelConfig.read(o.teacher));
+        if (ts.vocabSize() != o.shape.vocabSize()) {
+            throw new IllegalArgumentException("teacher vocabulary " + ts.vocabSize() + " differs from the student's "
+                    + o.shape.vocabSize());
+        }
+        TrainableLlama teacher = TrainableLlama.of(ts, SafeTensorsFiles.read(o.teacher.resolve("model.safetensors")),
+                manager);
+        message(String.format(Locale.ROOT, "teacher: %s, %,d parameters", o.teacher, ts.parameterCount()));
+        return teacher;
+    }
 
-            int startStep = 0;
-            long tokens = 0;
-            double priorSeconds = 0;
-            float bestVal = Float.POSITIVE_INFINITY;
-            int bestStep = -1;
-            Map<String, SafeTensorsFiles.Tensor> weights;
-            Map<String, SafeTensorsFiles.Tensor> saved = null;
-            long adamSteps = 0;
-            if (haveCheckpoint) {
-                JsonObject c = readJson(ckptJson);
-                ModelShape savedShape = ModelShape.of(ModelConfig.parse(ckptJson, c.getAsJsonObject("config")));
-                if (!savedShape.equals(o.shape)) {
-                    throw new IllegalArgumentException("the checkpoint in " + work + " is of another model shape: " + savedShape);
-                }
-                startStep = c.get("step").getAsInt();
-                tokens = c.get("tokens").getAsLong();
-                priorSeconds = c.get("seconds").getAsDouble();
-                adamSteps = c.get("adam_steps").getAsLong();
-                if (c.has("best_val_loss")) {
-                    bestVal = c.get("best_val_loss").getAsFloat();
-                    bestStep = c.get("best_step").getAsInt();
-                }
-                saved = SafeTensorsFiles.read(ckptTensors);
-                weights = new LinkedHashMap<>();
-                for (String name : TrainableLlama.parameterShapes(o.shape).keySet()) {
-                    weights.put(name, saved.get("model/" + name));
-                }
-                keepCsvRows(lossCsv, startStep);
-                message("resuming from step " + startStep + " (" + ckptJson + ")");
-            } else {
-                if (o.resume) {
-                    message("no checkpoint in " + work + ": starting from step 0");
-                }
-                weights = o.initFrom != null ? SafeTensorsFiles.read(o.initFrom.resolve("model.safetensors"))
-                        : TrainableLlama.initialWeights(o.shape, o.seed);
-                createDirectories(work);
-                writeString(lossCsv, CSV_HEADER + "\n");
+    /** Where this run starts: the checkpoint it resumes, or step 0 from initial (or given) weights. */
+    private TrainingCheckpoint.State startState(TrainingCheckpoint files) {
+        TrainingCheckpoint.State start;
+        if (files.exists()) {
+            start = files.read(o.shape);
+            message("resuming from step " + start.step() + " (" + files.json() + ")");
+        } else {
+            if (o.resume) {
+                message("no checkpoint in " + o.workDir() + ": starting from step 0");
             }
-            if (startStep >= o.steps) {
-                message("the checkpoint is already at step " + startStep + " of " + o.steps + ": exporting it");
-            }
+            start = TrainingCheckpoint.State.fresh(o.initFrom != null
+                    ? SafeTensorsFiles.read(o.initFrom.resolve("model.safetensors"))
+                    : TrainableLlama.initialWeights(o.shape, o.seed));
+            files.start();
+        }
+        if (start.step() >= o.steps) {
+            message("the checkpoint is already at step " + start.step() + " of " + o.steps + ": exporting it");
+        }
+        return start;
+    }
 
-            TrainableLlama model = TrainableLlama.of(o.shape, weights, manager);
-            model.trainable();
-            AdamW adam = new AdamW(model.parameters(), manager, o.beta1, o.beta2, o.eps, o.weightDecay);
-            if (saved != null) {
-                adam.restore(saved, adamSteps);
-                saved = null;
-            }
-            weights = null;
+    /** One run from its start state: the steps, their log and checkpoints, and the export at the end. */
+    private final class Run {
+        private final TrainingCheckpoint files;
+        private final TrainableLlama model;
+        private final AdamW adam;
+        private final TrainableLlama teacher;
+        private final Corpora data;
+        private final NDManager manager;
+        private final Progress progress;
+        private final double priorSeconds;
+        private final long runStart = System.nanoTime();
+        private long tokens;
+        private long runTokens;
+        private float bestVal;
+        private int bestStep;
+        private int step;
+        private float lastLoss = Float.NaN;
+        private float[] lastEval;
+        private int lastEvalStep = -1;
 
-            Progress progress = new Progress(err, startStep, o.steps, o.logEvery, console);
-            long runStart = System.nanoTime();
-            long runTokens = 0;
-            float lastLoss = Float.NaN;
-            float[] lastEval = null;
-            int lastEvalStep = -1;
-            for (int step = startStep + 1; step <= o.steps; step++) {
+        Run(TrainingCheckpoint.State start, TrainingCheckpoint files, TrainableLlama model, AdamW adam,
+            TrainableLlama teacher, Corpora data, NDManager manager) {
+            this.files = files;
+            this.model = model;
+            this.adam = adam;
+            this.teacher = teacher;
+            this.data = data;
+            this.manager = manager;
+            this.progress = new Progress(err, start.step(), o.steps, o.logEvery, console);
+            this.priorSeconds = start.seconds();
+            this.tokens = start.tokens();
+            this.bestVal = start.bestLoss();
+            this.bestStep = start.bestStep();
+            this.step = start.step();
+        }
+
+        /** Trains to the last step; false when the run stopped early (step or time limit), resumable. */
+        boolean train() {
+            while (step < o.steps) {
+                step++;
                 float lr = AdamW.learningRate(step, o.steps, o.warmupSteps, o.learningRate, o.minLrRatio);
-                float loss;
-                float gradNorm;
-                try (NDScope scope = new NDScope()) {
-                    TokenData.Window[] batch = train.batch(o.seed, step, o.batchSize, o.seqLen);
-                    NDArray ids = TrainableLlama.ids(manager, inputs(batch));
-                    NDArray targets = TrainableLlama.ids(manager, targets(batch));
-                    NDArray teacherLogits = teacher != null ? teacher.forward(ids) : null;
-                    try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                        NDArray logits = model.forward(ids, o.dropout, o.seed * 1_000_003L + step);
-                        NDArray lossArray = objective(logits, teacherLogits, targets);
-                        gc.backward(lossArray);
-                        loss = lossArray.getFloat();
-                    }
-                    gradNorm = adam.step(lr, o.clip);
-                }
-                if (!Float.isFinite(loss)) {
-                    throw new IllegalStateException("the loss is " + loss + " at step " + step
-                            + ": lower the learning rate, or resume from the last checkpoint");
-                }
-                lastLoss = loss;
+                float[] lossAndNorm = optimiserStep(lr);
                 long stepTokens = (long) o.batchSize * o.seqLen;
                 tokens += stepTokens;
                 runTokens += stepTokens;
-                double elapsed = priorSeconds + (System.nanoTime() - runStart) / 1e9;
-                String evalText = "";
-                float[] eval = null;
-                if (step % o.evalEvery == 0 || step == o.steps) {
-                    eval = evaluate(model, teacher, evalWindows, manager);
-                    lastEval = eval;
-                    lastEvalStep = step;
-                    evalText = String.format(Locale.ROOT, "validation loss %.4f (perplexity %.1f)%s", eval[0],
-                            Math.exp(eval[0]), o.distilling() ? String.format(Locale.ROOT, ", KL %.4f", eval[1]) : "");
-                    float score = o.distilling() ? eval[1] : eval[0];
-                    if (score < bestVal) {
-                        bestVal = score;
-                        bestStep = step;
-                        if (o.exportBest) {
-                            SafeTensorsFiles.write(work.resolve("best.safetensors"), model.weights(),
-                                    SafeTensorsFiles.DType.F32, Map.of("step", Integer.toString(step)));
-                        }
-                    }
-                }
-                appendString(lossCsv, String.format(Locale.ROOT, "%d,%d,%.6g,%.6f,%.6f,%s,%s,%.1f%n", step, tokens, lr,
-                        loss, gradNorm, eval == null ? "" : String.format(Locale.ROOT, "%.6f", eval[0]),
+                double elapsed = elapsedSeconds();
+                float[] eval = step % o.evalEvery == 0 || step == o.steps ? evaluateAndKeepBest() : null;
+                files.log(String.format(Locale.ROOT, "%d,%d,%.6g,%.6f,%.6f,%s,%s,%.1f%n", step, tokens, lr,
+                        lossAndNorm[0], lossAndNorm[1], eval == null ? "" : String.format(Locale.ROOT, "%.6f", eval[0]),
                         eval == null || !o.distilling() ? "" : String.format(Locale.ROOT, "%.6f", eval[1]), elapsed));
-                progress.step(step, runTokens, loss, lr, null);
+                progress.step(step, runTokens, lossAndNorm[0], lr, null);
                 if (eval != null) {
-                    message("step " + step + ": " + evalText);
+                    message("step " + step + ": " + String.format(Locale.ROOT, "validation loss %.4f (perplexity %.1f)%s",
+                            eval[0], Math.exp(eval[0]), o.distilling() ? String.format(Locale.ROOT, ", KL %.4f", eval[1])
+                                    : ""));
                 }
                 boolean stop = step < o.steps && ((o.stopAfterStep > 0 && step >= o.stopAfterStep)
                         || (o.timeLimitMinutes > 0 && (System.nanoTime() - runStart) / 60e9 >= o.timeLimitMinutes));
                 if (step % o.checkpointEvery == 0 || step == o.steps || stop) {
-                    writeCheckpoint(work, model, adam, step, tokens, elapsed, bestVal, bestStep);
+                    files.write(model, adam, step, tokens, elapsed, bestVal, bestStep);
                 }
                 if (stop) {
                     message("stopped after step " + step + " of " + o.steps + "; continue with --resume ("
-                            + work.resolve("checkpoint.json") + ")");
-                    double runSeconds = (System.nanoTime() - runStart) / 1e9;
-                    adam.close();
-                    model.close();
-                    if (teacher != null) {
-                        teacher.close();
-                    }
-                    return new Result(o.out, step, tokens, lastLoss, Float.NaN, Float.NaN, elapsed,
-                            runTokens / Math.max(1e-9, runSeconds), false);
+                            + files.json() + ")");
+                    return false;
                 }
             }
+            return true;
+        }
+
+        /** One optimiser step on the step's batch: {loss, gradient norm}. */
+        private float[] optimiserStep(float lr) {
+            float loss;
+            float gradNorm;
+            try (NDScope scope = new NDScope()) {
+                TokenData.Window[] batch = data.train().batch(o.seed, step, o.batchSize, o.seqLen);
+                NDArray ids = TrainableLlama.ids(manager, inputs(batch));
+                NDArray targets = TrainableLlama.ids(manager, targets(batch));
+                NDArray teacherLogits = teacher != null ? teacher.forward(ids) : null;
+                try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                    NDArray logits = model.forward(ids, o.dropout, o.seed * 1_000_003L + step);
+                    NDArray lossArray = objective(logits, teacherLogits, targets);
+                    gc.backward(lossArray);
+                    loss = lossArray.getFloat();
+                }
+                gradNorm = adam.step(lr, o.clip);
+            }
+            if (!Float.isFinite(loss)) {
+                throw new IllegalStateException("the loss is " + loss + " at step " + step
+                        + ": lower the learning rate, or resume from the last checkpoint");
+            }
+            lastLoss = loss;
+            return new float[] {loss, gradNorm};
+        }
+
+        /** Validation now; the weights are kept as the best when they score lowest so far. */
+        private float[] evaluateAndKeepBest() {
+            float[] eval = evaluate(model, teacher, data.evalWindows(), manager);
+            lastEval = eval;
+            lastEvalStep = step;
+            float score = o.distilling() ? eval[1] : eval[0];
+            if (score < bestVal) {
+                bestVal = score;
+                bestStep = step;
+                if (o.exportBest) {
+                    files.writeBest(model.weights(), step);
+                }
+            }
+            return eval;
+        }
+
+        private double elapsedSeconds() {
+            return priorSeconds + (System.nanoTime() - runStart) / 1e9;
+        }
+
+        private double tokensPerSecond() {
+            return runTokens / Math.max(1e-9, (System.nanoTime() - runStart) / 1e9);
+        }
+
+        Result stopped() {
+            return new Result(o.out, step, tokens, lastLoss, Float.NaN, Float.NaN, elapsedSeconds(), tokensPerSecond(),
+                    false);
+        }
+
+        /** Exports the last weights, or the best ones when they scored lower, in the Hugging Face layout. */
+        Result export() {
             double runSeconds = (System.nanoTime() - runStart) / 1e9;
             double totalSeconds = priorSeconds + runSeconds;
-
+            double tokensPerSecond = runTokens / Math.max(1e-9, runSeconds);
             if (lastEvalStep != o.steps || lastEval == null) {
-                lastEval = evaluate(model, teacher, evalWindows, manager);
+                lastEval = evaluate(model, teacher, data.evalWindows(), manager);
             }
             Map<String, SafeTensorsFiles.Tensor> export = model.weights();
             int exportStep = o.steps;
             float exportScore = o.distilling() ? lastEval[1] : lastEval[0];
             float[] exportEval = lastEval;
-            Path best = work.resolve("best.safetensors");
-            if (o.exportBest && bestStep > 0 && bestStep != o.steps && bestVal < exportScore && Files.exists(best)) {
-                export = SafeTensorsFiles.read(best);
+            Map<String, SafeTensorsFiles.Tensor> best = o.exportBest && bestStep > 0 && bestStep != o.steps
+                    && bestVal < exportScore ? files.readBest() : null;
+            if (best != null) {
+                export = best;
                 exportStep = bestStep;
                 try (TrainableLlama bestModel = TrainableLlama.of(o.shape, export, manager)) {
-                    exportEval = evaluate(bestModel, teacher, evalWindows, manager);
+                    exportEval = evaluate(bestModel, teacher, data.evalWindows(), manager);
                 }
                 message("exporting the weights of step " + bestStep + ", whose validation loss was the lowest");
             }
-            JsonObject info = new JsonObject();
-            info.addProperty("kind", o.distilling() ? "distill" : "pretrain");
-            info.addProperty("step", exportStep);
-            info.addProperty("steps", o.steps);
-            info.addProperty("tokens_seen", tokens);
-            info.addProperty("parameters", o.shape.parameterCount());
-            info.addProperty("validation_loss", exportEval[0]);
-            info.addProperty("validation_perplexity", Math.exp(exportEval[0]));
-            if (o.distilling()) {
-                info.addProperty("validation_kl_from_teacher", exportEval[1]);
-                info.addProperty("teacher", o.teacher.toString());
-                info.addProperty("temperature", o.temperature);
-                info.addProperty("hard_label_weight", o.hardLabelWeight);
-            }
-            info.addProperty("final_train_loss", lastLoss);
-            info.addProperty("training_seconds", Math.round(totalSeconds));
-            info.addProperty("tokens_per_second_this_run", Math.round(runTokens / Math.max(1e-9, runSeconds)));
-            info.addProperty("train_corpus", o.train.toString());
-            info.addProperty("valid_corpus", o.valid.toString());
-            info.addProperty("train_tokens", train.size());
-            info.addProperty("valid_tokens", valid.size());
-            info.addProperty("seq_len", o.seqLen);
-            info.addProperty("batch_size", o.batchSize);
-            info.addProperty("learning_rate", o.learningRate);
-            info.addProperty("min_lr_ratio", o.minLrRatio);
-            info.addProperty("warmup_steps", o.warmupSteps);
-            info.addProperty("weight_decay", o.weightDecay);
-            info.addProperty("dropout", o.dropout);
-            info.addProperty("clip", o.clip);
-            info.addProperty("seed", o.seed);
-            ModelExport.write(o.out, o.shape, export, o.exportDtype, tokenizerDir, info, lossCsv);
+            JsonObject info = trainingInfo(exportStep, tokens, exportEval, lastLoss, totalSeconds, tokensPerSecond,
+                    data);
+            ModelExport.write(o.out, o.shape, export, o.exportDtype, o.tokenizerDir(), info, files.lossCsv());
             message(String.format(Locale.ROOT, "exported %s (%s): validation loss %.4f, perplexity %.1f%s",
                     o.out, o.exportDtype.torchName(), exportEval[0], Math.exp(exportEval[0]),
                     o.distilling() ? String.format(Locale.ROOT, ", KL from teacher %.4f", exportEval[1]) : ""));
-            adam.close();
-            model.close();
-            if (teacher != null) {
-                teacher.close();
-            }
-            return new Result(o.out, o.steps, tokens, lastLoss, exportEval[0], o.distilling() ? exportEval[1] : Float.NaN,
-                    totalSeconds, runTokens / Math.max(1e-9, runSeconds), true);
+            return new Result(o.out, o.steps, tokens, lastLoss, exportEval[0],
+                    o.distilling() ? exportEval[1] : Float.NaN, totalSeconds, tokensPerSecond, true);
         }
+    }
+
+    /** training_info.json: what was exported and how it was trained. */
+    private JsonObject trainingInfo(int exportStep, long tokens, float[] exportEval, float lastLoss,
+                                    double totalSeconds, double tokensPerSecond, Corpora data) {
+        JsonObject info = new JsonObject();
+        info.addProperty("kind", o.distilling() ? "distill" : "pretrain");
+        info.addProperty("step", exportStep);
+        info.addProperty("steps", o.steps);
+        info.addProperty("tokens_seen", tokens);
+        info.addProperty("parameters", o.shape.parameterCount());
+        info.addProperty("validation_loss", exportEval[0]);
+        info.addProperty("validation_perplexity", Math.exp(exportEval[0]));
+        if (o.distilling()) {
+            info.addProperty("validation_kl_from_teacher", exportEval[1]);
+            info.addProperty("teacher", o.teacher.toString());
+            info.addProperty("temperature", o.temperature);
+            info.addProperty("hard_label_weight", o.hardLabelWeight);
+        }
+        info.addProperty("final_train_loss", lastLoss);
+        info.addProperty("training_seconds", Math.round(totalSeconds));
+        info.addProperty("tokens_per_second_this_run", Math.round(tokensPerSecond));
+        info.addProperty("train_corpus", o.train.toString());
+        info.addProperty("valid_corpus", o.valid.toString());
+        info.addProperty("train_tokens", data.train().size());
+        info.addProperty("valid_tokens", data.valid().size());
+        info.addProperty("seq_len", o.seqLen);
+        info.addProperty("batch_size", o.batchSize);
+        info.addProperty("learning_rate", o.learningRate);
+        info.addProperty("min_lr_ratio", o.minLrRatio);
+        info.addProperty("warmup_steps", o.warmupSteps);
+        info.addProperty("weight_decay", o.weightDecay);
+        info.addProperty("dropout", o.dropout);
+        info.addProperty("clip", o.clip);
+        info.addProperty("seed", o.seed);
+        return info;
     }
 
     private NDArray objective(NDArray logits, NDArray teacherLogits, NDArray targets) {
@@ -312,32 +360,6 @@ public final class Trainer {
         return new float[] {(float) (ce / n), (float) (kl / n)};
     }
 
-    private void writeCheckpoint(Path work, TrainableLlama model, AdamW adam, int step, long tokens, double seconds,
-                                 float bestVal, int bestStep) {
-        Map<String, SafeTensorsFiles.Tensor> all = new LinkedHashMap<>();
-        model.weights().forEach((k, v) -> all.put("model/" + k, v));
-        adam.state().forEach((k, a) -> all.put(k, new SafeTensorsFiles.Tensor(a.getShape().getShape(), a.toFloatArray())));
-        SafeTensorsFiles.write(work.resolve("checkpoint.safetensors"), all, SafeTensorsFiles.DType.F32,
-                Map.of("step", Integer.toString(step)));
-        JsonObject c = new JsonObject();
-        c.addProperty("step", step);
-        c.addProperty("tokens", tokens);
-        c.addProperty("seconds", seconds);
-        c.addProperty("adam_steps", adam.steps());
-        if (bestStep > 0) {
-            c.addProperty("best_val_loss", bestVal);
-            c.addProperty("best_step", bestStep);
-        }
-        c.add("config", model.shape().configJson("float32", TokenData.BOS, TokenData.EOS));
-        Path tmp = work.resolve("checkpoint.json.tmp");
-        writeString(tmp, new GsonBuilder().setPrettyPrinting().create().toJson(c) + "\n");
-        try {
-            Files.move(tmp, work.resolve("checkpoint.json"), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
     private static int[][] inputs(TokenData.Window[] batch) {
         int[][] out = new int[batch.length][];
         for (int i = 0; i < batch.length; i++) {
@@ -362,57 +384,7 @@ public final class Trainer {
         err.flush();
     }
 
-    /** After a resume, the log keeps what happened up to the checkpoint and nothing after it. */
-    private static void keepCsvRows(Path csv, int step) {
-        List<String> kept = new ArrayList<>();
-        kept.add(CSV_HEADER);
-        if (Files.exists(csv)) {
-            try {
-                for (String line : Files.readAllLines(csv, StandardCharsets.UTF_8)) {
-                    if (line.isEmpty() || line.startsWith("step")) {
-                        continue;
-                    }
-                    if (Integer.parseInt(line.substring(0, line.indexOf(','))) <= step) {
-                        kept.add(line);
-                    }
-                }
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        }
-        writeString(csv, String.join("\n", kept) + "\n");
-    }
-
     static JsonObject readJson(Path file) {
-        try {
-            return JsonParser.parseString(Files.readString(file, StandardCharsets.UTF_8)).getAsJsonObject();
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + file, e);
-        }
-    }
-
-    private static void createDirectories(Path dir) {
-        try {
-            Files.createDirectories(dir);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
-    private static void writeString(Path file, String text) {
-        try {
-            Files.writeString(file, text, StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + file, e);
-        }
-    }
-
-    private static void appendString(Path file, String text) {
-        try {
-            Files.writeString(file, text, StandardCharsets.UTF_8, java.nio.file.StandardOpenOption.APPEND,
-                    java.nio.file.StandardOpenOption.CREATE);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + file, e);
-        }
+        return TrainingCheckpoint.readJson(file);
     }
 }

@@ -1,8 +1,9 @@
 package io.specula.adaptive;
 
 import io.specula.engine.EngineConfig;
+import io.specula.speculative.policy.DraftPolicy;
 import io.specula.engine.SpeculaEngine;
-import io.specula.engine.SpeculationSettings;
+import io.specula.speculative.SpeculationSettings;
 import io.specula.generate.GenerationRequest;
 import io.specula.generate.GenerationResult;
 import io.specula.generate.SamplingParams;
@@ -25,7 +26,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class AdaptiveDrafterTest {
 
-    static final SpeculationSettings FIXED = new SpeculationSettings(true, 4, "fixed");
+    static final SpeculationSettings FIXED = new SpeculationSettings(true, 4, DraftPolicy.FIXED);
     static final int MAX_TOKENS = 24;
 
     /** Updates are driven by the test (the background trainer waits an hour), so runs are deterministic. */

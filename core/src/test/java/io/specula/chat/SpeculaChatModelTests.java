@@ -1,27 +1,30 @@
 package io.specula.chat;
 
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BooleanSupplier;
 
 import io.micrometer.observation.tck.TestObservationRegistry;
 import io.micrometer.observation.tck.TestObservationRegistryAssert;
+import io.specula.FieldError;
+import io.specula.InvalidRequestException;
 import io.specula.SpeculaException;
+import io.specula.engine.ChatRequest;
+import io.specula.engine.DecodingOptions;
 import io.specula.engine.EngineInfo;
 import io.specula.engine.SpeculaEngine;
-import io.specula.engine.SpeculationSettings;
 import io.specula.generate.DecodingStats;
 import io.specula.generate.FinishReason;
 import io.specula.generate.GenerationListener;
-import io.specula.generate.GenerationRequest;
 import io.specula.generate.GenerationResult;
 import io.specula.generate.TokenSource;
+import io.specula.speculative.SpeculationSettings;
+import io.specula.speculative.policy.DraftPolicy;
 import io.specula.tokenizer.ChatMessage;
-import io.specula.tokenizer.ChatTemplate;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import reactor.core.publisher.Flux;
@@ -55,37 +58,29 @@ import static org.mockito.Mockito.never;
 import static org.mockito.Mockito.verify;
 
 /**
- * The Spring AI binding over a mocked engine: rendering, option resolution, metadata, streaming, cancellation and
- * observations. (The end-to-end path over real tiny models is covered by the auto-configuration's integration test.)
+ * The Spring AI binding over a mocked engine: what it hands the engine (the conversation, the options merged the
+ * Spring AI way), metadata, streaming, cancellation and observations. What the engine does with a request (validation,
+ * template, tokens, defaults, context) is tested where it lives: {@code io.specula.engine.RequestPreparationTest} and
+ * {@code SpeculaEngineTest}; the end-to-end path over real tiny models by the auto-configuration's integration test.
  */
 class SpeculaChatModelTests {
 
     static final EngineInfo INFO = new EngineInfo("tiny-target", "tiny-drafter", "cpu", "float32", "scalar", 256);
 
-    static final DecodingStats STATS = new DecodingStats(4, 3, 9, 6, new long[] { 3, 2, 1 }, new long[] { 3, 3, 3 },
-            10, 1_000_000, 2_000_000, 3_000_000, 10_000_000);
+    static final DecodingStats STATS = new DecodingStats(true, 4, 3, 9, 6, new long[] { 3, 2, 1 },
+            new long[] { 3, 3, 3 }, 10, 1_000_000, 2_000_000, 3_000_000, 10_000_000);
 
-    final List<List<ChatMessage>> rendered = new ArrayList<>();
-
-    final ChatTemplate template = (messages, addGenerationPrompt) -> {
-        this.rendered.add(messages);
-        return "<s>" + messages.size() + (addGenerationPrompt ? "|gen" : "");
-    };
+    /** What the scripted engine reports as the prompt's length. */
+    static final int PROMPT_TOKENS = 8;
 
     SpeculaEngine engine;
 
-    FakeTokenizer tokenizer;
-
-    final AtomicReference<GenerationRequest> lastRequest = new AtomicReference<>();
-
-    final AtomicReference<SpeculationSettings> lastSpeculation = new AtomicReference<>();
+    final AtomicReference<ChatRequest> lastRequest = new AtomicReference<>();
 
     @BeforeEach
     void setUp() {
-        this.tokenizer = new FakeTokenizer(this.template);
         this.engine = mock(SpeculaEngine.class);
         given(this.engine.info()).willReturn(INFO);
-        given(this.engine.tokenizer()).willReturn(this.tokenizer);
         given(this.engine.hasDrafter()).willReturn(true);
         script("Hello", TokenSource.TARGET, "", TokenSource.DRAFTER, " wörld", TokenSource.DRAFTER, "!",
                 TokenSource.TARGET);
@@ -94,10 +89,8 @@ class SpeculaChatModelTests {
     /** The engine emits (delta, source) pairs and finishes with STOP. */
     void script(Object... deltasAndSources) {
         willAnswer(invocation -> {
-            GenerationRequest request = invocation.getArgument(0);
-            this.lastRequest.set(request);
-            this.lastSpeculation.set(invocation.getArgument(1));
-            GenerationListener listener = invocation.getArgument(2);
+            this.lastRequest.set(invocation.getArgument(0));
+            GenerationListener listener = invocation.getArgument(1);
             StringBuilder text = new StringBuilder();
             for (int i = 0; i < deltasAndSources.length; i += 2) {
                 String delta = (String) deltasAndSources[i];
@@ -105,39 +98,27 @@ class SpeculaChatModelTests {
                 text.append(delta);
             }
             return new GenerationResult(new int[deltasAndSources.length / 2], text.toString(), FinishReason.STOP,
-                    request.promptIds().length, STATS);
-        }).given(this.engine).generate(any(), any(), any());
+                    PROMPT_TOKENS, STATS);
+        }).given(this.engine).chat(any(), any(), any());
     }
 
     SpeculaChatModel model(SpeculaChatOptions defaults) {
         return SpeculaChatModel.builder().engine(this.engine).options(defaults).build();
     }
 
+    DecodingOptions sentOptions() {
+        return this.lastRequest.get().options();
+    }
+
     @Test
-    void callRendersTheConversationWithTheChatTemplate() {
+    void callHandsTheEngineTheConversation() {
         ChatResponse response = model(SpeculaChatOptions.builder().build()).call(new Prompt(List.of(
                 new SystemMessage("Be brief."), new UserMessage("Hi"), new AssistantMessage("Hello"),
                 new UserMessage("Again"))));
 
-        assertThat(this.rendered).hasSize(1);
-        assertThat(this.rendered.get(0)).containsExactly(new ChatMessage("system", "Be brief."),
+        assertThat(this.lastRequest.get().messages()).containsExactly(new ChatMessage("system", "Be brief."),
                 new ChatMessage("user", "Hi"), new ChatMessage("assistant", "Hello"), new ChatMessage("user", "Again"));
-        // the template renders BOS itself: encoded without special tokens
-        assertThat(this.tokenizer.encodedTexts).containsExactly("<s>4|gen");
-        assertThat(this.tokenizer.addedSpecialTokens).containsExactly(false);
-        assertThat(this.lastRequest.get().promptIds()).hasSize("<s>4|gen".length());
         assertThat(response.getResult().getOutput().getText()).isEqualTo("Hello wörld!");
-    }
-
-    @Test
-    void withoutAChatTemplateThePlainFormatIsUsed() {
-        this.tokenizer = new FakeTokenizer(null);
-        given(this.engine.tokenizer()).willReturn(this.tokenizer);
-        model(SpeculaChatOptions.builder().build()).call(new Prompt(List.of(new SystemMessage("S"),
-                new UserMessage("U1"), new AssistantMessage("A1"), new UserMessage("U2"))));
-        assertThat(this.tokenizer.encodedTexts)
-            .containsExactly("System: S\nUser: U1\nAssistant: A1\nUser: U2\nAssistant:");
-        assertThat(this.tokenizer.addedSpecialTokens).containsExactly(true);
     }
 
     @Test
@@ -146,7 +127,7 @@ class SpeculaChatModelTests {
 
         assertThat(response.getResult().getMetadata().getFinishReason()).isEqualTo("STOP");
         assertThat(response.getMetadata().getModel()).isEqualTo("tiny-target");
-        assertThat(response.getMetadata().getUsage().getPromptTokens()).isEqualTo("<s>1|gen".length());
+        assertThat(response.getMetadata().getUsage().getPromptTokens()).isEqualTo(PROMPT_TOKENS);
         assertThat(response.getMetadata().getUsage().getCompletionTokens()).isEqualTo(4);
         var generationMetadata = response.getResult().getMetadata();
         assertThat((Boolean) generationMetadata.get(SpeculaChatMetadata.SPECULATIVE)).isTrue();
@@ -163,123 +144,90 @@ class SpeculaChatModelTests {
     @Test
     void lengthFinishReasonIsReported() {
         willReturn(new GenerationResult(new int[] { 5, 6 }, "ab", FinishReason.LENGTH, 3, DecodingStats.EMPTY))
-            .given(this.engine).generate(any(), any(), any());
+            .given(this.engine).chat(any(), any(), any());
         ChatResponse response = model(SpeculaChatOptions.builder().build()).call(new Prompt("Hi"));
         assertThat(response.getResult().getMetadata().getFinishReason()).isEqualTo("LENGTH");
         assertThat((Double) response.getResult().getMetadata().get(SpeculaChatMetadata.ACCEPTANCE_RATE)).isZero();
+        assertThat((Boolean) response.getResult().getMetadata().get(SpeculaChatMetadata.SPECULATIVE)).isFalse();
     }
 
     @Test
     void defaultsApplyWhenThePromptHasNoOptions() {
         SpeculaChatModel model = model(SpeculaChatOptions.builder().temperature(0.0).topK(5).maxTokens(33)
-            .stopSequences(List.of("\n\n")).seed(9L).speculative(true).draftTokens(6).draftPolicy("fixed").build());
+            .stopSequences(List.of("\n\n")).seed(9L).speculative(true).draftTokens(6).draftPolicy(DraftPolicy.FIXED)
+            .build());
         model.call(new Prompt("Hi"));
 
-        GenerationRequest request = this.lastRequest.get();
-        assertThat(request.maxTokens()).isEqualTo(33);
-        assertThat(request.stopSequences()).containsExactly("\n\n");
-        assertThat(request.sampling().temperature()).isZero();
-        assertThat(request.sampling().topK()).isEqualTo(5);
-        assertThat(request.sampling().topP()).isEqualTo(SpeculaChatModel.DEFAULT_TOP_P);
-        assertThat(request.sampling().seed()).isEqualTo(9L);
-        assertThat(this.lastSpeculation.get()).isEqualTo(new SpeculationSettings(true, 6, "fixed"));
+        DecodingOptions options = sentOptions();
+        assertThat(options.maxTokens()).isEqualTo(33);
+        assertThat(options.stopSequences()).containsExactly("\n\n");
+        assertThat(options.temperature()).isZero();
+        assertThat(options.topK()).isEqualTo(5);
+        assertThat(options.topP()).isNull();
+        assertThat(options.seed()).isEqualTo(9L);
+        assertThat(options.speculation()).isEqualTo(new SpeculationSettings(true, 6, DraftPolicy.FIXED));
         assertThat(model.getOptions().getModel()).isEqualTo("tiny-target");
     }
 
     @Test
-    void unsetDefaultsFallBackToDocumentedValuesAndTheRestOfTheContext() {
-        model(SpeculaChatOptions.builder().build()).call(new Prompt("Hi"));
-        GenerationRequest request = this.lastRequest.get();
-        assertThat(request.sampling().temperature()).isEqualTo(SpeculaChatModel.DEFAULT_TEMPERATURE);
-        assertThat(request.sampling().topK()).isEqualTo(SpeculaChatModel.DEFAULT_TOP_K);
-        assertThat(request.sampling().seed()).isNull();
-        assertThat(request.maxTokens()).isEqualTo(INFO.contextLength() - request.promptIds().length);
-        assertThat(this.lastSpeculation.get()).isEqualTo(SpeculationSettings.DEFAULT);
-    }
-
-    @Test
-    void promptOptionsOverrideTheDefaultsFieldByField() {
+    void promptOptionsOverrideTheDefaultsFieldByFieldTheSpringAiWay() {
         SpeculaChatModel model = model(SpeculaChatOptions.builder().temperature(0.2).topP(0.8).maxTokens(50)
-            .stopSequences(List.of("A")).draftTokens(6).draftPolicy("fixed").build());
+            .stopSequences(List.of("A")).draftTokens(6).draftPolicy(DraftPolicy.FIXED).build());
         model.call(new Prompt("Hi", SpeculaChatOptions.builder().temperature(0.9).stopSequences(List.of("B"))
             .speculative(false).build()));
 
-        GenerationRequest request = this.lastRequest.get();
-        assertThat(request.sampling().temperature()).isEqualTo(0.9);
-        assertThat(request.sampling().topP()).isEqualTo(0.8);
-        assertThat(request.maxTokens()).isEqualTo(50);
-        assertThat(request.stopSequences()).containsExactly("B");
-        assertThat(this.lastSpeculation.get()).isEqualTo(new SpeculationSettings(false, 6, "fixed"));
+        DecodingOptions options = sentOptions();
+        assertThat(options.temperature()).isEqualTo(0.9);
+        assertThat(options.topP()).isEqualTo(0.8);
+        assertThat(options.maxTokens()).isEqualTo(50);
+        // Spring AI's merge (ChatOptions.Builder#combineWith, what ChatClient does): stop sequences are added
+        assertThat(options.stopSequences()).containsExactly("A", "B");
+        assertThat(options.speculation()).isEqualTo(new SpeculationSettings(false, 6, DraftPolicy.FIXED));
+    }
+
+    @Test
+    void optionsThatChatClientAlreadyMergedMergeToTheSameRequest() {
+        SpeculaChatModel model = model(SpeculaChatOptions.builder().stopSequences(List.of("A")).draftTokens(6).build());
+        SpeculaChatOptions merged = model.getOptions()
+            .mutate()
+            .combineWith(SpeculaChatOptions.builder().stopSequences(List.of("B")).temperature(0.1))
+            .build();
+        model.call(new Prompt("Hi", merged));
+        assertThat(sentOptions().stopSequences()).containsExactly("A", "B");
+        assertThat(sentOptions().temperature()).isEqualTo(0.1);
+        assertThat(sentOptions().draftTokens()).isEqualTo(6);
     }
 
     @Test
     void portableOptionsOfAnotherKindAreAccepted() {
         SpeculaChatModel model = model(SpeculaChatOptions.builder().draftTokens(5).build());
         model.call(new Prompt("Hi", ChatOptions.builder().topK(3).maxTokens(7).build()));
-        assertThat(this.lastRequest.get().sampling().topK()).isEqualTo(3);
-        assertThat(this.lastRequest.get().maxTokens()).isEqualTo(7);
-        assertThat(this.lastSpeculation.get().draftTokens()).isEqualTo(5);
+        assertThat(sentOptions().topK()).isEqualTo(3);
+        assertThat(sentOptions().maxTokens()).isEqualTo(7);
+        assertThat(sentOptions().draftTokens()).isEqualTo(5);
     }
 
     @Test
-    void invalidOptionsFailWithAMessageNamingTheOption() {
+    void theEnginesRefusalReachesCallAndStream() {
+        willThrow(new InvalidRequestException(List.of(new FieldError("topP", "expected a number in (0, 1], got 1.5"),
+                new FieldError("draftTokens", "expected an integer in 1..16, got 40"))))
+            .given(this.engine).chat(any(), any(), any());
         SpeculaChatModel model = model(SpeculaChatOptions.builder().build());
-        assertThatThrownBy(() -> model.call(new Prompt("Hi", SpeculaChatOptions.builder().topP(1.5).build())))
-            .isInstanceOf(SpeculaException.class)
-            .hasMessageContaining("topP");
-        assertThatThrownBy(() -> model.call(new Prompt("Hi", SpeculaChatOptions.builder().draftTokens(40).build())))
-            .isInstanceOf(SpeculaException.class)
-            .hasMessageContaining("draftTokens");
+        Prompt prompt = new Prompt("Hi", SpeculaChatOptions.builder().topP(1.5).draftTokens(40).build());
+        assertThatThrownBy(() -> model.call(prompt)).isInstanceOf(SpeculaException.class)
+            .hasMessageStartingWith("topP:")
+            .hasMessageContaining("draftTokens:");
+        StepVerifier.create(model.stream(prompt))
+            .expectErrorSatisfies(e -> assertThat(e).isInstanceOf(InvalidRequestException.class)
+                .hasMessageStartingWith("topP:"))
+            .verify(Duration.ofSeconds(5));
     }
 
     @Test
-    void badInputIsRefusedWithAMessageNamingTheField() {
-        SpeculaChatModel model = model(SpeculaChatOptions.builder().build());
-        record Case(String field, Prompt prompt) {
-        }
-        List<Case> cases = List.of(new Case("prompt", new Prompt(List.<Message>of())),
-                new Case("prompt", new Prompt(List.of(new UserMessage(""), new SystemMessage("  ")))),
-                new Case("temperature", new Prompt("Hi", SpeculaChatOptions.builder().temperature(-0.1).build())),
-                new Case("temperature",
-                        new Prompt("Hi", SpeculaChatOptions.builder().temperature(Double.NaN).build())),
-                new Case("topP", new Prompt("Hi", SpeculaChatOptions.builder().topP(0.0).build())),
-                new Case("topP", new Prompt("Hi", SpeculaChatOptions.builder().topP(1.01).build())),
-                new Case("topK", new Prompt("Hi", SpeculaChatOptions.builder().topK(-1).build())),
-                new Case("maxTokens", new Prompt("Hi", SpeculaChatOptions.builder().maxTokens(0).build())),
-                new Case("maxTokens", new Prompt("Hi", SpeculaChatOptions.builder().maxTokens(-5).build())),
-                new Case("draftTokens", new Prompt("Hi", SpeculaChatOptions.builder().draftTokens(0).build())),
-                new Case("draftTokens", new Prompt("Hi", SpeculaChatOptions.builder().draftTokens(17).build())),
-                new Case("draftPolicy", new Prompt("Hi", SpeculaChatOptions.builder().draftPolicy("greedy").build())),
-                new Case("frequencyPenalty",
-                        new Prompt("Hi", SpeculaChatOptions.builder().frequencyPenalty(Double.NaN).build())),
-                new Case("stopSequences",
-                        new Prompt("Hi", SpeculaChatOptions.builder().stopSequences(List.of("")).build())));
-        for (Case c : cases) {
-            assertThatThrownBy(() -> model.call(c.prompt())).as(c.field())
-                .isInstanceOf(SpeculaException.class)
-                .hasMessageStartingWith(c.field() + ":");
-            StepVerifier.create(model.stream(c.prompt()))
-                .expectErrorSatisfies(e -> assertThat(e).isInstanceOf(SpeculaException.class)
-                    .hasMessageStartingWith(c.field() + ":"))
-                .verify(Duration.ofSeconds(5));
-        }
-        verify(this.engine, never()).generate(any(), any(), any());
-    }
-
-    @Test
-    void anUnsetMaxTokensIsCappedByTheEngine() {
-        given(this.engine.maxTokensCap()).willReturn(16);
-        model(SpeculaChatOptions.builder().build()).call(new Prompt("Hi"));
-        assertThat(this.lastRequest.get().maxTokens()).isEqualTo(16);
-    }
-
-    @Test
-    void aPromptThatFillsTheContextIsRefused() {
-        this.tokenizer = new FakeTokenizer(null);
-        given(this.engine.tokenizer()).willReturn(this.tokenizer);
-        SpeculaChatModel model = model(SpeculaChatOptions.builder().build());
-        assertThatThrownBy(() -> model.call(new Prompt("x".repeat(300)))).isInstanceOf(SpeculaException.class)
-            .hasMessageContaining("context window of 256 tokens");
+    void optionsCanBeCheckedAgainstTheEnginesRulesBeforeSending() {
+        assertThat(SpeculaChatOptions.builder().topK(-1).draftTokens(0).stopSequences(List.of("x", "")).build()
+            .validate()).extracting(FieldError::field).containsExactly("topK", "stopSequences[1]", "draftTokens");
+        assertThat(SpeculaChatOptions.builder().temperature(0.0).build().validate()).isEmpty();
     }
 
     @Test
@@ -293,7 +241,7 @@ class SpeculaChatModelTests {
             .hasMessageContaining("does not support tool calling");
         assertThatThrownBy(() -> model.stream(prompt)).isInstanceOf(IllegalArgumentException.class)
             .hasMessageContaining("does not support tool calling");
-        verify(this.engine, never()).generate(any(), any(), any());
+        verify(this.engine, never()).chat(any(), any(), any());
     }
 
     @Test
@@ -345,12 +293,12 @@ class SpeculaChatModelTests {
         assertThat((Double) response.getResult().getMetadata().get(SpeculaChatMetadata.MEAN_ACCEPTANCE_LENGTH))
             .isEqualTo(3.0);
         assertThat(response.getResult().getOutput().getMetadata()).containsKey(SpeculaChatMetadata.DRAFTED_TOKENS);
-        assertThat(response.getMetadata().getUsage().getTotalTokens()).isEqualTo("<s>1|gen".length() + 4);
+        assertThat(response.getMetadata().getUsage().getTotalTokens()).isEqualTo(PROMPT_TOKENS + 4);
     }
 
     @Test
     void streamErrorsReachTheSubscriber() {
-        willThrow(new SpeculaException("boom")).given(this.engine).generate(any(), any(), any());
+        willThrow(new SpeculaException("boom")).given(this.engine).chat(any(), any(), any());
         StepVerifier.create(model(SpeculaChatOptions.builder().build()).stream(new Prompt("Hi")))
             .expectErrorMessage("boom")
             .verify(Duration.ofSeconds(10));
@@ -363,13 +311,13 @@ class SpeculaChatModelTests {
         AtomicReference<String> thread = new AtomicReference<>();
         willAnswer(invocation -> {
             thread.set(Thread.currentThread().getName());
-            GenerationRequest request = invocation.getArgument(0);
-            GenerationListener listener = invocation.getArgument(2);
+            GenerationListener listener = invocation.getArgument(1);
+            BooleanSupplier cancelled = invocation.getArgument(2);
             try {
                 long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
                 int n = 0;
                 while (System.nanoTime() < deadline) {
-                    if (request.cancelled().getAsBoolean()) {
+                    if (cancelled.getAsBoolean()) {
                         sawCancel.set(true);
                         return new GenerationResult(new int[n], "", FinishReason.CANCELLED, 1, DecodingStats.EMPTY);
                     }
@@ -381,7 +329,7 @@ class SpeculaChatModelTests {
             finally {
                 finished.countDown();
             }
-        }).given(this.engine).generate(any(), any(), any());
+        }).given(this.engine).chat(any(), any(), any());
 
         List<ChatResponse> first = model(SpeculaChatOptions.builder().build()).stream(new Prompt("Hi"))
             .take(3)

@@ -1,6 +1,7 @@
 package io.specula.chat;
 
 import java.util.List;
+import io.specula.speculative.policy.DraftPolicy;
 
 import org.junit.jupiter.api.Test;
 
@@ -35,7 +36,7 @@ class SpeculaChatOptionsTests extends AbstractChatOptionsTests<SpeculaChatOption
             .presencePenalty(0.2)
             .speculative(false)
             .draftTokens(8)
-            .draftPolicy("fixed")
+            .draftPolicy(DraftPolicy.FIXED)
             .build();
     }
 
@@ -53,7 +54,7 @@ class SpeculaChatOptionsTests extends AbstractChatOptionsTests<SpeculaChatOption
         assertThat(options.getPresencePenalty()).isEqualTo(0.2);
         assertThat(options.getSpeculative()).isFalse();
         assertThat(options.getDraftTokens()).isEqualTo(8);
-        assertThat(options.getDraftPolicy()).isEqualTo("fixed");
+        assertThat(options.getDraftPolicy()).isEqualTo(DraftPolicy.FIXED);
     }
 
     @Test
@@ -89,7 +90,7 @@ class SpeculaChatOptionsTests extends AbstractChatOptionsTests<SpeculaChatOption
         assertThat(combined.getSeed()).isEqualTo(7L);
         // unset in the other builder: kept
         assertThat(combined.getTopK()).isEqualTo(40);
-        assertThat(combined.getDraftPolicy()).isEqualTo("fixed");
+        assertThat(combined.getDraftPolicy()).isEqualTo(DraftPolicy.FIXED);
         assertThat(combined.getModel()).isEqualTo("target");
         // stop sequences are appended, as Spring AI's DefaultChatOptionsBuilder does
         assertThat(combined.getStopSequences()).containsExactly("###", "END");

@@ -1,7 +1,9 @@
 package io.specula.engine;
 
-import static io.specula.engine.ProcessMemory.rssBytes;
-import static io.specula.engine.ProcessMemory.usedHeapAfterGc;
+import static io.specula.ProcessMemory.rssBytes;
+import io.specula.speculative.SpeculationSettings;
+import io.specula.speculative.policy.DraftPolicy;
+import static io.specula.ProcessMemory.usedHeapAfterGc;
 
 import io.specula.generate.FinishReason;
 import io.specula.generate.GenerationListener;
@@ -89,7 +91,7 @@ class ResourceReleaseTest {
                 boolean djl = kernel.equals("djl");
                 int before = djl ? liveArrays(engine) : 0;
                 for (SpeculationSettings mode : List.of(SpeculationSettings.OFF,
-                        new SpeculationSettings(true, 4, "fixed"))) {
+                        new SpeculationSettings(true, 4, DraftPolicy.FIXED))) {
                     AtomicInteger late = new AtomicInteger();
                     GenerationResult r = cancelledAfter(engine, "The quick brown fox", 5, mode, late);
                     assertThat(r.finishReason()).as(kernel).isEqualTo(FinishReason.CANCELLED);
@@ -153,7 +155,7 @@ class ResourceReleaseTest {
         {
             List<String> prompts = List.of("The quick brown fox", "Hello", "In the forest there", "A B C");
             List<SpeculationSettings> modes = List.of(SpeculationSettings.OFF,
-                    new SpeculationSettings(true, 3, "fixed"), SpeculationSettings.DEFAULT);
+                    new SpeculationSettings(true, 3, DraftPolicy.FIXED), SpeculationSettings.DEFAULT);
             java.util.ArrayList<Future<?>> futures = new java.util.ArrayList<>();
             for (int i = 0; i < n; i++) {
                 int k = i;

@@ -1,6 +1,9 @@
 package io.specula.engine;
 
 import io.specula.SpeculaException;
+import io.specula.EngineBusyException;
+import io.specula.speculative.SpeculationSettings;
+import io.specula.speculative.policy.DraftPolicy;
 import io.specula.generate.FinishReason;
 import io.specula.generate.GenerationListener;
 import io.specula.generate.GenerationRequest;
@@ -84,7 +87,7 @@ class ServingUnderLoadTest {
             try (SpeculaEngine engine = SpeculaEngine.load(EngineConfig.of(target, drafter.toString())
                     .withKernel(kernel).withLimits(new ServingLimits(4, 64, Duration.ofSeconds(30), 0, 0)))) {
                 List<SpeculationSettings> modes = List.of(SpeculationSettings.OFF,
-                        new SpeculationSettings(true, 4, "fixed"), SpeculationSettings.DEFAULT);
+                        new SpeculationSettings(true, 4, DraftPolicy.FIXED), SpeculationSettings.DEFAULT);
                 List<int[]> expected = new ArrayList<>();
                 for (String p : PROMPTS) {
                     expected.add(engine.generate(request(engine, p, 24), SpeculationSettings.OFF, null).tokenIds());

@@ -17,6 +17,7 @@ import io.specula.model.Quantization;
 import io.specula.speculative.SpeculativeGenerator;
 import io.specula.speculative.drafter.ModelDrafter;
 import io.specula.speculative.policy.DraftPolicies;
+import io.specula.speculative.policy.DraftPolicy;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -105,7 +106,7 @@ class ConvertedGgufTest {
             for (int gamma : new int[] {2, 5}) {
                 SpeculativeGenerator spec = new SpeculativeGenerator(target.model(), target.tokenizer(), List.of(),
                         100, new ModelDrafter("drafter", drafter.model()),
-                        () -> new DraftPolicies().create("fixed", gamma), null);
+                        () -> new DraftPolicies().create(DraftPolicy.FIXED, gamma), null);
                 GenerationRequest req = GenerationRequest.of(f.model().prompt(), 60, SamplingParams.GREEDY);
                 var expected = plain.generate(req);
                 var actual = spec.generate(req);

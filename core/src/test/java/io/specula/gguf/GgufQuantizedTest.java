@@ -10,7 +10,8 @@ import io.specula.engine.EngineConfig;
 import io.specula.engine.LoadedModel;
 import io.specula.engine.ModelLoader;
 import io.specula.engine.SpeculaEngine;
-import io.specula.engine.SpeculationSettings;
+import io.specula.speculative.SpeculationSettings;
+import io.specula.speculative.policy.DraftPolicy;
 import io.specula.generate.GenerationRequest;
 import io.specula.generate.SamplingParams;
 import io.specula.gguf.GgufFixtures.Fixture;
@@ -225,7 +226,7 @@ class GgufQuantizedTest {
                 GenerationRequest request = GenerationRequest.of(p, 40, SamplingParams.GREEDY);
                 int[] plain = engine.generate(request, SpeculationSettings.OFF, null).tokenIds();
                 for (int gamma : new int[] {1, 3, 6}) {
-                    var spec = engine.generate(request, new SpeculationSettings(true, gamma, "fixed"), null);
+                    var spec = engine.generate(request, new SpeculationSettings(true, gamma, DraftPolicy.FIXED), null);
                     assertThat(spec.tokenIds()).as("γ=%d, prompt %s", gamma, Arrays.toString(p))
                             .containsExactly(plain);
                     agreed += spec.stats().acceptedTokens();

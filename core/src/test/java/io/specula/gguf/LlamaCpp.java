@@ -76,7 +76,7 @@ public final class LlamaCpp implements AutoCloseable {
         }
         // User-defined: llama.cpp matches them in text before anything else, so "[5][17]" reads as ids 5 and 17.
         int[] types = new int[tokens.size()];
-        Arrays.fill(types, GgufExporter.TOKEN_USER_DEFINED);
+        Arrays.fill(types, GgufVocabulary.TOKEN_USER_DEFINED);
         w.putString("tokenizer.ggml.model", "llama");
         w.putString("tokenizer.ggml.pre", "default");
         w.putStrings("tokenizer.ggml.tokens", ids);

@@ -11,6 +11,7 @@ import io.specula.model.JavaKernelModel;
 import io.specula.speculative.SpeculativeGenerator;
 import io.specula.speculative.drafter.ModelDrafter;
 import io.specula.speculative.policy.DraftPolicies;
+import io.specula.speculative.policy.DraftPolicy;
 import io.specula.testing.GoldenFixtures;
 import io.specula.testing.GoldenFixtures.Fixture;
 import org.junit.jupiter.api.AfterAll;
@@ -79,7 +80,7 @@ class QuantizedSpeculationTest {
         for (int gamma : new int[] {1, 3, 5}) {
             SpeculativeGenerator spec = new SpeculativeGenerator(target.model(), target.tokenizer(), List.of(),
                     context, new ModelDrafter("drafter", drafter.model()),
-                    () -> new DraftPolicies().create("fixed", gamma), null);
+                    () -> new DraftPolicies().create(DraftPolicy.FIXED, gamma), null);
             for (int i = 0; i < 2; i++) {
                 int[] prompt = GoldenFixtures.named(fixture).prompt().clone();
                 prompt[prompt.length - 1] = 3 + r.nextInt(target.model().vocabSize() - 16);

@@ -2,7 +2,7 @@ package io.specula.quantized;
 
 import io.specula.engine.LoadedModel;
 import io.specula.engine.ModelLoader;
-import io.specula.engine.ProcessMemory;
+import io.specula.ProcessMemory;
 import io.specula.kernel.Bf16Matrix;
 import io.specula.kernel.F16Matrix;
 import io.specula.kernel.F32Matrix;

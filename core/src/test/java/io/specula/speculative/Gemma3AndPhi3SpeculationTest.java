@@ -11,6 +11,7 @@ import io.specula.model.Quantization;
 import io.specula.speculative.drafter.ModelDrafter;
 import io.specula.speculative.drafter.NgramDrafter;
 import io.specula.speculative.policy.DraftPolicies;
+import io.specula.speculative.policy.DraftPolicy;
 import io.specula.testing.GoldenFixtures;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.io.TempDir;
@@ -73,9 +74,9 @@ class Gemma3AndPhi3SpeculationTest {
         SplittableRandom r = new SplittableRandom(fixture.hashCode());
         long accepted = 0;
         long drafted = 0;
-        for (String policy : List.of("fixed", "adaptive")) {
+        for (DraftPolicy policy : List.of(DraftPolicy.FIXED, DraftPolicy.ADAPTIVE)) {
             for (int gamma : new int[] {1, 3, 5}) {
-                if (policy.equals("adaptive") && gamma != 5) {
+                if (policy == DraftPolicy.ADAPTIVE && gamma != 5) {
                     continue;
                 }
                 SpeculativeGenerator spec = new SpeculativeGenerator(target.model(), target.tokenizer(), List.of(),
@@ -106,7 +107,7 @@ class Gemma3AndPhi3SpeculationTest {
         LoadedModel target = model(fixture, Quantization.NONE);
         PlainGenerator plain = new PlainGenerator(target.model(), target.tokenizer(), List.of(), 100, null);
         SpeculativeGenerator spec = new SpeculativeGenerator(target.model(), target.tokenizer(), List.of(), 100,
-                new NgramDrafter(1, 3), () -> new DraftPolicies().create("fixed", 4), null);
+                new NgramDrafter(1, 3), () -> new DraftPolicies().create(DraftPolicy.FIXED, 4), null);
         GenerationRequest req = GenerationRequest.of(GoldenFixtures.named(fixture).prompt(), 60, SamplingParams.GREEDY);
         assertThat(spec.generate(req).tokenIds()).containsExactly(plain.generate(req).tokenIds());
     }

@@ -1,6 +1,7 @@
 package io.specula.speculative;
 
 import io.specula.generate.DecodingListener;
+import io.specula.speculative.policy.DraftPolicy;
 import io.specula.generate.FinishReason;
 import io.specula.generate.GenerationRequest;
 import io.specula.generate.GenerationResult;
@@ -52,7 +53,8 @@ class SpeculativeGreedyEquivalenceTest {
                 "always wrong", new AlwaysWrongDrafter(TARGET));
     }
 
-    static final List<String> POLICIES = List.of("fixed", "heuristic", "confidence", "adaptive");
+    static final List<DraftPolicy> POLICIES = List.of(DraftPolicy.FIXED, DraftPolicy.HEURISTIC,
+            DraftPolicy.CONFIDENCE, DraftPolicy.ADAPTIVE);
 
     static int[] prompt(SplittableRandom r) {
         int[] p = new int[1 + r.nextInt(12)];
@@ -88,7 +90,7 @@ class SpeculativeGreedyEquivalenceTest {
         int runs = 0;
         for (Map.Entry<String, Drafter> d : drafters().entrySet()) {
             for (int gamma : new int[] {1, 2, 4, 7}) {
-                for (String policy : POLICIES) {
+                for (DraftPolicy policy : POLICIES) {
                     SpeculativeGenerator spec = new SpeculativeGenerator(TARGET, TOKENIZER, List.of(), CONTEXT,
                             d.getValue(), () -> policies.create(policy, gamma), listener);
                     for (int i = 0; i < 3; i++) {
@@ -121,7 +123,7 @@ class SpeculativeGreedyEquivalenceTest {
     @Test
     void targetAsItsOwnDrafterAcceptsEverything() {
         SpeculativeGenerator spec = new SpeculativeGenerator(TARGET, TOKENIZER, List.of(), CONTEXT,
-                new ModelDrafter("self", TARGET), () -> new DraftPolicies().create("fixed", 4), null);
+                new ModelDrafter("self", TARGET), () -> new DraftPolicies().create(DraftPolicy.FIXED, 4), null);
         List<TokenSource> sources = new ArrayList<>();
         StringBuilder streamed = new StringBuilder();
         GenerationRequest req = GenerationRequest.of(new int[] {3, 1, 4, 1, 5}, 41, SamplingParams.GREEDY);
@@ -144,7 +146,7 @@ class SpeculativeGreedyEquivalenceTest {
         SpeculationStatistics stats = new SpeculationStatistics();
         SpeculativeGenerator spec = new SpeculativeGenerator(TARGET, TOKENIZER, List.of(), CONTEXT,
                 new ModelDrafter("padded", TinyLlama.model(1, TinyLlama.VOCAB + 8, 2, 0)),
-                () -> new DraftPolicies().create("fixed", 4), stats);
+                () -> new DraftPolicies().create(DraftPolicy.FIXED, 4), stats);
         SplittableRandom r = new SplittableRandom(5);
         for (int i = 0; i < 10; i++) {
             GenerationRequest req = GenerationRequest.of(prompt(r), 30, SamplingParams.GREEDY);

@@ -1,6 +1,8 @@
 package io.specula.speculative;
 
 import io.specula.generate.DecodingListener;
+import io.specula.speculative.drafter.TokenSequence;
+import io.specula.speculative.policy.DraftPolicy;
 import io.specula.generate.DecodingStats;
 import io.specula.generate.FinishReason;
 import io.specula.generate.GenerationRequest;
@@ -44,7 +46,7 @@ class SpeculativeOutputEndTest {
 
     static SpeculativeGenerator speculative(Drafter drafter, int contextLimit, DecodingListener listener) {
         return new SpeculativeGenerator(TARGET, TOKENIZER, List.of(), contextLimit, drafter,
-                () -> new DraftPolicies().create("fixed", 7), listener);
+                () -> new DraftPolicies().create(DraftPolicy.FIXED, 7), listener);
     }
 
     static SpeculativeGenerator selfDrafting() {

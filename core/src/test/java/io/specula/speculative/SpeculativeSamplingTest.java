@@ -1,6 +1,7 @@
 package io.specula.speculative;
 
 import io.specula.generate.GenerationRequest;
+import io.specula.speculative.policy.DraftPolicy;
 import io.specula.generate.GenerationResult;
 import io.specula.generate.LogitsProcessor;
 import io.specula.generate.PlainGenerator;
@@ -88,7 +89,7 @@ class SpeculativeSamplingTest {
 
         void check(Drafter drafter, long seedBase) {
             SpeculativeGenerator spec = new SpeculativeGenerator(model, TOKENIZER, List.of(), 256, drafter,
-                    () -> new DraftPolicies().create("fixed", 3), null);
+                    () -> new DraftPolicies().create(DraftPolicy.FIXED, 3), null);
             check(seed -> spec.generate(request(seed)), seedBase, true);
         }
 

@@ -141,16 +141,21 @@ class JinjavaChatTemplateTest {
             "{{ 'a'.repeat(2000000000) }}@unsupported string method",
             "{% include '/etc/passwd' %}@cannot include",
     })
-    @Timeout(value = 10, unit = TimeUnit.SECONDS)
+    // A guard against a hang only (the CPU-time bound below is the assertion): wall time under a load average of 15
+    // on 2 cores reached 10 s for 1 s of CPU.
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
     void hostileTemplatesAreRejectedQuickly(String template, String expected) {
         JinjavaChatTemplate.Limits limits = new JinjavaChatTemplate.Limits(100_000, 20, 100_000, 1_000_000, 1_000);
         JinjavaChatTemplate t = new JinjavaChatTemplate(template, "<s>", "</s>", limits, Clock.systemUTC());
-        long start = System.nanoTime();
+        // The render runs on this thread and its limit counts this thread's CPU time, so the bound does too: wall
+        // time on a loaded 2-core machine measured 5.3 s for the same 1 s of CPU (a flaky assertion, not a slow stop).
+        java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory.getThreadMXBean();
+        long start = threads.getCurrentThreadCpuTime();
         assertThatThrownBy(() -> t.render(HI, true))
                 .isInstanceOf(SpeculaException.class)
                 .hasMessageContaining("chat_template")
                 .hasMessageContaining(expected == null ? "" : expected);
-        assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start)).isLessThan(3_000);
+        assertThat(TimeUnit.NANOSECONDS.toMillis(threads.getCurrentThreadCpuTime() - start)).isLessThan(3_000);
     }
 
     private static String render(String template) {

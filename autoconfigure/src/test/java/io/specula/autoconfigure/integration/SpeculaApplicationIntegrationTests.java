@@ -9,9 +9,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
-import io.specula.autoconfigure.SpeculaStatistics;
+import io.specula.speculative.policy.DraftPolicy;
 import io.specula.chat.SpeculaChatMetadata;
 import io.specula.chat.SpeculaChatModel;
+import io.specula.engine.SpeculaEngine;
 import io.specula.chat.SpeculaChatOptions;
 import io.specula.generate.FinishReason;
 import io.specula.testing.TinyModelDirs;
@@ -92,7 +93,7 @@ class SpeculaApplicationIntegrationTests {
     ChatModel chatModel;
 
     @Autowired
-    SpeculaStatistics statistics;
+    SpeculaEngine engine;
 
     RestClient http() {
         return RestClient.create("http://localhost:" + this.port);
@@ -165,7 +166,7 @@ class SpeculaApplicationIntegrationTests {
 
     @Test
     void cancellingAStreamStopsTheGeneration() throws InterruptedException {
-        long before = this.statistics.requests(FinishReason.CANCELLED);
+        long before = this.engine.statistics().requests(FinishReason.CANCELLED);
         List<ChatResponse> first = this.chatClientBuilder.build()
             .prompt()
             .user(QUESTION)
@@ -178,10 +179,10 @@ class SpeculaApplicationIntegrationTests {
             .block(Duration.ofSeconds(60));
         assertThat(first).hasSize(1);
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (this.statistics.requests(FinishReason.CANCELLED) == before && System.nanoTime() < deadline) {
+        while (this.engine.statistics().requests(FinishReason.CANCELLED) == before && System.nanoTime() < deadline) {
             Thread.sleep(10);
         }
-        assertThat(this.statistics.requests(FinishReason.CANCELLED)).isEqualTo(before + 1);
+        assertThat(this.engine.statistics().requests(FinishReason.CANCELLED)).isEqualTo(before + 1);
     }
 
     @Test
@@ -234,7 +235,7 @@ class SpeculaApplicationIntegrationTests {
 
         // The default (adaptive) policy's choices and estimates are visible once a request used it.
         this.chatClientBuilder.build().prompt().user(QUESTION)
-            .options(SpeculaChatOptions.builder().draftPolicy("adaptive")).call().content();
+            .options(SpeculaChatOptions.builder().draftPolicy(DraftPolicy.ADAPTIVE)).call().content();
         Map<?, ?> policy = (Map<?, ?>) http().get().uri("/actuator/speculative").retrieve().body(Map.class).get("policy");
         assertThat(((Number) policy.get("steps")).longValue()).isPositive();
         assertThat((List<?>) policy.get("chosenDraftLengths")).hasSize(17);

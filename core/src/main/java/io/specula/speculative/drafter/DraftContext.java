@@ -3,7 +3,6 @@ package io.specula.speculative.drafter;
 import io.specula.generate.LogitsProcessor;
 import io.specula.generate.TokenCounts;
 import io.specula.generate.TokenSampler;
-import io.specula.speculative.TokenSequence;
 
 /**
  * What a draft session sees of its request.

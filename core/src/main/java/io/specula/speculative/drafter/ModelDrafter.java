@@ -4,7 +4,6 @@ import io.specula.generate.LogitsProcessor;
 import io.specula.generate.TokenCounts;
 import io.specula.model.CausalLm;
 import io.specula.model.KvCache;
-import io.specula.speculative.TokenSequence;
 
 import java.util.Arrays;
 

@@ -1,7 +1,6 @@
 package io.specula.speculative.drafter;
 
 import io.specula.SpeculaException;
-import io.specula.speculative.TokenSequence;
 
 /**
  * Prompt lookup decoding: if the last n tokens occurred earlier in the prompt or output, propose what followed them

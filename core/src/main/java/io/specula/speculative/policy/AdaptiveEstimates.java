@@ -1,6 +1,5 @@
 package io.specula.speculative.policy;
 
-import io.specula.engine.SpeculationSettings;
 
 import java.util.Arrays;
 
@@ -11,7 +10,7 @@ import java.util.Arrays;
  */
 public final class AdaptiveEstimates {
 
-    static final int MAX = SpeculationSettings.MAX_DRAFT_TOKENS;
+    static final int MAX = DraftPolicy.MAX_DRAFT_TOKENS;
 
     /** Per verified position: global acceptance counts decay by this factor per trial (memory ~200 trials). */
     static final double GLOBAL_DECAY = 0.995;

@@ -21,7 +21,7 @@ import java.util.function.IntToDoubleFunction;
  * when one is accepted, and only while the extra time probes cost (beyond what their tokens would have cost as plain
  * steps) stays under {@value #PROBE_BUDGET} of the request's decoding time.
  */
-public final class AdaptivePolicy implements DraftPolicy {
+public final class AdaptivePolicy implements DraftLengthPolicy {
 
     /** Per-request acceptance counts decay by this factor per trial (memory of ~10 steps per position). */
     static final double REQUEST_DECAY = 0.9;
@@ -49,7 +49,7 @@ public final class AdaptivePolicy implements DraftPolicy {
 
     public AdaptivePolicy(AdaptiveEstimates estimates, int maxDraftTokens) {
         this.estimates = estimates;
-        this.maxDraftTokens = DraftPolicies.checkDraftTokens(maxDraftTokens);
+        this.maxDraftTokens = DraftPolicy.checkedDraftTokens(maxDraftTokens);
         estimates.seed(acceptedWeight, trialWeight, SEED_WEIGHT);
     }
 

@@ -9,7 +9,7 @@ import io.specula.speculative.drafter.DraftGate;
  * acceptance). An unsure drafter is usually wrong, and every rejected token costs a drafter step and a wider target
  * pass. If even the first token is unsure, the step is a plain target step.
  */
-public final class ConfidencePolicy implements DraftPolicy {
+public final class ConfidencePolicy implements DraftLengthPolicy {
 
     public static final double DEFAULT_THRESHOLD = 0.75;
 
@@ -22,7 +22,7 @@ public final class ConfidencePolicy implements DraftPolicy {
     }
 
     public ConfidencePolicy(int maxDraftTokens, double threshold) {
-        this.maxDraftTokens = DraftPolicies.checkDraftTokens(maxDraftTokens);
+        this.maxDraftTokens = DraftPolicy.checkedDraftTokens(maxDraftTokens);
         if (!(threshold >= 0 && threshold <= 1)) {
             throw new SpeculaException("confidence threshold: expected a probability in [0, 1], got " + threshold);
         }

@@ -1,12 +1,12 @@
 package io.specula.speculative.policy;
 
 /** Always drafts γ tokens (vLLM's {@code num_speculative_tokens}): predictable, and slower when the drafter is poor. */
-public final class FixedPolicy implements DraftPolicy {
+public final class FixedPolicy implements DraftLengthPolicy {
 
     private final int draftTokens;
 
     public FixedPolicy(int draftTokens) {
-        this.draftTokens = DraftPolicies.checkDraftTokens(draftTokens);
+        this.draftTokens = DraftPolicy.checkedDraftTokens(draftTokens);
     }
 
     @Override

@@ -5,13 +5,13 @@ package io.specula.speculative.policy;
  * otherwise, within 1..γmax. Unlike transformers (which keeps the length on the assistant model's generation config
  * across calls) the length starts at γmax for every request.
  */
-public final class HeuristicPolicy implements DraftPolicy {
+public final class HeuristicPolicy implements DraftLengthPolicy {
 
     private final int maxDraftTokens;
     private int current;
 
     public HeuristicPolicy(int maxDraftTokens) {
-        this.maxDraftTokens = DraftPolicies.checkDraftTokens(maxDraftTokens);
+        this.maxDraftTokens = DraftPolicy.checkedDraftTokens(maxDraftTokens);
         this.current = maxDraftTokens;
     }
 

@@ -5,7 +5,6 @@ import io.specula.generate.LogitsProcessor;
 import io.specula.generate.SamplingParams;
 import io.specula.generate.TokenCounts;
 import io.specula.generate.TokenSampler;
-import io.specula.speculative.TokenSequence;
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;

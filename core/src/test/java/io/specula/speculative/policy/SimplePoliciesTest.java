@@ -1,7 +1,6 @@
 package io.specula.speculative.policy;
 
 import io.specula.SpeculaException;
-import io.specula.engine.SpeculationSettings;
 import io.specula.speculative.drafter.DraftGate;
 import org.junit.jupiter.api.Test;
 
@@ -49,12 +48,12 @@ class SimplePoliciesTest {
     @Test
     void policiesByName() {
         DraftPolicies policies = new DraftPolicies();
-        assertThat(policies.create(SpeculationSettings.DEFAULT)).isInstanceOf(AdaptivePolicy.class);
-        assertThat(policies.create("Fixed", 3)).isInstanceOf(FixedPolicy.class);
-        assertThat(policies.create("heuristic", 3)).isInstanceOf(HeuristicPolicy.class);
-        assertThat(policies.create("confidence", 3)).isInstanceOf(ConfidencePolicy.class);
-        assertThatThrownBy(() -> policies.create("eagle", 3)).isInstanceOf(SpeculaException.class)
+        assertThat(policies.create(DraftPolicy.DEFAULT, DraftPolicy.DEFAULT_DRAFT_TOKENS)).isInstanceOf(AdaptivePolicy.class);
+        assertThat(policies.create(DraftPolicy.parse("Fixed"), 3)).isInstanceOf(FixedPolicy.class);
+        assertThat(policies.create(DraftPolicy.HEURISTIC, 3)).isInstanceOf(HeuristicPolicy.class);
+        assertThat(policies.create(DraftPolicy.CONFIDENCE, 3)).isInstanceOf(ConfidencePolicy.class);
+        assertThatThrownBy(() -> policies.create(DraftPolicy.parse("eagle"), 3)).isInstanceOf(SpeculaException.class)
                 .hasMessageContaining("eagle");
-        assertThatThrownBy(() -> policies.create("fixed", 0)).isInstanceOf(SpeculaException.class);
+        assertThatThrownBy(() -> policies.create(DraftPolicy.FIXED, 0)).isInstanceOf(SpeculaException.class);
     }
 }

@@ -19,7 +19,7 @@ class SpeculationStatisticsTest {
         stats.onStep(new StepEvent(4, 2, 3, 100, 1000));
         stats.onStep(new StepEvent(3, 3, 4, 80, 900));
         stats.onStep(new StepEvent(0, 0, 1, 0, 700));
-        stats.onRequestFinished(new DecodingStats(3, 2, 7, 5, new long[4], new long[4], 9, 0, 180, 2600, 3000),
+        stats.onRequestFinished(new DecodingStats(true, 3, 2, 7, 5, new long[4], new long[4], 9, 0, 180, 2600, 3000),
                 FinishReason.STOP);
         stats.onDrafterFault("d", new RuntimeException());
 

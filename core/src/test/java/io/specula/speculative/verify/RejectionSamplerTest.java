@@ -8,6 +8,7 @@ import io.specula.speculative.drafter.Draft;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -113,6 +114,63 @@ class RejectionSamplerTest {
         float[][] overlapping = {{3f, 0f, 0f, 0f, 0f, 0f, 0f, 0f}, {3f, 0f, 0f, 0f, 0f, 0f, 0f, 0f}};
         Result r = simulate(new SamplingParams(0.8, 5, 0.9, null, 0, 0), overlapping, 99, wrong);
         assertThat(r.firstPValue).isLessThan(1e-10);
+    }
+
+    /**
+     * At a temperature as small as 1e-320 p is one-hot at the target's argmax, so speculative sampling must emit
+     * exactly the argmax at every position, whatever the drafter proposed (its q one-hot at its own argmax, or an
+     * n-gram draft), and never token 0 (the argmaxes here are 3 and 1). Before issue 19's fix p was NaN, nothing was
+     * ever accepted and every emitted token was 0.
+     */
+    @ParameterizedTest(name = "T = {0}")
+    @ValueSource(doubles = {1e-320, 1e-45, 1e-30})
+    void tinyTemperatureEmitsTheTargetsArgmax(double temperature) {
+        float[][] target = {
+                {0.3f, 1.8f, -0.5f, 2.2f, 0.9f, -2.0f, 0.0f, -9.0f},
+                {1.0f, 1.9f, 0.2f, -0.4f, 0.6f, 0.1f, -1.5f, -7.0f},
+                {0.5f, 0.1f, 0.2f, 0.0f, 2.6f, 0.1f, -1.5f, -7.0f}};
+        LogitsProcessor processor = new LogitsProcessor(new SamplingParams(temperature, 0, 1, null, 0, 0));
+        TokenSampler sampler = new TokenSampler(5L);
+        for (float[][] drafter : new float[][][] {CLOSE, FAR, DISJOINT, null}) {
+            for (int trial = 0; trial < 200; trial++) {
+                TokenCounts history = new TokenCounts(V);
+                Draft draft = draft(processor, history, drafter, new TokenSampler((long) trial), trial);
+                Verdict v = RejectionSampler.INSTANCE.judge(target, draft, processor, history, sampler);
+                int[] expected = {3, 1, 4};
+                for (int i = 0; i < v.accepted(); i++) {
+                    assertThat(draft.tokens()[i]).as("accepted draft %d", i).isEqualTo(expected[i]);
+                }
+                assertThat(v.nextToken()).as("token after %d accepted", v.accepted()).isEqualTo(expected[v.accepted()]);
+            }
+        }
+    }
+
+    /**
+     * At a huge temperature p is uniform over the tokens top-k keeps (5 of 8 here): speculative sampling must still
+     * follow it (before issue 19's fix the scaled logits were 0 * logit, so top-k kept every token).
+     */
+    @ParameterizedTest(name = "{0} q")
+    @ValueSource(strings = {"close", "far", "one-hot (n-gram)"})
+    void hugeTemperatureEmitsTheTargetDistribution(String kind) {
+        SamplingParams params = new SamplingParams(1e300, 5, 1, null, 0, 0);
+        float[][] drafter = switch (kind) {
+            case "close" -> CLOSE;
+            case "far" -> FAR;
+            default -> null;
+        };
+        float[] p = new LogitsProcessor(params).probabilities(TARGET[0], null);
+        int kept = 0;
+        for (float v : p) {
+            if (v > 0) {
+                assertThat(v).isCloseTo(0.2f, org.assertj.core.api.Assertions.within(1e-6f));
+                kept++;
+            }
+        }
+        assertThat(kept).isEqualTo(5);
+        Result r = simulate(params, drafter, 4242 + kind.length(), RejectionSampler.INSTANCE);
+        assertThat(r.firstPValue).as("first token, p-value").isGreaterThan(ALPHA);
+        assertThat(r.secondPValue).as("second token given the first draft accepted, p-value").isGreaterThan(ALPHA);
+        assertThat(r.impossible).as("tokens emitted with p = 0").isZero();
     }
 
     record Result(double firstPValue, int firstDf, double secondPValue, int secondDf, long impossible,

@@ -3,9 +3,9 @@ package io.specula.sample.chat;
 import java.time.Duration;
 import java.util.List;
 
+import io.specula.EngineBusyException;
+import io.specula.InvalidRequestException;
 import io.specula.autoconfigure.SpeculaEngineProperties;
-import io.specula.engine.EngineBusyException;
-
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

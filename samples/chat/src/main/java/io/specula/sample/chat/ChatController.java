@@ -6,6 +6,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
+import io.specula.InvalidRequestException;
 import io.specula.chat.SpeculaChatOptions;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -32,7 +33,8 @@ import org.springframework.web.bind.annotation.RestController;
  * stream has started. A request that the engine's admission queue refuses gets 503 with {@code Retry-After}, as
  * {@code /api/chat} does.</li>
  * </ul>
- * Invalid requests are refused with 400 before any generation starts ({@link ApiExceptionHandler}). A client that goes
+ * Invalid requests are refused with 400 before any generation starts ({@link ApiExceptionHandler}), naming each field
+ * at fault as the request names it, whether the sample's validator or the engine found it. A client that goes
  * away cancels its stream, which stops the generation.
  */
 @RestController
@@ -55,7 +57,13 @@ public class ChatController {
     public ChatAnswer chat(@RequestBody(required = false) @Nullable ChatRequest request) {
         SpeculaChatOptions.Builder options = this.validator.validate(request);
         long start = System.nanoTime();
-        ChatResponse response = this.chatClient.prompt().user(request.prompt()).options(options).call().chatResponse();
+        ChatResponse response;
+        try {
+            response = this.chatClient.prompt().user(request.prompt()).options(options).call().chatResponse();
+        }
+        catch (InvalidRequestException ex) {
+            throw this.validator.inJsonNames(ex);
+        }
         return ChatAnswer.of(response, response.getResult().getOutput().getText(), seconds(start), null);
     }
 
@@ -95,6 +103,10 @@ public class ChatController {
                 }))
                 .doOnNext(event -> started.set(true))
                 .onErrorResume(ex -> {
+                    if (!started.get() && ex instanceof InvalidRequestException invalid) {
+                        // Refused by the engine's rules (the token cap) before any event: 400, as /api/chat.
+                        return Flux.error(this.validator.inJsonNames(invalid));
+                    }
                     if (!started.get() && ErrorBody.busyCause(ex) != null) {
                         // Refused by the admission queue before any event: nothing has been written yet, so the
                         // error reaches ApiExceptionHandler and the client gets 503 with Retry-After, not a 200.

@@ -2,26 +2,26 @@ package io.specula.sample.chat;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
-import java.util.Set;
 
+import io.specula.FieldError;
+import io.specula.FieldErrors;
+import io.specula.InvalidRequestException;
 import io.specula.chat.SpeculaChatOptions;
-import io.specula.sample.chat.InvalidRequestException.FieldError;
+import io.specula.speculative.policy.DraftPolicy;
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.stereotype.Component;
 
 /**
  * Checks a {@link ChatRequest} before it reaches the engine, so that a bad request gets a 400 naming every field at
- * fault (the engine would only report the first one, as a generation failure), and turns its options into
- * {@link SpeculaChatOptions}.
+ * fault before a stream starts, and turns its options into {@link SpeculaChatOptions}. The sample's own rules are the
+ * HTTP body's (known fields, a prompt of bounded length); every option is checked by the engine's own rules
+ * ({@link SpeculaChatOptions#validate()}), so the messages are the engine's. The token limit is the engine's
+ * {@code spring.ai.specula.max-tokens-cap}, which the engine checks with each request; {@link #inJsonNames} names its
+ * fields as the request does.
  */
 @Component
 public class ChatRequestValidator {
-
-    static final Set<String> DRAFT_POLICIES = Set.of("adaptive", "fixed", "heuristic", "confidence");
-
-    static final int MAX_DRAFT_TOKENS = 16;
 
     private final SampleProperties properties;
 
@@ -34,55 +34,24 @@ public class ChatRequestValidator {
         if (request == null) {
             throw new InvalidRequestException("body", "expected a JSON object {\"prompt\": \"...\", \"options\": {...}}");
         }
-        List<FieldError> errors = new ArrayList<>();
-        request.unknown().keySet().forEach(name -> errors.add(new FieldError(name, "unknown field; expected "
-                + String.join(" or ", ChatRequest.FIELDS))));
+        FieldErrors errors = new FieldErrors();
+        request.unknown().keySet().forEach(name -> errors.add(name, "unknown field; expected "
+                + String.join(" or ", ChatRequest.FIELDS)));
         String prompt = request.prompt();
         if (prompt == null || prompt.isBlank()) {
-            errors.add(new FieldError("prompt", "must not be empty"));
+            errors.add("prompt", "must not be empty");
         }
         else if (prompt.length() > this.properties.getMaxPromptLength()) {
-            errors.add(new FieldError("prompt", "too long: " + prompt.length() + " characters, at most "
-                    + this.properties.getMaxPromptLength()));
+            errors.add("prompt", "too long: " + prompt.length() + " characters, at most "
+                    + this.properties.getMaxPromptLength());
         }
         SpeculaChatOptions.Builder builder = SpeculaChatOptions.builder();
         ChatRequest.Options options = request.options();
         if (options != null) {
-            options.unknown().keySet().forEach(name -> errors.add(new FieldError("options." + name,
-                    "unknown option; expected one of " + String.join(", ", ChatRequest.Options.FIELDS))));
-            check(errors, "temperature", options.temperature(), v -> v >= 0, "expected a number >= 0 (0: greedy)");
-            check(errors, "topP", options.topP(), v -> v > 0 && v <= 1, "expected a number in (0, 1]");
-            if (options.topK() != null && options.topK() < 0) {
-                errors.add(option("topK", "expected an integer >= 0 (0: no limit), got " + options.topK()));
-            }
-            if (options.maxTokens() != null
-                    && (options.maxTokens() < 1 || options.maxTokens() > this.properties.getMaxTokensLimit())) {
-                errors.add(option("maxTokens", "expected an integer in 1.." + this.properties.getMaxTokensLimit()
-                        + ", got " + options.maxTokens()));
-            }
-            if (options.stop() != null) {
-                for (int i = 0; i < options.stop().size(); i++) {
-                    String stop = options.stop().get(i);
-                    if (stop == null || stop.isEmpty()) {
-                        errors.add(option("stop[" + i + "]", "expected a non-empty string"));
-                    }
-                }
-            }
-            if (options.draftTokens() != null
-                    && (options.draftTokens() < 1 || options.draftTokens() > MAX_DRAFT_TOKENS)) {
-                errors.add(option("draftTokens",
-                        "expected an integer in 1.." + MAX_DRAFT_TOKENS + ", got " + options.draftTokens()));
-            }
-            String policy = options.draftPolicy() != null ? options.draftPolicy().trim().toLowerCase(Locale.ROOT)
-                    : null;
-            if (policy != null && !DRAFT_POLICIES.contains(policy)) {
-                errors.add(option("draftPolicy", "expected adaptive, fixed, heuristic or confidence, got \""
-                        + options.draftPolicy() + "\""));
-            }
-            check(errors, "frequencyPenalty", options.frequencyPenalty(), v -> v >= -2 && v <= 2,
-                    "expected a number in -2..2");
-            check(errors, "presencePenalty", options.presencePenalty(), v -> v >= -2 && v <= 2,
-                    "expected a number in -2..2");
+            options.unknown().keySet().forEach(name -> errors.add("options." + name,
+                    "unknown option; expected one of " + String.join(", ", ChatRequest.Options.FIELDS)));
+            FieldErrors engineRules = new FieldErrors();
+            DraftPolicy policy = DraftPolicy.parse(options.draftPolicy(), engineRules);
             builder.temperature(options.temperature())
                 .topP(options.topP())
                 .topK(options.topK())
@@ -94,21 +63,27 @@ public class ChatRequestValidator {
                 .draftPolicy(policy)
                 .frequencyPenalty(options.frequencyPenalty())
                 .presencePenalty(options.presencePenalty());
+            List<FieldError> found = new ArrayList<>(builder.build().validate());
+            found.addAll(engineRules.list());
+            found.forEach(error -> errors.add(optionName(error.field()), error.message()));
         }
-        if (!errors.isEmpty()) {
-            throw new InvalidRequestException(errors);
-        }
+        errors.throwIfAny();
         return builder;
     }
 
-    private static void check(List<FieldError> errors, String name, @Nullable Double value,
-            java.util.function.DoublePredicate valid, String expected) {
-        if (value != null && (!Double.isFinite(value) || !valid.test(value))) {
-            errors.add(option(name, expected + ", got " + value));
-        }
+    /** An error the engine raised for a request, with its fields named as the request's JSON names them. */
+    public InvalidRequestException inJsonNames(InvalidRequestException engineError) {
+        return new InvalidRequestException(engineError.errors()
+            .stream()
+            .map(error -> new FieldError(error.field().equals("prompt") ? "prompt" : optionName(error.field()),
+                    error.message()))
+            .toList());
     }
 
-    private static FieldError option(String name, String message) {
-        return new FieldError("options." + name, message);
+    /** The JSON name of an option the engine names: under {@code options}, {@code stop} for the stop sequences. */
+    static String optionName(String option) {
+        String name = option.startsWith("stopSequences") ? "stop" + option.substring("stopSequences".length())
+                : option;
+        return "options." + name;
     }
 }

@@ -3,9 +3,10 @@ package io.specula.sample.chat;
 import java.util.List;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import io.specula.EngineBusyException;
+import io.specula.FieldError;
+import io.specula.InvalidRequestException;
 import io.specula.SpeculaException;
-import io.specula.engine.EngineBusyException;
-import io.specula.sample.chat.InvalidRequestException.FieldError;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 

@@ -23,9 +23,6 @@ public class SampleProperties {
     /** Longest prompt a request may send, in characters. */
     private int maxPromptLength = 4000;
 
-    /** Largest options.maxTokens a request may ask for. */
-    private int maxTokensLimit = 1024;
-
     /**
      * Retry-After of a 503 when the engine is busy (rounded up to whole seconds). Unset: the engine's
      * spring.ai.specula.queue-timeout, between 1 and 60 seconds.
@@ -48,14 +45,6 @@ public class SampleProperties {
 
     public void setMaxPromptLength(int maxPromptLength) {
         this.maxPromptLength = maxPromptLength;
-    }
-
-    public int getMaxTokensLimit() {
-        return this.maxTokensLimit;
-    }
-
-    public void setMaxTokensLimit(int maxTokensLimit) {
-        this.maxTokensLimit = maxTokensLimit;
     }
 
     public @Nullable Duration getBusyRetryAfter() {

@@ -1,7 +1,7 @@
 package io.specula.sample.chat;
 
-import io.specula.engine.ProcessMemory;
-
+import io.specula.ProcessMemory;
+import io.specula.autoconfigure.SpeculaEngineProperties;
 
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.RestController;
@@ -18,15 +18,18 @@ public class StatsController {
 
     private final SampleProperties properties;
 
-    public StatsController(StartupBenchmark benchmark, SampleProperties properties) {
+    private final SpeculaEngineProperties engine;
+
+    public StatsController(StartupBenchmark benchmark, SampleProperties properties, SpeculaEngineProperties engine) {
         this.benchmark = benchmark;
         this.properties = properties;
+        this.engine = engine;
     }
 
     @GetMapping("/api/stats")
     public Stats stats() {
         return new Stats(this.benchmark.result(),
-                new Limits(this.properties.getMaxPromptLength(), this.properties.getMaxTokensLimit()),
+                new Limits(this.properties.getMaxPromptLength(), this.engine.getMaxTokensCap()),
                 new ProcessInfo(ProcessHandle.current().pid(), ProcessMemory.rssBytes()));
     }
 
@@ -47,7 +50,7 @@ public class StatsController {
 
     /**
      * @param maxPromptLength longest prompt, in characters
-     * @param maxTokens       largest options.maxTokens
+     * @param maxTokens       largest options.maxTokens (the engine's max-tokens-cap; 0: the context window)
      */
     public record Limits(int maxPromptLength, int maxTokens) {
     }

@@ -12,7 +12,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 import io.specula.SpeculaException;
-import io.specula.engine.EngineBusyException;
+import io.specula.EngineBusyException;
 import io.specula.engine.SpeculaEngine;
 import io.specula.generate.DecodingListener;
 import org.junit.jupiter.api.AfterEach;

@@ -1,6 +1,5 @@
-package io.specula.engine;
+package io.specula;
 
-import io.specula.SpeculaException;
 
 /**
  * The engine refused a request because it is saturated: the admission queue was full, or the request waited longer

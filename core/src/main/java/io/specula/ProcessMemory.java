@@ -1,4 +1,4 @@
-package io.specula.engine;
+package io.specula;
 
 import java.io.IOException;
 import java.nio.file.Files;

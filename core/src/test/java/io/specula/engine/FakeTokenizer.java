@@ -1,4 +1,4 @@
-package io.specula.chat;
+package io.specula.engine;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -7,7 +7,7 @@ import io.specula.tokenizer.ChatTemplate;
 import io.specula.tokenizer.StreamingDetokenizer;
 import io.specula.tokenizer.Tokenizer;
 
-/** One token per character; records what it was asked to encode. Only for tests of the Spring AI binding. */
+/** One token per character; records what it was asked to encode. Only for tests of the request path. */
 final class FakeTokenizer implements Tokenizer {
 
     final ChatTemplate template;

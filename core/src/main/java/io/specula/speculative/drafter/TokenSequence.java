@@ -1,4 +1,4 @@
-package io.specula.speculative;
+package io.specula.speculative.drafter;
 
 import java.util.Arrays;
 

@@ -1,0 +1,344 @@
+package io.specula.adaptive;
+
+import io.specula.adaptive.AdaptiveDrafter.Outcome;
+import io.specula.adaptive.AdaptiveDrafter.UpdateResult;
+import io.specula.model.CausalLm;
+import io.specula.training.ModelShape;
+import io.specula.training.SafeTensorsFiles;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Function;
+
+/**
+ * The adaptive drafter's learning side: train, judge, swap, checkpoint.
+ *
+ * <ul>
+ *   <li><b>Train.</b> A background thread (daemon, paced to {@code maxComputeShare} of a core, pausable) wakes every
+ *       {@code updateInterval}; when enough new examples arrived it fine-tunes a <em>copy</em> of the serving drafter
+ *       ({@link DrafterFineTuner}: DJL autograd, AdamW) for {@code stepsPerUpdate} steps.</li>
+ *   <li><b>Judge.</b> The candidate and the serving version are scored offline on the same held-out examples
+ *       ({@link AcceptanceEvaluator}: greedy acceptance, then expected acceptance under sampling); the candidate is
+ *       swapped in ({@link DrafterVersions#swap}) only if it does not score lower, otherwise it is discarded.</li>
+ *   <li><b>Checkpoint.</b> Each accepted version is written in the Hugging Face layout ({@link DrafterCheckpoints},
+ *       with its {@link CheckpointInfo}).</li>
+ * </ul>
+ *
+ * <p>A failed update (or checkpoint) is logged and counted; serving goes on with the last good version.
+ */
+final class AdaptationLoop implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(AdaptationLoop.class);
+
+    private final AdaptiveConfig config;
+    private final String name;
+    private final Path baseDir;
+    private final String fingerprint;
+    private final ModelShape shape;
+    private final Function<Map<String, SafeTensorsFiles.Tensor>, CausalLm> factory;
+    private final int targetVocab;
+    private final ExampleBuffer buffer;
+    private final DrafterVersions versions;
+    private final ReentrantLock updateLock = new ReentrantLock();
+    private final SplittableRandom random;
+    private final AtomicLong trainingSteps = new AtomicLong();
+    private final AtomicLong accepted = new AtomicLong();
+    private final AtomicLong rejected = new AtomicLong();
+    private final AtomicLong failures = new AtomicLong();
+    private volatile float lastLoss = Float.NaN;
+    private volatile String lastError;
+    private volatile Instant lastUpdate;
+    private volatile boolean paused;
+    private volatile boolean closed;
+    private long lastUpdateCollected;
+    private DrafterFineTuner tuner;
+    private int tunerVersion = -1;
+    private ScheduledExecutorService scheduler;
+
+    /**
+     * @param factory builds a serving model of the loaded drafter's kind from trained weights
+     * @param targetVocab the ids the target can emit
+     */
+    AdaptationLoop(AdaptiveConfig config, String name, Path baseDir, ModelShape shape,
+                   Function<Map<String, SafeTensorsFiles.Tensor>, CausalLm> factory, int targetVocab,
+                   ExampleBuffer buffer, DrafterVersions versions) {
+        this.config = config;
+        this.name = name;
+        this.baseDir = baseDir;
+        this.fingerprint = DrafterCheckpoints.fingerprint(baseDir);
+        this.shape = shape;
+        this.factory = factory;
+        this.targetVocab = targetVocab;
+        this.buffer = buffer;
+        this.versions = versions;
+        this.random = new SplittableRandom(config.seed());
+    }
+
+    /** The base drafter's fingerprint, which its checkpoints carry. */
+    String fingerprint() {
+        return fingerprint;
+    }
+
+    /** Starts the background trainer (a daemon thread); no-op when adaptation is disabled or it already runs. */
+    synchronized void start() {
+        if (!config.enabled() || scheduler != null || closed) {
+            return;
+        }
+        // One PyTorch thread for the trainer unless the application chose otherwise (read when DJL's engine starts).
+        if (System.getProperty("ai.djl.pytorch.num_threads") == null) {
+            System.setProperty("ai.djl.pytorch.num_threads", "1");
+            System.setProperty("ai.djl.pytorch.num_interop_threads", "1");
+        }
+        scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "specula-adaptive-trainer");
+            t.setDaemon(true);
+            t.setPriority(Thread.MIN_PRIORITY);
+            return t;
+        });
+        long ms = config.updateInterval().toMillis();
+        scheduler.scheduleWithFixedDelay(this::tick, ms, ms, TimeUnit.MILLISECONDS);
+    }
+
+    private void tick() {
+        try {
+            if (paused || closed || buffer.collected() - lastUpdateCollected < config.minNewExamples()) {
+                return;
+            }
+            update(config.stepsPerUpdate());
+        } catch (Throwable t) {
+            // update() counts its own failures; this only keeps the schedule alive.
+            log.warn("Adaptive drafter: trainer tick failed", t);
+        }
+    }
+
+    void pause() {
+        paused = true;
+    }
+
+    void resume() {
+        paused = false;
+    }
+
+    boolean paused() {
+        return paused;
+    }
+
+    /**
+     * Runs one update of {@code steps} training steps now, in the calling thread: train a copy, evaluate, swap or
+     * discard. Waits while another update runs. Never throws: a failure is counted and returned.
+     */
+    UpdateResult update(int steps) {
+        updateLock.lock();
+        try {
+            return doUpdate(steps);
+        } catch (InterruptedException e) {
+            tunerVersion = -1;
+            return result(Outcome.SKIPPED, 0, Float.NaN, null, null, 0, "stopped (paused or closing)");
+        } catch (RuntimeException | LinkageError | OutOfMemoryError e) {
+            tunerVersion = -1;
+            failures.incrementAndGet();
+            lastError = e.toString();
+            log.warn("Adaptive drafter: update failed; serving goes on with version {}", versions.serving().number, e);
+            return result(Outcome.FAILED, 0, Float.NaN, null, null, 0, e.toString());
+        } finally {
+            lastUpdate = Instant.now();
+            updateLock.unlock();
+        }
+    }
+
+    private UpdateResult doUpdate(int steps) throws InterruptedException {
+        if (closed) {
+            return result(Outcome.SKIPPED, 0, Float.NaN, null, null, 0, "closed");
+        }
+        DrafterVersions.Version cur = versions.acquire();
+        try {
+            List<Example> held = buffer.heldOut();
+            long heldPositions = held.stream().mapToLong(Example::labels).sum();
+            if (buffer.trainingSize() == 0) {
+                return result(Outcome.SKIPPED, 0, Float.NaN, null, null, heldPositions, "no training examples yet");
+            }
+            if (heldPositions < config.minHeldOutPositions()) {
+                return result(Outcome.SKIPPED, 0, Float.NaN, null, null, heldPositions, "the held-out slice has "
+                        + heldPositions + " of the " + config.minHeldOutPositions() + " positions needed to judge");
+            }
+            long collectedAtStart = buffer.collected();
+            Throttle throttle = new Throttle(config.maxComputeShare(), () -> closed || paused);
+            float meanLoss = train(cur, steps, throttle);
+            lastUpdateCollected = collectedAtStart;
+            Map<String, SafeTensorsFiles.Tensor> weights = tuner.weights();
+            CausalLm candidate = factory.apply(weights);
+            boolean kept = false;
+            try {
+                AcceptanceEvaluator.Score serving = AcceptanceEvaluator.evaluate(cur.model, held, targetVocab, throttle);
+                AcceptanceEvaluator.Score cand = AcceptanceEvaluator.evaluate(candidate, held, targetVocab, throttle);
+                cur.stats.heldOutMatch = serving.matchRate();
+                cur.stats.heldOutExpected = serving.expectedAcceptance();
+                if (!cand.atLeast(serving)) {
+                    rejected.incrementAndGet();
+                    log.info("Adaptive drafter: candidate discarded (held-out acceptance {} < {} of version {})",
+                            fmt(cand.matchRate()), fmt(serving.matchRate()), cur.number);
+                    return result(Outcome.REJECTED, steps, meanLoss, serving, cand, heldPositions, null);
+                }
+                int number = versions.newNumber();
+                DrafterVersions.VersionStats stats = new DrafterVersions.VersionStats(number, cur.number,
+                        Instant.now());
+                stats.heldOutMatch = cand.matchRate();
+                stats.heldOutExpected = cand.expectedAcceptance();
+                DrafterVersions.Version next = new DrafterVersions.Version(name, number, candidate, true, weights,
+                        stats);
+                kept = true;
+                checkpoint(next);
+                versions.swap(next);
+                tunerVersion = number;
+                accepted.incrementAndGet();
+                log.info("Adaptive drafter: version {} serves (held-out acceptance {} -> {}, loss {})", number,
+                        fmt(serving.matchRate()), fmt(cand.matchRate()), fmt(meanLoss));
+                return result(Outcome.ACCEPTED, steps, meanLoss, serving, cand, heldPositions, null);
+            } finally {
+                if (!kept) {
+                    candidate.close();
+                }
+            }
+        } finally {
+            cur.release();
+        }
+    }
+
+    /** Fine-tunes a copy of {@code cur} for {@code steps} steps; returns the mean loss. */
+    private float train(DrafterVersions.Version cur, int steps, Throttle throttle) throws InterruptedException {
+        if (tuner == null) {
+            tuner = new DrafterFineTuner(shape, cur.weights, config);
+        } else if (tunerVersion != cur.number) {
+            // The last candidate was discarded (or an update failed): start again from the serving weights.
+            tuner.reset(cur.weights);
+        }
+        // Until a candidate is accepted the tuner holds weights that serve nowhere.
+        tunerVersion = -1;
+        double lossSum = 0;
+        for (int i = 0; i < steps; i++) {
+            long t0 = System.nanoTime();
+            float loss = tuner.step(buffer.sample(config.batchSize(), random), config.learningRate());
+            lossSum += loss;
+            lastLoss = loss;
+            trainingSteps.incrementAndGet();
+            throttle.worked(System.nanoTime() - t0);
+        }
+        return (float) (lossSum / steps);
+    }
+
+    /** What a version's checkpoint says about it. */
+    CheckpointInfo info(DrafterVersions.Version v) {
+        return new CheckpointInfo(v.number, name, fingerprint, v.stats.basedOn, v.stats.created, v.stats.heldOutMatch,
+                v.stats.heldOutExpected, trainingSteps.get(), buffer.collected(), config.loss());
+    }
+
+    /** Writes the serving version as a drafter folder; returns its version number. */
+    int export(Path dir) {
+        updateLock.lock();
+        try {
+            DrafterVersions.Version v = versions.serving();
+            DrafterCheckpoints.export(dir, baseDir, v.weights, info(v).toJson());
+            return v.number;
+        } finally {
+            updateLock.unlock();
+        }
+    }
+
+    private void checkpoint(DrafterVersions.Version v) {
+        if (config.checkpointDir() == null) {
+            return;
+        }
+        try {
+            DrafterCheckpoints.write(config.checkpointDir(), v.number, baseDir, v.weights, info(v).toJson(),
+                    config.checkpointRetention());
+        } catch (RuntimeException e) {
+            // The new version still serves; only its persistence failed.
+            failures.incrementAndGet();
+            lastError = e.toString();
+            log.warn("Adaptive drafter: checkpoint of version {} failed", v.number, e);
+        }
+    }
+
+    private UpdateResult result(Outcome o, int steps, float loss, AcceptanceEvaluator.Score serving,
+                                AcceptanceEvaluator.Score cand, long heldPositions, String message) {
+        return new UpdateResult(o, versions.serving().number, steps, loss,
+                serving == null ? Double.NaN : serving.matchRate(), cand == null ? Double.NaN : cand.matchRate(),
+                serving == null ? Double.NaN : serving.expectedAcceptance(),
+                cand == null ? Double.NaN : cand.expectedAcceptance(), heldPositions, message);
+    }
+
+    private static String fmt(double v) {
+        return String.format(Locale.ROOT, "%.4f", v);
+    }
+
+    long trainingSteps() {
+        return trainingSteps.get();
+    }
+
+    float lastLoss() {
+        return lastLoss;
+    }
+
+    long updatesAccepted() {
+        return accepted.get();
+    }
+
+    long updatesRejected() {
+        return rejected.get();
+    }
+
+    long failures() {
+        return failures.get();
+    }
+
+    String lastError() {
+        return lastError;
+    }
+
+    Instant lastUpdate() {
+        return lastUpdate;
+    }
+
+    boolean closed() {
+        return closed;
+    }
+
+    /** Stops the background trainer (waiting for a step under way) and frees the tuner. */
+    @Override
+    public void close() {
+        closed = true;
+        ScheduledExecutorService s;
+        synchronized (this) {
+            s = scheduler;
+            scheduler = null;
+        }
+        if (s != null) {
+            s.shutdownNow();
+            try {
+                s.awaitTermination(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        updateLock.lock();
+        try {
+            if (tuner != null) {
+                tuner.close();
+                tuner = null;
+            }
+        } finally {
+            updateLock.unlock();
+        }
+    }
+}

@@ -1,0 +1,34 @@
+package io.specula.engine;
+
+import io.specula.FieldErrors;
+import io.specula.tokenizer.ChatMessage;
+
+import java.util.List;
+
+/**
+ * One chat request as the engine takes it: the conversation and how to decode it. {@link SpeculaEngine#chat} owns it
+ * from here: it validates it once (every field at fault reported together), admits it, renders and encodes the
+ * conversation, fits it into the context, caps its token limit, reserves its KV cache and decodes it.
+ *
+ * @param messages the conversation, in order; roles "system", "user", "assistant"
+ * @param options  how to decode it; {@code null} means {@link DecodingOptions#UNSET}
+ */
+public record ChatRequest(List<ChatMessage> messages, DecodingOptions options) {
+
+    public ChatRequest {
+        messages = messages == null ? List.of() : List.copyOf(messages);
+        options = options == null ? DecodingOptions.UNSET : options;
+    }
+
+    public static ChatRequest of(String userMessage) {
+        return new ChatRequest(List.of(new ChatMessage("user", userMessage)), DecodingOptions.UNSET);
+    }
+
+    /** The rule of the conversation: at least one message with text. */
+    void checkMessages(FieldErrors errors) {
+        if (messages.stream().allMatch(m -> m.content() == null || m.content().isBlank())) {
+            errors.add("prompt", "expected at least one message with text, got "
+                    + (messages.isEmpty() ? "no messages" : "only empty messages"));
+        }
+    }
+}

@@ -1,0 +1,58 @@
+package io.specula.engine;
+
+import io.specula.FieldErrors;
+import io.specula.generate.ContextWindow;
+import io.specula.generate.GenerationRequest;
+import io.specula.speculative.SpeculationSettings;
+
+import java.util.List;
+import java.util.function.BooleanSupplier;
+
+/**
+ * The engine's view of a chat request before it decodes: the checks that need no model run (validation), then the
+ * conversation as tokens fitted into the context with its token limit decided. Kept apart from
+ * {@link SpeculaEngine} so each step can be tested without loading a model; the engine calls the steps in order.
+ */
+final class RequestPreparation {
+
+    private final PromptEncoder encoder;
+    private final ContextWindow context;
+    private final int maxTokensCap;
+
+    RequestPreparation(PromptEncoder encoder, ContextWindow context, int maxTokensCap) {
+        this.encoder = encoder;
+        this.context = context;
+        this.maxTokensCap = maxTokensCap;
+    }
+
+    /** A request ready to be admitted and decoded. */
+    record Prepared(GenerationRequest generation, SpeculationSettings speculation) {
+    }
+
+    /**
+     * Every rule a request can break before any work is done, reported together: the conversation, each option's
+     * range, the max-tokens cap.
+     */
+    void validate(ChatRequest request) {
+        FieldErrors errors = new FieldErrors();
+        request.checkMessages(errors);
+        request.options().check(errors);
+        ServingLimits.checkMaxTokens(request.options().maxTokens(), maxTokensCap, errors);
+        errors.throwIfAny();
+    }
+
+    /**
+     * Renders and encodes the conversation and fits it into the context: a prompt that leaves no room is refused; an
+     * unset token limit becomes the room left, at most the engine's cap. Call after {@link #validate}.
+     */
+    Prepared prepare(ChatRequest request, BooleanSupplier cancelled) {
+        DecodingOptions options = request.options();
+        int[] promptIds = encoder.encode(request.messages());
+        int room = context.room(promptIds.length);
+        int maxTokens = options.maxTokens() != null ? options.maxTokens()
+                : maxTokensCap > 0 ? Math.min(room, maxTokensCap) : room;
+        GenerationRequest generation = new GenerationRequest(promptIds, maxTokens, options.sampling(),
+                options.stopSequences(), List.of(), cancelled);
+        return new Prepared(generation, options.speculation());
+    }
+}
