@@ -10,6 +10,7 @@ import io.specula.testing.TinyTokenizers.TokenizerKind;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.stream.Stream;
@@ -33,12 +34,26 @@ import java.util.stream.Stream;
  */
 public final class ConvertedGgufFixtures {
 
-    /** One fixture: the model directory and the converter's {@code --outtype}. */
-    public record Fixture(String name, GoldenFixtures.Fixture model, String outType) {
+    /**
+     * One fixture: the model directory, the converter's {@code --outtype}, and, when llama.cpp computes the file as
+     * transformers computes the directory, the end-of-generation ids to ban when the script records llama-server's
+     * greedy ids ({@code null}: not recorded; Phi-3's sliding window and longrope llama.cpp computes differently,
+     * docs/llamacpp.md).
+     */
+    public record Fixture(String name, GoldenFixtures.Fixture model, String outType, List<Integer> llamaCppBanned) {
 
         /** The committed GGUF file. */
         public Path file() {
             return GgufFixtures.resource(name + ".gguf");
+        }
+
+        /** llama-server's greedy ids on {@link #prompt()}, recorded next to the file. */
+        public Path llamaCppResults() {
+            return GgufFixtures.resource(name + ".llamacpp.json");
+        }
+
+        public int[] prompt() {
+            return model.prompt();
         }
 
         /** Writes the Hugging Face directory the file was converted from (deterministic: the same bytes each time). */
@@ -54,18 +69,23 @@ public final class ConvertedGgufFixtures {
                     .queryPreAttnScalar(32).transformers5Layout(true).ropeLinearFactor(8.0).softcapping(6.0, null)
                     .dtype(DType.BF16).eos(
                             TinyTokenizers.tokenId(TokenizerKind.GEMMA, ChatTemplateKind.NONE, "<eos>"))),
-            "bf16");
+            "bf16", List.of(TinyTokenizers.tokenId(TokenizerKind.GEMMA, ChatTemplateKind.NONE, "<eos>")));
     public static final Fixture PHI3 = new Fixture("phi3-f16-longrope",
-            GoldenFixtures.named("phi3-f16-longrope"), "f16");
+            GoldenFixtures.named("phi3-f16-longrope"), "f16", null);
     public static final Fixture PHI4_MINI = new Fixture("phi4mini-bf16-tied",
-            GoldenFixtures.named("phi4mini-bf16-tied"), "bf16");
+            GoldenFixtures.named("phi4mini-bf16-tied"), "bf16", null);
+    /** Greedy steps llama-server is asked for. */
+    public static final int LLAMA_CPP_TOKENS = 40;
 
     public static final List<Fixture> ALL = List.of(GEMMA3, PHI3, PHI4_MINI);
 
     private ConvertedGgufFixtures() {
     }
 
-    /** Writes {@code WORK/NAME/} for each fixture and prints {@code NAME OUTTYPE} lines for the script. */
+    /**
+     * Writes {@code WORK/NAME/} for each fixture and prints {@code NAME OUTTYPE PROMPT BANNED} lines for the script
+     * (the prompt and the end-of-generation ids as JSON arrays; BANNED is {@code -} when llama.cpp is not recorded).
+     */
     public static void main(String[] args) throws IOException {
         if (args.length != 1) {
             throw new IllegalArgumentException("usage: ConvertedGgufFixtures WORK_DIR");
@@ -81,7 +101,8 @@ public final class ConvertedGgufFixtures {
                 }
             }
             f.writeModel(dir);
-            System.out.println(f.name() + " " + f.outType());
+            System.out.println(f.name() + " " + f.outType() + " " + Arrays.toString(f.prompt()).replace(" ", "") + " "
+                    + (f.llamaCppBanned() == null ? "-" : f.llamaCppBanned().toString().replace(" ", "")));
         }
     }
 }

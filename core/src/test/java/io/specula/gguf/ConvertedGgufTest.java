@@ -34,11 +34,14 @@ import java.util.stream.Stream;
  * (layer pattern, windows, rope bases and scaling, longrope factors and attention factor, partial rotary, query scale,
  * softcapping, tying), weights in the checkpoint's format, and <b>bit-identical</b> logits over the prompt and 40
  * greedy steps (across Phi-4-mini's longrope switch at position 40 and Gemma's window of 4), hence the same ids.
- * Greedy speculative decoding with a GGUF target equals its plain greedy output.
+ * Greedy speculative decoding with a GGUF target equals its plain greedy output. And llama.cpp computes the Gemma 3
+ * file as the engine does (its recorded greedy ids, up to near-ties).
  */
 class ConvertedGgufTest {
 
     static final int TOKENS = 40;
+    /** A logit gap under which llama.cpp's BF16 arithmetic may choose the runner-up (measured: one step, 0.0148). */
+    static final float LLAMA_CPP_NEAR_TIE = 0.05f;
 
     @TempDir
     Path tmp;
@@ -118,6 +121,52 @@ class ConvertedGgufTest {
             assertThat(accepted).as("accepted drafts").isPositive();
             assertThat(drafted).as("drafted tokens").isGreaterThan(accepted);
         }
+    }
+
+    /**
+     * llama.cpp itself on the Gemma 3 file (llama-server b11669, greedy, recorded by the script): fed llama.cpp's own
+     * ids one by one, the engine's argmax is llama.cpp's choice at every step but near-ties, where llama.cpp's
+     * arithmetic (BF16 weights times activations rounded to BF16 on the CPU) may pick the runner-up.
+     */
+    @Test
+    void llamaCppComputesTheGemma3FileAlike() throws java.io.IOException {
+        Fixture f = ConvertedGgufFixtures.GEMMA3;
+        com.google.gson.JsonObject rec = com.google.gson.JsonParser.parseString(
+                java.nio.file.Files.readString(f.llamaCppResults())).getAsJsonObject();
+        int[] prompt = ints(rec.getAsJsonArray("prompt"));
+        int[] ids = ints(rec.getAsJsonArray("ids"));
+        int[] banned = ints(rec.getAsJsonArray("banned"));
+        assertThat(prompt).containsExactly(f.prompt());
+        assertThat(banned).containsExactly(f.llamaCppBanned().stream().mapToInt(Integer::intValue).toArray());
+        try (LoadedModel gg = ModelLoader.load(f.file(), "cpu", "auto", "auto")) {
+            var cache = gg.model().newCache(prompt.length + ids.length);
+            float[] logits = gg.model().forward(prompt, cache, 1)[0];
+            int agree = 0;
+            for (int i = 0; i < ids.length; i++) {
+                for (int b : banned) {
+                    logits[b] = Float.NEGATIVE_INFINITY;
+                }
+                int ours = io.specula.testing.Logits.argmax(logits);
+                if (ours == ids[i]) {
+                    agree++;
+                } else {
+                    assertThat(logits[ours] - logits[ids[i]]).as("step %d: engine %d, llama.cpp %d", i, ours, ids[i])
+                            .isLessThan(LLAMA_CPP_NEAR_TIE);
+                }
+                logits = gg.model().forward(new int[] {ids[i]}, cache, 1)[0];
+            }
+            System.out.printf(Locale.ROOT, "%s: the engine's argmax is llama.cpp's greedy id at %d/%d steps%n",
+                    f.name(), agree, ids.length);
+            assertThat(agree).isGreaterThanOrEqualTo(ids.length - 3);
+        }
+    }
+
+    private static int[] ints(com.google.gson.JsonArray a) {
+        int[] out = new int[a.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = a.get(i).getAsInt();
+        }
+        return out;
     }
 
     @Test
