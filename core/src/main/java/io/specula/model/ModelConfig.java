@@ -22,6 +22,10 @@ import java.util.Locale;
  * <p>The components after {@code eosTokenIds} are what Gemma 3 and Phi-3 add; a Llama-family model has
  * {@link #slidingLayers} null (every layer follows {@link #slidingWindow}), no local rope base, no linear or longrope
  * scaling, full rotary dimensions, the usual 1/sqrt(head_dim) attention scale, no softcapping and SiLU.
+ *
+ * <p>Why one class of ~560 lines: one field per config.json key with transformers' default and its check, read top to
+ * bottom like the file itself; split, the defaults of one architecture would live in several places. (Gemma 3's and
+ * Phi-3's readers are apart because their fields and defaults differ from the Llama family's.)
  */
 public record ModelConfig(
         Architecture architecture,
