@@ -13,8 +13,9 @@
 #    these; tensors and hyperparameters are converted from the directory as it is;
 # 3. llama.cpp's convert_hf_to_gguf.py (shared/tools/llama-cpp, `run.sh convert`) writes NAME.gguf at the
 #    checkpoint's precision (--outtype f16/bf16);
-# 4. for the fixtures llama.cpp computes as transformers does (Gemma 3), scripts/gguf-fixtures/llamacpp_greedy.py
-#    records llama-server's greedy ids on the fixture's prompt in NAME.llamacpp.json.
+# 4. for the fixtures llama.cpp computes as transformers does (Gemma 3), scripts/gguf-fixtures/llamacpp_record.py
+#    (as make-gguf-fixtures.sh runs it, on an id-vocabulary copy) records llama-server's greedy ids on the fixture's
+#    prompt with its top-2 log-probability gaps, and gguf-py's tensor hashes, in NAME.llamacpp.json.
 #
 # Needs the llama-cpp chroot (its setup.sh, once; root). LLAMA_CPP may point at another copy of its run.sh.
 # Takes about a minute. See docs/testing.md.
@@ -34,7 +35,7 @@ cp_file=core/target/gguf-classpath.txt
 java -cp "core/target/test-classes:core/target/classes:$(cat "$cp_file")" io.specula.gguf.ConvertedGgufFixtures \
   "$work" > "$work/fixtures.txt"
 
-cp scripts/gguf-fixtures/sentencepiece_model.py scripts/gguf-fixtures/llamacpp_greedy.py "$work/"
+cp scripts/gguf-fixtures/sentencepiece_model.py scripts/gguf-fixtures/llamacpp_record.py "$work/"
 while read -r name outtype prompt banned; do
   echo "== $name ($outtype)"
   "$TOOL" python3 "$work/sentencepiece_model.py" "$work/$name"
@@ -42,7 +43,10 @@ while read -r name outtype prompt banned; do
   "$TOOL" convert "$work/$name" --outtype "$outtype" --outfile "$out/$name.gguf" > "$work/$name.convert.log" 2>&1 \
     || { tail -20 "$work/$name.convert.log"; exit 1; }
   if [ "$banned" != - ]; then
-    "$TOOL" python3 "$work/llamacpp_greedy.py" "$out/$name.gguf" "$out/$name.llamacpp.json" "$prompt" 40 "$banned"
+    java -cp "core/target/test-classes:core/target/classes:$(cat "$cp_file")" io.specula.gguf.GgufFixtures ids \
+      "$out/$name.gguf" "$work/$name-ids.gguf" > /dev/null
+    "$TOOL" python3 "$work/llamacpp_record.py" "$out/$name.gguf" "$work/$name-ids.gguf" "$out/$name.llamacpp.json" \
+      "[$prompt]" 40 1 "$banned"
   fi
   ls -l "$out/$name".*
 done < "$work/fixtures.txt"

@@ -126,17 +126,21 @@ class ConvertedGgufTest {
     /**
      * llama.cpp itself on the Gemma 3 file (llama-server b11669, greedy, recorded by the script): fed llama.cpp's own
      * ids one by one, the engine's argmax is llama.cpp's choice at every step but near-ties, where llama.cpp's
-     * arithmetic (BF16 weights times activations rounded to BF16 on the CPU) may pick the runner-up.
+     * arithmetic (BF16 weights times activations rounded to BF16 on the CPU) may pick the runner-up: both the engine's
+     * gap and llama.cpp's own top-2 log-probability gap must then be small.
      */
     @Test
     void llamaCppComputesTheGemma3FileAlike() throws java.io.IOException {
         Fixture f = ConvertedGgufFixtures.GEMMA3;
         com.google.gson.JsonObject rec = com.google.gson.JsonParser.parseString(
                 java.nio.file.Files.readString(f.llamaCppResults())).getAsJsonObject();
-        int[] prompt = ints(rec.getAsJsonArray("prompt"));
-        int[] ids = ints(rec.getAsJsonArray("ids"));
+        com.google.gson.JsonObject run = rec.getAsJsonArray("runs").get(0).getAsJsonObject();
+        int[] prompt = ints(run.getAsJsonArray("prompt"));
+        int[] ids = ints(run.getAsJsonArray("ids"));
+        com.google.gson.JsonArray llamaGaps = run.getAsJsonArray("top2_logprob_gaps");
         int[] banned = ints(rec.getAsJsonArray("banned"));
         assertThat(prompt).containsExactly(f.prompt());
+        assertThat(ids).hasSize(ConvertedGgufFixtures.LLAMA_CPP_TOKENS);
         assertThat(banned).containsExactly(f.llamaCppBanned().stream().mapToInt(Integer::intValue).toArray());
         try (LoadedModel gg = ModelLoader.load(f.file(), "cpu", "auto", "auto")) {
             var cache = gg.model().newCache(prompt.length + ids.length);
@@ -150,7 +154,12 @@ class ConvertedGgufTest {
                 if (ours == ids[i]) {
                     agree++;
                 } else {
+                    System.out.printf(Locale.ROOT, "%s step %d: engine %d (gap %.4f to llama.cpp's), llama.cpp %d "
+                            + "(its top-2 log-prob gap %.4f)%n", f.name(), i, ours, logits[ours] - logits[ids[i]],
+                            ids[i], llamaGaps.get(i).getAsDouble());
                     assertThat(logits[ours] - logits[ids[i]]).as("step %d: engine %d, llama.cpp %d", i, ours, ids[i])
+                            .isLessThan(LLAMA_CPP_NEAR_TIE);
+                    assertThat(llamaGaps.get(i).getAsDouble()).as("llama.cpp's own gap at step %d", i)
                             .isLessThan(LLAMA_CPP_NEAR_TIE);
                 }
                 logits = gg.model().forward(new int[] {ids[i]}, cache, 1)[0];
