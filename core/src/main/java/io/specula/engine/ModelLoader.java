@@ -7,7 +7,6 @@ import io.specula.model.CausalLm;
 import io.specula.model.GenerationConfig;
 import io.specula.model.ModelConfig;
 import io.specula.model.ModelWeights;
-import io.specula.model.llama.DjlLlamaModel;
 import io.specula.model.llama.LlamaModel;
 import io.specula.model.llama.LlamaWeights;
 import io.specula.tokenizer.HfTokenizer;
@@ -65,7 +64,8 @@ public final class ModelLoader {
         boolean djl = dev.isGpu() || k.equals("djl") || type != DataType.FLOAT32;
         try (ModelWeights weights = ModelWeights.open(dir)) {
             if (djl) {
-                CausalLm model = DjlLlamaModel.create(config, weights, dev, type);
+                CausalLm model = DjlModels.create(config, weights, dev, type, dev.isGpu() ? "device '" + device + "'"
+                        : type != DataType.FLOAT32 ? "dtype '" + dtype + "'" : "kernel 'djl'");
                 log.info("Loaded {} ({}, {} layers, hidden {}) on {} ({}) with DJL's PyTorch engine",
                         dir.getFileName(), config.architecture().className(), config.numLayers(),
                         config.hiddenSize(), dev, type);

@@ -16,7 +16,7 @@ import io.specula.generate.GenerationListener;
 import io.specula.generate.GenerationRequest;
 import io.specula.generate.GenerationResult;
 import io.specula.generate.PlainGenerator;
-import io.specula.model.llama.DjlLlamaModel;
+import io.specula.model.PyTorchEngine;
 import io.specula.model.llama.LlamaModel;
 import io.specula.speculative.SpeculativeGenerator;
 import io.specula.speculative.drafter.Drafter;
@@ -135,6 +135,8 @@ public final class SpeculaEngine implements AutoCloseable {
                             config.drafter());
                 } else {
                     LoadedModel d = drafterModel;
+                    // The drafter trains on DJL's PyTorch engine (autograd), an optional dependency.
+                    checking(Setting.ADAPTIVE, () -> PyTorchEngine.require("the adaptive drafter (training)"));
                     adaptiveDrafter = loading(Setting.ADAPTIVE, () -> AdaptiveDrafter.create(adaptive, d.name(),
                             d.directory(), d.model(), target.model().vocabSize()));
                     drafter = adaptiveDrafter;
@@ -182,19 +184,19 @@ public final class SpeculaEngine implements AutoCloseable {
         return model.model() instanceof LlamaModel m ? m.kernel().name() : "djl";
     }
 
+    // A model that is not on the Java kernels was made by DjlModels (so DJL's engine is there to ask).
     private static String deviceName(LoadedModel model) {
-        return model.model() instanceof DjlLlamaModel m ? m.device().toString() : "cpu";
+        return model.model() instanceof LlamaModel ? "cpu" : DjlModels.deviceName(model.model());
     }
 
     private static String dtypeName(LoadedModel model) {
-        return model.model() instanceof DjlLlamaModel m ? m.dataType().toString().toLowerCase(java.util.Locale.ROOT)
-                : "float32";
+        return model.model() instanceof LlamaModel ? "float32" : DjlModels.dtypeName(model.model());
     }
 
     /** Bytes of keys and values one position takes in the model's KV cache (all layers, in its compute dtype). */
     static long kvBytesPerPosition(LoadedModel model) {
         var c = model.config();
-        int bytes = model.model() instanceof DjlLlamaModel m ? m.dataType().getNumOfBytes() : Float.BYTES;
+        int bytes = model.model() instanceof LlamaModel ? Float.BYTES : DjlModels.bytesPerValue(model.model());
         return 2L * c.numLayers() * c.numKvHeads() * c.headDim() * bytes;
     }
 
