@@ -52,7 +52,7 @@ import static org.assertj.core.api.Assertions.assertThat;
         webEnvironment = WebEnvironment.RANDOM_PORT,
         properties = { "spring.ai.specula.chat.temperature=0", "spring.ai.specula.chat.max-tokens=32",
                 "spring.ai.specula.chat.draft-tokens=4", "spring.ai.specula.chat.draft-policy=fixed",
-                "management.endpoints.web.exposure.include=health,prometheus,speculative,metrics",
+                "management.endpoints.web.exposure.include=health,prometheus,specula,metrics",
                 "management.endpoint.health.show-details=always" })
 class SpeculaApplicationIntegrationTests {
 
@@ -218,7 +218,7 @@ class SpeculaApplicationIntegrationTests {
     @Test
     void speculativeEndpointShowsThePairAndTheStatisticsButNoText() {
         this.chatClientBuilder.build().prompt().user(QUESTION).call().content();
-        Map<?, ?> body = http().get().uri("/actuator/speculative").retrieve().body(Map.class);
+        Map<?, ?> body = http().get().uri("/actuator/specula").retrieve().body(Map.class);
         Map<?, ?> models = (Map<?, ?>) body.get("models");
         assertThat(models.get("target")).isEqualTo("target");
         assertThat(models.get("drafter")).isEqualTo("drafter");
@@ -236,12 +236,12 @@ class SpeculaApplicationIntegrationTests {
         // The default (adaptive) policy's choices and estimates are visible once a request used it.
         this.chatClientBuilder.build().prompt().user(QUESTION)
             .options(SpeculaChatOptions.builder().draftPolicy(DraftPolicy.ADAPTIVE)).call().content();
-        Map<?, ?> policy = (Map<?, ?>) http().get().uri("/actuator/speculative").retrieve().body(Map.class).get("policy");
+        Map<?, ?> policy = (Map<?, ?>) http().get().uri("/actuator/specula").retrieve().body(Map.class).get("policy");
         assertThat(((Number) policy.get("steps")).longValue()).isPositive();
         assertThat((List<?>) policy.get("chosenDraftLengths")).hasSize(17);
         assertThat(((Number) policy.get("draftMillisPerToken")).doubleValue()).isPositive();
 
-        String raw = http().get().uri("/actuator/speculative").retrieve().body(String.class);
+        String raw = http().get().uri("/actuator/specula").retrieve().body(String.class);
         assertThat(raw).doesNotContain("quick brown fox");
     }
 
@@ -277,7 +277,7 @@ class SpeculaApplicationIntegrationTests {
         assertThat(streamed).isNotEmpty();
 
         List<String> pages = new ArrayList<>();
-        for (String uri : List.of("/actuator/speculative", "/actuator/prometheus", "/actuator/health",
+        for (String uri : List.of("/actuator/specula", "/actuator/prometheus", "/actuator/health",
                 "/actuator/metrics")) {
             pages.add(http().get().uri(uri).retrieve().body(String.class));
         }

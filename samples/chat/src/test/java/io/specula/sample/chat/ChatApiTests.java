@@ -207,7 +207,7 @@ class ChatApiTests extends SampleApplicationTestBase {
         assertThat(page.body()).contains("<title>Specula").contains("app.js");
         assertThat(get("/app.js").statusCode()).isEqualTo(200);
         assertThat(get("/app.css").statusCode()).isEqualTo(200);
-        JsonNode speculative = this.json.readTree(get("/actuator/speculative").body());
+        JsonNode speculative = this.json.readTree(get("/actuator/specula").body());
         assertThat(speculative.at("/models/target").asString()).isEqualTo("target");
         assertThat(speculative.at("/models/drafter").asString()).isEqualTo("drafter");
         assertThat(speculative.at("/configuration/draftPolicy").asString()).isEqualTo("fixed");
