@@ -16,6 +16,7 @@ import io.specula.engine.SpeculaEngine;
 import io.specula.generate.DecodingStats;
 import io.specula.generate.GenerationListener;
 import io.specula.generate.GenerationResult;
+import io.specula.generate.RequestLatency;
 import io.specula.tokenizer.ChatMessage;
 import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Flux;
@@ -210,6 +211,13 @@ public class SpeculaChatModel implements ChatModel {
     private ChatResponse finalResponse(String id, String text, GenerationResult result,
             @Nullable List<String> streamedSources) {
         Map<String, Object> statistics = statistics(result.stats());
+        RequestLatency latency = result.latency();
+        if (latency.hasQueueTime()) {
+            statistics.put(SpeculaChatMetadata.QUEUE_TIME, latency.queueNanos() / 1e9);
+        }
+        if (latency.hasFirstToken()) {
+            statistics.put(SpeculaChatMetadata.TIME_TO_FIRST_TOKEN, latency.timeToFirstTokenNanos() / 1e9);
+        }
         AssistantMessage message = AssistantMessage.builder().content(text).properties(statistics).build();
         ChatGenerationMetadata.Builder metadata = ChatGenerationMetadata.builder()
             .finishReason(result.finishReason().name())

@@ -16,6 +16,8 @@ import io.specula.generate.GenerationListener;
 import io.specula.generate.GenerationRequest;
 import io.specula.generate.GenerationResult;
 import io.specula.generate.PlainGenerator;
+import io.specula.generate.RequestLatency;
+import io.specula.generate.TokenSource;
 import io.specula.model.PyTorchEngine;
 import io.specula.model.llama.LlamaModel;
 import io.specula.speculative.SpeculativeGenerator;
@@ -243,10 +245,11 @@ public final class SpeculaEngine implements AutoCloseable {
      *                                 a KV cache larger than the whole budget, a closed engine
      */
     public GenerationResult chat(ChatRequest request, GenerationListener listener, BooleanSupplier cancelled) {
+        long arrived = System.nanoTime();
         preparation.validate(request);
         rejectIfSaturated();
         RequestPreparation.Prepared prepared = preparation.prepare(request, cancelled);
-        return run(prepared.generation(), prepared.speculation(), listener);
+        return run(prepared.generation(), prepared.speculation(), listener, arrived);
     }
 
     /**
@@ -266,12 +269,16 @@ public final class SpeculaEngine implements AutoCloseable {
         FieldErrors errors = new FieldErrors();
         ServingLimits.checkMaxTokens(request.maxTokens(), config.limits().maxTokensCap(), errors);
         errors.throwIfAny();
-        return run(request, speculation == null ? SpeculationSettings.DEFAULT : speculation, listener);
+        return run(request, speculation == null ? SpeculationSettings.DEFAULT : speculation, listener,
+                System.nanoTime());
     }
 
-    /** Reserves the request's KV cache, waits for a slot and decodes: the last steps of {@link #chat}. */
+    /**
+     * Reserves the request's KV cache, waits for a slot and decodes: the last steps of {@link #chat}. Measures the
+     * request's latency from {@code arrived} (queue time, time to first token) into its result and the listeners.
+     */
     private GenerationResult run(GenerationRequest request, SpeculationSettings speculation,
-                                 GenerationListener listener) {
+                                 GenerationListener listener, long arrived) {
         boolean speculate = speculative != null && speculation.enabled();
         long bytes = kvCacheBytes(request.promptIds().length, request.maxTokens(), speculation);
         Admission.Ticket ticket = admission.acquire(bytes, request.cancelled());
@@ -280,6 +287,35 @@ public final class SpeculaEngine implements AutoCloseable {
             return new GenerationResult(new int[0], "", FinishReason.CANCELLED, request.promptIds().length,
                     DecodingStats.EMPTY);
         }
+        long queueNanos = System.nanoTime() - arrived;
+        FirstToken firstToken = new FirstToken(listener);
+        GenerationResult result = decode(ticket, request, speculation, speculate, firstToken);
+        RequestLatency latency = new RequestLatency(queueNanos,
+                firstToken.at < 0 ? -1 : firstToken.at - arrived);
+        listeners.onRequestLatency(latency);
+        return result.withLatency(latency);
+    }
+
+    /** Passes the deltas on and notes when the first output token came. */
+    private static final class FirstToken implements GenerationListener {
+        private final GenerationListener next;
+        private long at = -1;
+
+        FirstToken(GenerationListener next) {
+            this.next = next == null ? GenerationListener.NONE : next;
+        }
+
+        @Override
+        public void onToken(int tokenId, String textDelta, TokenSource source) {
+            if (at < 0 && tokenId >= 0) {
+                at = System.nanoTime();
+            }
+            next.onToken(tokenId, textDelta, source);
+        }
+    }
+
+    private GenerationResult decode(Admission.Ticket ticket, GenerationRequest request,
+                                    SpeculationSettings speculation, boolean speculate, GenerationListener listener) {
         try (ticket) {
             // The generators poll the cancel flag once per decoding step: that poll is the request's heartbeat.
             GenerationRequest tracked = request.withCancelled(() -> {

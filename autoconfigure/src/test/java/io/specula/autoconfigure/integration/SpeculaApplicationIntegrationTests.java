@@ -265,6 +265,42 @@ class SpeculaApplicationIntegrationTests {
     }
 
     @Test
+    void timeToFirstTokenAndQueueTimeAreMetersAndMetadataCallAndStream() {
+        ChatClient chatClient = this.chatClientBuilder.build();
+        long started = System.nanoTime();
+        ChatResponse call = chatClient.prompt().user(QUESTION).call().chatResponse();
+        double wall = (System.nanoTime() - started) / 1e9;
+        Double ttft = call.getResult().getMetadata().get(SpeculaChatMetadata.TIME_TO_FIRST_TOKEN);
+        Double queue = call.getResult().getMetadata().get(SpeculaChatMetadata.QUEUE_TIME);
+        // Plausible: positive, the queue before the first token, both within the call's own wall time.
+        assertThat(queue).isNotNull().isGreaterThanOrEqualTo(0.0);
+        assertThat(ttft).isNotNull().isPositive().isGreaterThanOrEqualTo(queue).isLessThanOrEqualTo(wall);
+
+        List<ChatResponse> chunks = chatClient.prompt().user(QUESTION).stream().chatResponse().collectList()
+            .block(Duration.ofSeconds(60));
+        Double streamedTtft = chunks.get(chunks.size() - 1).getResult().getMetadata()
+            .get(SpeculaChatMetadata.TIME_TO_FIRST_TOKEN);
+        assertThat(streamedTtft).isNotNull().isPositive();
+
+        String scrape = http().get().uri("/actuator/prometheus").retrieve().body(String.class);
+        java.util.regex.Matcher count = java.util.regex.Pattern
+            .compile("gen_ai_server_time_to_first_token_seconds_count\\{([^}]*)\\} (\\S+)")
+            .matcher(scrape);
+        assertThat(count.find()).as(scrape).isTrue();
+        assertThat(count.group(1)).contains("gen_ai_operation_name=\"chat\"", "gen_ai_system=\"specula\"",
+                "gen_ai_response_model=\"target\"");
+        assertThat(Double.parseDouble(count.group(2))).isGreaterThanOrEqualTo(2);
+        java.util.regex.Matcher sum = java.util.regex.Pattern
+            .compile("gen_ai_server_time_to_first_token_seconds_sum\\{[^}]*\\} (\\S+)").matcher(scrape);
+        assertThat(sum.find()).isTrue();
+        assertThat(Double.parseDouble(sum.group(1))).isPositive();
+        // The semantic conventions' buckets, for dashboards that compare providers.
+        assertThat(scrape).contains("gen_ai_server_time_to_first_token_seconds_bucket{")
+            .contains("le=\"0.25\"")
+            .containsPattern("specula_request_queue_time_seconds_count\\{drafter=\"drafter\",target=\"target\"\\}");
+    }
+
+    @Test
     void neitherTheEndpointNorTheMetricsEverShowPromptOrCompletionText() {
         String canary = "Zqx7 canary-prompt Wmv3";
         String answer = this.chatClientBuilder.build().prompt().user(canary).call().content();
