@@ -10,14 +10,22 @@ import java.util.List;
  * from here: it validates it once (every field at fault reported together), admits it, renders and encodes the
  * conversation, fits it into the context, caps its token limit, reserves its KV cache and decodes it.
  *
- * @param messages the conversation, in order; roles "system", "user", "assistant"
- * @param options  how to decode it; {@code null} means {@link DecodingOptions#UNSET}
+ * @param messages     the conversation, in order; roles "system", "user", "assistant"
+ * @param options      how to decode it; {@code null} means {@link DecodingOptions#UNSET}
+ * @param outputSchema a JSON schema the answer must be valid for (structured output: the answer is a JSON text
+ *                     valid for it, complete within the token limit), or {@code null} for free text
  */
-public record ChatRequest(List<ChatMessage> messages, DecodingOptions options) {
+public record ChatRequest(List<ChatMessage> messages, DecodingOptions options, String outputSchema) {
 
     public ChatRequest {
         messages = messages == null ? List.of() : List.copyOf(messages);
         options = options == null ? DecodingOptions.UNSET : options;
+        outputSchema = outputSchema == null || outputSchema.isBlank() ? null : outputSchema;
+    }
+
+    /** A request for free text. */
+    public ChatRequest(List<ChatMessage> messages, DecodingOptions options) {
+        this(messages, options, null);
     }
 
     public static ChatRequest of(String userMessage) {

@@ -3,6 +3,9 @@ package io.specula.engine;
 import io.specula.FieldErrors;
 import io.specula.generate.ContextWindow;
 import io.specula.generate.GenerationRequest;
+import io.specula.generate.TokenConstraint;
+import io.specula.generate.structured.InvalidSchemaException;
+import io.specula.generate.structured.StructuredOutput;
 import io.specula.speculative.SpeculationSettings;
 
 import java.util.List;
@@ -18,11 +21,13 @@ final class RequestPreparation {
     private final PromptEncoder encoder;
     private final ContextWindow context;
     private final int maxTokensCap;
+    private final StructuredOutput structured;
 
-    RequestPreparation(PromptEncoder encoder, ContextWindow context, int maxTokensCap) {
+    RequestPreparation(PromptEncoder encoder, ContextWindow context, int maxTokensCap, StructuredOutput structured) {
         this.encoder = encoder;
         this.context = context;
         this.maxTokensCap = maxTokensCap;
+        this.structured = structured;
     }
 
     /** A request ready to be admitted and decoded. */
@@ -38,6 +43,13 @@ final class RequestPreparation {
         request.checkMessages(errors);
         request.options().check(errors);
         ServingLimits.checkMaxTokens(request.options().maxTokens(), maxTokensCap, errors);
+        if (request.outputSchema() != null) {
+            try {
+                structured.forSchema(request.outputSchema());   // compiled once, kept for prepare()
+            } catch (InvalidSchemaException e) {
+                errors.add("outputSchema", e.detail());
+            }
+        }
         errors.throwIfAny();
     }
 
@@ -51,8 +63,10 @@ final class RequestPreparation {
         int room = context.room(promptIds.length);
         int maxTokens = options.maxTokens() != null ? options.maxTokens()
                 : maxTokensCap > 0 ? Math.min(room, maxTokensCap) : room;
+        TokenConstraint.Factory constraint = request.outputSchema() == null ? null
+                : structured.forSchema(request.outputSchema());
         GenerationRequest generation = new GenerationRequest(promptIds, maxTokens, options.sampling(),
-                options.stopSequences(), List.of(), cancelled);
+                options.stopSequences(), List.of(), cancelled, constraint);
         return new Prepared(generation, options.speculation());
     }
 }

@@ -18,6 +18,7 @@ import io.specula.generate.GenerationResult;
 import io.specula.generate.PlainGenerator;
 import io.specula.generate.RequestLatency;
 import io.specula.generate.TokenSource;
+import io.specula.generate.structured.StructuredOutput;
 import io.specula.model.PyTorchEngine;
 import io.specula.model.llama.LlamaModel;
 import io.specula.speculative.SpeculativeGenerator;
@@ -83,7 +84,7 @@ public final class SpeculaEngine implements AutoCloseable {
         this.context = new ContextWindow(context);
         this.preparation = new RequestPreparation(
                 new PromptEncoder(target.tokenizer(), config.parseSpecialTokensInMessages()), this.context,
-                config.limits().maxTokensCap());
+                config.limits().maxTokensCap(), new StructuredOutput(target.tokenizer()));
         this.admission = new Admission(config.limits());
         this.targetKvBytesPerPosition = kvBytesPerPosition(target);
         this.drafterKvBytesPerPosition = drafterModel == null ? 0 : kvBytesPerPosition(drafterModel);

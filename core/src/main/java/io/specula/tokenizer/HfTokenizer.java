@@ -162,6 +162,45 @@ public final class HfTokenizer implements Tokenizer {
         return json.token(id);
     }
 
+    /**
+     * See {@link Tokenizer#tokenBytes}. Byte-level vocabularies (GPT-2's alphabet: Llama 3, Qwen) map each symbol
+     * back to its byte; SentencePiece vocabularies turn ▁ into a space and {@code <0xNN>} into its byte; an added
+     * token that is not special is its own text. The decoders' context rules (Llama 2's "strip the first space")
+     * are not applied: they only remove leading whitespace.
+     */
+    @Override
+    public byte[] tokenBytes(int id) {
+        checkId(id);
+        if (isSpecial(id)) {
+            return null;
+        }
+        String token = json.token(id);
+        if (token == null) {
+            return null;
+        }
+        if (json.isAdded(id)) {
+            return token.getBytes(StandardCharsets.UTF_8);
+        }
+        if (json.decodesByteFallback() && json.isByteToken(id)) {
+            return new byte[] {(byte) Integer.parseInt(token.substring(3, 5), 16)};
+        }
+        if (json.decodesByteLevel()) {
+            byte[] out = new byte[token.length()];
+            for (int i = 0; i < token.length(); i++) {
+                int b = ByteLevelAlphabet.byteOf(token.charAt(i));
+                if (b < 0) {
+                    return token.getBytes(StandardCharsets.UTF_8);
+                }
+                out[i] = (byte) b;
+            }
+            return out;
+        }
+        if (json.decodesMetaspace()) {
+            token = token.replace('\u2581', ' ');
+        }
+        return token.getBytes(StandardCharsets.UTF_8);
+    }
+
     @Override
     public int bosId() {
         return bosId;
