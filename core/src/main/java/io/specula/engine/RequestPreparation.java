@@ -41,6 +41,7 @@ final class RequestPreparation {
     void validate(ChatRequest request) {
         FieldErrors errors = new FieldErrors();
         request.checkMessages(errors);
+        encoder.checkTools(request.messages(), request.tools(), errors);
         request.options().check(errors);
         ServingLimits.checkMaxTokens(request.options().maxTokens(), maxTokensCap, errors);
         if (request.outputSchema() != null) {
@@ -59,7 +60,7 @@ final class RequestPreparation {
      */
     Prepared prepare(ChatRequest request, BooleanSupplier cancelled) {
         DecodingOptions options = request.options();
-        int[] promptIds = encoder.encode(request.messages());
+        int[] promptIds = encoder.encode(request.messages(), request.tools());
         int room = context.room(promptIds.length);
         int maxTokens = options.maxTokens() != null ? options.maxTokens()
                 : maxTokensCap > 0 ? Math.min(room, maxTokensCap) : room;

@@ -30,6 +30,7 @@ import io.specula.speculative.policy.AdaptiveSnapshot;
 import io.specula.speculative.policy.DraftPolicies;
 import io.specula.speculative.policy.DraftPolicy;
 import io.specula.speculative.stats.SpeculationStatistics;
+import io.specula.tokenizer.ToolCallFormat;
 import io.specula.tokenizer.Tokenizer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -214,6 +215,12 @@ public final class SpeculaEngine implements AutoCloseable {
     /** The target's tokenizer (and chat template). */
     public Tokenizer tokenizer() {
         return target.tokenizer();
+    }
+
+    /** How the target writes tool calls (its chat template's format); {@link ToolCallFormat#NONE} without tools. */
+    public ToolCallFormat toolCallFormat() {
+        return target.tokenizer().chatTemplate() == null ? ToolCallFormat.NONE
+                : target.tokenizer().chatTemplate().toolCallFormat();
     }
 
     /** The loaded target model. */

@@ -113,22 +113,34 @@ public final class HfTokenizer implements Tokenizer {
     @Override
     public int[] encodeChat(List<ChatMessage> messages, boolean addGenerationPrompt,
                             boolean parseSpecialTokensInMessages) {
+        return encodeChat(messages, List.of(), addGenerationPrompt, parseSpecialTokensInMessages);
+    }
+
+    @Override
+    public int[] encodeChat(List<ChatMessage> messages, List<ChatTool> tools, boolean addGenerationPrompt,
+                            boolean parseSpecialTokensInMessages) {
         if (chatTemplate == null) {
             throw new IllegalStateException("the tokenizer has no chat template");
         }
-        String rendered = chatTemplate.render(messages, addGenerationPrompt);
+        String rendered = chatTemplate.render(messages, tools, addGenerationPrompt);
         if (parseSpecialTokensInMessages || messages.stream().noneMatch(m -> specialText.containsSpecial(m.content()))) {
             return encode(rendered, false);
         }
-        return encodeTemplateSpecialsOnly(messages, addGenerationPrompt, rendered);
+        return encodeTemplateSpecialsOnly(messages, tools, addGenerationPrompt, rendered);
     }
 
     /** The special-tokens-only-from-the-template encoding, whatever the messages hold (tests force this path). */
     int[] encodeTemplateSpecialsOnly(List<ChatMessage> messages, boolean addGenerationPrompt, String rendered) {
+        return encodeTemplateSpecialsOnly(messages, List.of(), addGenerationPrompt, rendered);
+    }
+
+    private int[] encodeTemplateSpecialsOnly(List<ChatMessage> messages, List<ChatTool> tools,
+                                             boolean addGenerationPrompt, String rendered) {
         List<ChatMessage> neutral = messages.stream()
-                .map(m -> new ChatMessage(m.role(), specialText.neutralise(m.content())))
+                .map(m -> new ChatMessage(m.role(), m.content() == null ? null : specialText.neutralise(m.content()),
+                        m.toolCalls(), m.toolCallId(), m.name()))
                 .toList();
-        String shadow = chatTemplate.render(neutral, addGenerationPrompt);
+        String shadow = chatTemplate.render(neutral, tools, addGenerationPrompt);
         String where = chatTemplate instanceof JinjavaChatTemplate j ? j.source() : "the chat template";
         return toInts(specialText.encode(rendered, specialText.fromTemplate(rendered, shadow, where), false));
     }

@@ -41,11 +41,17 @@ public interface Tokenizer extends AutoCloseable {
      */
     default int[] encodeChat(List<ChatMessage> messages, boolean addGenerationPrompt,
                              boolean parseSpecialTokensInMessages) {
+        return encodeChat(messages, List.of(), addGenerationPrompt, parseSpecialTokensInMessages);
+    }
+
+    /** As {@link #encodeChat(List, boolean, boolean)}, with the tools the model may call rendered by the template. */
+    default int[] encodeChat(List<ChatMessage> messages, List<ChatTool> tools, boolean addGenerationPrompt,
+                             boolean parseSpecialTokensInMessages) {
         ChatTemplate template = chatTemplate();
         if (template == null) {
             throw new IllegalStateException("the tokenizer has no chat template");
         }
-        return encode(template.render(messages, addGenerationPrompt), false);
+        return encode(template.render(messages, tools, addGenerationPrompt), false);
     }
 
     /** Decodes ids to text, special tokens included as their text. */
