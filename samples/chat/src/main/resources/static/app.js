@@ -130,7 +130,7 @@
         let message = `HTTP ${response.status}`;
         try {
           const body = await response.json();
-          message = body.message || message;
+          message = body.detail || message;
         } catch (ignored) { /* not JSON */ }
         showError(message);
         return;
@@ -138,7 +138,7 @@
       await readEvents(response.body, (name, data) => {
         if (name === 'token') appendDelta(data);
         else if (name === 'done') showDone(data);
-        else if (name === 'error') showError(data.message || 'The generation failed.');
+        else if (name === 'error') showError(data.detail || 'The generation failed.');
       });
     } catch (ex) {
       if (ex.name !== 'AbortError') showError(`The request failed: ${ex.message}`);

@@ -32,6 +32,13 @@ public class SpeculaChatProperties implements Validator {
      */
     private @Nullable String model;
 
+    /**
+     * Whether ChatClient's .entity(..) uses Specula's structured output (decoding constrained by the JSON schema of the
+     * type) without asking for it with useProviderStructuredOutput(). Not a request option: it configures the
+     * auto-configured ChatClient.Builder.
+     */
+    private boolean nativeStructuredOutput = true;
+
     /** Sampling temperature; 0 picks the most likely token (greedy decoding). */
     private Double temperature = SamplingParams.DEFAULT_TEMPERATURE;
 
@@ -67,6 +74,14 @@ public class SpeculaChatProperties implements Validator {
      * "fixed" (always draft-tokens), "heuristic" or "confidence" (stop drafting when the drafter is unsure).
      */
     private String draftPolicy = DraftPolicy.DEFAULT.configName();
+
+    public boolean isNativeStructuredOutput() {
+        return this.nativeStructuredOutput;
+    }
+
+    public void setNativeStructuredOutput(boolean nativeStructuredOutput) {
+        this.nativeStructuredOutput = nativeStructuredOutput;
+    }
 
     public @Nullable String getModel() {
         return this.model;

@@ -59,7 +59,7 @@ class SpeculaChatAutoConfigurationTests {
 
     static final AutoConfigurations SPECULA = AutoConfigurations.of(SpeculaChatAutoConfiguration.class,
             SpeculaMetricsAutoConfiguration.class, SpeculativeEndpointAutoConfiguration.class,
-            SpeculaHealthContributorAutoConfiguration.class);
+            SpeculaHealthContributorAutoConfiguration.class, SpeculaChatClientAutoConfiguration.class);
 
     SpeculaEngine engine;
 
@@ -125,6 +125,18 @@ class SpeculaChatAutoConfigurationTests {
                 assertThat(options.getDraftTokens()).isEqualTo(8);
                 assertThat(options.getDraftPolicy()).isEqualTo(DraftPolicy.FIXED);
             });
+    }
+
+    @Test
+    void entityUsesSpeculasStructuredOutputUnlessSwitchedOff() {
+        this.runner.run(context -> assertThat(context)
+            .hasSingleBean(org.springframework.ai.chat.client.ChatClientCustomizer.class));
+        this.runner.withPropertyValues("spring.ai.specula.chat.native-structured-output=false")
+            .run(context -> assertThat(context).hasNotFailed()
+                .doesNotHaveBean(org.springframework.ai.chat.client.ChatClientCustomizer.class));
+        this.runner.withClassLoader(new FilteredClassLoader(org.springframework.ai.chat.client.ChatClient.class))
+            .run(context -> assertThat(context).hasSingleBean(SpeculaChatModel.class)
+                .doesNotHaveBean(org.springframework.ai.chat.client.ChatClientCustomizer.class));
     }
 
     @Test

@@ -16,10 +16,6 @@ import io.specula.engine.SpeculaEngine;
 import io.specula.chat.SpeculaChatOptions;
 import io.specula.generate.FinishReason;
 import io.specula.testing.TinyModelDirs;
-import io.specula.testing.TinyModels;
-import io.specula.testing.TinyTokenizers;
-import io.specula.testing.TinyTokenizers.ChatTemplateKind;
-import io.specula.testing.TinyTokenizers.TokenizerKind;
 import org.junit.jupiter.api.Test;
 import reactor.core.publisher.Flux;
 
@@ -68,15 +64,9 @@ class SpeculaApplicationIntegrationTests {
 
     static Path writeModels() {
         try {
-            Path dir = Files.createDirectories(Path.of("target", "integration-models")).toAbsolutePath();
-            // As in Qwen2.5's config.json, bos_token_id is <|endoftext|> (the fixture's default, -1, is refused).
-            int bos = TinyTokenizers.tokenId(TokenizerKind.GPT2_BYTE_LEVEL, ChatTemplateKind.QWEN, "<|endoftext|>");
-            for (String name : List.of("target", "drafter")) {
-                // same seed: the drafter is the target's twin, so every drafted token is accepted
-                TinyModelDirs.write(dir.resolve(name), TinyModels.Family.QWEN2, TokenizerKind.GPT2_BYTE_LEVEL,
-                        ChatTemplateKind.QWEN, spec -> spec.seed(7).bos(bos));
-            }
-            return dir;
+            // The drafter is the target's twin, so every drafted token is accepted.
+            return TinyModelDirs.qwenTwins(Files.createDirectories(Path.of("target", "integration-models"))
+                .toAbsolutePath(), 7);
         }
         catch (IOException ex) {
             throw new UncheckedIOException(ex);
