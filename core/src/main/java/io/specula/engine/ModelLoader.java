@@ -7,6 +7,8 @@ import io.specula.model.CausalLm;
 import io.specula.model.GenerationConfig;
 import io.specula.model.ModelConfig;
 import io.specula.model.ModelWeights;
+import io.specula.model.Quantization;
+import io.specula.model.WeightLoader;
 import io.specula.model.llama.LlamaModel;
 import io.specula.model.llama.LlamaWeights;
 import io.specula.tokenizer.HfTokenizer;
@@ -25,7 +27,8 @@ import java.util.Set;
 
 /**
  * Loads a Hugging Face model directory with a compute path chosen once, at load time: on the CPU the Java kernels
- * (Vector API when its module is present), on a CUDA device DJL's PyTorch engine.
+ * (Vector API when its module is present) with the weights in the checkpoint's precision or quantized
+ * ({@link Quantization}), on a CUDA device DJL's PyTorch engine.
  */
 public final class ModelLoader {
 
@@ -34,12 +37,20 @@ public final class ModelLoader {
     private ModelLoader() {
     }
 
-    /**
-     * @param device "cpu", "cuda", "cuda:N" or "auto"
-     * @param dtype  "auto", "float32" or "float16"
-     * @param kernel "auto", "vector", "scalar" or "djl"
-     */
+    /** {@link #load(Path, String, String, String, Quantization)} with the weights' stored precision. */
     public static LoadedModel load(Path dir, String device, String dtype, String kernel) {
+        return load(dir, device, dtype, kernel, Quantization.NONE);
+    }
+
+    /**
+     * @param device       "cpu", "cuda", "cuda:N" or "auto"
+     * @param dtype        "auto", "float32" or "float16". On the CPU, "auto" keeps the weights in the precision the
+     *                     checkpoint stores them in (F16 and BF16 stay 16-bit) and "float32" widens them to float32;
+     *                     the arithmetic is float32 either way
+     * @param kernel       "auto", "vector", "scalar" or "djl"
+     * @param quantization the weights' format on the CPU kernels ({@link Quantization})
+     */
+    public static LoadedModel load(Path dir, String device, String dtype, String kernel, Quantization quantization) {
         if (dir == null || !Files.isDirectory(dir)) {
             throw new SpeculaException("model directory '" + dir + "' does not exist or is not a directory "
                     + "(expected a Hugging Face layout: config.json, *.safetensors, tokenizer.json)");
@@ -48,7 +59,8 @@ public final class ModelLoader {
         GenerationConfig generation = GenerationConfig.read(dir);
         Tokenizer tokenizer = HfTokenizer.load(dir);
         try {
-            CausalLm model = loadNetwork(dir, config, device, dtype, kernel);
+            CausalLm model = loadNetwork(dir, config, device, dtype, kernel,
+                    quantization == null ? Quantization.NONE : quantization);
             return new LoadedModel(dir, dir.getFileName().toString(), config, model, tokenizer,
                     eosIds(config, generation, tokenizer));
         } catch (RuntimeException e) {
@@ -57,11 +69,22 @@ public final class ModelLoader {
         }
     }
 
-    private static CausalLm loadNetwork(Path dir, ModelConfig config, String device, String dtype, String kernel) {
+    private static CausalLm loadNetwork(Path dir, ModelConfig config, String device, String dtype, String kernel,
+                                        Quantization quantization) {
         String k = kernel == null ? "auto" : kernel.toLowerCase(Locale.ROOT);
         Device dev = DeviceSelection.device(device);
         DataType type = DeviceSelection.dataType(dtype, dev);
         boolean djl = dev.isGpu() || k.equals("djl") || type != DataType.FLOAT32;
+        boolean widen = DeviceSelection.isExplicitFloat32(dtype);
+        if (quantization != Quantization.NONE && djl) {
+            throw new SpeculaException("quantization '" + quantization + "' for " + dir.getFileName() + ": the "
+                    + "quantized weights run on the CPU's Java kernels, not on DJL's PyTorch engine (kernel djl or a "
+                    + "CUDA device), which loads the F32/F16/BF16 weights as they are: use quantization none there");
+        }
+        if (quantization != Quantization.NONE && widen) {
+            throw new SpeculaException("dtype 'float32' and quantization '" + quantization + "' for "
+                    + dir.getFileName() + " ask for two different precisions of the weights: set only one of them");
+        }
         try (ModelWeights weights = ModelWeights.open(dir)) {
             if (djl) {
                 CausalLm model = DjlModels.create(config, weights, dev, type, dev.isGpu() ? "device '" + device + "'"
@@ -72,9 +95,14 @@ public final class ModelLoader {
                 return model;
             }
             MatMul matmul = MatMuls.forName(k);
-            LlamaModel model = new LlamaModel(config, LlamaWeights.load(config, weights), matmul);
-            log.info("Loaded {} ({}, {} layers, hidden {}) on cpu with the Java {} kernel", dir.getFileName(),
-                    config.architecture().className(), config.numLayers(), config.hiddenSize(), matmul.name());
+            HeapCheck.require(dir, weights, quantization, widen);
+            long start = System.nanoTime();
+            LlamaWeights w = LlamaWeights.load(config, new WeightLoader(weights, quantization, widen));
+            LlamaModel model = new LlamaModel(config, w, matmul);
+            log.info("Loaded {} ({}, {} layers, hidden {}) on cpu with the Java {} kernel in {} s; weights {}",
+                    dir.getFileName(), config.architecture().className(), config.numLayers(), config.hiddenSize(),
+                    matmul.name(), String.format(Locale.ROOT, "%.1f", (System.nanoTime() - start) / 1e9),
+                    w.summary());
             return model;
         } catch (IllegalArgumentException e) {
             throw new SpeculaException("kernel/dtype for " + dir + ": " + e.getMessage(), e);

@@ -20,6 +20,7 @@ import io.specula.generate.RequestLatency;
 import io.specula.generate.TokenSource;
 import io.specula.generate.structured.StructuredOutput;
 import io.specula.model.PyTorchEngine;
+import io.specula.model.Quantization;
 import io.specula.model.llama.LlamaModel;
 import io.specula.speculative.SpeculativeGenerator;
 import io.specula.speculative.drafter.Drafter;
@@ -113,7 +114,8 @@ public final class SpeculaEngine implements AutoCloseable {
         // Device and dtype first, so that an error in them is not taken for one of the model files.
         ai.djl.Device device = loading(Setting.DEVICE, () -> DeviceSelection.device(config.device()));
         loading(Setting.DTYPE, () -> DeviceSelection.dataType(config.dtype(), device));
-        LoadedModel target = loading(Setting.TARGET, () -> loadModel(config.targetDir(), config));
+        LoadedModel target = loading(Setting.TARGET,
+                () -> loadModel(config.targetDir(), config, config.targetQuantization()));
         LoadedModel drafterModel = null;
         Drafter drafter = null;
         AdaptiveDrafter adaptiveDrafter = null;
@@ -122,7 +124,8 @@ public final class SpeculaEngine implements AutoCloseable {
                 case NONE -> { }
                 case NGRAM -> drafter = new NgramDrafter();
                 case MODEL -> {
-                    LoadedModel d = loading(Setting.DRAFTER, () -> loadModel(config.drafter().directory(), config));
+                    LoadedModel d = loading(Setting.DRAFTER,
+                            () -> loadModel(config.drafter().directory(), config, config.drafterQuantization()));
                     drafterModel = d;
                     checking(Setting.DRAFTER, () -> VocabularyCheck.verify(target.name(), target.tokenizer(),
                             target.model().vocabSize(), d.name(), d.tokenizer(), d.model().vocabSize()));
@@ -162,8 +165,8 @@ public final class SpeculaEngine implements AutoCloseable {
         return engine;
     }
 
-    private static LoadedModel loadModel(Path dir, EngineConfig config) {
-        return ModelLoader.load(dir, config.device(), config.dtype(), config.kernel());
+    private static LoadedModel loadModel(Path dir, EngineConfig config, Quantization quantization) {
+        return ModelLoader.load(dir, config.device(), config.dtype(), config.kernel(), quantization);
     }
 
     /** Runs one step of loading; an error in it is an {@link EngineLoadException} naming the setting at fault. */
