@@ -56,13 +56,15 @@ final class RequestPreparation {
 
     /**
      * Renders and encodes the conversation and fits it into the context: a prompt that leaves no room is refused; an
-     * unset token limit becomes the room left, at most the engine's cap. Call after {@link #validate}.
+     * unset token limit becomes the room left, at most the engine's cap; a set one is at most the room left, which is
+     * where decoding stops anyway (and a structured output's grammar must know the real limit to close its JSON in
+     * time). Call after {@link #validate}.
      */
     Prepared prepare(ChatRequest request, BooleanSupplier cancelled) {
         DecodingOptions options = request.options();
         int[] promptIds = encoder.encode(request.messages(), request.tools());
         int room = context.room(promptIds.length);
-        int maxTokens = options.maxTokens() != null ? options.maxTokens()
+        int maxTokens = options.maxTokens() != null ? Math.min(options.maxTokens(), room)
                 : maxTokensCap > 0 ? Math.min(room, maxTokensCap) : room;
         TokenConstraint.Factory constraint = request.outputSchema() == null ? null
                 : structured.forSchema(request.outputSchema());

@@ -122,6 +122,26 @@ class StructuredOutputEngineTest {
     }
 
     @Test
+    void aContextTighterThanTheTokenLimitStillGivesCompleteJson() {
+        // maxTokens asks for more than the context leaves after the prompt: decoding stops at the context's end, so
+        // the grammar must steer towards closing the JSON by then, not by maxTokens.
+        Path target = tmp.resolve("target");
+        int prompt = byteLevel.get(0).tokenizer().encodeChat(
+                List.of(new ChatMessage("user", "Describe a person as JSON.")), true, false).length;
+        EngineConfig base = EngineConfig.of(target, target.toString());
+        EngineConfig tight = new EngineConfig(base.targetDir(), base.drafter(), base.device(), base.dtype(),
+                prompt + 150);
+        try (SpeculaEngine engine = SpeculaEngine.load(tight)) {
+            for (long seed = 1; seed <= 4; seed++) {
+                GenerationResult result = chat(engine, request(PERSON, 1.0, seed, 400, seed % 2 == 0));
+                assertThat(result.completionTokens()).isLessThanOrEqualTo(150);
+                assertThat(SchemaCheck.violations(PERSON, result.text())).as("seed %d: %s", seed, result.text())
+                    .isEmpty();
+            }
+        }
+    }
+
+    @Test
     void anUnsupportedSchemaIsRefusedNamingTheField() {
         String pattern = "{\"type\":\"object\",\"properties\":{\"n\":{\"type\":\"string\",\"pattern\":\"a+\"}}}";
         assertThatThrownBy(() -> chat(byteLevel.get(0), request(pattern, 0, null, 20, true)))
