@@ -4,7 +4,7 @@ import io.specula.chat.SpeculaChatModel;
 
 import org.springframework.ai.chat.client.AdvisorParams;
 import org.springframework.ai.chat.client.ChatClient;
-import org.springframework.ai.chat.client.ChatClientCustomizer;
+import org.springframework.ai.chat.client.ChatClientBuilderCustomizer;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
@@ -21,14 +21,14 @@ import org.springframework.context.annotation.Bean;
  * appended to the prompt, nothing constrained).
  */
 @AutoConfiguration(after = SpeculaChatAutoConfiguration.class)
-@ConditionalOnClass({ ChatClient.class, ChatClientCustomizer.class, SpeculaChatModel.class })
+@ConditionalOnClass({ ChatClient.class, ChatClientBuilderCustomizer.class, SpeculaChatModel.class })
 @ConditionalOnBean(SpeculaChatModel.class)
 @ConditionalOnProperty(prefix = SpeculaChatProperties.CONFIG_PREFIX, name = "native-structured-output",
         havingValue = "true", matchIfMissing = true)
 public class SpeculaChatClientAutoConfiguration {
 
     @Bean
-    public ChatClientCustomizer speculaStructuredOutputCustomizer() {
+    public ChatClientBuilderCustomizer speculaStructuredOutputCustomizer() {
         return builder -> builder.defaultAdvisors(AdvisorParams.ENABLE_NATIVE_STRUCTURED_OUTPUT);
     }
 }

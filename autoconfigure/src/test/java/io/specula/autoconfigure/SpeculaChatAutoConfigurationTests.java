@@ -131,13 +131,13 @@ class SpeculaChatAutoConfigurationTests {
     @Test
     void entityUsesSpeculasStructuredOutputUnlessSwitchedOff() {
         this.runner.run(context -> assertThat(context)
-            .hasSingleBean(org.springframework.ai.chat.client.ChatClientCustomizer.class));
+            .hasSingleBean(org.springframework.ai.chat.client.ChatClientBuilderCustomizer.class));
         this.runner.withPropertyValues("spring.ai.specula.chat.native-structured-output=false")
             .run(context -> assertThat(context).hasNotFailed()
-                .doesNotHaveBean(org.springframework.ai.chat.client.ChatClientCustomizer.class));
+                .doesNotHaveBean(org.springframework.ai.chat.client.ChatClientBuilderCustomizer.class));
         this.runner.withClassLoader(new FilteredClassLoader(org.springframework.ai.chat.client.ChatClient.class))
             .run(context -> assertThat(context).hasSingleBean(SpeculaChatModel.class)
-                .doesNotHaveBean(org.springframework.ai.chat.client.ChatClientCustomizer.class));
+                .doesNotHaveBean(org.springframework.ai.chat.client.ChatClientBuilderCustomizer.class));
     }
 
     @Test
@@ -167,6 +167,13 @@ class SpeculaChatAutoConfigurationTests {
         }
         assertThat(hints.get("spring.ai.specula.device")).contains("cpu", "auto", "cuda");
         assertThat(hints.get("spring.ai.specula.dtype")).containsExactly("auto", "float32", "float16");
+        // Every weight quantization the loader knows, for either model, and nothing else.
+        for (String key : java.util.List.of("spring.ai.specula.target-quantization",
+                "spring.ai.specula.drafter-quantization")) {
+            assertThat(hints.get(key)).as(key).containsExactlyElementsOf(
+                    java.util.Arrays.stream(io.specula.model.Quantization.values())
+                        .map(io.specula.model.Quantization::option).toList());
+        }
         // Every policy the engine knows, and nothing else.
         assertThat(hints.get("spring.ai.specula.chat.draft-policy")).containsExactlyInAnyOrderElementsOf(
                 java.util.Arrays.stream(DraftPolicy.values()).map(DraftPolicy::configName).toList());
