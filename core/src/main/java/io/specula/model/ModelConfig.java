@@ -17,6 +17,9 @@ import java.util.Locale;
  * What {@code config.json} says about a causal language model of the Llama family (Llama 2 and 3.x, Mistral, Qwen2,
  * Qwen3). Every field that is missing gets the default transformers uses for that architecture; a field of the wrong
  * type or value fails with the file and field named.
+ *
+ * <p>Why one class of ~400 lines: one field per config.json key with transformers' default and its check, read top to
+ * bottom like the file itself; split, the defaults of one architecture would live in several places.
  */
 public record ModelConfig(
         Architecture architecture,
@@ -71,9 +74,22 @@ public record ModelConfig(
     /**
      * Llama 3.x RoPE frequency scaling ({@code rope_scaling.rope_type = "llama3"}); {@code null} in
      * {@link ModelConfig#ropeScaling()} when the model uses plain RoPE.
+     *
+     * <p>A GGUF file stores the same scaling as llama.cpp applies it, one divisor per frequency (its
+     * {@code rope_freqs} tensor): then {@code frequencyDivisors} is set and the other fields are 0.
      */
     public record RopeScaling(double factor, double lowFreqFactor, double highFreqFactor,
-                              int originalMaxPositionEmbeddings) {
+                              int originalMaxPositionEmbeddings, float[] frequencyDivisors) {
+
+        public RopeScaling(double factor, double lowFreqFactor, double highFreqFactor,
+                           int originalMaxPositionEmbeddings) {
+            this(factor, lowFreqFactor, highFreqFactor, originalMaxPositionEmbeddings, null);
+        }
+
+        /** The scaling as per-frequency divisors (headDim / 2 of them), as a GGUF file's rope_freqs holds it. */
+        public static RopeScaling ofDivisors(float[] divisors) {
+            return new RopeScaling(0, 0, 0, 0, divisors.clone());
+        }
     }
 
     public int kvDim() {
