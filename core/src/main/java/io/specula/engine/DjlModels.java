@@ -4,7 +4,7 @@ import ai.djl.Device;
 import ai.djl.ndarray.types.DataType;
 import io.specula.model.CausalLm;
 import io.specula.model.ModelConfig;
-import io.specula.model.ModelWeights;
+import io.specula.model.TensorSource;
 import io.specula.model.PyTorchEngine;
 import io.specula.model.llama.DjlLlamaModel;
 
@@ -22,7 +22,7 @@ final class DjlModels {
     }
 
     /** @param why the setting that asks for DJL (for the error when the engine is missing) */
-    static CausalLm create(ModelConfig config, ModelWeights weights, Device device, DataType type, String why) {
+    static CausalLm create(ModelConfig config, TensorSource weights, Device device, DataType type, String why) {
         PyTorchEngine.require(why);
         return DjlLlamaModel.create(config, weights, device, type);
     }
