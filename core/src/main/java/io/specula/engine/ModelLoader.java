@@ -15,7 +15,6 @@ import io.specula.model.TensorSource;
 import io.specula.model.WeightLoader;
 import io.specula.model.gemma3.Gemma3Model;
 import io.specula.model.gemma3.Gemma3Weights;
-import io.specula.model.llama.DjlLlamaModel;
 import io.specula.model.llama.LlamaModel;
 import io.specula.model.llama.LlamaWeights;
 import io.specula.tokenizer.HfTokenizer;
@@ -132,12 +131,13 @@ public final class ModelLoader {
         }
         if (djl && config.architecture() == ModelConfig.Architecture.GEMMA3) {
             throw new SpeculaException(name + " (device '" + device + "', kernel '" + k + "', dtype '"
-                    + dtype + "'): " + DjlLlamaModel.UNSUPPORTED_GEMMA3 + " (spring.ai.specula.device/dtype, the "
+                    + dtype + "'): " + DjlModels.UNSUPPORTED_GEMMA3 + " (spring.ai.specula.device/dtype, the "
                     + "CLI's --device/--kernel)");
         }
         try {
             if (djl) {
-                CausalLm model = DjlLlamaModel.create(config, weights, dev, type);
+                CausalLm model = DjlModels.create(config, weights, dev, type, dev.isGpu() ? "device '" + device + "'"
+                        : type != DataType.FLOAT32 ? "dtype '" + dtype + "'" : "kernel 'djl'");
                 log.info("Loaded {} ({}, {} layers, hidden {}) on {} ({}) with DJL's PyTorch engine",
                         name, config.architecture().className(), config.numLayers(),
                         config.hiddenSize(), dev, type);

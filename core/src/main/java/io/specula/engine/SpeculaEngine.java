@@ -16,8 +16,11 @@ import io.specula.generate.GenerationListener;
 import io.specula.generate.GenerationRequest;
 import io.specula.generate.GenerationResult;
 import io.specula.generate.PlainGenerator;
+import io.specula.generate.RequestLatency;
+import io.specula.generate.TokenSource;
+import io.specula.generate.structured.StructuredOutput;
 import io.specula.model.JavaKernelModel;
-import io.specula.model.llama.DjlLlamaModel;
+import io.specula.model.PyTorchEngine;
 import io.specula.model.Quantization;
 import io.specula.speculative.SpeculativeGenerator;
 import io.specula.speculative.drafter.Drafter;
@@ -28,6 +31,7 @@ import io.specula.speculative.policy.AdaptiveSnapshot;
 import io.specula.speculative.policy.DraftPolicies;
 import io.specula.speculative.policy.DraftPolicy;
 import io.specula.speculative.stats.SpeculationStatistics;
+import io.specula.tokenizer.ToolCallFormat;
 import io.specula.tokenizer.Tokenizer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -82,7 +86,7 @@ public final class SpeculaEngine implements AutoCloseable {
         this.context = new ContextWindow(context);
         this.preparation = new RequestPreparation(
                 new PromptEncoder(target.tokenizer(), config.parseSpecialTokensInMessages()), this.context,
-                config.limits().maxTokensCap());
+                config.limits().maxTokensCap(), new StructuredOutput(target.tokenizer()));
         this.admission = new Admission(config.limits());
         this.targetKvBytesPerPosition = kvBytesPerPosition(target);
         this.drafterKvBytesPerPosition = drafterModel == null ? 0 : kvBytesPerPosition(drafterModel);
@@ -138,6 +142,8 @@ public final class SpeculaEngine implements AutoCloseable {
                             config.drafter());
                 } else {
                     LoadedModel d = drafterModel;
+                    // The drafter trains on DJL's PyTorch engine (autograd), an optional dependency.
+                    checking(Setting.ADAPTIVE, () -> PyTorchEngine.require("the adaptive drafter (training)"));
                     adaptiveDrafter = loading(Setting.ADAPTIVE, () -> AdaptiveDrafter.create(adaptive, d.name(),
                             d.directory(), d.model(), target.model().vocabSize()));
                     drafter = adaptiveDrafter;
@@ -185,19 +191,19 @@ public final class SpeculaEngine implements AutoCloseable {
         return model.model() instanceof JavaKernelModel m ? m.kernel().name() : "djl";
     }
 
+    // A model that is not on the Java kernels was made by DjlModels (so DJL's engine is there to ask).
     private static String deviceName(LoadedModel model) {
-        return model.model() instanceof DjlLlamaModel m ? m.device().toString() : "cpu";
+        return model.model() instanceof JavaKernelModel ? "cpu" : DjlModels.deviceName(model.model());
     }
 
     private static String dtypeName(LoadedModel model) {
-        return model.model() instanceof DjlLlamaModel m ? m.dataType().toString().toLowerCase(java.util.Locale.ROOT)
-                : "float32";
+        return model.model() instanceof JavaKernelModel ? "float32" : DjlModels.dtypeName(model.model());
     }
 
     /** Bytes of keys and values one position takes in the model's KV cache (all layers, in its compute dtype). */
     static long kvBytesPerPosition(LoadedModel model) {
         var c = model.config();
-        int bytes = model.model() instanceof DjlLlamaModel m ? m.dataType().getNumOfBytes() : Float.BYTES;
+        int bytes = model.model() instanceof JavaKernelModel ? Float.BYTES : DjlModels.bytesPerValue(model.model());
         return 2L * c.numLayers() * c.numKvHeads() * c.headDim() * bytes;
     }
 
@@ -212,6 +218,12 @@ public final class SpeculaEngine implements AutoCloseable {
     /** The target's tokenizer (and chat template). */
     public Tokenizer tokenizer() {
         return target.tokenizer();
+    }
+
+    /** How the target writes tool calls (its chat template's format); {@link ToolCallFormat#NONE} without tools. */
+    public ToolCallFormat toolCallFormat() {
+        return target.tokenizer().chatTemplate() == null ? ToolCallFormat.NONE
+                : target.tokenizer().chatTemplate().toolCallFormat();
     }
 
     /** The loaded target model. */
@@ -244,10 +256,11 @@ public final class SpeculaEngine implements AutoCloseable {
      *                                 a KV cache larger than the whole budget, a closed engine
      */
     public GenerationResult chat(ChatRequest request, GenerationListener listener, BooleanSupplier cancelled) {
+        long arrived = System.nanoTime();
         preparation.validate(request);
         rejectIfSaturated();
         RequestPreparation.Prepared prepared = preparation.prepare(request, cancelled);
-        return run(prepared.generation(), prepared.speculation(), listener);
+        return run(prepared.generation(), prepared.speculation(), listener, arrived);
     }
 
     /**
@@ -267,12 +280,16 @@ public final class SpeculaEngine implements AutoCloseable {
         FieldErrors errors = new FieldErrors();
         ServingLimits.checkMaxTokens(request.maxTokens(), config.limits().maxTokensCap(), errors);
         errors.throwIfAny();
-        return run(request, speculation == null ? SpeculationSettings.DEFAULT : speculation, listener);
+        return run(request, speculation == null ? SpeculationSettings.DEFAULT : speculation, listener,
+                System.nanoTime());
     }
 
-    /** Reserves the request's KV cache, waits for a slot and decodes: the last steps of {@link #chat}. */
+    /**
+     * Reserves the request's KV cache, waits for a slot and decodes: the last steps of {@link #chat}. Measures the
+     * request's latency from {@code arrived} (queue time, time to first token) into its result and the listeners.
+     */
     private GenerationResult run(GenerationRequest request, SpeculationSettings speculation,
-                                 GenerationListener listener) {
+                                 GenerationListener listener, long arrived) {
         boolean speculate = speculative != null && speculation.enabled();
         long bytes = kvCacheBytes(request.promptIds().length, request.maxTokens(), speculation);
         Admission.Ticket ticket = admission.acquire(bytes, request.cancelled());
@@ -281,6 +298,35 @@ public final class SpeculaEngine implements AutoCloseable {
             return new GenerationResult(new int[0], "", FinishReason.CANCELLED, request.promptIds().length,
                     DecodingStats.EMPTY);
         }
+        long queueNanos = System.nanoTime() - arrived;
+        FirstToken firstToken = new FirstToken(listener);
+        GenerationResult result = decode(ticket, request, speculation, speculate, firstToken);
+        RequestLatency latency = new RequestLatency(queueNanos,
+                firstToken.at < 0 ? -1 : firstToken.at - arrived);
+        listeners.onRequestLatency(latency);
+        return result.withLatency(latency);
+    }
+
+    /** Passes the deltas on and notes when the first output token came. */
+    private static final class FirstToken implements GenerationListener {
+        private final GenerationListener next;
+        private long at = -1;
+
+        FirstToken(GenerationListener next) {
+            this.next = next == null ? GenerationListener.NONE : next;
+        }
+
+        @Override
+        public void onToken(int tokenId, String textDelta, TokenSource source) {
+            if (at < 0 && tokenId >= 0) {
+                at = System.nanoTime();
+            }
+            next.onToken(tokenId, textDelta, source);
+        }
+    }
+
+    private GenerationResult decode(Admission.Ticket ticket, GenerationRequest request,
+                                    SpeculationSettings speculation, boolean speculate, GenerationListener listener) {
         try (ticket) {
             // The generators poll the cancel flag once per decoding step: that poll is the request's heartbeat.
             GenerationRequest tracked = request.withCancelled(() -> {
