@@ -9,7 +9,7 @@ import io.specula.generate.GenerationRequest;
 import io.specula.generate.GenerationResult;
 import io.specula.generate.SamplingParams;
 import io.specula.model.Quantization;
-import io.specula.model.llama.LlamaModel;
+import io.specula.model.JavaKernelModel;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -94,7 +94,7 @@ final class BenchCommand implements Callable<Integer> {
         long loadStart = System.nanoTime();
         try (SpeculaEngine engine = SpeculaEngine.load(config)) {
             out.printf(Locale.ROOT, "loaded in %.1f s (warm-up included); target weights %s%n",
-                    (System.nanoTime() - loadStart) / 1e9, engine.target().model() instanceof LlamaModel m
+                    (System.nanoTime() - loadStart) / 1e9, engine.target().model() instanceof JavaKernelModel m
                             ? m.weights() : "on " + engine.info().kernel());
             SamplingParams sampling = new SamplingParams(temperature, 0, 1, seed, 0, 0);
             List<GenerationRequest> requests = new ArrayList<>();

@@ -18,6 +18,9 @@ import java.util.Locale;
  */
 final class DjlModels {
 
+    /** Why a Gemma 3 model is refused on DJL (a compile-time constant: naming it loads no DJL class). */
+    static final String UNSUPPORTED_GEMMA3 = DjlLlamaModel.UNSUPPORTED_GEMMA3;
+
     private DjlModels() {
     }
 

@@ -7,11 +7,14 @@ import io.specula.kernel.MatMul;
 import io.specula.kernel.MatMuls;
 import io.specula.model.CausalLm;
 import io.specula.model.GenerationConfig;
+import io.specula.model.JavaKernelModel;
 import io.specula.model.ModelConfig;
 import io.specula.model.ModelWeights;
 import io.specula.model.Quantization;
 import io.specula.model.TensorSource;
 import io.specula.model.WeightLoader;
+import io.specula.model.gemma3.Gemma3Model;
+import io.specula.model.gemma3.Gemma3Weights;
 import io.specula.model.llama.LlamaModel;
 import io.specula.model.llama.LlamaWeights;
 import io.specula.tokenizer.HfTokenizer;
@@ -126,6 +129,11 @@ public final class ModelLoader {
             throw new SpeculaException("dtype 'float32' and quantization '" + quantization + "' for "
                     + name + " ask for two different precisions of the weights: set only one of them");
         }
+        if (djl && config.architecture() == ModelConfig.Architecture.GEMMA3) {
+            throw new SpeculaException(name + " (device '" + device + "', kernel '" + k + "', dtype '"
+                    + dtype + "'): " + DjlModels.UNSUPPORTED_GEMMA3 + " (spring.ai.specula.device/dtype, the "
+                    + "CLI's --device/--kernel)");
+        }
         try {
             if (djl) {
                 CausalLm model = DjlModels.create(config, weights, dev, type, dev.isGpu() ? "device '" + device + "'"
@@ -138,16 +146,23 @@ public final class ModelLoader {
             MatMul matmul = MatMuls.forName(k);
             heapCheck.accept(widen);
             long start = System.nanoTime();
-            LlamaWeights w = LlamaWeights.load(config, new WeightLoader(weights, quantization, widen));
-            LlamaModel model = new LlamaModel(config, w, matmul);
+            JavaKernelModel model = javaModel(config, new WeightLoader(weights, quantization, widen), matmul);
             log.info("Loaded {} ({}, {} layers, hidden {}) on cpu with the Java {} kernel in {} s; weights {}",
                     name, config.architecture().className(), config.numLayers(), config.hiddenSize(),
                     matmul.name(), String.format(Locale.ROOT, "%.1f", (System.nanoTime() - start) / 1e9),
-                    w.summary());
+                    model.weights());
             return model;
         } catch (IllegalArgumentException e) {
             throw new SpeculaException("kernel/dtype for " + source + ": " + e.getMessage(), e);
         }
+    }
+
+    /** The Java-kernel model of the configuration's architecture: Gemma 3 has its own, the others are Llama's. */
+    public static JavaKernelModel javaModel(ModelConfig config, WeightLoader loader, MatMul matmul) {
+        if (config.architecture() == ModelConfig.Architecture.GEMMA3) {
+            return new Gemma3Model(config, Gemma3Weights.load(config, loader), matmul);
+        }
+        return new LlamaModel(config, LlamaWeights.load(config, loader), matmul);
     }
 
     /**

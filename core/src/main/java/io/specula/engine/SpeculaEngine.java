@@ -19,9 +19,9 @@ import io.specula.generate.PlainGenerator;
 import io.specula.generate.RequestLatency;
 import io.specula.generate.TokenSource;
 import io.specula.generate.structured.StructuredOutput;
+import io.specula.model.JavaKernelModel;
 import io.specula.model.PyTorchEngine;
 import io.specula.model.Quantization;
-import io.specula.model.llama.LlamaModel;
 import io.specula.speculative.SpeculativeGenerator;
 import io.specula.speculative.drafter.Drafter;
 import io.specula.speculative.drafter.ModelDrafter;
@@ -188,22 +188,22 @@ public final class SpeculaEngine implements AutoCloseable {
     }
 
     private static String kernelName(LoadedModel model) {
-        return model.model() instanceof LlamaModel m ? m.kernel().name() : "djl";
+        return model.model() instanceof JavaKernelModel m ? m.kernel().name() : "djl";
     }
 
     // A model that is not on the Java kernels was made by DjlModels (so DJL's engine is there to ask).
     private static String deviceName(LoadedModel model) {
-        return model.model() instanceof LlamaModel ? "cpu" : DjlModels.deviceName(model.model());
+        return model.model() instanceof JavaKernelModel ? "cpu" : DjlModels.deviceName(model.model());
     }
 
     private static String dtypeName(LoadedModel model) {
-        return model.model() instanceof LlamaModel ? "float32" : DjlModels.dtypeName(model.model());
+        return model.model() instanceof JavaKernelModel ? "float32" : DjlModels.dtypeName(model.model());
     }
 
     /** Bytes of keys and values one position takes in the model's KV cache (all layers, in its compute dtype). */
     static long kvBytesPerPosition(LoadedModel model) {
         var c = model.config();
-        int bytes = model.model() instanceof LlamaModel ? Float.BYTES : DjlModels.bytesPerValue(model.model());
+        int bytes = model.model() instanceof JavaKernelModel ? Float.BYTES : DjlModels.bytesPerValue(model.model());
         return 2L * c.numLayers() * c.numKvHeads() * c.headDim() * bytes;
     }
 

@@ -5,17 +5,28 @@ import io.specula.model.KvCache;
 
 /**
  * Keys and values in Java arrays, one pair per layer, laid out [position][kvHeads * headDim] so that a new
- * position is written in place and truncation only moves the length back.
+ * position is written in place and truncation only moves the length back. Every layer keeps every position, also a
+ * sliding-window layer (Mistral, Gemma 3's local layers, Phi-3-mini-4k): its attention reads only the window, so a
+ * rollback to any length is exact, as the keys and values of the positions before the window are still there.
+ * (A ring buffer of window size would save memory on such layers, but a rollback past its wrap-around would need the
+ * overwritten positions back.) Used by the Java kernels' models ({@link LlamaModel}, {@code Gemma3Model}).
  */
-final class ArrayKvCache implements KvCache {
+public final class ArrayKvCache implements KvCache {
 
     final float[][] keys;
     final float[][] values;
+    /** The tokens and the factors they were rotated with, for a longrope model ({@link LongRopePasses}); else null. */
+    final LongRopePasses.State longRope;
     private final int capacity;
     private final int kvDim;
     private int length;
 
-    ArrayKvCache(int layers, int capacity, int kvDim) {
+    public ArrayKvCache(int layers, int capacity, int kvDim) {
+        this(layers, capacity, kvDim, false);
+    }
+
+    ArrayKvCache(int layers, int capacity, int kvDim, boolean longRope) {
+        this.longRope = longRope ? new LongRopePasses.State(capacity) : null;
         this.capacity = capacity;
         this.kvDim = kvDim;
         this.keys = new float[layers][];
@@ -40,15 +51,26 @@ final class ArrayKvCache implements KvCache {
         return kvDim;
     }
 
+    /** Layer {@code layer}'s keys, [position][kvDim], written in place by the forward pass. */
+    public float[] keys(int layer) {
+        return keys[layer];
+    }
+
+    /** Layer {@code layer}'s values, laid out as {@link #keys}. */
+    public float[] values(int layer) {
+        return values[layer];
+    }
+
     /** Makes room for {@code n} more positions; the forward pass then writes them. */
-    void reserve(int n) {
+    public void reserve(int n) {
         if (length + n > capacity) {
             throw new SpeculaException("KV cache: " + (length + n) + " positions needed but the sequence's cache holds "
                     + capacity + " (prompt + max tokens exceed the configured context)");
         }
     }
 
-    void advance(int n) {
+    /** Counts the {@code n} positions the forward pass has written. */
+    public void advance(int n) {
         length += n;
     }
 
