@@ -25,6 +25,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
 import java.util.function.IntConsumer;
+import java.util.function.UnaryOperator;
 
 /**
  * A model drafter that keeps learning from the target while the application serves. The engine sees one object, a
@@ -74,6 +75,15 @@ public final class AdaptiveDrafter implements Drafter, VerificationObserver {
      */
     public static AdaptiveDrafter create(AdaptiveConfig config, String name, Path baseDir, CausalLm baseModel,
                                          int targetVocab) {
+        return create(config, name, baseDir, baseModel, targetVocab, UnaryOperator.identity());
+    }
+
+    /**
+     * As above; every version's model (the base and each adapted one) serves through {@code serving} (the engine's
+     * chunked prefill), while training and rebuilding read the models themselves.
+     */
+    public static AdaptiveDrafter create(AdaptiveConfig config, String name, Path baseDir, CausalLm baseModel,
+                                         int targetVocab, UnaryOperator<CausalLm> serving) {
         ModelConfig mc = baseModel.config();
         ModelShape shape;
         try {
@@ -81,9 +91,9 @@ public final class AdaptiveDrafter implements Drafter, VerificationObserver {
         } catch (IllegalArgumentException e) {
             throw new SpeculaException("adaptive: the drafter '" + name + "' cannot be fine-tuned: " + e.getMessage(), e);
         }
-        Function<Map<String, SafeTensorsFiles.Tensor>, CausalLm> factory = factoryFor(mc, baseModel);
-        DrafterVersions versions = new DrafterVersions(new DrafterVersions.Version(name, 0, baseModel, false,
-                readWeights(baseDir, shape), new DrafterVersions.VersionStats(0, -1, Instant.now())));
+        Function<Map<String, SafeTensorsFiles.Tensor>, CausalLm> factory = factoryFor(mc, baseModel).andThen(serving);
+        DrafterVersions versions = new DrafterVersions(new DrafterVersions.Version(name, 0, serving.apply(baseModel),
+                false, readWeights(baseDir, shape), new DrafterVersions.VersionStats(0, -1, Instant.now())));
         ExampleBuffer buffer = new ExampleBuffer(config.bufferSize(), config.heldOutFraction());
         TrafficRecorder recorder = new TrafficRecorder(config, buffer, Math.min(targetVocab, baseModel.vocabSize()));
         AdaptationLoop loop = new AdaptationLoop(config, name, baseDir, shape, factory, targetVocab, buffer, versions);
@@ -95,10 +105,12 @@ public final class AdaptiveDrafter implements Drafter, VerificationObserver {
     private static Function<Map<String, SafeTensorsFiles.Tensor>, CausalLm> factoryFor(ModelConfig c, CausalLm base) {
         Path origin = Path.of("adaptive-drafter");
         if (base instanceof LlamaModel m) {
-            return w -> new LlamaModel(c, LlamaWeights.load(c, SafeTensorsFiles.source(origin, w)), m.kernel());
+            return w -> new LlamaModel(c, LlamaWeights.load(c, SafeTensorsFiles.source(origin, w)), m.kernel(), m.ops(),
+                    m.maxPositions());
         }
         if (base instanceof DjlLlamaModel m) {
-            return w -> DjlLlamaModel.create(c, SafeTensorsFiles.source(origin, w), m.device(), m.dataType());
+            return w -> DjlLlamaModel.create(c, SafeTensorsFiles.source(origin, w), m.device(), m.dataType(),
+                    m.maxPositions());
         }
         throw new SpeculaException("adaptive: the drafter's compute path (" + base.getClass().getSimpleName()
                 + ") cannot be rebuilt with new weights");

@@ -1,11 +1,14 @@
 package io.specula.chat;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import io.micrometer.observation.Observation;
@@ -62,9 +65,11 @@ import org.springframework.util.Assert;
  * <p>
  * Each response carries the request's speculative statistics in its generation metadata and message metadata (keys
  * in {@link SpeculaChatMetadata}); each streamed chunk names the source of its tokens (drafter or target).
- * Generation for {@link #stream(Prompt)} runs on a bounded scheduler; cancelling the stream stops the engine within
- * one decoding step. Observations follow Spring AI's {@code gen_ai.client.operation} convention with provider
- * {@value #PROVIDER_NAME}.
+ * {@link #stream(Prompt)} goes through the engine's admission before it takes a scheduler thread
+ * ({@link SpeculaEngine#submit}): a stream the engine cannot take is refused when subscribed, a queued stream waits
+ * without a thread (and fails at the queue timeout), and only admitted streams decode on the scheduler. Cancelling the
+ * stream stops the engine within one decoding step (or takes a queued request out of the queue). Observations follow
+ * Spring AI's {@code gen_ai.client.operation} convention with provider {@value #PROVIDER_NAME}.
  */
 public class SpeculaChatModel implements ChatModel {
 
@@ -161,7 +166,6 @@ public class SpeculaChatModel implements ChatModel {
 
             Flux<ChatResponse> chunks = Flux
                 .<ChatResponse>create(sink -> generateInto(request, sink), FluxSink.OverflowStrategy.BUFFER)
-                .subscribeOn(this.scheduler)
                 .doOnError(observation::error)
                 .doFinally(signal -> observation.stop())
                 .contextWrite(ctx -> ctx.put(ObservationThreadLocalAccessor.KEY, observation));
@@ -170,31 +174,51 @@ public class SpeculaChatModel implements ChatModel {
         });
     }
 
-    /** Runs one generation on the calling (scheduler) thread, pushing a chunk per text delta into the sink. */
+    /**
+     * Submits one generation to the engine (admission, chat template and tokens on the subscribing thread, as
+     * {@link #call} does; decoding on the scheduler once admitted), pushing a chunk per text delta into the sink.
+     */
     private void generateInto(ChatRequest request, FluxSink<ChatResponse> sink) {
         AtomicBoolean cancelled = new AtomicBoolean();
-        sink.onCancel(() -> cancelled.set(true));
         String id = UUID.randomUUID().toString();
-        try {
-            List<String> pendingSources = new ArrayList<>();
-            GenerationListener listener = (tokenId, textDelta, source) -> {
-                if (tokenId >= 0 && source != null) {
-                    pendingSources.add(source.name());
-                }
-                if (textDelta != null && !textDelta.isEmpty() && !cancelled.get()) {
-                    sink.next(chunk(id, textDelta, List.copyOf(pendingSources)));
-                    pendingSources.clear();
-                }
-            };
-            GenerationResult result = this.engine.chat(request, listener, cancelled::get);
-            if (!cancelled.get()) {
-                sink.next(finalResponse(id, "", result, List.copyOf(pendingSources)));
-                sink.complete();
+        List<String> pendingSources = Collections.synchronizedList(new ArrayList<>());
+        GenerationListener listener = (tokenId, textDelta, source) -> {
+            if (tokenId >= 0 && source != null) {
+                pendingSources.add(source.name());
             }
+            if (textDelta != null && !textDelta.isEmpty() && !cancelled.get()) {
+                sink.next(chunk(id, textDelta, List.copyOf(pendingSources)));
+                pendingSources.clear();
+            }
+        };
+        CompletableFuture<GenerationResult> result;
+        try {
+            result = this.engine.submit(request, listener, cancelled::get, this::execute);
         }
         catch (Throwable ex) {
             sink.error(ex);
+            return;
         }
+        sink.onCancel(() -> {
+            cancelled.set(true);
+            result.cancel(false);
+        });
+        result.whenComplete((generated, ex) -> {
+            if (cancelled.get()) {
+                return;
+            }
+            if (ex != null) {
+                sink.error(ex instanceof CompletionException && ex.getCause() != null ? ex.getCause() : ex);
+                return;
+            }
+            sink.next(finalResponse(id, "", generated, List.copyOf(pendingSources)));
+            sink.complete();
+        });
+    }
+
+    /** Runs engine work on the scheduler (which throws RejectedExecutionException when saturated). */
+    private void execute(Runnable task) {
+        this.scheduler.schedule(task);
     }
 
     private ChatResponse chunk(String id, String text, List<String> sources) {
@@ -315,7 +339,10 @@ public class SpeculaChatModel implements ChatModel {
             return this;
         }
 
-        /** Where streamed generations run; {@link Schedulers#boundedElastic()} by default. */
+        /**
+         * Where streamed generations decode once admitted; {@link Schedulers#boundedElastic()} by default. A stream
+         * waiting for a slot holds none of its threads.
+         */
         public Builder scheduler(Scheduler scheduler) {
             this.scheduler = scheduler;
             return this;

@@ -41,6 +41,14 @@ public final class ModelLoader {
      * @param kernel "auto", "vector", "scalar" or "djl"
      */
     public static LoadedModel load(Path dir, String device, String dtype, String kernel) {
+        return load(dir, device, dtype, kernel, 0);
+    }
+
+    /**
+     * @param contextLimit the longest sequence the model will serve (the configured context): its RoPE tables are sized
+     *                     by it rather than by max_position_embeddings; 0 = the model's own context length
+     */
+    public static LoadedModel load(Path dir, String device, String dtype, String kernel, int contextLimit) {
         if (dir == null || !Files.isDirectory(dir)) {
             throw new SpeculaException("model directory '" + dir + "' does not exist or is not a directory "
                     + "(expected a Hugging Face layout: config.json, *.safetensors, tokenizer.json)");
@@ -49,7 +57,9 @@ public final class ModelLoader {
         GenerationConfig generation = GenerationConfig.read(dir);
         Tokenizer tokenizer = HfTokenizer.load(dir);
         try {
-            CausalLm model = loadNetwork(dir, config, device, dtype, kernel);
+            int positions = contextLimit > 0 ? Math.min(contextLimit, config.maxPositionEmbeddings())
+                    : config.maxPositionEmbeddings();
+            CausalLm model = loadNetwork(dir, config, device, dtype, kernel, positions);
             return new LoadedModel(dir, dir.getFileName().toString(), config, model, tokenizer,
                     eosIds(config, generation, tokenizer));
         } catch (RuntimeException e) {
@@ -58,21 +68,23 @@ public final class ModelLoader {
         }
     }
 
-    private static CausalLm loadNetwork(Path dir, ModelConfig config, String device, String dtype, String kernel) {
+    private static CausalLm loadNetwork(Path dir, ModelConfig config, String device, String dtype, String kernel,
+                                        int positions) {
         String k = kernel == null ? "auto" : kernel.toLowerCase(Locale.ROOT);
         Device dev = DeviceSelection.device(device);
         DataType type = DeviceSelection.dataType(dtype, dev);
         boolean djl = dev.isGpu() || k.equals("djl") || type != DataType.FLOAT32;
         try (ModelWeights weights = ModelWeights.open(dir)) {
             if (djl) {
-                CausalLm model = DjlLlamaModel.create(config, weights, dev, type);
+                CausalLm model = DjlLlamaModel.create(config, weights, dev, type, positions);
                 log.info("Loaded {} ({}, {} layers, hidden {}) on {} ({}) with DJL's PyTorch engine",
                         dir.getFileName(), config.architecture().className(), config.numLayers(),
                         config.hiddenSize(), dev, type);
                 return model;
             }
             MatMul matmul = MatMuls.forName(k);
-            LlamaModel model = new LlamaModel(config, LlamaWeights.load(config, weights), matmul);
+            LlamaModel model = new LlamaModel(config, LlamaWeights.load(config, weights), matmul,
+                    MatMuls.opsForName(matmul.name()), positions);
             log.info("Loaded {} ({}, {} layers, hidden {}) on cpu with the Java {} kernel", dir.getFileName(),
                     config.architecture().className(), config.numLayers(), config.hiddenSize(), matmul.name());
             return model;

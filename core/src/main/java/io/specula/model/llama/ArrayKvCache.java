@@ -6,13 +6,21 @@ import io.specula.model.KvCache;
 /**
  * Keys and values in Java arrays, one pair per layer, laid out [position][kvHeads * headDim] so that a new
  * position is written in place and truncation only moves the length back.
+ *
+ * <p>The arrays grow with the sequence (doubling, up to the capacity) rather than being allocated for the capacity up
+ * front: a request that may use the whole context but stops early holds only what it used. The engine still reserves
+ * the capacity against its KV cache budget, which bounds the worst case.
  */
 final class ArrayKvCache implements KvCache {
+
+    /** Positions allocated at first: a short prompt and answer never grow the arrays. */
+    static final int INITIAL_POSITIONS = 256;
 
     final float[][] keys;
     final float[][] values;
     private final int capacity;
     private final int kvDim;
+    private int allocated;
     private int length;
 
     ArrayKvCache(int layers, int capacity, int kvDim) {
@@ -20,10 +28,16 @@ final class ArrayKvCache implements KvCache {
         this.kvDim = kvDim;
         this.keys = new float[layers][];
         this.values = new float[layers][];
+        this.allocated = Math.min(capacity, INITIAL_POSITIONS);
         for (int l = 0; l < layers; l++) {
-            keys[l] = new float[capacity * kvDim];
-            values[l] = new float[capacity * kvDim];
+            keys[l] = new float[allocated * kvDim];
+            values[l] = new float[allocated * kvDim];
         }
+    }
+
+    /** Positions the arrays hold now (at most the capacity). */
+    int allocated() {
+        return allocated;
     }
 
     @Override
@@ -40,11 +54,20 @@ final class ArrayKvCache implements KvCache {
         return kvDim;
     }
 
-    /** Makes room for {@code n} more positions; the forward pass then writes them. */
+    /** Makes room for {@code n} more positions (growing the arrays if needed); the forward pass then writes them. */
     void reserve(int n) {
-        if (length + n > capacity) {
-            throw new SpeculaException("KV cache: " + (length + n) + " positions needed but the sequence's cache holds "
+        int needed = length + n;
+        if (needed > capacity) {
+            throw new SpeculaException("KV cache: " + needed + " positions needed but the sequence's cache holds "
                     + capacity + " (prompt + max tokens exceed the configured context)");
+        }
+        if (needed > allocated) {
+            int grown = (int) Math.min(capacity, Math.max(needed, 2L * allocated));
+            for (int l = 0; l < keys.length; l++) {
+                keys[l] = java.util.Arrays.copyOf(keys[l], grown * kvDim);
+                values[l] = java.util.Arrays.copyOf(values[l], grown * kvDim);
+            }
+            allocated = grown;
         }
     }
 

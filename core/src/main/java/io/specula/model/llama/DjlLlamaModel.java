@@ -104,7 +104,7 @@ public final class DjlLlamaModel implements CausalLm {
             public LlamaWeights.Layer layer(int i) {
                 return weights.layers[i];
             }
-        }, device, dtype, false);
+        }, device, dtype, false, config.maxPositionEmbeddings());
     }
 
     /**
@@ -112,7 +112,16 @@ public final class DjlLlamaModel implements CausalLm {
      * time.
      */
     public static DjlLlamaModel create(ModelConfig config, TensorSource source, Device device, DataType dtype) {
-        return new DjlLlamaModel(config, fromSource(config, source), device, dtype, false);
+        return create(config, source, device, dtype, config.maxPositionEmbeddings());
+    }
+
+    /**
+     * As above, for sequences of at most {@code maxPositions} (the configured context; RoPE tables are sized by it,
+     * not by max_position_embeddings).
+     */
+    public static DjlLlamaModel create(ModelConfig config, TensorSource source, Device device, DataType dtype,
+                                       int maxPositions) {
+        return new DjlLlamaModel(config, fromSource(config, source), device, dtype, false, maxPositions);
     }
 
     /**
@@ -120,7 +129,8 @@ public final class DjlLlamaModel implements CausalLm {
      * float16 code path (casts around norms, softmax and logits) on machines without a GPU.
      */
     static DjlLlamaModel createHalfOnCpuForTests(ModelConfig config, TensorSource source) {
-        return new DjlLlamaModel(config, fromSource(config, source), Device.cpu(), DataType.FLOAT16, true);
+        return new DjlLlamaModel(config, fromSource(config, source), Device.cpu(), DataType.FLOAT16, true,
+                config.maxPositionEmbeddings());
     }
 
     private static HostWeights fromSource(ModelConfig config, TensorSource source) {
@@ -147,7 +157,8 @@ public final class DjlLlamaModel implements CausalLm {
         };
     }
 
-    private DjlLlamaModel(ModelConfig config, HostWeights host, Device device, DataType dtype, boolean halfOnCpu) {
+    private DjlLlamaModel(ModelConfig config, HostWeights host, Device device, DataType dtype, boolean halfOnCpu,
+                          int contextLimit) {
         if (config.mlpBias()) {
             throw new SpeculaException("config.json field 'mlp_bias': true is not supported (expected false)");
         }
@@ -160,7 +171,7 @@ public final class DjlLlamaModel implements CausalLm {
         this.c = config;
         this.dtype = dtype;
         this.reducedPrecision = dtype != DataType.FLOAT32;
-        this.maxPositions = config.maxPositionEmbeddings();
+        this.maxPositions = Math.min(contextLimit, config.maxPositionEmbeddings());
         Engine engine = Engine.getEngine(ENGINE);
         this.manager = (PtNDManager) engine.newBaseManager(device);
         this.device = manager.getDevice();
@@ -248,6 +259,11 @@ public final class DjlLlamaModel implements CausalLm {
     @Override
     public ModelConfig config() {
         return c;
+    }
+
+    /** The longest sequence this model serves (its RoPE tables' length). */
+    public int maxPositions() {
+        return maxPositions;
     }
 
     public Device device() {

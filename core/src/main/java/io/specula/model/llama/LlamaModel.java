@@ -35,6 +35,14 @@ public final class LlamaModel implements CausalLm {
     }
 
     public LlamaModel(ModelConfig config, LlamaWeights weights, MatMul matmul, Ops ops) {
+        this(config, weights, matmul, ops, config.maxPositionEmbeddings());
+    }
+
+    /**
+     * For sequences of at most {@code maxPositions} (the configured context): RoPE tables are sized by it, not by
+     * max_position_embeddings.
+     */
+    public LlamaModel(ModelConfig config, LlamaWeights weights, MatMul matmul, Ops ops, int contextLimit) {
         if (config.mlpBias()) {
             throw new SpeculaException("config.json field 'mlp_bias': true is not supported (expected false)");
         }
@@ -42,7 +50,7 @@ public final class LlamaModel implements CausalLm {
         this.w = weights;
         this.matmul = matmul;
         this.ops = ops;
-        this.maxPositions = config.maxPositionEmbeddings();
+        this.maxPositions = Math.min(contextLimit, config.maxPositionEmbeddings());
         this.rope = new Rope(config, maxPositions);
     }
 
@@ -53,6 +61,16 @@ public final class LlamaModel implements CausalLm {
 
     public MatMul kernel() {
         return matmul;
+    }
+
+    /** The longest sequence this model serves (its RoPE tables' length). */
+    public int maxPositions() {
+        return maxPositions;
+    }
+
+    /** The per-token operations that go with the kernel. */
+    public Ops ops() {
+        return ops;
     }
 
     @Override
