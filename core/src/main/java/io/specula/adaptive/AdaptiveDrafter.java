@@ -139,8 +139,12 @@ public final class AdaptiveDrafter implements Drafter, VerificationObserver {
         }
         for (DrafterCheckpoints.Checkpoint c : found) {
             JsonObject info = c.info();
-            if (!fingerprint.equals(CheckpointInfo.baseFingerprint(info))) {
-                log.warn("Adaptive drafter: ignoring checkpoint {}: it was made from another drafter", c.dir());
+            String made = CheckpointInfo.baseFingerprint(info);
+            if (!fingerprint.equals(made)) {
+                log.warn("Adaptive drafter: ignoring checkpoint {}: its base_fingerprint ({}) is not this drafter's "
+                        + "({}): it was made from another drafter{}", c.dir(), made.isEmpty() ? "none" : made,
+                        fingerprint, made.startsWith(DrafterCheckpoints.FINGERPRINT_SCHEME) ? ""
+                                : ", or by an older Specula whose fingerprint did not tell drafters of one shape apart");
                 continue;
             }
             try {
