@@ -35,6 +35,10 @@ import java.util.function.BooleanSupplier;
  * Bounding the threads that decode at once gives the same protection: a fixed number of sequences in flight, a fixed
  * amount of memory, and a refusal instead of a pile-up. (Batching several sequences into one pass would need a batched
  * kernel; that is when a step scheduler pays.)
+ *
+ * <p>Why over 400 lines: one lock guards the slots, the queue and the budget, and every way in or out (a place, a
+ * blocking wait, a wait without a thread, its timeout, a withdrawal, a release, closing) must keep the same invariant
+ * under it (a free slot and a waiting request never coexist). Split across classes, the invariant would be too.
  */
 final class Admission {
 

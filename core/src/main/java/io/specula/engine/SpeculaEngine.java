@@ -58,6 +58,12 @@ import java.util.function.Supplier;
  * <p>{@link #close()} stops admitting, lets the requests in flight finish for the shutdown grace period, stops the rest
  * at their next decoding step (each ends with a {@link SpeculaException} saying so), and closes the models and
  * tokenizers only once no request uses them.
+ *
+ * <p>Why over 400 lines: this is the one place where the request path's steps are put in order (validation, a place in
+ * the queue, preparation, the KV reservation, admission, decoding, release) for its three entrances ({@link #chat},
+ * {@link #submit}, {@link #generate}), and where loading and shutdown order the models' lifetimes around them. Each step
+ * is done elsewhere ({@link RequestPreparation}, {@link Admission}, the generators, {@link ModelLoader}); splitting the
+ * ordering itself would spread one sequence over several files.
  */
 public final class SpeculaEngine implements AutoCloseable {
 
