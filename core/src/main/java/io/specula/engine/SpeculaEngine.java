@@ -276,13 +276,7 @@ public final class SpeculaEngine implements AutoCloseable {
     public GenerationResult chat(ChatRequest request, GenerationListener listener, BooleanSupplier cancelled) {
         preparation.validate(request);
         Admission.Ticket place = admission.reserve();
-        RequestPreparation.Prepared prepared;
-        try {
-            prepared = preparation.prepare(request, cancelled);
-        } catch (RuntimeException | Error e) {
-            admission.withdraw(place, false);
-            throw e;
-        }
+        RequestPreparation.Prepared prepared = prepare(request, place, cancelled);
         GenerationRequest generation = prepared.generation();
         Admission.Ticket slot = admission.acquire(place, kvCacheBytes(generation.promptIds().length,
                 generation.maxTokens(), prepared.speculation()), generation.cancelled());
@@ -317,13 +311,7 @@ public final class SpeculaEngine implements AutoCloseable {
         Admission.Ticket place = admission.reserve();
         CompletableFuture<GenerationResult> result = new CompletableFuture<>();
         BooleanSupplier stop = () -> result.isDone() || cancelled.getAsBoolean();
-        RequestPreparation.Prepared prepared;
-        try {
-            prepared = preparation.prepare(request, stop);
-        } catch (RuntimeException | Error e) {
-            admission.withdraw(place, false);
-            throw e;
-        }
+        RequestPreparation.Prepared prepared = prepare(request, place, stop);
         result.whenComplete((r, e) -> {
             // Cancelled by the caller: a request still queued gives its place back now.
             if (result.isCancelled() && admission.withdraw(place, true)) {
@@ -348,6 +336,16 @@ public final class SpeculaEngine implements AutoCloseable {
             }
         });
         return result;
+    }
+
+    /** Renders and encodes a request that holds {@code place}; a request that cannot be prepared gives it back. */
+    private RequestPreparation.Prepared prepare(ChatRequest request, Admission.Ticket place, BooleanSupplier cancelled) {
+        try {
+            return preparation.prepare(request, cancelled);
+        } catch (RuntimeException | Error e) {
+            admission.withdraw(place, false);
+            throw e;
+        }
     }
 
     private void decodeWhenAdmitted(CompletableFuture<Admission.Ticket> slot, RequestPreparation.Prepared prepared,

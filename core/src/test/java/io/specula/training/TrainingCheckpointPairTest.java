@@ -23,18 +23,16 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  */
 class TrainingCheckpointPairTest {
 
-    static final int VOCAB = 384;
-
     @TempDir
     static Path dir;
 
     @BeforeAll
     static void corpus() throws Exception {
-        TrainingFixtures.prepare(dir, VOCAB);
+        TrainingFixtures.prepare(dir, TrainerTest.VOCAB);
     }
 
     static TrainingOptions options(String name) {
-        TrainingOptions o = TrainingFixtures.options(dir, name, TrainingFixtures.tinyShape(VOCAB));
+        TrainingOptions o = TrainingFixtures.options(dir, name, TrainingFixtures.tinyShape(TrainerTest.VOCAB));
         o.steps = 8;
         o.checkpointEvery = 2;
         o.evalEvery = 100;
@@ -43,7 +41,7 @@ class TrainingCheckpointPairTest {
     }
 
     static Trainer.Result train(TrainingOptions o) {
-        return new Trainer(o, new PrintStream(new ByteArrayOutputStream()), false).run();
+        return TrainerTest.train(o);
     }
 
     static List<String> tensorFiles(Path work) throws Exception {
