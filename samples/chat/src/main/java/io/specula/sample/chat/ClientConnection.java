@@ -19,11 +19,13 @@ import org.springframework.http.MediaType;
  *
  * <p>So a probe writes one space and flushes: leading whitespace is insignificant in JSON, so the body still parses as
  * the answer that follows it. The first write after the client closed its end usually succeeds (the peer answers it
- * with a reset), the next one fails: a disconnect is seen at the second probe after it. The first probe commits the
- * response as 200 with a JSON content type; the caller probes only once the answer has started (the engine admitted
- * the request and decodes), so refusals before that (400, 503) keep their status. An error after that can only be
- * reported in the body ({@code {"error": ...}} after the whitespace), as the stream reports it in an {@code error}
- * event once it has started.
+ * with a reset), the next one fails: a disconnect is seen at the second probe after it. So the first two probes go at
+ * the first two text chunks (on loopback the reset is back by then, so a client that left while its request was
+ * queued usually costs two chunks once the request is admitted, not an interval), the others at most once per
+ * interval. The first probe commits the response as 200 with a JSON content type; the caller probes only once the
+ * answer has started (the engine admitted the request and decodes), so refusals before that (400, 503) keep their
+ * status. An error after that can only be reported in the body ({@code {"error": ...}} after the whitespace), as the
+ * stream reports it in an {@code error} event once it has started.
  */
 final class ClientConnection {
 
@@ -32,6 +34,8 @@ final class ClientConnection {
     private final long intervalNanos;
 
     private long lastProbe;
+
+    private int probes;
 
     private boolean probed;
 
@@ -49,15 +53,16 @@ final class ClientConnection {
     }
 
     /**
-     * Probes the connection if the interval has passed since the last probe (at once the first time); returns false
-     * when the client is gone.
+     * Probes the connection if the interval has passed since the last probe (at once the first two times); returns
+     * false when the client is gone.
      */
     boolean alive() {
         long now = System.nanoTime();
-        if (this.probed && now - this.lastProbe < this.intervalNanos) {
+        if (this.probes >= 2 && now - this.lastProbe < this.intervalNanos) {
             return true;
         }
         this.lastProbe = now;
+        this.probes++;
         try {
             if (!this.probed) {
                 this.response.setStatus(HttpServletResponse.SC_OK);
