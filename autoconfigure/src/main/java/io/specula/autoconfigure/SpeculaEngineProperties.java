@@ -14,6 +14,7 @@ import io.specula.InvalidRequestException;
 import io.specula.engine.DrafterChoice;
 import io.specula.engine.EngineConfig;
 import io.specula.engine.ServingLimits;
+import io.specula.model.Quantization;
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.boot.context.properties.ConfigurationProperties;
@@ -56,8 +57,25 @@ public class SpeculaEngineProperties implements Validator {
     /** Where the models run: "cpu", "cuda", "cuda:N" (the N-th GPU) or "auto" (a GPU when there is one). */
     private String device = "cpu";
 
-    /** Compute dtype: "auto" (the model's own dtype where the device supports it), "float32" or "float16". */
+    /**
+     * Compute dtype: "auto" (the model's own dtype where the device supports it; on the CPU, F16 and BF16 weights stay
+     * 16-bit), "float32" (on the CPU: weights widened to float32) or "float16" (CUDA).
+     */
     private String dtype = "auto";
+
+    /**
+     * How the target's weights are stored for the CPU kernels: "none" (as the checkpoint stores them: F16/BF16 stay
+     * 16-bit, F32 stays F32), "q8_0" (8-bit blocks, about 1/4 of float32), "q4_0" or "q4_1" (4-bit blocks with the
+     * output head at 8 bits; q4_1 fits a scale and a minimum per block and is the more accurate). Made when the model
+     * is loaded; greedy output stays exactly that of the target as loaded. See docs/quantization.md.
+     */
+    private String targetQuantization = "none";
+
+    /**
+     * How the drafter model's weights are stored, chosen apart from the target's: a 4-bit drafter drafts faster and
+     * never changes the output, only how often drafts are accepted. Same values as target-quantization.
+     */
+    private String drafterQuantization = "none";
 
     /**
      * Longest sequence (prompt + output) one request may use, in tokens; bounds the KV cache. 0 uses the model's
@@ -159,6 +177,22 @@ public class SpeculaEngineProperties implements Validator {
 
     public void setDtype(String dtype) {
         this.dtype = dtype;
+    }
+
+    public String getTargetQuantization() {
+        return this.targetQuantization;
+    }
+
+    public void setTargetQuantization(String targetQuantization) {
+        this.targetQuantization = targetQuantization;
+    }
+
+    public String getDrafterQuantization() {
+        return this.drafterQuantization;
+    }
+
+    public void setDrafterQuantization(String drafterQuantization) {
+        this.drafterQuantization = drafterQuantization;
     }
 
     public int getMaxContextTokens() {
@@ -276,7 +310,19 @@ public class SpeculaEngineProperties implements Validator {
         }
         return new EngineConfig(targetDir, drafterChoice, this.device.trim().toLowerCase(Locale.ROOT),
                 this.dtype.trim().toLowerCase(Locale.ROOT), this.maxContextTokens, "auto", toServingLimits(),
-                this.parseSpecialTokensInMessages);
+                this.parseSpecialTokensInMessages,
+                quantization("target-quantization", this.targetQuantization),
+                quantization("drafter-quantization", this.drafterQuantization));
+    }
+
+    private static Quantization quantization(String property, @Nullable String value) {
+        try {
+            return Quantization.parse(CONFIG_PREFIX + "." + property, value);
+        }
+        catch (IllegalArgumentException ex) {
+            throw new InvalidConfigurationPropertyValueException(CONFIG_PREFIX + "." + property, value,
+                    "expected " + Quantization.names());
+        }
     }
 
     private static Path modelDirectory(String property, @Nullable String value, boolean required) {
@@ -305,6 +351,17 @@ public class SpeculaEngineProperties implements Validator {
         return dir;
     }
 
+    private static @Nullable Quantization checkQuantization(Errors errors, String field, @Nullable String value) {
+        try {
+            return Quantization.parse(field, value);
+        }
+        catch (IllegalArgumentException ex) {
+            errors.rejectValue(field, "specula." + field, "expected " + Quantization.names() + " (got \"" + value
+                    + "\")");
+            return null;
+        }
+    }
+
     @Override
     public boolean supports(Class<?> type) {
         return SpeculaEngineProperties.class.isAssignableFrom(type);
@@ -319,6 +376,30 @@ public class SpeculaEngineProperties implements Validator {
         }
         if (properties.dtype == null || !DTYPES.contains(properties.dtype.trim().toLowerCase(Locale.ROOT))) {
             errors.rejectValue("dtype", "specula.dtype", "expected \"auto\", \"float32\" or \"float16\"");
+        }
+        Quantization targetQ = checkQuantization(errors, "targetQuantization", properties.targetQuantization);
+        Quantization drafter = checkQuantization(errors, "drafterQuantization", properties.drafterQuantization);
+        String device = properties.device == null ? "" : properties.device.trim().toLowerCase(Locale.ROOT);
+        boolean cuda = device.startsWith("cuda");
+        if (cuda && targetQ != null && targetQ != Quantization.NONE) {
+            errors.rejectValue("targetQuantization", "specula.targetQuantization", "quantized weights run on the CPU "
+                    + "kernels; with device " + device + " (DJL's PyTorch engine) use \"none\"");
+        }
+        if (cuda && drafter != null && drafter != Quantization.NONE) {
+            errors.rejectValue("drafterQuantization", "specula.drafterQuantization", "quantized weights run on the "
+                    + "CPU kernels; with device " + device + " (DJL's PyTorch engine) use \"none\"");
+        }
+        String drafterSetting = properties.drafter == null ? "" : properties.drafter.trim();
+        boolean drafterModel = DrafterChoice.parse(properties.drafter).kind() == DrafterChoice.Kind.MODEL;
+        if (drafter != null && drafter != Quantization.NONE && !drafterModel) {
+            errors.rejectValue("drafterQuantization", "specula.drafterQuantization", "set to \"" + drafter
+                    + "\" but the drafter is " + (drafterSetting.isEmpty() ? "not set" : "\"" + drafterSetting + "\"")
+                    + ", not a model directory: there are no drafter weights to quantize");
+        }
+        boolean float32 = properties.dtype != null && properties.dtype.trim().equalsIgnoreCase("float32");
+        if (float32 && targetQ != null && targetQ != Quantization.NONE) {
+            errors.rejectValue("targetQuantization", "specula.targetQuantization", "dtype \"float32\" asks for "
+                    + "float32 weights and target-quantization for \"" + targetQ + "\": set only one of them");
         }
         if (properties.maxContextTokens < 0) {
             errors.rejectValue("maxContextTokens", "specula.maxContextTokens",

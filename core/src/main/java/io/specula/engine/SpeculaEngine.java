@@ -18,6 +18,7 @@ import io.specula.generate.GenerationResult;
 import io.specula.generate.PlainGenerator;
 import io.specula.generate.PrefillChunking;
 import io.specula.model.CausalLm;
+import io.specula.model.Quantization;
 import io.specula.model.llama.DjlLlamaModel;
 import io.specula.model.llama.LlamaModel;
 import io.specula.speculative.SpeculativeGenerator;
@@ -133,7 +134,8 @@ public final class SpeculaEngine implements AutoCloseable {
         // Device and dtype first, so that an error in them is not taken for one of the model files.
         ai.djl.Device device = loading(Setting.DEVICE, () -> DeviceSelection.device(config.device()));
         loading(Setting.DTYPE, () -> DeviceSelection.dataType(config.dtype(), device));
-        LoadedModel target = loading(Setting.TARGET, () -> loadModel(config.targetDir(), config));
+        LoadedModel target = loading(Setting.TARGET,
+                () -> loadModel(config.targetDir(), config, config.targetQuantization()));
         LoadedModel drafterModel = null;
         Drafter drafter = null;
         AdaptiveDrafter adaptiveDrafter = null;
@@ -143,7 +145,8 @@ public final class SpeculaEngine implements AutoCloseable {
                 case NONE -> { }
                 case NGRAM -> drafter = new NgramDrafter();
                 case MODEL -> {
-                    LoadedModel d = loading(Setting.DRAFTER, () -> loadModel(config.drafter().directory(), config));
+                    LoadedModel d = loading(Setting.DRAFTER,
+                            () -> loadModel(config.drafter().directory(), config, config.drafterQuantization()));
                     drafterModel = d;
                     checking(Setting.DRAFTER, () -> VocabularyCheck.verify(target.name(), target.tokenizer(),
                             target.model().vocabSize(), d.name(), d.tokenizer(), d.model().vocabSize()));
@@ -183,8 +186,9 @@ public final class SpeculaEngine implements AutoCloseable {
     }
 
     /** Loaded for the configured context: RoPE tables sized by it, not by the model's max_position_embeddings. */
-    private static LoadedModel loadModel(Path dir, EngineConfig config) {
-        return ModelLoader.load(dir, config.device(), config.dtype(), config.kernel(), config.maxContextTokens());
+    private static LoadedModel loadModel(Path dir, EngineConfig config, Quantization quantization) {
+        return ModelLoader.load(dir, config.device(), config.dtype(), config.kernel(), quantization,
+                config.maxContextTokens());
     }
 
     /** The longest sequence one request may use: the configured context, at most the model's own. */

@@ -1,7 +1,7 @@
 package io.specula.gguf;
 
 import io.specula.SpeculaException;
-import io.specula.model.safetensors.HalfFloats;
+import io.specula.kernel.HalfFloats;
 
 import java.io.BufferedOutputStream;
 import java.io.IOException;

@@ -1,6 +1,6 @@
 package io.specula.gguf;
 
-import io.specula.model.safetensors.HalfFloats;
+import io.specula.kernel.HalfFloats;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
