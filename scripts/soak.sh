@@ -12,6 +12,7 @@ clients=${2:-32}
 port=${3:-18090}
 warmup=${4:-60}
 flooders=${5:-8}
+delay=${FLOOD_DELAY:-30}
 url=http://127.0.0.1:$port
 out=${SOAK_OUT:-$root/target/soak}
 mkdir -p "$out"
@@ -40,7 +41,9 @@ memory() { # after a full GC: RSS and the heap in use
 }
 
 mix() { # the mix for $1 seconds
-  python3 scripts/abandoned-calls.py "$url" "$1" "$flooders" 256 >"$out/abandoned-$2.log" 2>&1 &
+  # The flood starts once the load test has its reference answers (about 8 x 2 s here): started together, the flood
+  # fills the queue with requests whose clients are gone (noticed only once admitted) and the references wait it out.
+  (sleep "$delay"; python3 scripts/abandoned-calls.py "$url" "$1" "$flooders" 256) >"$out/abandoned-$2.log" 2>&1 &
   local flood=$!
   cli/specula loadtest --url "$url" --server-pid $pid --clients "$clients" --seconds "$1" --disconnect-fraction 0.2 \
     --max-tokens 32 >"$out/loadtest-$2.log" 2>&1 && status=0 || status=$?
