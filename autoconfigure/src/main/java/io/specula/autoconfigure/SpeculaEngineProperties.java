@@ -11,9 +11,12 @@ import java.util.Set;
 import java.util.regex.Pattern;
 
 import io.specula.InvalidRequestException;
+import io.specula.SpeculaException;
 import io.specula.engine.DrafterChoice;
 import io.specula.engine.EngineConfig;
 import io.specula.engine.ServingLimits;
+import io.specula.gguf.GgufFile;
+import io.specula.gguf.OllamaModels;
 import io.specula.model.Quantization;
 import org.jspecify.annotations.Nullable;
 
@@ -43,16 +46,24 @@ public class SpeculaEngineProperties implements Validator {
     private static final Pattern DEVICE = Pattern.compile("cpu|auto|cuda(:\\d+)?");
 
     /**
-     * Directory of the target model: the model that answers, in Hugging Face layout (config.json, tokenizer.json,
-     * tokenizer_config.json, *.safetensors). Required.
+     * The target model: the model that answers. A directory in Hugging Face layout (config.json, tokenizer.json,
+     * tokenizer_config.json, *.safetensors), a GGUF file (as llama.cpp and LM Studio use), or a model Ollama has pulled,
+     * as "ollama:NAME[:TAG]" (e.g. "ollama:qwen2.5:0.5b"). Required.
      */
     private @Nullable String target;
 
     /**
-     * The drafter that proposes tokens for the target to verify: the directory of a small model sharing the target's
-     * tokenizer, "ngram" for prompt-lookup drafting (no second model), or empty for none (the target decodes alone).
+     * The drafter that proposes tokens for the target to verify: a small model sharing the target's tokenizer (a
+     * directory, a GGUF file or "ollama:NAME[:TAG]", as for the target), "ngram" for prompt-lookup drafting (no second
+     * model), or empty for none (the target decodes alone).
      */
     private @Nullable String drafter;
+
+    /**
+     * The folder Ollama keeps its models in (manifests/ and blobs/), for "ollama:" model names; by default the
+     * environment variable OLLAMA_MODELS as Ollama reads it, else ~/.ollama/models.
+     */
+    private @Nullable Path ollamaModels;
 
     /** Where the models run: "cpu", "cuda", "cuda:N" (the N-th GPU) or "auto" (a GPU when there is one). */
     private String device = "cpu";
@@ -157,6 +168,14 @@ public class SpeculaEngineProperties implements Validator {
 
     public @Nullable String getDrafter() {
         return this.drafter;
+    }
+
+    public @Nullable Path getOllamaModels() {
+        return this.ollamaModels;
+    }
+
+    public void setOllamaModels(@Nullable Path ollamaModels) {
+        this.ollamaModels = ollamaModels;
     }
 
     public void setDrafter(@Nullable String drafter) {
@@ -325,13 +344,22 @@ public class SpeculaEngineProperties implements Validator {
         }
     }
 
-    private static Path modelDirectory(String property, @Nullable String value, boolean required) {
+    private Path modelDirectory(String property, @Nullable String value, boolean required) {
         String name = CONFIG_PREFIX + "." + property;
         if (!StringUtils.hasText(value)) {
             throw new InvalidConfigurationPropertyValueException(name, value, required
                     ? "A target model directory is required: set " + name
-                            + " to a Hugging Face model directory (config.json, tokenizer.json, *.safetensors)"
-                    : "expected a model directory, \"ngram\" or empty");
+                            + " to a Hugging Face model directory (config.json, tokenizer.json, *.safetensors), a "
+                            + ".gguf file or ollama:NAME"
+                    : "expected a model directory, a .gguf file, ollama:NAME, \"ngram\" or empty");
+        }
+        if (OllamaModels.isReference(value)) {
+            try {
+                return OllamaModels.resolve(value, this.ollamaModels);
+            }
+            catch (SpeculaException ex) {
+                throw new InvalidConfigurationPropertyValueException(name, value, ex.getMessage());
+            }
         }
         Path dir;
         try {
@@ -339,6 +367,14 @@ public class SpeculaEngineProperties implements Validator {
         }
         catch (InvalidPathException ex) {
             throw new InvalidConfigurationPropertyValueException(name, value, "not a valid path: " + ex.getMessage());
+        }
+        if (Files.isRegularFile(dir)) {
+            if (!GgufFile.isGguf(dir)) {
+                throw new InvalidConfigurationPropertyValueException(name, value, "the file " + dir
+                        + " is not a GGUF file (it does not start with \"GGUF\"); expected a .gguf file or a "
+                        + "Hugging Face model directory");
+            }
+            return dir;
         }
         if (!Files.isDirectory(dir)) {
             throw new InvalidConfigurationPropertyValueException(name, value,

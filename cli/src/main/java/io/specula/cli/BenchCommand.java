@@ -39,10 +39,10 @@ final class BenchCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--target", required = true, description = "Target model directory.")
+    @Option(names = "--target", required = true, description = "Target model: a Hugging Face directory, a .gguf file or ollama:NAME[:TAG].")
     Path target;
 
-    @Option(names = "--drafter", required = true, description = "Drafter model directory, or 'ngram'.")
+    @Option(names = "--drafter", required = true, description = "Drafter model (a Hugging Face directory, a .gguf file or ollama:NAME[:TAG]), or 'ngram'.")
     String drafter;
 
     @Option(names = "--prompts", description = "File with one prompt per line (default: a few built-in prompts).")

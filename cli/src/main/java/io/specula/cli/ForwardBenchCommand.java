@@ -54,7 +54,7 @@ final class ForwardBenchCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--model", description = "A model directory to time instead of random models.")
+    @Option(names = "--model", description = "A model to time instead of random models: a Hugging Face directory, a .gguf file or ollama:NAME[:TAG].")
     Path model;
 
     @Option(names = "--quantize", defaultValue = "none",

@@ -27,7 +27,7 @@ final class GenerateCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--model", required = true, description = "Hugging Face model directory (config.json, *.safetensors, tokenizer.json).")
+    @Option(names = "--model", required = true, description = "A Hugging Face model directory (config.json, *.safetensors, tokenizer.json), a .gguf file, or ollama:NAME[:TAG] for a model Ollama has pulled (its folder: OLLAMA_MODELS or -Dspecula.ollama.models).")
     Path model;
 
     @ArgGroup(exclusive = true, multiplicity = "1")

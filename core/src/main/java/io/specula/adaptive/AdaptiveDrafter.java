@@ -85,6 +85,11 @@ public final class AdaptiveDrafter implements Drafter, VerificationObserver {
      */
     public static AdaptiveDrafter create(AdaptiveConfig config, String name, Path baseDir, CausalLm baseModel,
                                          int targetVocab, UnaryOperator<CausalLm> serving) {
+        if (baseDir != null && java.nio.file.Files.isRegularFile(baseDir)) {
+            throw new SpeculaException("adaptive: the drafter '" + name + "' is a GGUF file (" + baseDir + "); the "
+                    + "adaptive drafter fine-tunes a Hugging Face model directory (safetensors): point the drafter at "
+                    + "one, or disable spring.ai.specula.adaptive");
+        }
         ModelConfig mc = baseModel.config();
         ModelShape shape;
         try {

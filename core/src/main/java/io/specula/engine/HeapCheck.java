@@ -21,8 +21,13 @@ final class HeapCheck {
     }
 
     static void require(Path dir, ModelWeights weights, Quantization quantization, boolean float32) {
+        require(dir, estimate(weights, quantization, float32), quantization, float32);
+    }
+
+    /** As {@link #require(Path, ModelWeights, Quantization, boolean)} with the weights' bytes already estimated. */
+    static void require(Path dir, long weightBytes, Quantization quantization, boolean float32) {
         Runtime rt = Runtime.getRuntime();
-        check(dir, estimate(weights, quantization, float32),
+        check(dir, weightBytes,
                 quantization == Quantization.NONE ? (float32 ? "float32" : "as stored") : quantization.option(),
                 rt.maxMemory() - (rt.totalMemory() - rt.freeMemory()), rt.maxMemory());
     }

@@ -13,6 +13,10 @@ public final class ScalarMatMul implements MatMul {
     @Override
     public void matmul(float[] x, int positions, WeightMatrix w, float[] bias, float[] y) {
         MatMul.checkCall(x, positions, w, bias, y);
+        if (w instanceof StackedMatrix s) {
+            StackedMatrix.matmul(this, x, positions, s, bias, y);
+            return;
+        }
         int out = w.rows();
         int in = w.cols();
         float[] row = w instanceof F32Matrix f ? f.data : new float[in];

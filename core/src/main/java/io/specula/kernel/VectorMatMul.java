@@ -63,6 +63,10 @@ public final class VectorMatMul implements MatMul {
         if (positions == 0 || out == 0) {
             return;
         }
+        if (w instanceof StackedMatrix s) {
+            StackedMatrix.matmul(this, x, positions, s, bias, y);
+            return;
+        }
         if (!KernelSpecies.BLOCKS && (w instanceof Q8Matrix || w instanceof Q4Matrix)) {
             scalar.matmul(x, positions, w, bias, y);
             return;

@@ -11,6 +11,7 @@ package io.specula.kernel;
  *   <tr><td>{@link #BF16}</td><td>2</td><td>BF16</td></tr>
  *   <tr><td>{@link #Q8}</td><td>1.125 (blocks of 32), 1.25 (blocks of 16)</td><td>Q8_0; Q6_K as blocks of 16</td></tr>
  *   <tr><td>{@link #Q4}</td><td>0.75</td><td>Q4_0, Q4_1, Q4_K</td></tr>
+ *   <tr><td>{@link #STACKED}</td><td>its parts'</td><td>a fused projection whose parts differ in type</td></tr>
  * </table>
  */
 public enum WeightFormat {
@@ -23,5 +24,7 @@ public enum WeightFormat {
     /** Blocks of 16 or 32 int8 values with one float scale each ({@link Q8Matrix}). */
     Q8,
     /** Blocks of 32 unsigned 4-bit values with a float scale and a float minimum each ({@link Q4Matrix}). */
-    Q4
+    Q4,
+    /** Row ranges in different formats ({@link StackedMatrix}); the kernels run each part with its own kernel. */
+    STACKED
 }

@@ -12,7 +12,8 @@ package io.specula.kernel;
  * <p>Implementations hold plain Java arrays (see docs/quantization.md for why not memory-mapped buffers) and are
  * immutable once built: the arrays are never written after construction.
  */
-public sealed interface WeightMatrix permits F32Matrix, F16Matrix, Bf16Matrix, Q8Matrix, Q4Matrix {
+public sealed interface WeightMatrix permits F32Matrix, F16Matrix, Bf16Matrix, Q8Matrix, Q4Matrix,
+        StackedMatrix {
 
     int rows();
 

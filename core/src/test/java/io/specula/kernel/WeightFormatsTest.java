@@ -39,7 +39,22 @@ class WeightFormatsTest {
                 Q4Matrix.quantizeSymmetric(FloatRows.of(f32(w, s)), s[0], s[1])});
         f.add(new Object[] {"q4_1", (BiFunction<float[], int[], WeightMatrix>) (w, s) ->
                 Q4Matrix.quantizeWithMinimum(FloatRows.of(f32(w, s)), s[0], s[1])});
+        // a GGUF Q4_K_M q|k|v: parts in different formats, each run by its own kernel
+        f.add(new Object[] {"q4+q8/16+f16 stacked", (BiFunction<float[], int[], WeightMatrix>) WeightFormatsTest::stacked});
         return f;
+    }
+
+    /** The rows cut in three (the first two parts may be empty): 4-bit, 8-bit blocks of 16, f16. */
+    static WeightMatrix stacked(float[] w, int[] s) {
+        int a = s[0] / 3;
+        int b = s[0] / 3;
+        int c = s[0] - a - b;
+        int in = s[1];
+        float[] wa = java.util.Arrays.copyOfRange(w, 0, a * in);
+        float[] wb = java.util.Arrays.copyOfRange(w, a * in, (a + b) * in);
+        float[] wc = java.util.Arrays.copyOfRange(w, (a + b) * in, w.length);
+        return new StackedMatrix(List.of(Q4Matrix.quantizeWithMinimum(FloatRows.of(f32(wa, new int[] {a, in})), a, in),
+                q8Blocks16(wb, new int[] {b, in}), F16Matrix.round(wc, c, in)));
     }
 
     private static final int[] DENSE_INS = {1, 3, 7, 8, 15, 16, 17, 33, 100, 771};
