@@ -38,6 +38,12 @@ memory() { # after a full GC: RSS and the heap in use
   sleep 2
   echo "$1: $(grep VmRSS /proc/$pid/status | tr -s ' ')"
   jcmd $pid GC.heap_info | grep -E "garbage-first heap|used" | head -1 | sed 's/^ */  heap: /'
+  echo "  threads: $(ls /proc/$pid/task | wc -l)"
+  # With SPECULA_JAVA_OPTS="-Xmx1g -XX:NativeMemoryTracking=summary": what the JVM itself has committed, by category
+  if jcmd $pid VM.native_memory summary >"$out/nmt-$2.txt" 2>&1 && grep -q "Total:" "$out/nmt-$2.txt"; then
+    grep -E "^Total:|^-  *(Java Heap|Class|Thread|Code|GC|Compiler|Internal|Other|Symbol|Native Memory Tracking|Arena Chunk|Metaspace)" \
+      "$out/nmt-$2.txt" | sed 's/^/  nmt: /'
+  fi
 }
 
 mix() { # the mix for $1 seconds
@@ -53,11 +59,11 @@ mix() { # the mix for $1 seconds
 
 uptime
 echo "== warm-up ($warmup s)"; mix "$warmup" warmup; cat "$out/loadtest-warmup.log" "$out/abandoned-warmup.log"
-memory "after warm-up"
+memory "after warm-up" warmup
 echo "== soak ($seconds s): $(uptime)"; mix "$seconds" soak; cat "$out/loadtest-soak.log" "$out/abandoned-soak.log"
 echo "after the soak: $(uptime)"
 curl -s "$url/actuator/speculative" | python3 -c 'import json,sys; d=json.load(sys.stdin); print("serving:", json.dumps(d.get("serving")))'
-memory "after the soak"
+memory "after the soak" soak
 echo "== load average during the run"; cat "$out/load.log"
 echo "== server log lines at WARN or above (after start-up)"
 grep -nE " (WARN|ERROR) |Exception" "$out/server.log" | grep -v "Starting\|Started" | head -40 || echo "(none)"

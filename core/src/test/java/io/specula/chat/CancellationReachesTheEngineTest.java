@@ -14,9 +14,6 @@ import io.specula.generate.DecodingListener;
 import io.specula.generate.DecodingStats;
 import io.specula.generate.FinishReason;
 import io.specula.testing.TinyModelDirs;
-import io.specula.testing.TinyModels;
-import io.specula.testing.TinyTokenizers.ChatTemplateKind;
-import io.specula.testing.TinyTokenizers.TokenizerKind;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Timeout;
@@ -68,8 +65,7 @@ class CancellationReachesTheEngineTest {
     @BeforeAll
     static void load() {
         Path target = TinyModelDirs.llama(tmp.resolve("target"), 5);
-        Path drafter = TinyModelDirs.write(tmp.resolve("drafter"), TinyModels.Family.LLAMA,
-                TokenizerKind.LLAMA2_BYTE_FALLBACK, ChatTemplateKind.NONE, s -> s.seed(6).layers(1).hiddenSize(32));
+        Path drafter = TinyModelDirs.llamaDrafter(tmp.resolve("drafter"), 6);
         engine = SpeculaEngine.load(EngineConfig.of(target, drafter.toString()));
         scheduler = Schedulers.newBoundedElastic(2, 100, "cancellation");
         engine.addDecodingListener(new DecodingListener() {

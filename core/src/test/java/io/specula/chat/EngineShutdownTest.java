@@ -16,9 +16,6 @@ import io.specula.generate.GenerationRequest;
 import io.specula.generate.SamplingParams;
 import io.specula.speculative.SpeculationSettings;
 import io.specula.testing.TinyModelDirs;
-import io.specula.testing.TinyModels;
-import io.specula.testing.TinyTokenizers.ChatTemplateKind;
-import io.specula.testing.TinyTokenizers.TokenizerKind;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -53,8 +50,7 @@ class EngineShutdownTest {
     @BeforeAll
     static void write() {
         target = TinyModelDirs.llama(tmp.resolve("target"), 5);
-        drafter = TinyModelDirs.write(tmp.resolve("drafter"), TinyModels.Family.LLAMA,
-                TokenizerKind.LLAMA2_BYTE_FALLBACK, ChatTemplateKind.NONE, s -> s.seed(6).layers(1).hiddenSize(32));
+        drafter = TinyModelDirs.llamaDrafter(tmp.resolve("drafter"), 6);
     }
 
     static SpeculaEngine engine(String kernel, Duration grace) {

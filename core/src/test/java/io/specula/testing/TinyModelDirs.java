@@ -22,6 +22,12 @@ public final class TinyModelDirs {
                 spec -> spec.seed(seed));
     }
 
+    /** A drafter for {@link #llama}: the same tokenizer, one layer of hidden size 32 (cheap beside the target). */
+    public static Path llamaDrafter(Path dir, long seed) {
+        return write(dir, TinyModels.Family.LLAMA, TokenizerKind.LLAMA2_BYTE_FALLBACK, ChatTemplateKind.NONE,
+                spec -> spec.seed(seed).layers(1).hiddenSize(32));
+    }
+
     /**
      * Writes a whole model directory.
      *
