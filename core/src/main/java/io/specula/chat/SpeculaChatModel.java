@@ -6,6 +6,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import io.micrometer.observation.Observation;
@@ -74,9 +76,11 @@ import org.springframework.util.Assert;
  * <p>
  * Each response carries the request's speculative statistics in its generation metadata and message metadata (keys
  * in {@link SpeculaChatMetadata}); each streamed chunk names the source of its tokens (drafter or target).
- * Generation for {@link #stream(Prompt)} runs on a bounded scheduler; cancelling the stream stops the engine within
- * one decoding step. Observations follow Spring AI's {@code gen_ai.client.operation} convention with provider
- * {@value #PROVIDER_NAME}.
+ * {@link #stream(Prompt)} goes through the engine's admission before it takes a scheduler thread
+ * ({@link SpeculaEngine#submit}): a stream the engine cannot take is refused when subscribed, a queued stream waits
+ * without a thread (and fails at the queue timeout), and only admitted streams decode on the scheduler. Cancelling the
+ * stream stops the engine within one decoding step (or takes a queued request out of the queue). Observations follow
+ * Spring AI's {@code gen_ai.client.operation} convention with provider {@value #PROVIDER_NAME}.
  */
 public class SpeculaChatModel implements ChatModel {
 
@@ -184,7 +188,6 @@ public class SpeculaChatModel implements ChatModel {
 
             Flux<ChatResponse> chunks = Flux
                 .<ChatResponse>create(sink -> generateInto(request, sink), FluxSink.OverflowStrategy.BUFFER)
-                .subscribeOn(this.scheduler)
                 .doOnError(observation::error)
                 .doFinally(signal -> observation.stop())
                 .contextWrite(ctx -> ctx.put(ObservationThreadLocalAccessor.KEY, observation));
@@ -194,20 +197,22 @@ public class SpeculaChatModel implements ChatModel {
     }
 
     /**
-     * Runs one generation on the calling (scheduler) thread, pushing a chunk per text delta into the sink. With tools,
-     * text from where a tool call may begin is held back; the last chunk carries the calls (or the held text, when it
-     * was no call after all).
+     * Submits one generation to the engine (admission, chat template and tokens on the subscribing thread, as
+     * {@link #call} does; decoding on the scheduler once admitted), pushing a chunk per text delta into the sink.
+     * With tools, text from where a tool call may begin is held back; the last chunk carries the calls (or the held
+     * text, when it was no call after all).
      */
     private void generateInto(ChatRequest request, FluxSink<ChatResponse> sink) {
         AtomicBoolean cancelled = new AtomicBoolean();
-        sink.onCancel(() -> cancelled.set(true));
         String id = UUID.randomUUID().toString();
         ToolCallFormat format = request.tools().isEmpty() ? ToolCallFormat.NONE : this.engine.toolCallFormat();
-        try {
-            List<String> pendingSources = new ArrayList<>();
-            StringBuilder text = new StringBuilder();
-            int[] emitted = {0};
-            GenerationListener listener = (tokenId, textDelta, source) -> {
+        // The listener runs on the decoding thread, the completion may run on another: both touch this state under
+        // its lock.
+        List<String> pendingSources = new ArrayList<>();
+        StringBuilder text = new StringBuilder();
+        int[] emitted = {0};
+        GenerationListener listener = (tokenId, textDelta, source) -> {
+            synchronized (text) {
                 if (tokenId >= 0 && source != null) {
                     pendingSources.add(source.name());
                 }
@@ -222,17 +227,44 @@ public class SpeculaChatModel implements ChatModel {
                     pendingSources.clear();
                     emitted[0] = end;
                 }
-            };
-            GenerationResult result = this.engine.chat(request, listener, cancelled::get);
-            if (!cancelled.get()) {
-                ToolCallFormat.Parsed rest = format.parse(text.substring(emitted[0]));
-                sink.next(finalResponse(id, rest, result, List.copyOf(pendingSources)));
-                sink.complete();
             }
+        };
+        CompletableFuture<GenerationResult> result;
+        try {
+            result = this.engine.submit(request, listener, cancelled::get, this::execute);
         }
         catch (Throwable ex) {
             sink.error(ex);
+            return;
         }
+        sink.onCancel(() -> {
+            cancelled.set(true);
+            result.cancel(false);
+        });
+        result.whenComplete((generated, ex) -> {
+            if (cancelled.get()) {
+                return;
+            }
+            if (ex != null) {
+                sink.error(ex instanceof CompletionException && ex.getCause() != null ? ex.getCause() : ex);
+                return;
+            }
+            try {
+                synchronized (text) {
+                    ToolCallFormat.Parsed rest = format.parse(text.substring(emitted[0]));
+                    sink.next(finalResponse(id, rest, generated, List.copyOf(pendingSources)));
+                }
+                sink.complete();
+            }
+            catch (Throwable failure) {
+                sink.error(failure);
+            }
+        });
+    }
+
+    /** Runs engine work on the scheduler (which throws RejectedExecutionException when saturated). */
+    private void execute(Runnable task) {
+        this.scheduler.schedule(task);
     }
 
     private ChatResponse chunk(String id, String text, List<String> sources) {
@@ -404,7 +436,10 @@ public class SpeculaChatModel implements ChatModel {
             return this;
         }
 
-        /** Where streamed generations run; {@link Schedulers#boundedElastic()} by default. */
+        /**
+         * Where streamed generations decode once admitted; {@link Schedulers#boundedElastic()} by default. A stream
+         * waiting for a slot holds none of its threads.
+         */
         public Builder scheduler(Scheduler scheduler) {
             this.scheduler = scheduler;
             return this;

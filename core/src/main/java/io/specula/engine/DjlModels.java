@@ -25,9 +25,10 @@ final class DjlModels {
     }
 
     /** @param why the setting that asks for DJL (for the error when the engine is missing) */
-    static CausalLm create(ModelConfig config, TensorSource weights, Device device, DataType type, String why) {
+    static CausalLm create(ModelConfig config, TensorSource weights, Device device, DataType type, int maxPositions,
+            String why) {
         PyTorchEngine.require(why);
-        return DjlLlamaModel.create(config, weights, device, type);
+        return DjlLlamaModel.create(config, weights, device, type, maxPositions);
     }
 
     static String deviceName(CausalLm model) {

@@ -2,7 +2,9 @@ package io.specula.chat;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
@@ -84,6 +86,21 @@ class SpeculaChatModelTests {
         this.engine = mock(SpeculaEngine.class);
         given(this.engine.info()).willReturn(INFO);
         given(this.engine.hasDrafter()).willReturn(true);
+        // Streams go through submit: it runs the (scripted) chat on the given executor, as the engine decodes there.
+        willAnswer(invocation -> {
+            Executor executor = invocation.getArgument(3);
+            CompletableFuture<GenerationResult> result = new CompletableFuture<>();
+            executor.execute(() -> {
+                try {
+                    result.complete(this.engine.chat(invocation.getArgument(0), invocation.getArgument(1),
+                            invocation.getArgument(2)));
+                }
+                catch (Throwable ex) {
+                    result.completeExceptionally(ex);
+                }
+            });
+            return result;
+        }).given(this.engine).submit(any(), any(), any(), any());
         script("Hello", TokenSource.TARGET, "", TokenSource.DRAFTER, " wörld", TokenSource.DRAFTER, "!",
                 TokenSource.TARGET);
     }

@@ -22,6 +22,12 @@ public final class TinyModelDirs {
                 spec -> spec.seed(seed));
     }
 
+    /** A drafter for {@link #llama}: the same tokenizer, one layer of hidden size 32 (cheap beside the target). */
+    public static Path llamaDrafter(Path dir, long seed) {
+        return write(dir, TinyModels.Family.LLAMA, TokenizerKind.LLAMA2_BYTE_FALLBACK, ChatTemplateKind.NONE,
+                spec -> spec.seed(seed).layers(1).hiddenSize(32));
+    }
+
     /**
      * A Qwen-style target with Qwen3's chat template (byte-level BPE) in {@code dir/target} and its twin (same seed)
      * in {@code dir/drafter}, so that every draft is accepted; bos_token_id is {@code <|endoftext|>}, as in Qwen2.5's

@@ -59,6 +59,11 @@ public final class Gemma3Model implements JavaKernelModel {
     }
 
     public Gemma3Model(ModelConfig config, Gemma3Weights weights, MatMul matmul, Ops ops) {
+        this(config, weights, matmul, ops, config.maxPositionEmbeddings());
+    }
+
+    /** For sequences of at most {@code contextLimit} positions: RoPE tables are sized by it. */
+    public Gemma3Model(ModelConfig config, Gemma3Weights weights, MatMul matmul, Ops ops, int contextLimit) {
         if (config.architecture() != ModelConfig.Architecture.GEMMA3) {
             throw new SpeculaException("Gemma3Model computes Gemma3ForCausalLM, not "
                     + config.architecture().className());
@@ -71,7 +76,7 @@ public final class Gemma3Model implements JavaKernelModel {
         this.w = weights;
         this.matmul = matmul;
         this.ops = ops;
-        this.maxPositions = config.maxPositionEmbeddings();
+        this.maxPositions = Math.min(contextLimit, config.maxPositionEmbeddings());
         this.localRope = Rope.local(config, maxPositions);
         this.globalRope = new Rope(config, maxPositions);
         this.attention = new Attention(config, ops);
@@ -88,6 +93,16 @@ public final class Gemma3Model implements JavaKernelModel {
     @Override
     public MatMul kernel() {
         return matmul;
+    }
+
+    @Override
+    public int maxPositions() {
+        return maxPositions;
+    }
+
+    @Override
+    public Ops ops() {
+        return ops;
     }
 
     @Override

@@ -10,8 +10,16 @@ import io.specula.model.KvCache;
  * rollback to any length is exact, as the keys and values of the positions before the window are still there.
  * (A ring buffer of window size would save memory on such layers, but a rollback past its wrap-around would need the
  * overwritten positions back.) Used by the Java kernels' models ({@link LlamaModel}, {@code Gemma3Model}).
+ *
+ * <p>The arrays grow with the sequence (doubling, up to the capacity) rather than being allocated for the capacity up
+ * front: a request that may use the whole context but stops early holds only what it used. The engine still reserves
+ * the capacity against its KV cache budget, which bounds the worst case. A layer's arrays are therefore replaced when
+ * they grow: read them through {@link #keys}/{@link #values} after {@link #reserve}, never keep them across passes.
  */
 public final class ArrayKvCache implements KvCache {
+
+    /** Positions allocated at first: a short prompt and answer never grow the arrays. */
+    static final int INITIAL_POSITIONS = 256;
 
     final float[][] keys;
     final float[][] values;
@@ -19,6 +27,7 @@ public final class ArrayKvCache implements KvCache {
     final LongRopePasses.State longRope;
     private final int capacity;
     private final int kvDim;
+    private int allocated;
     private int length;
 
     public ArrayKvCache(int layers, int capacity, int kvDim) {
@@ -31,10 +40,16 @@ public final class ArrayKvCache implements KvCache {
         this.kvDim = kvDim;
         this.keys = new float[layers][];
         this.values = new float[layers][];
+        this.allocated = Math.min(capacity, INITIAL_POSITIONS);
         for (int l = 0; l < layers; l++) {
-            keys[l] = new float[capacity * kvDim];
-            values[l] = new float[capacity * kvDim];
+            keys[l] = new float[allocated * kvDim];
+            values[l] = new float[allocated * kvDim];
         }
+    }
+
+    /** Positions the arrays hold now (at most the capacity). */
+    int allocated() {
+        return allocated;
     }
 
     @Override
@@ -61,11 +76,20 @@ public final class ArrayKvCache implements KvCache {
         return values[layer];
     }
 
-    /** Makes room for {@code n} more positions; the forward pass then writes them. */
+    /** Makes room for {@code n} more positions (growing the arrays if needed); the forward pass then writes them. */
     public void reserve(int n) {
-        if (length + n > capacity) {
-            throw new SpeculaException("KV cache: " + (length + n) + " positions needed but the sequence's cache holds "
+        int needed = length + n;
+        if (needed > capacity) {
+            throw new SpeculaException("KV cache: " + needed + " positions needed but the sequence's cache holds "
                     + capacity + " (prompt + max tokens exceed the configured context)");
+        }
+        if (needed > allocated) {
+            int grown = (int) Math.min(capacity, Math.max(needed, 2L * allocated));
+            for (int l = 0; l < keys.length; l++) {
+                keys[l] = java.util.Arrays.copyOf(keys[l], grown * kvDim);
+                values[l] = java.util.Arrays.copyOf(values[l], grown * kvDim);
+            }
+            allocated = grown;
         }
     }
 

@@ -122,7 +122,7 @@ public final class DjlLlamaModel implements CausalLm {
             public LlamaWeights.Layer layer(int i) {
                 return weights.layers[i];
             }
-        }, device, dtype);
+        }, device, dtype, config.maxPositionEmbeddings());
     }
 
     /**
@@ -130,8 +130,17 @@ public final class DjlLlamaModel implements CausalLm {
      * time.
      */
     public static DjlLlamaModel create(ModelConfig config, TensorSource source, Device device, DataType dtype) {
+        return create(config, source, device, dtype, config.maxPositionEmbeddings());
+    }
+
+    /**
+     * As above, for sequences of at most {@code maxPositions} (the configured context; RoPE tables are sized by it,
+     * not by max_position_embeddings).
+     */
+    public static DjlLlamaModel create(ModelConfig config, TensorSource source, Device device, DataType dtype,
+                                       int maxPositions) {
         requireGpuForHalf(device, dtype);
-        return upload(config, source, device, dtype);
+        return upload(config, source, device, dtype, maxPositions);
     }
 
     /**
@@ -139,6 +148,11 @@ public final class DjlLlamaModel implements CausalLm {
      * runs float16 on the CPU too, slowly, which only serves to check the float16 code path on machines without one.
      */
     static DjlLlamaModel upload(ModelConfig config, TensorSource source, Device device, DataType dtype) {
+        return upload(config, source, device, dtype, config.maxPositionEmbeddings());
+    }
+
+    private static DjlLlamaModel upload(ModelConfig config, TensorSource source, Device device, DataType dtype,
+                                        int maxPositions) {
         WeightLoader loader = new WeightLoader(source, Quantization.NONE, false);
         boolean tied = config.tieWordEmbeddings() && !source.contains("lm_head.weight");
         return new DjlLlamaModel(config, new HostWeights() {
@@ -161,7 +175,7 @@ public final class DjlLlamaModel implements CausalLm {
             public LlamaWeights.Layer layer(int i) {
                 return LlamaWeights.loadLayer(config, loader, i);
             }
-        }, device, dtype);
+        }, device, dtype, maxPositions);
     }
 
     private static void requireGpuForHalf(Device device, DataType dtype) {
@@ -170,7 +184,7 @@ public final class DjlLlamaModel implements CausalLm {
         }
     }
 
-    private DjlLlamaModel(ModelConfig config, HostWeights host, Device device, DataType dtype) {
+    private DjlLlamaModel(ModelConfig config, HostWeights host, Device device, DataType dtype, int contextLimit) {
         if (config.mlpBias()) {
             throw new SpeculaException("config.json field 'mlp_bias': true is not supported (expected false)");
         }
@@ -183,7 +197,7 @@ public final class DjlLlamaModel implements CausalLm {
         this.c = config;
         this.dtype = dtype;
         this.reducedPrecision = dtype != DataType.FLOAT32;
-        this.maxPositions = config.maxPositionEmbeddings();
+        this.maxPositions = Math.min(contextLimit, config.maxPositionEmbeddings());
         Engine engine = Engine.getEngine(ENGINE);
         this.manager = (PtNDManager) engine.newBaseManager(device);
         this.device = manager.getDevice();
@@ -287,6 +301,11 @@ public final class DjlLlamaModel implements CausalLm {
     @Override
     public ModelConfig config() {
         return c;
+    }
+
+    /** The longest sequence this model serves (its RoPE tables' length). */
+    public int maxPositions() {
+        return maxPositions;
     }
 
     public Device device() {

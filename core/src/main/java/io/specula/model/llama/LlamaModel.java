@@ -40,6 +40,14 @@ public final class LlamaModel implements JavaKernelModel {
     }
 
     public LlamaModel(ModelConfig config, LlamaWeights weights, MatMul matmul, Ops ops) {
+        this(config, weights, matmul, ops, config.maxPositionEmbeddings());
+    }
+
+    /**
+     * For sequences of at most {@code maxPositions} (the configured context): RoPE tables are sized by it, not by
+     * max_position_embeddings.
+     */
+    public LlamaModel(ModelConfig config, LlamaWeights weights, MatMul matmul, Ops ops, int contextLimit) {
         if (config.mlpBias()) {
             throw new SpeculaException("config.json field 'mlp_bias': true is not supported (expected false)");
         }
@@ -50,7 +58,7 @@ public final class LlamaModel implements JavaKernelModel {
         this.w = weights;
         this.matmul = matmul;
         this.ops = ops;
-        this.maxPositions = config.maxPositionEmbeddings();
+        this.maxPositions = Math.min(contextLimit, config.maxPositionEmbeddings());
         this.rope = new Rope(config, maxPositions);
         this.attention = new Attention(config, ops);
     }
@@ -63,6 +71,16 @@ public final class LlamaModel implements JavaKernelModel {
     @Override
     public MatMul kernel() {
         return matmul;
+    }
+
+    @Override
+    public int maxPositions() {
+        return maxPositions;
+    }
+
+    @Override
+    public Ops ops() {
+        return ops;
     }
 
     @Override
