@@ -28,7 +28,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * Sampling through the whole speculative generator on a tiny model: the first three output tokens must follow the
  * target's own next-token distributions (penalties, temperature, top-k, top-p applied), each given the tokens before
- * it — which is what plain sampling draws from. Pearson chi-square pooled over prefixes (see
+ * it — which is what plain sampling draws from. Seeded requests go through the coupled rule, unseeded ones through
+ * rejection sampling (their seeds come from a fixed sequence here, so the test is deterministic). Pearson chi-square pooled over prefixes (see
  * {@link io.specula.speculative.verify.RejectionSamplerTest} for the method and the false-failure rate: each
  * assertion fails a correct sampler with probability {@value #ALPHA}; seeds are fixed).
  */
@@ -44,12 +45,22 @@ class SpeculativeSamplingTest {
 
     @Test
     void modelDrafterSamplesTheTargetDistribution() {
-        check(new ModelDrafter("noisy", TinyLlama.model(1, TinyLlama.VOCAB, 2, 0.05)), 101);
+        check(new ModelDrafter("noisy", TinyLlama.model(1, TinyLlama.VOCAB, 2, 0.05)), 101, true);
     }
 
     @Test
     void ngramDrafterSamplesTheTargetDistribution() {
-        check(new NgramDrafter(1, 2), 202);
+        check(new NgramDrafter(1, 2), 202, true);
+    }
+
+    @Test
+    void modelDrafterSamplesTheTargetDistributionWithoutASeed() {
+        check(new ModelDrafter("noisy", TinyLlama.model(1, TinyLlama.VOCAB, 2, 0.05)), 404, false);
+    }
+
+    @Test
+    void ngramDrafterSamplesTheTargetDistributionWithoutASeed() {
+        check(new NgramDrafter(1, 2), 505, false);
     }
 
     @Test
@@ -63,15 +74,17 @@ class SpeculativeSamplingTest {
         GenerationResult generate(long seed);
     }
 
-    static GenerationRequest request(long seed) {
+    static GenerationRequest request(Long seed) {
         return GenerationRequest.of(PROMPT, 3, new SamplingParams(PARAMS.temperature(), PARAMS.topK(), PARAMS.topP(),
                 seed, PARAMS.frequencyPenalty(), PARAMS.presencePenalty()));
     }
 
-    static void check(Drafter drafter, long seedBase) {
+    static void check(Drafter drafter, long seedBase, boolean seeded) {
+        java.util.concurrent.atomic.AtomicLong unseeded = new java.util.concurrent.atomic.AtomicLong(seedBase << 32);
         SpeculativeGenerator spec = new SpeculativeGenerator(TARGET, TOKENIZER, List.of(), 256, drafter,
-                () -> new DraftPolicies().create(DraftPolicy.FIXED, 3), null);
-        check(seed -> spec.generate(request(seed)), seedBase, true);
+                () -> new DraftPolicies().create(DraftPolicy.FIXED, 3), null)
+                .unseededSeeds(unseeded::incrementAndGet);
+        check(seed -> spec.generate(request(seeded ? Long.valueOf(seed) : null)), seedBase, true);
     }
 
     static void check(Run run, long seedBase, boolean speculative) {

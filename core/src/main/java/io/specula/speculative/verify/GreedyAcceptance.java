@@ -18,8 +18,8 @@ public final class GreedyAcceptance implements AcceptanceRule {
     }
 
     @Override
-    public Verdict judge(float[][] targetLogits, Draft draft, LogitsProcessor processor, TokenCounts history,
-                         TokenSampler sampler) {
+    public Verdict judge(float[][] targetLogits, Draft draft, int position, LogitsProcessor processor,
+                         TokenCounts history, TokenSampler sampler) {
         int[] tokens = draft.tokens();
         int accepted = 0;
         try {
