@@ -22,16 +22,27 @@ public final class AdaptiveEstimates {
      * right at one position is about as right at the next), so a position never tried is estimated like the one before
      * it, never as 0.
      */
-    static final double PRIOR_WEIGHT = 1;
-    /** Every draft decays every position's counts by this factor (memory ~100 drafts), tried or not. */
+    static final double PRIOR_WEIGHT = 3;
+    /**
+     * Every draft decays every position's counts by this factor, tried or not (memory ~100 drafts): a position not
+     * reached for a while fades back to its prior, and the policy then drafts one position deeper now and then to
+     * measure it again ({@link AdaptivePolicy#MIN_EVIDENCE}).
+     */
     static final double DECAY = 0.99;
 
     /** The probe budget: probes may cost at most this share of the adaptive requests' decoding time. */
-    static final double PROBE_BUDGET = 0.02;
+    static final double PROBE_BUDGET = 0.01;
     /** The budget saved up at most, in nanoseconds of probe excess (bounds a burst of probes after a long quiet). */
     static final double MAX_PROBE_SAVINGS = PROBE_BUDGET * 5e9;
     static final int MIN_PROBE_INTERVAL = 4;
     static final int MAX_PROBE_INTERVAL = 256;
+
+    /**
+     * A pass width not measured in this many passes (of any width) is left out of the cost model, which interpolates
+     * it from fresher widths instead: a cost measured during a load burst at a width the policy then avoids would
+     * otherwise never be corrected (and, since no wider pass may cost less, would price every wider draft out).
+     */
+    static final long STALE_PASSES = 500;
 
     /** Typical output length before any request finished; then a decaying average of finished requests. */
     static final double PRIOR_OUTPUT_TOKENS = 64;
@@ -43,6 +54,8 @@ public final class AdaptiveEstimates {
     /** Draft time = fixed + perToken·drafted + catchUp·(synced − 1). */
     private final RecentFit draftCost = new RecentFit(0, 0, 0);
     private final RecentMedian[] verifyCost = new RecentMedian[MAX + 1];
+    private final long[] lastMeasured = new long[MAX + 1];
+    private long passes;
     private CostModel costs;
 
     private final long[] histogram = new long[MAX + 1];
@@ -84,6 +97,11 @@ public final class AdaptiveEstimates {
         return a;
     }
 
+    /** The recent trials behind the acceptance estimate of draft position {@code index + 1} (decayed counts). */
+    synchronized double evidence(int index) {
+        return index < MAX ? trialWeight[index] : 0;
+    }
+
     /** Expected tokens a request still produces, at most {@code remaining}: the typical output length. */
     synchronized double horizon(int remaining) {
         return Math.max(1, Math.min(remaining, outputTokens));
@@ -119,8 +137,10 @@ public final class AdaptiveEstimates {
     synchronized void record(StepOutcome o, boolean probe) {
         double plainStep = costs.plainStep();
         int width = o.drafted() + 1;
+        passes++;
         if (width <= verifyCost.length && o.verifyNanos() > 0) {
-            verifyCost[width - 1].add(o.verifyNanos());
+            verifyCost[width - 1].add(o.verifyNanos(), passes);
+            lastMeasured[width - 1] = passes;
         }
         if (o.drafted() > 0) {
             if (!draftCost.fitted()) {
@@ -166,7 +186,7 @@ public final class AdaptiveEstimates {
     private CostModel rebuild() {
         double[] verify = new double[MAX + 1];
         for (int i = 0; i < verify.length; i++) {
-            verify[i] = verifyCost[i].value();
+            verify[i] = passes - lastMeasured[i] > STALE_PASSES ? Double.NaN : verifyCost[i].value();
         }
         if (!draftCost.fitted()) {
             return new CostModel(Double.NaN, Double.NaN, Double.NaN, verify);

@@ -20,7 +20,9 @@ import java.util.function.IntToDoubleFunction;
  * <p>a_j is this request's, learned from its drafts (counts decaying by {@value #REQUEST_DECAY} per trial, so it
  * follows the text: prompt lookup shines in quoted passages and fails elsewhere) over a prior of
  * {@value #ENGINE_WEIGHT} trials of the engine-wide estimate ({@link AdaptiveEstimates#acceptance}), in which a
- * position never tried is estimated like the one before it. Costs are learned engine-wide and keep being corrected.
+ * position never tried is estimated like the one before it. The position just past the chosen draft is kept measured
+ * (a draft one token longer when its evidence runs low, {@link #MIN_EVIDENCE}), so a position estimated too low is
+ * found out. Costs are learned engine-wide and keep being corrected.
  *
  * <p>While γ = 0 nothing is learned about the drafter, so the engine probes: a one-token draft after
  * {@link AdaptiveEstimates#MIN_PROBE_INTERVAL} plain steps across requests, the interval doubling (up to
@@ -37,6 +39,12 @@ public final class AdaptivePolicy implements DraftLengthPolicy {
     static final double ENGINE_WEIGHT = 2;
     /** Steady state: a draft catches up on the last token, or the last draft and the bonus token. */
     static final int STEADY_BACKLOG = 2;
+    /**
+     * The position after the chosen draft needs this many recent trials (engine-wide, decayed), or the draft is made one
+     * token longer to measure it: an estimate that is never tested cannot be corrected, and a position estimated too
+     * low would otherwise never be drafted again. It costs a drafted token and a pass position now and then.
+     */
+    static final double MIN_EVIDENCE = 4;
 
     private final AdaptiveEstimates estimates;
     private final int maxDraftTokens;
@@ -72,6 +80,9 @@ public final class AdaptivePolicy implements DraftLengthPolicy {
         int best = bestDraftLength(a, costs::draft, costs::verify, limit);
         if (best > 0 && step.backlog() > STEADY_BACKLOG && !catchUpPays(a, costs, best, step)) {
             best = 0;
+        }
+        if (best > 0 && best < limit && estimates.evidence(best) < MIN_EVIDENCE) {
+            best++;
         }
         if (best > 0) {
             estimates.recordDraftDecision(best, maxDraftTokens);

@@ -29,7 +29,7 @@ import java.util.Arrays;
  * @param catchUpPerToken    cost per backlog token beyond the first, NaN if unknown
  * @param verifyNanosByWidth index w−1 holds the cost of a target pass of width w, NaN if unknown
  */
-public record CostModel(double draftFixed, double draftPerToken, double catchUpPerToken, double[] verifyNanosByWidth) {
+public final class CostModel {
 
     /** Relative extra cost of each additional scored position, assumed until two widths are measured. */
     public static final double PRIOR_SLOPE = 0.1;
@@ -40,8 +40,41 @@ public record CostModel(double draftFixed, double draftPerToken, double catchUpP
     /** Catch-up cost per token relative to a plain step, assumed until measured (one wide pass of the drafter). */
     public static final double PRIOR_CATCH_UP_RATIO = 0.05;
 
-    public CostModel {
-        verifyNanosByWidth = verifyNanosByWidth.clone();
+    private final double draftFixed;
+    private final double draftPerToken;
+    private final double catchUpPerToken;
+    private final double[] verifyNanosByWidth;
+    /** verify(w) for w = 1..length: interpolated, and never below a narrower pass's (see {@link #verify}). */
+    private final double[] passCost;
+
+    public CostModel(double draftFixed, double draftPerToken, double catchUpPerToken, double[] verifyNanosByWidth) {
+        this.draftFixed = draftFixed;
+        this.draftPerToken = draftPerToken;
+        this.catchUpPerToken = catchUpPerToken;
+        this.verifyNanosByWidth = verifyNanosByWidth.clone();
+        this.passCost = new double[verifyNanosByWidth.length];
+        double floor = 0;
+        for (int w = 1; w <= passCost.length; w++) {
+            floor = Math.max(floor, estimate(w));
+            passCost[w - 1] = floor;
+        }
+    }
+
+    public double draftFixed() {
+        return draftFixed;
+    }
+
+    public double draftPerToken() {
+        return draftPerToken;
+    }
+
+    public double catchUpPerToken() {
+        return catchUpPerToken;
+    }
+
+    /** The measured costs by width (NaN: never measured). */
+    public double[] verifyNanosByWidth() {
+        return verifyNanosByWidth.clone();
     }
 
     /** Known costs, nothing estimated (for tests and simulations): a draft costs {@code draftPerToken} per token. */
@@ -90,8 +123,20 @@ public record CostModel(double draftFixed, double draftPerToken, double catchUpP
         return draft(tokens) + verify(tokens + 1);
     }
 
-    /** Cost of a target pass scoring {@code width} positions. */
+    /**
+     * Cost of a target pass scoring {@code width} positions. Never less than a narrower pass's: a wider pass does all
+     * of its work and more, so a measurement that says otherwise is noise (a 1-wide pass measured while another
+     * process held the core) and would make drafts look free.
+     */
     public double verify(int width) {
+        if (width >= 1 && width <= passCost.length) {
+            return passCost[width - 1];
+        }
+        return Math.max(passCost.length == 0 ? 0 : passCost[passCost.length - 1], estimate(width));
+    }
+
+    /** A width's cost from the measurements alone: measured, interpolated or extrapolated. */
+    private double estimate(int width) {
         double[] v = verifyNanosByWidth;
         if (width >= 1 && width <= v.length && !Double.isNaN(v[width - 1])) {
             return v[width - 1];

@@ -5,13 +5,14 @@ package io.specula.speculative.policy;
  * correcting. Three choices make it so:
  * <ul>
  *   <li><b>recent:</b> a ring of the last {@value #WINDOW} observations, weighted {@value #RECENCY}^age;</li>
- *   <li><b>a median, not a mean:</b> the fit minimises the weighted sum of absolute residuals (least absolute
- *       deviations, by iteratively re-weighted least squares), so it follows the observations that hold most of the
- *       weight. Once about {@value #TAKE_OVER} new observations have arrived they outweigh everything older (0.9^7 &lt;
- *       1/2), however many or however wrong the older ones were (a cost measured while another job loaded the
- *       machine, or before the JIT compiled the kernels), and a single descheduled measurement (a 20 ms stall among
- *       0.2 ms steps) moves it little. A robust fit that starts from the previous estimate would do the opposite: treat
- *       the new, correct observations as outliers and protect a poisoned estimate;</li>
+ *   <li><b>the newest decide:</b> the newest {@value #TAKE_OVER} observations are fitted alone first, by least absolute
+ *       deviations (a median, not a mean: one descheduled measurement, a 20 ms stall among 0.2 ms steps, barely moves
+ *       it); then the whole window is fitted, leaving out what disagrees with that by more than {@value #OUTLIER}
+ *       scales and weighting the rest by recency and by Huber's weights. So
+ *       once {@value #TAKE_OVER} new observations have arrived, the old ones count only as far as they tell the same
+ *       story, however many or however wrong they were (a cost measured while another job loaded the machine, or
+ *       before the JIT compiled the kernels). A robust fit that started from the previous estimate would do the
+ *       opposite: treat the new, correct observations as outliers and protect a poisoned estimate;</li>
  *   <li><b>anchored:</b> a light ridge pull towards the previous fit, so a direction the recent observations do not
  *       determine (the split of a draft's cost into a fixed part and a per-token part while every draft had the same
  *       length) keeps its last value instead of drifting;</li>
@@ -26,8 +27,11 @@ final class RecentFit {
     /** Observations after which the new ones outweigh all older ones: RECENCY^n = 1/2. */
     static final int TAKE_OVER = 7;
     /** Ridge weight, relative to the information the window holds in each direction. */
-    static final double ANCHOR = 0.02;
+    static final double ANCHOR = 1e-3;
     static final int L1_ITERATIONS = 12;
+    static final double HUBER = 2;
+    /** Residuals beyond this many scales (against the newest observations' fit) leave the fit altogether. */
+    static final double OUTLIER = 5;
 
     private final int features;
     private final double[][] x;
@@ -83,30 +87,77 @@ final class RecentFit {
     }
 
     private void refit() {
-        double[] weights = new double[count];
+        double[] recency = new double[count];
         double w = 1;
         // Newest first: index(0) is the newest.
         for (int k = 0; k < count; k++) {
-            weights[k] = w;
+            recency[k] = w;
             w *= RECENCY;
         }
-        // Residuals below this count as this size in the re-weighting (timings are never exact to the nanosecond).
-        double floor = 1e-3 * Math.max(median(absoluteY()), 1e-12);
         double[] anchor = beta.clone();
+        // Stage 1: least absolute deviations over the newest observations alone, which decide what "now" is.
+        int recent = Math.min(count, TAKE_OVER);
+        double[] weights = new double[count];
+        System.arraycopy(recency, 0, weights, 0, recent);
+        double floor = 1e-3 * Math.max(medianAbsoluteY(recent), 1e-12);
+        double[] current = leastAbsolute(weights, recent, anchor, floor);
+        // Stage 2: every observation that agrees with stage 1 (within OUTLIER scales; the others, from another regime
+        // such as a loaded machine or a stall, drop out), weighted by recency and, among them, Huber's weights: older
+        // observations that tell the same story sharpen the estimate.
+        double[] residuals = residuals(current);
+        double scale = Math.max(1.4826 * RecentFit.median(java.util.Arrays.copyOf(residuals, recent)),
+                0.02 * medianAbsoluteY(recent));
+        if (scale > 0) {
+            boolean[] inlier = new boolean[count];
+            for (int k = 0; k < count; k++) {
+                inlier[k] = residuals[k] <= OUTLIER * scale;
+            }
+            for (int iteration = 0; iteration < 3; iteration++) {
+                for (int k = 0; k < count; k++) {
+                    weights[k] = !inlier[k] ? 0
+                            : recency[k] * (residuals[k] <= HUBER * scale ? 1 : HUBER * scale / residuals[k]);
+                }
+                current = solve(weights, anchor);
+                residuals = residuals(current);
+            }
+        }
+        System.arraycopy(current, 0, beta, 0, features);
+    }
+
+    /** Least absolute deviations by iteratively re-weighted least squares over the first {@code n} observations. */
+    private double[] leastAbsolute(double[] weights, int n, double[] anchor, double floor) {
         double[] irls = weights.clone();
         double[] current = solve(irls, anchor);
         for (int iteration = 0; iteration < L1_ITERATIONS; iteration++) {
-            for (int k = 0; k < count; k++) {
-                int at = index(k);
-                double r = y[at];
-                for (int i = 0; i < features; i++) {
-                    r -= current[i] * x[at][i];
-                }
-                irls[k] = weights[k] / Math.max(Math.abs(r), floor);
+            double[] r = residuals(current);
+            for (int k = 0; k < n; k++) {
+                irls[k] = weights[k] / Math.max(r[k], floor);
             }
             current = solve(irls, anchor);
         }
-        System.arraycopy(current, 0, beta, 0, features);
+        return current;
+    }
+
+    /** |y − β·x| of every observation, newest first. */
+    private double[] residuals(double[] b) {
+        double[] r = new double[count];
+        for (int k = 0; k < count; k++) {
+            int at = index(k);
+            double v = y[at];
+            for (int i = 0; i < features; i++) {
+                v -= b[i] * x[at][i];
+            }
+            r[k] = Math.abs(v);
+        }
+        return r;
+    }
+
+    private double medianAbsoluteY(int n) {
+        double[] v = new double[n];
+        for (int k = 0; k < n; k++) {
+            v[k] = Math.abs(y[index(k)]);
+        }
+        return RecentFit.median(v);
     }
 
     /**
@@ -200,14 +251,6 @@ final class RecentFit {
             }
         }
         return out;
-    }
-
-    private double[] absoluteY() {
-        double[] v = new double[count];
-        for (int k = 0; k < count; k++) {
-            v[k] = Math.abs(y[index(k)]);
-        }
-        return v;
     }
 
     /** The ring index of the k-th newest observation. */

@@ -1,25 +1,33 @@
 package io.specula.speculative.policy;
 
 /**
- * The weighted median of the last {@value RecentFit#WINDOW} observations, weighted {@value RecentFit#RECENCY}^age: the
- * one-number case of {@link RecentFit} (the cost of a target pass of one width), computed exactly. About
- * {@value RecentFit#TAKE_OVER} new observations outweigh all older ones; a stall among them barely moves it. Not
- * thread-safe: {@link AdaptiveEstimates} calls it under its lock.
+ * The weighted median of a pass width's last {@value RecentFit#WINDOW} cost observations, each weighted by its age
+ * in passes of <em>any</em> width: the weight halves every {@value #HALF_LIFE} passes. For a width the policy uses
+ * every step that is about {@value RecentFit#RECENCY}^age, like {@link RecentFit} (some 7 new observations outweigh
+ * all older ones); for a width it has avoided for a while, one new observation outweighs everything measured before
+ * (a cost measured during a load burst long ago says nothing now). A stall among recent observations barely moves it.
+ * Not thread-safe: {@link AdaptiveEstimates} calls it under its lock.
  */
 final class RecentMedian {
 
+    /** Passes (of any width) after which an observation counts half. */
+    static final double HALF_LIFE = 7;
+
     private final double[] ring = new double[RecentFit.WINDOW];
+    private final long[] at = new long[RecentFit.WINDOW];
     private final double[] sorted = new double[RecentFit.WINDOW];
     private final double[] sortedWeights = new double[RecentFit.WINDOW];
     private int count;
     private int next;
     private double value = Double.NaN;
 
-    void add(double observed) {
+    /** Adds an observation made at pass number {@code pass} (counted over all widths). */
+    void add(double observed, long pass) {
         ring[next] = observed;
+        at[next] = pass;
         next = (next + 1) % ring.length;
         count = Math.min(ring.length, count + 1);
-        value = weightedMedian();
+        value = weightedMedian(pass);
     }
 
     /** NaN before the first observation. */
@@ -31,12 +39,13 @@ final class RecentMedian {
         return count;
     }
 
-    private double weightedMedian() {
-        // Insertion sort of (value, weight), newest first: at most 32 entries.
-        double w = 1;
+    private double weightedMedian(long now) {
+        // Insertion sort of (value, weight): at most 32 entries.
         double total = 0;
         for (int k = 0; k < count; k++) {
-            double v = ring[Math.floorMod(next - 1 - k, ring.length)];
+            int slot = Math.floorMod(next - 1 - k, ring.length);
+            double v = ring[slot];
+            double w = Math.pow(0.5, (now - at[slot]) / HALF_LIFE);
             int i = k;
             while (i > 0 && sorted[i - 1] > v) {
                 sorted[i] = sorted[i - 1];
@@ -46,7 +55,6 @@ final class RecentMedian {
             sorted[i] = v;
             sortedWeights[i] = w;
             total += w;
-            w *= RecentFit.RECENCY;
         }
         double half = total / 2;
         double cumulative = 0;

@@ -27,7 +27,9 @@ import java.util.Locale;
 /**
  * Records what a model pair's decoding steps cost on this machine, for the policy simulations
  * ({@link PolicySimulationTest}, which replay the recorded samples):
- * {@code RecordStepTimings TARGET DRAFTER PROMPTS OUT}. Writes lines of
+ * {@code RecordStepTimings TARGET DRAFTER PROMPTS OUT [cpu]}. With {@code cpu} the costs are the thread's CPU time
+ * (run it with {@code -XX:ActiveProcessorCount=1}, so the kernels run on the calling thread alone): the cost of the
+ * work itself, whatever else loads a shared machine. Writes lines of
  * <pre>
  *   verify WIDTH nanos...            a target pass scoring WIDTH positions (1..9), at a context of ~80 tokens
  *   draft TOKENS BACKLOG nanos...    ModelDrafter.propose(TOKENS) whose catch-up was BACKLOG tokens
@@ -37,13 +39,23 @@ import java.util.Locale;
  */
 public final class RecordStepTimings {
 
-    static final int ROUNDS = 15;
+    static final int ROUNDS = 21;
+
+    private static final java.lang.management.ThreadMXBean THREADS =
+            java.lang.management.ManagementFactory.getThreadMXBean();
+    private static boolean cpuClock;
+
+    /** Now, on the clock of the recording: wall time, or this thread's CPU time. */
+    static long now() {
+        return cpuClock ? THREADS.getCurrentThreadCpuTime() : System.nanoTime();
+    }
     static final int[] BACKLOGS = {1, 2, 16, 64, 256};
 
     private RecordStepTimings() {
     }
 
     public static void main(String[] args) throws IOException {
+        cpuClock = args.length > 4 && args[4].equals("cpu");
         try (LoadedModel target = ModelLoader.load(Path.of(args[0]), "cpu", "auto", "auto");
              LoadedModel drafter = ModelLoader.load(Path.of(args[1]), "cpu", "auto", "auto")) {
             List<String> prompts = Files.readAllLines(Path.of(args[2])).stream().filter(s -> !s.isBlank()).toList();
@@ -70,9 +82,9 @@ public final class RecordStepTimings {
                     target.model().forward(java.util.Arrays.copyOf(context, 80), cache, 1);
                     for (int w = 1; w <= 9; w++) {
                         int before = cache.length();
-                        long t0 = System.nanoTime();
+                        long t0 = now();
                         target.model().forward(java.util.Arrays.copyOfRange(context, 80, 80 + w), cache, w);
-                        long dt = System.nanoTime() - t0;
+                        long dt = now() - t0;
                         cache.truncate(before);
                         if (keep) {
                             verify.get(w - 1).add(dt);
@@ -87,9 +99,9 @@ public final class RecordStepTimings {
                         s.propose(1, DraftGate.ALWAYS);
                         s.accepted(0, context[80]);
                         seq.append(context[80]);
-                        long t0 = System.nanoTime();
+                        long t0 = now();
                         s.propose(g, DraftGate.ALWAYS);
-                        long dt = System.nanoTime() - t0;
+                        long dt = now() - t0;
                         if (keep) {
                             draftByLength.get(g - 1).add(dt);
                         }
@@ -106,9 +118,9 @@ public final class RecordStepTimings {
                         for (int k = 0; k < b; k++) {
                             seq.append(context[20 + k]);
                         }
-                        long t0 = System.nanoTime();
+                        long t0 = now();
                         s.propose(1, DraftGate.ALWAYS);
-                        long dt = System.nanoTime() - t0;
+                        long dt = now() - t0;
                         if (keep) {
                             draftByBacklog.get(i).add(dt);
                         }
@@ -117,8 +129,9 @@ public final class RecordStepTimings {
             }
             double[] acceptance = acceptance(target, modelDrafter, prompts);
             try (PrintWriter out = new PrintWriter(Files.newBufferedWriter(Path.of(args[3])))) {
-                out.printf("# %s + %s, recorded by RecordStepTimings, load average %s%n", target.name(),
-                        drafter.name(), loadAverage());
+                out.printf("# %s + %s, recorded by RecordStepTimings (%s, %d threads), load average %s%n",
+                        target.name(), drafter.name(), cpuClock ? "thread CPU time" : "wall time",
+                        Runtime.getRuntime().availableProcessors(), loadAverage());
                 for (int w = 1; w <= 9; w++) {
                     out.println("verify " + w + " " + join(verify.get(w - 1)));
                 }
