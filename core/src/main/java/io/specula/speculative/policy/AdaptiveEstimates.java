@@ -50,6 +50,8 @@ public final class AdaptiveEstimates {
 
     private final double[] acceptedWeight = new double[MAX];
     private final double[] trialWeight = new double[MAX];
+    /** a_j from the counts, recomputed after every draft. */
+    private double[] acceptance;
 
     /** Draft time = fixed + perToken·drafted + catchUp·(synced − 1). */
     private final RecentFit draftCost = new RecentFit(0, 0, 0);
@@ -57,6 +59,9 @@ public final class AdaptiveEstimates {
     private final long[] lastMeasured = new long[MAX + 1];
     private long passes;
     private CostModel costs;
+    /** Observations since the cost model was last rebuilt. */
+    private int unbuilt;
+    static final int REBUILD_EVERY = 8;
 
     private final long[] histogram = new long[MAX + 1];
     private long steps;
@@ -76,6 +81,7 @@ public final class AdaptiveEstimates {
             verifyCost[i] = new RecentMedian();
         }
         costs = CostModel.unknown(MAX + 1);
+        acceptance = chainAcceptance();
     }
 
     /** The current cost estimates. */
@@ -88,6 +94,15 @@ public final class AdaptiveEstimates {
      * of recent drafts over a prior chained from position to position.
      */
     public synchronized double[] acceptance() {
+        return acceptance.clone();
+    }
+
+    /** The same, not copied: for the policy, which only reads it (recomputed, never changed in place, on drafts). */
+    synchronized double[] acceptanceView() {
+        return acceptance;
+    }
+
+    private double[] chainAcceptance() {
         double[] a = new double[MAX];
         double prior = PRIOR_ACCEPTANCE;
         for (int i = 0; i < MAX; i++) {
@@ -152,6 +167,7 @@ public final class AdaptiveEstimates {
             recordAcceptance(o.drafted(), o.accepted());
         }
         probeSavings = Math.min(MAX_PROBE_SAVINGS, probeSavings + PROBE_BUDGET * o.nanos());
+        unbuilt++;
         if (probe) {
             // What the probe cost beyond the plain steps its tokens would otherwise have taken (negative: it paid).
             probeSavings -= o.nanos() - (o.accepted() + 1) * plainStep;
@@ -162,7 +178,12 @@ public final class AdaptiveEstimates {
                 probeInterval = Math.min(MAX_PROBE_INTERVAL, probeInterval * 2);
             }
         }
-        costs = rebuild();
+        // A plain step moves one median by a little: rebuilding the cost model after every 8th is plenty, and keeps a
+        // plain step's bookkeeping well under a microsecond (a tiny target decodes a token in 0.2 ms).
+        if (o.drafted() > 0 || probe || unbuilt >= REBUILD_EVERY || passes <= REBUILD_EVERY) {
+            costs = rebuild();
+            unbuilt = 0;
+        }
     }
 
     /** Positions 1..min(drafted, accepted+1) were verified; the first {@code accepted} of them accepted. */
@@ -176,6 +197,7 @@ public final class AdaptiveEstimates {
                 trialWeight[i] += 1;
             }
         }
+        acceptance = chainAcceptance();
     }
 
     synchronized void recordRequest(int generatedTokens) {
@@ -201,7 +223,7 @@ public final class AdaptiveEstimates {
             double v = verifyCost[i].value();
             verify[i] = Double.isNaN(v) ? 0 : v;
         }
-        double[] acceptance = acceptance();
+        double[] acceptance = this.acceptance.clone();
         CostModel c = costs;
         return new AdaptiveSnapshot(steps, plainSteps, probes, successfulProbes, histogram, acceptance, evidence,
                 draftCost.fitted() ? c.draftFixed() : 0, draftCost.fitted() ? c.draftPerToken() : 0,

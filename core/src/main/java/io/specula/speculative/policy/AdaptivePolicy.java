@@ -123,7 +123,7 @@ public final class AdaptivePolicy implements DraftLengthPolicy {
 
     /** This request's current estimate of a_j (index j−1). */
     public double[] acceptance() {
-        double[] prior = estimates.acceptance();
+        double[] prior = estimates.acceptanceView();
         double[] a = new double[maxDraftTokens];
         for (int i = 0; i < a.length; i++) {
             a[i] = (acceptedWeight[i] + ENGINE_WEIGHT * prior[i]) / (trialWeight[i] + ENGINE_WEIGHT);

@@ -54,8 +54,13 @@ public final class CostModel {
         this.verifyNanosByWidth = verifyNanosByWidth.clone();
         this.passCost = new double[verifyNanosByWidth.length];
         double floor = 0;
+        boolean allKnown = true;
+        for (double v : verifyNanosByWidth) {
+            allKnown &= !Double.isNaN(v);
+        }
         for (int w = 1; w <= passCost.length; w++) {
-            floor = Math.max(floor, estimate(w));
+            // The common case (every width measured) skips the search for neighbours.
+            floor = Math.max(floor, allKnown ? verifyNanosByWidth[w - 1] : estimate(w));
             passCost[w - 1] = floor;
         }
     }

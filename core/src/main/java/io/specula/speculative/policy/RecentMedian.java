@@ -13,6 +13,15 @@ final class RecentMedian {
     /** Passes (of any width) after which an observation counts half. */
     static final double HALF_LIFE = 7;
 
+    /** 0.5^(age / HALF_LIFE) by age in passes; older observations weigh (next to) nothing. */
+    private static final double[] WEIGHT_BY_AGE = new double[512];
+
+    static {
+        for (int age = 0; age < WEIGHT_BY_AGE.length; age++) {
+            WEIGHT_BY_AGE[age] = Math.pow(0.5, age / HALF_LIFE);
+        }
+    }
+
     private final double[] ring = new double[RecentFit.WINDOW];
     private final long[] at = new long[RecentFit.WINDOW];
     private final double[] sorted = new double[RecentFit.WINDOW];
@@ -45,7 +54,10 @@ final class RecentMedian {
         for (int k = 0; k < count; k++) {
             int slot = Math.floorMod(next - 1 - k, ring.length);
             double v = ring[slot];
-            double w = Math.pow(0.5, (now - at[slot]) / HALF_LIFE);
+            long age = now - at[slot];
+            // Past the table an observation weighs 1e-22 of a new one: nothing, but kept positive so that a width
+            // observed only long ago still has a median.
+            double w = age < WEIGHT_BY_AGE.length ? WEIGHT_BY_AGE[(int) age] : 1e-300;
             int i = k;
             while (i > 0 && sorted[i - 1] > v) {
                 sorted[i] = sorted[i - 1];
