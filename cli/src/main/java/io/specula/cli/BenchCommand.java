@@ -1,6 +1,7 @@
 package io.specula.cli;
 
 import io.specula.engine.EngineConfig;
+import io.specula.speculative.policy.AdaptiveSnapshot;
 import io.specula.speculative.policy.DraftPolicy;
 import io.specula.engine.SpeculaEngine;
 import io.specula.speculative.SpeculationSettings;
@@ -106,12 +107,20 @@ final class BenchCommand implements Callable<Integer> {
             configs.keySet().forEach(k -> runs.put(k, new ArrayList<>()));
             for (int rep = 0; rep < repeat; rep++) {
                 for (GenerationRequest r : requests) {
-                    // Alternate plain and speculative so that drift of a shared machine hits both alike.
-                    Run plainRun = Run.of(engine.generate(r, SpeculationSettings.OFF, null), null);
-                    runs.get("plain").add(plainRun);
+                    // Alternate plain and speculative so that drift of a shared machine hits both alike, and which
+                    // goes first from one repetition to the next, so that neither always runs right after the other.
+                    boolean plainFirst = rep % 2 == 0;
+                    GenerationResult plain = plainFirst ? engine.generate(r, SpeculationSettings.OFF, null) : null;
+                    Map<String, GenerationResult> speculative = new LinkedHashMap<>();
                     for (Map.Entry<String, SpeculationSettings> c : configs.entrySet()) {
-                        runs.get(c.getKey()).add(Run.of(engine.generate(r, c.getValue(), null), plainRun));
+                        speculative.put(c.getKey(), engine.generate(r, c.getValue(), null));
                     }
+                    if (!plainFirst) {
+                        plain = engine.generate(r, SpeculationSettings.OFF, null);
+                    }
+                    Run plainRun = Run.of(plain, null);
+                    runs.get("plain").add(plainRun);
+                    speculative.forEach((name, result) -> runs.get(name).add(Run.of(result, plainRun)));
                 }
             }
             report(out, engine, runs, loadAtStart);
@@ -158,7 +167,18 @@ final class BenchCommand implements Callable<Integer> {
                     identical, rs.size());
         }
         if (runs.keySet().stream().anyMatch(k -> k.startsWith("adaptive"))) {
-            out.println("adaptive policy now: " + engine.policyEstimates().outlook().reason());
+            AdaptiveSnapshot policy = engine.policyEstimates();
+            out.println("adaptive policy now: " + policy.outlook().reason());
+            // What it chose, not only what it would choose now: a policy that drafts in bursts shows here.
+            StringBuilder chosen = new StringBuilder();
+            long[] histogram = policy.draftLengthHistogram();
+            for (int g = 0; g < histogram.length; g++) {
+                if (histogram[g] > 0) {
+                    chosen.append(chosen.isEmpty() ? "" : ", ").append("γ=").append(g).append(' ').append(histogram[g]);
+                }
+            }
+            out.printf("adaptive policy's choices (steps, warm-up included): %s; %d of the γ=1 steps were probes%n",
+                    chosen, policy.probes());
         }
         out.println("alpha = accepted / drafted tokens; acc/step = 1 + accepted / drafts; gamma = mean draft length;");
         out.println("c = drafter time per drafted token / target time per plain step;");
