@@ -11,9 +11,13 @@ import java.util.Set;
 import java.util.regex.Pattern;
 
 import io.specula.InvalidRequestException;
+import io.specula.SpeculaException;
 import io.specula.engine.DrafterChoice;
 import io.specula.engine.EngineConfig;
 import io.specula.engine.ServingLimits;
+import io.specula.gguf.GgufFile;
+import io.specula.gguf.OllamaModels;
+import io.specula.model.Quantization;
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.boot.context.properties.ConfigurationProperties;
@@ -42,22 +46,47 @@ public class SpeculaEngineProperties implements Validator {
     private static final Pattern DEVICE = Pattern.compile("cpu|auto|cuda(:\\d+)?");
 
     /**
-     * Directory of the target model: the model that answers, in Hugging Face layout (config.json, tokenizer.json,
-     * tokenizer_config.json, *.safetensors). Required.
+     * The target model: the model that answers. A directory in Hugging Face layout (config.json, tokenizer.json,
+     * tokenizer_config.json, *.safetensors), a GGUF file (as llama.cpp and LM Studio use), or a model Ollama has pulled,
+     * as "ollama:NAME[:TAG]" (e.g. "ollama:qwen2.5:0.5b"). Required.
      */
     private @Nullable String target;
 
     /**
-     * The drafter that proposes tokens for the target to verify: the directory of a small model sharing the target's
-     * tokenizer, "ngram" for prompt-lookup drafting (no second model), or empty for none (the target decodes alone).
+     * The drafter that proposes tokens for the target to verify: a small model sharing the target's tokenizer (a
+     * directory, a GGUF file or "ollama:NAME[:TAG]", as for the target), "ngram" for prompt-lookup drafting (no second
+     * model), or empty for none (the target decodes alone).
      */
     private @Nullable String drafter;
+
+    /**
+     * The folder Ollama keeps its models in (manifests/ and blobs/), for "ollama:" model names; by default the
+     * environment variable OLLAMA_MODELS as Ollama reads it, else ~/.ollama/models.
+     */
+    private @Nullable Path ollamaModels;
 
     /** Where the models run: "cpu", "cuda", "cuda:N" (the N-th GPU) or "auto" (a GPU when there is one). */
     private String device = "cpu";
 
-    /** Compute dtype: "auto" (the model's own dtype where the device supports it), "float32" or "float16". */
+    /**
+     * Compute dtype: "auto" (the model's own dtype where the device supports it; on the CPU, F16 and BF16 weights stay
+     * 16-bit), "float32" (on the CPU: weights widened to float32) or "float16" (CUDA).
+     */
     private String dtype = "auto";
+
+    /**
+     * How the target's weights are stored for the CPU kernels: "none" (as the checkpoint stores them: F16/BF16 stay
+     * 16-bit, F32 stays F32), "q8_0" (8-bit blocks, about 1/4 of float32), "q4_0" or "q4_1" (4-bit blocks with the
+     * output head at 8 bits; q4_1 fits a scale and a minimum per block and is the more accurate). Made when the model
+     * is loaded; greedy output stays exactly that of the target as loaded. See docs/quantization.md.
+     */
+    private String targetQuantization = "none";
+
+    /**
+     * How the drafter model's weights are stored, chosen apart from the target's: a 4-bit drafter drafts faster and
+     * never changes the output, only how often drafts are accepted. Same values as target-quantization.
+     */
+    private String drafterQuantization = "none";
 
     /**
      * Longest sequence (prompt + output) one request may use, in tokens; bounds the KV cache. 0 uses the model's
@@ -128,6 +157,14 @@ public class SpeculaEngineProperties implements Validator {
         return this.drafter;
     }
 
+    public @Nullable Path getOllamaModels() {
+        return this.ollamaModels;
+    }
+
+    public void setOllamaModels(@Nullable Path ollamaModels) {
+        this.ollamaModels = ollamaModels;
+    }
+
     public void setDrafter(@Nullable String drafter) {
         this.drafter = drafter;
     }
@@ -146,6 +183,22 @@ public class SpeculaEngineProperties implements Validator {
 
     public void setDtype(String dtype) {
         this.dtype = dtype;
+    }
+
+    public String getTargetQuantization() {
+        return this.targetQuantization;
+    }
+
+    public void setTargetQuantization(String targetQuantization) {
+        this.targetQuantization = targetQuantization;
+    }
+
+    public String getDrafterQuantization() {
+        return this.drafterQuantization;
+    }
+
+    public void setDrafterQuantization(String drafterQuantization) {
+        this.drafterQuantization = drafterQuantization;
     }
 
     public int getMaxContextTokens() {
@@ -246,16 +299,37 @@ public class SpeculaEngineProperties implements Validator {
         }
         return new EngineConfig(targetDir, drafterChoice, this.device.trim().toLowerCase(Locale.ROOT),
                 this.dtype.trim().toLowerCase(Locale.ROOT), this.maxContextTokens, "auto", toServingLimits(),
-                this.parseSpecialTokensInMessages);
+                this.parseSpecialTokensInMessages,
+                quantization("target-quantization", this.targetQuantization),
+                quantization("drafter-quantization", this.drafterQuantization));
     }
 
-    private static Path modelDirectory(String property, @Nullable String value, boolean required) {
+    private static Quantization quantization(String property, @Nullable String value) {
+        try {
+            return Quantization.parse(CONFIG_PREFIX + "." + property, value);
+        }
+        catch (IllegalArgumentException ex) {
+            throw new InvalidConfigurationPropertyValueException(CONFIG_PREFIX + "." + property, value,
+                    "expected " + Quantization.names());
+        }
+    }
+
+    private Path modelDirectory(String property, @Nullable String value, boolean required) {
         String name = CONFIG_PREFIX + "." + property;
         if (!StringUtils.hasText(value)) {
             throw new InvalidConfigurationPropertyValueException(name, value, required
                     ? "A target model directory is required: set " + name
-                            + " to a Hugging Face model directory (config.json, tokenizer.json, *.safetensors)"
-                    : "expected a model directory, \"ngram\" or empty");
+                            + " to a Hugging Face model directory (config.json, tokenizer.json, *.safetensors), a "
+                            + ".gguf file or ollama:NAME"
+                    : "expected a model directory, a .gguf file, ollama:NAME, \"ngram\" or empty");
+        }
+        if (OllamaModels.isReference(value)) {
+            try {
+                return OllamaModels.resolve(value, this.ollamaModels);
+            }
+            catch (SpeculaException ex) {
+                throw new InvalidConfigurationPropertyValueException(name, value, ex.getMessage());
+            }
         }
         Path dir;
         try {
@@ -263,6 +337,14 @@ public class SpeculaEngineProperties implements Validator {
         }
         catch (InvalidPathException ex) {
             throw new InvalidConfigurationPropertyValueException(name, value, "not a valid path: " + ex.getMessage());
+        }
+        if (Files.isRegularFile(dir)) {
+            if (!GgufFile.isGguf(dir)) {
+                throw new InvalidConfigurationPropertyValueException(name, value, "the file " + dir
+                        + " is not a GGUF file (it does not start with \"GGUF\"); expected a .gguf file or a "
+                        + "Hugging Face model directory");
+            }
+            return dir;
         }
         if (!Files.isDirectory(dir)) {
             throw new InvalidConfigurationPropertyValueException(name, value,
@@ -273,6 +355,17 @@ public class SpeculaEngineProperties implements Validator {
                     "the model directory " + dir + " has no config.json (expected a Hugging Face model directory)");
         }
         return dir;
+    }
+
+    private static @Nullable Quantization checkQuantization(Errors errors, String field, @Nullable String value) {
+        try {
+            return Quantization.parse(field, value);
+        }
+        catch (IllegalArgumentException ex) {
+            errors.rejectValue(field, "specula." + field, "expected " + Quantization.names() + " (got \"" + value
+                    + "\")");
+            return null;
+        }
     }
 
     @Override
@@ -289,6 +382,30 @@ public class SpeculaEngineProperties implements Validator {
         }
         if (properties.dtype == null || !DTYPES.contains(properties.dtype.trim().toLowerCase(Locale.ROOT))) {
             errors.rejectValue("dtype", "specula.dtype", "expected \"auto\", \"float32\" or \"float16\"");
+        }
+        Quantization targetQ = checkQuantization(errors, "targetQuantization", properties.targetQuantization);
+        Quantization drafter = checkQuantization(errors, "drafterQuantization", properties.drafterQuantization);
+        String device = properties.device == null ? "" : properties.device.trim().toLowerCase(Locale.ROOT);
+        boolean cuda = device.startsWith("cuda");
+        if (cuda && targetQ != null && targetQ != Quantization.NONE) {
+            errors.rejectValue("targetQuantization", "specula.targetQuantization", "quantized weights run on the CPU "
+                    + "kernels; with device " + device + " (DJL's PyTorch engine) use \"none\"");
+        }
+        if (cuda && drafter != null && drafter != Quantization.NONE) {
+            errors.rejectValue("drafterQuantization", "specula.drafterQuantization", "quantized weights run on the "
+                    + "CPU kernels; with device " + device + " (DJL's PyTorch engine) use \"none\"");
+        }
+        String drafterSetting = properties.drafter == null ? "" : properties.drafter.trim();
+        boolean drafterModel = DrafterChoice.parse(properties.drafter).kind() == DrafterChoice.Kind.MODEL;
+        if (drafter != null && drafter != Quantization.NONE && !drafterModel) {
+            errors.rejectValue("drafterQuantization", "specula.drafterQuantization", "set to \"" + drafter
+                    + "\" but the drafter is " + (drafterSetting.isEmpty() ? "not set" : "\"" + drafterSetting + "\"")
+                    + ", not a model directory: there are no drafter weights to quantize");
+        }
+        boolean float32 = properties.dtype != null && properties.dtype.trim().equalsIgnoreCase("float32");
+        if (float32 && targetQ != null && targetQ != Quantization.NONE) {
+            errors.rejectValue("targetQuantization", "specula.targetQuantization", "dtype \"float32\" asks for "
+                    + "float32 weights and target-quantization for \"" + targetQ + "\": set only one of them");
         }
         if (properties.maxContextTokens < 0) {
             errors.rejectValue("maxContextTokens", "specula.maxContextTokens",

@@ -23,6 +23,7 @@ import io.specula.generate.DecodingListener;
 import io.specula.generate.DecodingListener.StepEvent;
 import io.specula.generate.DecodingStats;
 import io.specula.generate.FinishReason;
+import io.specula.model.Quantization;
 import io.specula.speculative.stats.SpeculationStatistics;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -143,6 +144,44 @@ class SpeculaChatAutoConfigurationTests {
                 assertThat(config.dtype()).isEqualTo("float16");
                 assertThat(config.maxContextTokens()).isEqualTo(2048);
             });
+    }
+
+    @Test
+    void quantizationPropertiesBind(@TempDir Path dir) throws Exception {
+        Path target = Files.createDirectories(dir.resolve("target-model"));
+        Files.writeString(target.resolve("config.json"), "{}");
+        Path drafter = Files.createDirectories(dir.resolve("drafter-model"));
+        Files.writeString(drafter.resolve("config.json"), "{}");
+        this.runner
+            .withPropertyValues("spring.ai.specula.target=" + target, "spring.ai.specula.drafter=" + drafter,
+                    "spring.ai.specula.target-quantization=Q8_0", "spring.ai.specula.drafter-quantization= q4_1 ")
+            .run(context -> {
+                var config = context.getBean(SpeculaEngineProperties.class).toEngineConfig();
+                assertThat(config.targetQuantization()).isEqualTo(Quantization.Q8_0);
+                assertThat(config.drafterQuantization()).isEqualTo(Quantization.Q4_1);
+            });
+        this.runner.withPropertyValues("spring.ai.specula.target=" + target).run(context -> {
+            var config = context.getBean(SpeculaEngineProperties.class).toEngineConfig();
+            assertThat(config.targetQuantization()).isEqualTo(Quantization.NONE);
+            assertThat(config.drafterQuantization()).isEqualTo(Quantization.NONE);
+        });
+    }
+
+    @Test
+    void badQuantizationSettingsFailStartupNamingTheProperty() {
+        assertBindingFails("spring.ai.specula.target-quantization=q5_k", "targetQuantization",
+                "expected none, q8_0, q4_0 or q4_1 (got \"q5_k\")");
+        assertBindingFails("spring.ai.specula.drafter-quantization=int4", "drafterQuantization",
+                "expected none, q8_0, q4_0 or q4_1");
+        this.runner.withPropertyValues("spring.ai.specula.device=cuda", "spring.ai.specula.target-quantization=q8_0")
+            .run(context -> assertThat(allMessages(context.getStartupFailure())).contains("targetQuantization")
+                .contains("quantized weights run on the CPU kernels; with device cuda"));
+        this.runner.withPropertyValues("spring.ai.specula.drafter=ngram", "spring.ai.specula.drafter-quantization=q4_0")
+            .run(context -> assertThat(allMessages(context.getStartupFailure())).contains("drafterQuantization")
+                .contains("the drafter is \"ngram\", not a model directory"));
+        this.runner.withPropertyValues("spring.ai.specula.dtype=float32", "spring.ai.specula.target-quantization=q4_1")
+            .run(context -> assertThat(allMessages(context.getStartupFailure())).contains("targetQuantization")
+                .contains("set only one of them"));
     }
 
     @Test

@@ -9,6 +9,8 @@ import io.specula.generate.DecodingStats;
 import io.specula.generate.GenerationRequest;
 import io.specula.generate.GenerationResult;
 import io.specula.generate.SamplingParams;
+import io.specula.model.Quantization;
+import io.specula.model.llama.LlamaModel;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -23,6 +25,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
@@ -40,10 +43,10 @@ final class BenchCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--target", required = true, description = "Target model directory.")
+    @Option(names = "--target", required = true, description = "Target model: a Hugging Face directory, a .gguf file or ollama:NAME[:TAG].")
     Path target;
 
-    @Option(names = "--drafter", required = true, description = "Drafter model directory, or 'ngram'.")
+    @Option(names = "--drafter", required = true, description = "Drafter model (a Hugging Face directory, a .gguf file or ollama:NAME[:TAG]), or 'ngram'.")
     String drafter;
 
     @Option(names = "--prompts", description = "File with one prompt per line (default: a few built-in prompts).")
@@ -72,6 +75,15 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--repeat", defaultValue = "3", description = "Repetitions; medians are reported (default ${DEFAULT-VALUE}).")
     int repeat;
 
+    @Option(names = "--quantize", defaultValue = "none",
+            description = "Target weights on the CPU kernels: none (as stored), q8_0, q4_0 or q4_1 (default ${DEFAULT-VALUE}).")
+    String quantize;
+
+    @Option(names = "--drafter-quantize", defaultValue = "none",
+            description = "Drafter model weights, chosen apart from the target's: none, q8_0, q4_0 or q4_1 "
+                    + "(default ${DEFAULT-VALUE}).")
+    String drafterQuantize;
+
     static final List<String> DEFAULT_PROMPTS = List.of(
             "It is a truth universally acknowledged, that",
             "Sherlock Holmes took his bottle from the corner of the mantel-piece",
@@ -83,7 +95,13 @@ final class BenchCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         List<String> texts = readPrompts();
         String loadAtStart = loadAverage();
-        try (SpeculaEngine engine = SpeculaEngine.load(EngineConfig.of(target, drafter))) {
+        EngineConfig config = EngineConfig.of(target, drafter).withQuantization(
+                Quantization.parse("--quantize", quantize), Quantization.parse("--drafter-quantize", drafterQuantize));
+        long loadStart = System.nanoTime();
+        try (SpeculaEngine engine = SpeculaEngine.load(config)) {
+            out.printf(Locale.ROOT, "loaded in %.1f s (warm-up included); target weights %s%n",
+                    (System.nanoTime() - loadStart) / 1e9, engine.target().model() instanceof LlamaModel m
+                            ? m.weights() : "on " + engine.info().kernel());
             Long samplingSeed = "none".equalsIgnoreCase(seed.strip()) ? null : Long.valueOf(seed.strip());
             SamplingParams sampling = new SamplingParams(temperature, 0, 1, samplingSeed, 0, 0);
             List<GenerationRequest> requests = new ArrayList<>();

@@ -26,7 +26,7 @@ final class ExportGgufCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, description = "GGUF file to write.")
     Path out;
 
-    @Option(names = "--type", defaultValue = "f32", description = "Type of the weight matrices: f32 or f16 (norms and biases stay f32); default ${DEFAULT-VALUE}.")
+    @Option(names = "--type", defaultValue = "f32", description = "Type of the weight matrices: f32, f16 or bf16 (norms and biases stay f32); default ${DEFAULT-VALUE}.")
     String type;
 
     @Override

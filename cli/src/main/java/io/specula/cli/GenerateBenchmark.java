@@ -1,13 +1,16 @@
 package io.specula.cli;
 
 import io.specula.engine.LoadedModel;
+import io.specula.ProcessMemory;
 import io.specula.generate.DecodingStats;
 import io.specula.generate.GenerationRequest;
 import io.specula.generate.GenerationResult;
 import io.specula.generate.PlainGenerator;
+import io.specula.model.llama.LlamaModel;
 
 import java.io.PrintWriter;
 import java.util.Arrays;
+import java.util.Locale;
 
 /** {@code generate --bench}: prompt-processing and decoding speed of one model, as medians over repetitions. */
 final class GenerateBenchmark {
@@ -15,7 +18,8 @@ final class GenerateBenchmark {
     private GenerateBenchmark() {
     }
 
-    static int run(PrintWriter out, LoadedModel loaded, PlainGenerator generator, GenerationRequest request, int repeat) {
+    static int run(PrintWriter out, LoadedModel loaded, PlainGenerator generator, GenerationRequest request, int repeat,
+                   long loadNanos) {
         generator.generate(request); // warm-up: JIT, kernel threads
         double[] prefill = new double[repeat];
         double[] decode = new double[repeat];
@@ -31,6 +35,9 @@ final class GenerateBenchmark {
         out.printf("model: %s (%d layers, hidden %d, vocab %d), kernel: %s%n", loaded.name(),
                 loaded.config().numLayers(), loaded.config().hiddenSize(), loaded.config().vocabSize(),
                 ModelKernelName.of(loaded));
+        out.printf(Locale.ROOT, "load: %.2f s; weights: %s; resident memory after the run: %s%n", loadNanos / 1e9,
+                loaded.model() instanceof LlamaModel m ? m.weights() : "on " + ModelKernelName.of(loaded),
+                String.format(Locale.ROOT, "%.2f GB", ProcessMemory.rssBytes() / 1e9));
         out.printf("prompt: %d tokens, %.1f tokens/s (median of %d)%n", request.promptIds().length, median(prefill), repeat);
         out.printf("decode: %d tokens, %.1f tokens/s, %.3f ms/token (median of %d)%n", tokens, decodeMedian,
                 1000 / decodeMedian, repeat);

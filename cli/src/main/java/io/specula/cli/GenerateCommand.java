@@ -6,6 +6,7 @@ import io.specula.generate.GenerationRequest;
 import io.specula.generate.GenerationResult;
 import io.specula.generate.PlainGenerator;
 import io.specula.generate.SamplingParams;
+import io.specula.model.Quantization;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -26,7 +27,7 @@ final class GenerateCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--model", required = true, description = "Hugging Face model directory (config.json, *.safetensors, tokenizer.json).")
+    @Option(names = "--model", required = true, description = "A Hugging Face model directory (config.json, *.safetensors, tokenizer.json), a .gguf file, or ollama:NAME[:TAG] for a model Ollama has pulled (its folder: OLLAMA_MODELS or -Dspecula.ollama.models).")
     Path model;
 
     @ArgGroup(exclusive = true, multiplicity = "1")
@@ -64,6 +65,11 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--kernel", defaultValue = "auto", description = "CPU matrix kernel: auto, vector, scalar or djl (default ${DEFAULT-VALUE}).")
     String kernel;
 
+    @Option(names = "--quantize", defaultValue = "none",
+            description = "Weights on the CPU kernels: none (as the checkpoint stores them), q8_0, q4_0 or q4_1 "
+                    + "(default ${DEFAULT-VALUE}; see docs/quantization.md).")
+    String quantize;
+
     @Option(names = "--bench", description = "Time prompt processing and decoding instead of printing text.")
     boolean bench;
 
@@ -73,14 +79,17 @@ final class GenerateCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
-        try (LoadedModel loaded = ModelLoader.load(model, device, "auto", kernel)) {
+        Quantization quantization = Quantization.parse("--quantize", quantize);
+        long loadStart = System.nanoTime();
+        try (LoadedModel loaded = ModelLoader.load(model, device, "auto", kernel, quantization)) {
+            long loadNanos = System.nanoTime() - loadStart;
             int[] promptIds = prompt.ids != null ? prompt.ids : loaded.tokenizer().encode(prompt.text);
             SamplingParams sampling = new SamplingParams(temperature, topK, topP, seed, 0, 0);
             PlainGenerator generator = new PlainGenerator(loaded.model(), loaded.tokenizer(), loaded.eosIds(),
                     loaded.config().maxPositionEmbeddings(), null);
             GenerationRequest request = GenerationRequest.of(promptIds, maxTokens, sampling);
             if (bench) {
-                return GenerateBenchmark.run(out, loaded, generator, request, repeat);
+                return GenerateBenchmark.run(out, loaded, generator, request, repeat, loadNanos);
             }
             GenerationResult result = generator.generate(request, (id, delta, source) -> {
                 out.print(delta);

@@ -62,7 +62,7 @@ final class LoadTestCommand implements java.util.concurrent.Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--target", description = "Target model directory (in process; required without --url).")
+    @Option(names = "--target", description = "Target model: a Hugging Face directory, a .gguf file or ollama:NAME[:TAG] (in process; required without --url).")
     Path target;
 
     @Option(names = "--url", description = "Base URL of a running sample application, e.g. http://127.0.0.1:8080: "
@@ -74,7 +74,7 @@ final class LoadTestCommand implements java.util.concurrent.Callable<Integer> {
             + "its RSS from /proc/PID/status (default: the process.rssBytes that the sample's GET /api/stats reports).")
     long serverPid;
 
-    @Option(names = "--drafter", description = "Drafter model directory, 'ngram', or none (default).")
+    @Option(names = "--drafter", description = "Drafter model (a Hugging Face directory, a .gguf file or ollama:NAME[:TAG]), 'ngram', or none (default).")
     String drafter;
 
     @Option(names = "--clients", defaultValue = "8", description = "Concurrent clients, 1.." + MAX_CLIENTS

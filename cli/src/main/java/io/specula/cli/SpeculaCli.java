@@ -7,7 +7,8 @@ import picocli.CommandLine.Command;
 @Command(name = "specula", mixinStandardHelpOptions = true, version = "specula 0.1.0",
         description = "Speculative decoding with local language models.",
         subcommands = {GenerateCommand.class, BenchCommand.class, LoadTestCommand.class, TrainTokenizerCommand.class,
-                PretrainCommand.class, DistillCommand.class, ExportGgufCommand.class, AdaptBenchCommand.class})
+                PretrainCommand.class, DistillCommand.class, ExportGgufCommand.class, AdaptBenchCommand.class,
+                KernelBenchCommand.class, ForwardBenchCommand.class, PerplexityCommand.class})
 public final class SpeculaCli {
 
     public static void main(String[] args) {

@@ -42,6 +42,6 @@ class ExportGgufCommandTest {
         int rc = cli.execute("export-gguf", "--model", tmp.toString(), "--out", tmp.resolve("x.gguf").toString(),
                 "--type", "q4_0");
         assertThat(rc).isEqualTo(1);
-        assertThat(err.toString()).contains("expected f32 or f16");
+        assertThat(err.toString()).contains("GGUF type 'q4_0'").contains("expected f32, f16 or bf16");
     }
 }

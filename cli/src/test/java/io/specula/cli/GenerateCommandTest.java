@@ -3,10 +3,7 @@ package io.specula.cli;
 import io.specula.testing.TinyModelDirs;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Path;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -16,23 +13,14 @@ class GenerateCommandTest {
     @TempDir
     Path tmp;
 
-    private record Run(int code, String out, String err) {
-    }
-
-    private static Run run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        CommandLine cli = SpeculaCli.commandLine();
-        cli.setOut(new PrintWriter(out));
-        cli.setErr(new PrintWriter(err));
-        int code = cli.execute(args);
-        return new Run(code, out.toString(), err.toString());
+    private static CliRun run(String... args) {
+        return CliRun.run(args);
     }
 
     @Test
     void generatesFromPromptIdsAndPrintsTheIds() {
         Path model = TinyModelDirs.llama(tmp.resolve("m"), 5);
-        Run r = run("generate", "--model", model.toString(), "--prompt-ids", "1,50,60,70", "--max-tokens", "12",
+        CliRun r = run("generate", "--model", model.toString(), "--prompt-ids", "1,50,60,70", "--max-tokens", "12",
                 "--print-ids");
         assertThat(r.code()).as(r.err()).isZero();
         String[] lines = r.out().strip().split("\n");
@@ -42,15 +30,30 @@ class GenerateCommandTest {
             assertThat(Integer.parseInt(id)).isNotNegative();
         }
         // Greedy decoding is deterministic: the same command prints the same ids.
-        Run again = run("generate", "--model", model.toString(), "--prompt-ids", "1,50,60,70", "--max-tokens", "12",
+        CliRun again = run("generate", "--model", model.toString(), "--prompt-ids", "1,50,60,70", "--max-tokens", "12",
                 "--print-ids");
         assertThat(again.out()).isEqualTo(r.out());
     }
 
     @Test
+    void quantizedWeightsGenerateAndABadValueNamesTheOption() {
+        Path model = TinyModelDirs.llama(tmp.resolve("m"), 5);
+        CliRun r = run("generate", "--model", model.toString(), "--prompt-ids", "1,50,60,70", "--max-tokens", "6",
+                "--quantize", "q4_1", "--bench", "--repeat", "1");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("quantized to q4_1 at load", "q4 ", "q8_0 ", "resident memory");
+        CliRun bad = run("generate", "--model", model.toString(), "--prompt-ids", "1", "--quantize", "int4");
+        assertThat(bad.code()).isEqualTo(1);
+        assertThat(bad.err()).contains("--quantize: 'int4' is not a weight quantization");
+        CliRun djl = run("generate", "--model", model.toString(), "--prompt-ids", "1", "--quantize", "q8_0",
+                "--kernel", "djl");
+        assertThat(djl.err()).contains("quantization 'q8_0'", "not on DJL's PyTorch engine");
+    }
+
+    @Test
     void textPromptAndBench() {
         Path model = TinyModelDirs.llama(tmp.resolve("m"), 6);
-        Run r = run("generate", "--model", model.toString(), "--prompt", "The quick brown fox", "--max-tokens", "8",
+        CliRun r = run("generate", "--model", model.toString(), "--prompt", "The quick brown fox", "--max-tokens", "8",
                 "--bench", "--repeat", "1");
         assertThat(r.code()).as(r.err()).isZero();
         assertThat(r.out()).contains("decode:").contains("tokens/s");
@@ -58,7 +61,7 @@ class GenerateCommandTest {
 
     @Test
     void badModelDirectoryIsAnErrorOnStderr() {
-        Run r = run("generate", "--model", tmp.resolve("missing").toString(), "--prompt", "hi");
+        CliRun r = run("generate", "--model", tmp.resolve("missing").toString(), "--prompt", "hi");
         assertThat(r.code()).isNotZero();
         assertThat(r.err()).contains("missing");
     }

@@ -5,6 +5,7 @@ import io.specula.SpeculaException;
 import io.specula.model.CausalLm;
 import io.specula.model.ModelConfig;
 import io.specula.model.ModelWeights;
+import io.specula.model.WeightLoader;
 import io.specula.model.llama.DjlLlamaModel;
 import io.specula.model.llama.LlamaModel;
 import io.specula.model.llama.LlamaWeights;
@@ -74,6 +75,11 @@ public final class AdaptiveDrafter implements Drafter, VerificationObserver {
      */
     public static AdaptiveDrafter create(AdaptiveConfig config, String name, Path baseDir, CausalLm baseModel,
                                          int targetVocab) {
+        if (baseDir != null && java.nio.file.Files.isRegularFile(baseDir)) {
+            throw new SpeculaException("adaptive: the drafter '" + name + "' is a GGUF file (" + baseDir + "); the "
+                    + "adaptive drafter fine-tunes a Hugging Face model directory (safetensors): point the drafter at "
+                    + "one, or disable spring.ai.specula.adaptive");
+        }
         ModelConfig mc = baseModel.config();
         ModelShape shape;
         try {
@@ -95,7 +101,9 @@ public final class AdaptiveDrafter implements Drafter, VerificationObserver {
     private static Function<Map<String, SafeTensorsFiles.Tensor>, CausalLm> factoryFor(ModelConfig c, CausalLm base) {
         Path origin = Path.of("adaptive-drafter");
         if (base instanceof LlamaModel m) {
-            return w -> new LlamaModel(c, LlamaWeights.load(c, SafeTensorsFiles.source(origin, w)), m.kernel());
+            // new versions get the base's quantization, so a swap does not change what a drafted token costs
+            return w -> new LlamaModel(c, LlamaWeights.load(c, new WeightLoader(SafeTensorsFiles.source(origin, w),
+                    m.quantization(), false)), m.kernel());
         }
         if (base instanceof DjlLlamaModel m) {
             return w -> DjlLlamaModel.create(c, SafeTensorsFiles.source(origin, w), m.device(), m.dataType());

@@ -47,13 +47,19 @@ final class DeviceSelection {
             case "float32", "fp32", "f32" -> DataType.FLOAT32;
             case "float16", "fp16", "f16", "half" -> {
                 if (!device.isGpu()) {
-                    throw new SpeculaException("dtype: float16 is for CUDA devices; on the CPU use float32 "
-                            + "(weights stored as F16 or BF16 are converted to float32 when loaded)");
+                    throw new SpeculaException("dtype: float16 is for CUDA devices; on the CPU use auto (weights "
+                            + "stored as F16 or BF16 stay 16-bit, the arithmetic is float32) or float32");
                 }
                 yield DataType.FLOAT16;
             }
             default -> throw new SpeculaException("dtype: '" + setting + "' is not valid; expected auto, float32 or float16");
         };
+    }
+
+    /** Whether the setting asks for float32 by name (on the CPU: widen 16-bit weights), rather than "auto". */
+    static boolean isExplicitFloat32(String setting) {
+        String s = setting == null ? "" : setting.trim().toLowerCase(Locale.ROOT);
+        return s.equals("float32") || s.equals("fp32") || s.equals("f32");
     }
 
     private static int gpuCount() {

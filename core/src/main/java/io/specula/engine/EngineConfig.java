@@ -1,5 +1,7 @@
 package io.specula.engine;
 
+import io.specula.model.Quantization;
+
 import java.nio.file.Path;
 
 /**
@@ -14,9 +16,13 @@ import java.nio.file.Path;
  * @param parseSpecialTokensInMessages whether special-token text inside chat messages becomes special tokens, as
  *                         transformers' {@code apply_chat_template(tokenize=True)} does; false (the default): special
  *                         tokens only where the chat template puts them, so a message cannot forge a turn
+ * @param targetQuantization  the target's weights on the CPU kernels ({@link Quantization}; NONE keeps the
+ *                            checkpoint's precision)
+ * @param drafterQuantization the drafter model's weights, chosen apart from the target's
  */
 public record EngineConfig(Path targetDir, DrafterChoice drafter, String device, String dtype, int maxContextTokens,
-                           String kernel, ServingLimits limits, boolean parseSpecialTokensInMessages) {
+                           String kernel, ServingLimits limits, boolean parseSpecialTokensInMessages,
+                           Quantization targetQuantization, Quantization drafterQuantization) {
 
     public EngineConfig {
         drafter = drafter == null ? DrafterChoice.NONE : drafter;
@@ -24,6 +30,14 @@ public record EngineConfig(Path targetDir, DrafterChoice drafter, String device,
         dtype = dtype == null ? "auto" : dtype;
         kernel = kernel == null ? "auto" : kernel;
         limits = limits == null ? ServingLimits.DEFAULT : limits;
+        targetQuantization = targetQuantization == null ? Quantization.NONE : targetQuantization;
+        drafterQuantization = drafterQuantization == null ? Quantization.NONE : drafterQuantization;
+    }
+
+    public EngineConfig(Path targetDir, DrafterChoice drafter, String device, String dtype, int maxContextTokens,
+                        String kernel, ServingLimits limits, boolean parseSpecialTokensInMessages) {
+        this(targetDir, drafter, device, dtype, maxContextTokens, kernel, limits, parseSpecialTokensInMessages,
+                Quantization.NONE, Quantization.NONE);
     }
 
     public EngineConfig(Path targetDir, DrafterChoice drafter, String device, String dtype, int maxContextTokens,
@@ -37,16 +51,23 @@ public record EngineConfig(Path targetDir, DrafterChoice drafter, String device,
 
     public EngineConfig withKernel(String kernel) {
         return new EngineConfig(targetDir, drafter, device, dtype, maxContextTokens, kernel, limits,
-                parseSpecialTokensInMessages);
+                parseSpecialTokensInMessages, targetQuantization, drafterQuantization);
     }
 
     public EngineConfig withLimits(ServingLimits limits) {
         return new EngineConfig(targetDir, drafter, device, dtype, maxContextTokens, kernel, limits,
-                parseSpecialTokensInMessages);
+                parseSpecialTokensInMessages, targetQuantization, drafterQuantization);
     }
 
     public EngineConfig withParseSpecialTokensInMessages(boolean parse) {
-        return new EngineConfig(targetDir, drafter, device, dtype, maxContextTokens, kernel, limits, parse);
+        return new EngineConfig(targetDir, drafter, device, dtype, maxContextTokens, kernel, limits, parse,
+                targetQuantization, drafterQuantization);
+    }
+
+    /** The same with the target's and the drafter's weight quantization. */
+    public EngineConfig withQuantization(Quantization target, Quantization drafter) {
+        return new EngineConfig(targetDir, this.drafter, device, dtype, maxContextTokens, kernel, limits,
+                parseSpecialTokensInMessages, target, drafter);
     }
 
     public static EngineConfig of(Path targetDir, DrafterChoice drafter) {

@@ -17,6 +17,7 @@ import io.specula.generate.GenerationRequest;
 import io.specula.generate.GenerationResult;
 import io.specula.generate.PlainGenerator;
 import io.specula.model.llama.DjlLlamaModel;
+import io.specula.model.Quantization;
 import io.specula.model.llama.LlamaModel;
 import io.specula.speculative.SpeculativeGenerator;
 import io.specula.speculative.drafter.Drafter;
@@ -109,7 +110,8 @@ public final class SpeculaEngine implements AutoCloseable {
         // Device and dtype first, so that an error in them is not taken for one of the model files.
         ai.djl.Device device = loading(Setting.DEVICE, () -> DeviceSelection.device(config.device()));
         loading(Setting.DTYPE, () -> DeviceSelection.dataType(config.dtype(), device));
-        LoadedModel target = loading(Setting.TARGET, () -> loadModel(config.targetDir(), config));
+        LoadedModel target = loading(Setting.TARGET,
+                () -> loadModel(config.targetDir(), config, config.targetQuantization()));
         LoadedModel drafterModel = null;
         Drafter drafter = null;
         AdaptiveDrafter adaptiveDrafter = null;
@@ -118,7 +120,8 @@ public final class SpeculaEngine implements AutoCloseable {
                 case NONE -> { }
                 case NGRAM -> drafter = new NgramDrafter();
                 case MODEL -> {
-                    LoadedModel d = loading(Setting.DRAFTER, () -> loadModel(config.drafter().directory(), config));
+                    LoadedModel d = loading(Setting.DRAFTER,
+                            () -> loadModel(config.drafter().directory(), config, config.drafterQuantization()));
                     drafterModel = d;
                     checking(Setting.DRAFTER, () -> VocabularyCheck.verify(target.name(), target.tokenizer(),
                             target.model().vocabSize(), d.name(), d.tokenizer(), d.model().vocabSize()));
@@ -156,8 +159,8 @@ public final class SpeculaEngine implements AutoCloseable {
         return engine;
     }
 
-    private static LoadedModel loadModel(Path dir, EngineConfig config) {
-        return ModelLoader.load(dir, config.device(), config.dtype(), config.kernel());
+    private static LoadedModel loadModel(Path dir, EngineConfig config, Quantization quantization) {
+        return ModelLoader.load(dir, config.device(), config.dtype(), config.kernel(), quantization);
     }
 
     /** Runs one step of loading; an error in it is an {@link EngineLoadException} naming the setting at fault. */

@@ -21,8 +21,8 @@ final class WarmUp {
         int capacity = Math.min(64, model.config().maxPositionEmbeddings());
         for (int round = 0; round < 40 && System.nanoTime() < deadline; round++) {
             try (KvCache cache = model.newCache(capacity)) {
-                // Every pass width a verification uses (1..9 positions): the kernel has separate loops for 1, 2, 3
-                // and 4 positions, and the draft policy's cost estimates start from the first passes it measures.
+                // Every pass width a verification uses (1..9 positions): the kernels have separate loops for 1 to 5
+                // positions, and the draft policy's cost estimates start from the first passes it measures.
                 for (int width = 1; width <= 9 && cache.length() + width <= capacity; width++) {
                     int[] tokens = new int[width];
                     for (int i = 0; i < width; i++) {

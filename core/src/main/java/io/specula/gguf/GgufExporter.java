@@ -23,7 +23,7 @@ import java.util.Locale;
  *       too (NEOX RoPE), so nothing is permuted.</li>
  *   <li>The output projection is left out when it is tied to the embeddings; llama.cpp then uses
  *       {@code token_embd}.</li>
- *   <li>With {@link TensorType#F16}, the matrices are stored as float16; norms, biases and {@code rope_freqs} stay
+ *   <li>With {@link TensorType#F16} or {@link TensorType#BF16}, the matrices are stored as 16-bit floats; norms, biases and {@code rope_freqs} stay
  *       float32, as the converter keeps one-dimensional tensors.</li>
  * </ul>
  *
@@ -80,7 +80,12 @@ public final class GgufExporter {
         w.putFloat32(arch + ".attention.layer_norm_rms_epsilon", c.rmsNormEps());
         w.putUInt32(arch + ".attention.key_length", c.headDim());
         w.putUInt32(arch + ".attention.value_length", c.headDim());
-        w.putUInt32("general.file_type", type == TensorType.F32 ? 0 : 1);   // LlamaFileType ALL_F32 / MOSTLY_F16
+        // LlamaFileType ALL_F32 / MOSTLY_F16 / MOSTLY_BF16
+        w.putUInt32("general.file_type", switch (type) {
+            case F32 -> 0;
+            case F16 -> 1;
+            case BF16 -> 32;
+        });
         if (arch.equals("llama")) {
             w.putUInt32(arch + ".vocab_size", c.vocabSize());
             w.putUInt32(arch + ".rope.dimension_count", c.headDim());
@@ -222,12 +227,13 @@ public final class GgufExporter {
         return out;
     }
 
-    /** Parses "f32" / "f16" (the --type option). */
+    /** Parses "f32" / "f16" / "bf16" (the --type option). */
     public static TensorType parseType(String s) {
         return switch (s.toLowerCase(Locale.ROOT)) {
             case "f32", "float32" -> TensorType.F32;
             case "f16", "float16" -> TensorType.F16;
-            default -> throw new SpeculaException("GGUF type '" + s + "': expected f32 or f16");
+            case "bf16", "bfloat16" -> TensorType.BF16;
+            default -> throw new SpeculaException("GGUF type '" + s + "': expected f32, f16 or bf16");
         };
     }
 }

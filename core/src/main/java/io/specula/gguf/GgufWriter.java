@@ -1,7 +1,7 @@
 package io.specula.gguf;
 
 import io.specula.SpeculaException;
-import io.specula.model.safetensors.HalfFloats;
+import io.specula.kernel.HalfFloats;
 
 import java.io.BufferedOutputStream;
 import java.io.IOException;
@@ -63,9 +63,9 @@ public final class GgufWriter {
         }
     }
 
-    /** The ggml tensor types this writer produces. */
+    /** The ggml tensor types this writer produces from float32 values (any type can be added as raw bytes). */
     public enum TensorType {
-        F32(0, 4), F16(1, 2);
+        F32(0, 4), F16(1, 2), BF16(30, 2);
 
         public final int id;
         public final int byteSize;
@@ -80,9 +80,10 @@ public final class GgufWriter {
     public record Value(ValueType type, ValueType elementType, Object value) {
     }
 
-    private record Tensor(String name, long[] ne, TensorType type, float[] data) {
+    /** A tensor from float32 values ({@code data}) or, with {@code raw}, bytes already in ggml type {@code typeId}. */
+    private record Tensor(String name, long[] ne, TensorType type, float[] data, int typeId, byte[] raw) {
         long byteSize() {
-            return (long) data.length * type.byteSize;
+            return raw != null ? raw.length : (long) data.length * type.byteSize;
         }
     }
 
@@ -167,7 +168,19 @@ public final class GgufWriter {
         for (int i = 0; i < shape.length; i++) {
             ne[i] = shape[shape.length - 1 - i];
         }
-        tensors.put(name, new Tensor(name, ne, type, data));
+        tensors.put(name, new Tensor(name, ne, type, data, type.id, null));
+        return this;
+    }
+
+    /**
+     * Adds a tensor whose data is already in ggml's layout for type {@code typeId} (e.g. copied from another GGUF file,
+     * quantized); {@code ne} in ggml order. The bytes are kept by reference until written.
+     */
+    public GgufWriter addRawTensor(String name, long[] ne, int typeId, byte[] bytes) {
+        if (tensors.containsKey(name)) {
+            throw new IllegalArgumentException("tensor " + name + " added twice");
+        }
+        tensors.put(name, new Tensor(name, ne.clone(), null, null, typeId, bytes));
         return this;
     }
 
@@ -245,7 +258,7 @@ public final class GgufWriter {
             for (long d : t.ne()) {
                 out.u64(d);
             }
-            out.u32(t.type().id);
+            out.u32(t.typeId());
             out.u64(offset);
             offsets.add(offset);
             offset = pad(offset + t.byteSize(), alignment);
@@ -364,12 +377,16 @@ public final class GgufWriter {
         }
 
         void tensorData(Tensor t) throws IOException {
+            if (t.raw() != null) {
+                bytes(t.raw());
+                return;
+            }
             float[] d = t.data();
             for (float v : d) {
-                if (t.type() == TensorType.F32) {
-                    f32(v);
-                } else {
-                    u16(HalfFloats.floatToF16(v));
+                switch (t.type()) {
+                    case F32 -> f32(v);
+                    case F16 -> u16(HalfFloats.floatToF16(v));
+                    case BF16 -> u16(HalfFloats.floatToBf16(v));
                 }
             }
         }

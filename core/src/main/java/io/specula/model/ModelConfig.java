@@ -71,9 +71,22 @@ public record ModelConfig(
     /**
      * Llama 3.x RoPE frequency scaling ({@code rope_scaling.rope_type = "llama3"}); {@code null} in
      * {@link ModelConfig#ropeScaling()} when the model uses plain RoPE.
+     *
+     * <p>A GGUF file stores the same scaling as llama.cpp applies it, one divisor per frequency (its
+     * {@code rope_freqs} tensor): then {@code frequencyDivisors} is set and the other fields are 0.
      */
     public record RopeScaling(double factor, double lowFreqFactor, double highFreqFactor,
-                              int originalMaxPositionEmbeddings) {
+                              int originalMaxPositionEmbeddings, float[] frequencyDivisors) {
+
+        public RopeScaling(double factor, double lowFreqFactor, double highFreqFactor,
+                           int originalMaxPositionEmbeddings) {
+            this(factor, lowFreqFactor, highFreqFactor, originalMaxPositionEmbeddings, null);
+        }
+
+        /** The scaling as per-frequency divisors (headDim / 2 of them), as a GGUF file's rope_freqs holds it. */
+        public static RopeScaling ofDivisors(float[] divisors) {
+            return new RopeScaling(0, 0, 0, 0, divisors.clone());
+        }
     }
 
     public int kvDim() {

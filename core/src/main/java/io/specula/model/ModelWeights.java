@@ -3,6 +3,11 @@ package io.specula.model;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import io.specula.kernel.Bf16Matrix;
+import io.specula.kernel.F16Matrix;
+import io.specula.kernel.F32Matrix;
+import io.specula.kernel.WeightMatrix;
+import io.specula.model.safetensors.DType;
 import io.specula.model.safetensors.SafeTensorsFile;
 import io.specula.model.safetensors.TensorInfo;
 
@@ -174,6 +179,66 @@ public final class ModelWeights implements TensorSource, AutoCloseable {
                     + Arrays.toString(expectedShape) + " (from config.json), got " + Arrays.toString(t.shape()));
         }
         return f.floats(name);
+    }
+
+    /**
+     * Reads the parts straight into one array in their stored precision: F16 and BF16 values are copied as they are
+     * (see {@link SafeTensorsFile#readShorts}), never widened; parts of different types are widened to float32.
+     */
+    @Override
+    public WeightMatrix matrix(int cols, Part... parts) {
+        int rows = 0;
+        DType common = null;
+        for (Part p : parts) {
+            TensorInfo t = checkedInfo(p.name(), p.rows(), cols);
+            // a type that is not a float fails in the read below, with the file's own message
+            common = common == null || common == t.dtype() ? t.dtype() : DType.F32;
+            rows += p.rows();
+        }
+        long n = (long) rows * cols;
+        if (n > Integer.MAX_VALUE - 8) {
+            throw new ModelFormatException(fileOf(parts[0].name()), "tensors " + names(parts) + ": " + rows + " x "
+                    + cols + " weights, more than one Java array can hold");
+        }
+        int at = 0;
+        if (common == DType.F16 || common == DType.BF16) {
+            short[] bits = new short[(int) n];
+            for (Part p : parts) {
+                file(p.name()).readShorts(p.name(), bits, at);
+                at += p.rows() * cols;
+            }
+            return common == DType.BF16 ? new Bf16Matrix(bits, rows, cols) : F16Matrix.of(bits, rows, cols);
+        }
+        float[] data = new float[(int) n];
+        for (Part p : parts) {
+            file(p.name()).readFloatRows(p.name(), 0, p.rows() * cols, data, at);
+            at += p.rows() * cols;
+        }
+        return new F32Matrix(data, rows, cols);
+    }
+
+    @Override
+    public void floatRows(String name, int rows, int cols, int from, int to, float[] dst, int at) {
+        checkedInfo(name, rows, cols);
+        file(name).readFloatRows(name, (long) from * cols, (to - from) * cols, dst, at);
+    }
+
+    private TensorInfo checkedInfo(String name, long... expectedShape) {
+        SafeTensorsFile f = file(name);
+        TensorInfo t = f.info(name);
+        if (!t.hasShape(expectedShape)) {
+            throw new ModelFormatException(f.path(), "tensor '" + name + "': expected shape "
+                    + Arrays.toString(expectedShape) + " (from config.json), got " + Arrays.toString(t.shape()));
+        }
+        return t;
+    }
+
+    private static String names(Part... parts) {
+        StringBuilder b = new StringBuilder();
+        for (Part p : parts) {
+            b.append(b.length() == 0 ? "" : ", ").append(p.name());
+        }
+        return b.toString();
     }
 
     private SafeTensorsFile file(String name) {

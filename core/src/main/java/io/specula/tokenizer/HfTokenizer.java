@@ -1,6 +1,7 @@
 package io.specula.tokenizer;
 
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import com.google.gson.JsonObject;
 import io.specula.model.ModelFormatException;
 
 import java.io.ByteArrayInputStream;
@@ -61,8 +62,22 @@ public final class HfTokenizer implements Tokenizer {
      * @throws ModelFormatException when tokenizer.json is missing or malformed, or a config field has the wrong type
      */
     public static HfTokenizer load(Path dir) {
-        TokenizerJson json = TokenizerJson.read(dir);
-        TokenizerConfig config = TokenizerConfig.read(dir);
+        return create(TokenizerJson.read(dir), TokenizerConfig.read(dir));
+    }
+
+    /**
+     * A tokenizer from a tokenizer.json and a tokenizer_config.json held in memory (a GGUF file's vocabulary, see
+     * io.specula.gguf.GgufTokenizer), with the end-of-sequence ids a generation_config.json would give.
+     *
+     * @param file names the source in errors
+     */
+    public static HfTokenizer load(Path file, JsonObject tokenizerJson, JsonObject tokenizerConfig,
+                                   List<Integer> generationEosIds) {
+        return create(TokenizerJson.of(file, tokenizerJson), TokenizerConfig.of(file, tokenizerConfig,
+                generationEosIds));
+    }
+
+    private static HfTokenizer create(TokenizerJson json, TokenizerConfig config) {
         String pipeline = TransformersPipeline.adapt(json.root, config).toString();
         // Truncation and padding are DJL defaults (to 512 tokens!) that must be off; special tokens are per call.
         Map<String, String> options = Map.of("addSpecialTokens", "true", "truncation", "false", "padding", "false");

@@ -44,7 +44,20 @@ public record TokenizerConfig(
         JsonObject c = readObject(dir.resolve(FILE));
         JsonObject g = readObject(dir.resolve("generation_config.json"));
         JsonObject m = readObjectLeniently(dir.resolve("config.json"));
-        Path file = dir.resolve(FILE);
+        return parse(dir, dir.resolve(FILE), c, m, eosIds(dir.resolve("generation_config.json"), g.get("eos_token_id")));
+    }
+
+    /**
+     * A tokenizer_config.json object already in memory (e.g. made from a GGUF file's metadata), with the end-of-
+     * sequence ids a generation_config.json would give; {@code file} names it in errors.
+     */
+    static TokenizerConfig of(Path file, JsonObject tokenizerConfig, List<Integer> generationEosIds) {
+        Path dir = file.toAbsolutePath().getParent();
+        return parse(dir, file, tokenizerConfig, new JsonObject(), List.copyOf(generationEosIds));
+    }
+
+    private static TokenizerConfig parse(Path dir, Path file, JsonObject c, JsonObject m,
+                                         List<Integer> generationEosIds) {
         Map<Integer, Boolean> special = new HashMap<>();
         JsonElement decoder = c.get("added_tokens_decoder");
         if (decoder != null && decoder.isJsonObject()) {
@@ -74,7 +87,7 @@ public record TokenizerConfig(
                 bool(c, "legacy"),
                 bool(c, "add_prefix_space"),
                 special,
-                eosIds(dir.resolve("generation_config.json"), g.get("eos_token_id")));
+                generationEosIds);
     }
 
     /** A special token as a string or as an AddedToken object {"content": ...}; null when absent or null. */

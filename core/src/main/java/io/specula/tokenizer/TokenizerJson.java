@@ -103,7 +103,11 @@ public final class TokenizerJson {
         if (!parsed.isJsonObject()) {
             throw new ModelFormatException(file, "expected a JSON object with a \"model\", found " + kind(parsed));
         }
-        JsonObject root = parsed.getAsJsonObject();
+        return of(file, parsed.getAsJsonObject());
+    }
+
+    /** Validates a tokenizer.json already in memory (e.g. made from a GGUF file's metadata); {@code file} names it. */
+    static TokenizerJson of(Path file, JsonObject root) {
         JsonElement model = root.get("model");
         if (model == null || !model.isJsonObject()) {
             throw new ModelFormatException(file, "expected a \"model\" object (BPE, Unigram, WordPiece or WordLevel)");

@@ -6,7 +6,7 @@ import io.specula.gguf.GgufWriter.TensorType;
 import io.specula.model.ModelConfig;
 import io.specula.model.ModelWeights;
 import io.specula.model.safetensors.DType;
-import io.specula.model.safetensors.HalfFloats;
+import io.specula.kernel.HalfFloats;
 import io.specula.testing.TinyModelDirs;
 import io.specula.testing.TinyModels.Family;
 import io.specula.testing.TinyTokenizers;

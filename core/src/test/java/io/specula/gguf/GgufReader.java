@@ -1,107 +1,66 @@
 package io.specula.gguf;
 
-import io.specula.model.safetensors.HalfFloats;
+import io.specula.kernel.HalfFloats;
 
-import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 
-/** Reads a GGUF v3 file back (tests only): metadata as Java values, tensors as float32 in ggml order. */
+/**
+ * The tests' view of a GGUF file, a thin use of the production reader {@link GgufFile}: metadata with arrays as lists
+ * (integers as {@code Long}), tensor entries with their numeric ggml type, and float tensors read back as float32.
+ */
 public final class GgufReader {
 
     public record TensorEntry(String name, long[] ne, int type, long offset) {
     }
 
     public final Map<String, Object> metadata = new LinkedHashMap<>();
-    public final Map<String, Integer> valueTypes = new LinkedHashMap<>();
     public final Map<String, TensorEntry> tensors = new LinkedHashMap<>();
     public final long dataStart;
-    private final ByteBuffer buf;
+    private final long size;
+    private final Path file;
 
-    public GgufReader(Path file) throws IOException {
-        buf = ByteBuffer.wrap(Files.readAllBytes(file)).order(ByteOrder.LITTLE_ENDIAN);
-        if (buf.getInt() != GgufWriter.MAGIC) {
-            throw new IOException("not GGUF");
-        }
-        int version = buf.getInt();
-        if (version != 3) {
-            throw new IOException("version " + version);
-        }
-        long nTensors = buf.getLong();
-        long nKv = buf.getLong();
-        for (long i = 0; i < nKv; i++) {
-            String key = string();
-            int type = buf.getInt();
-            valueTypes.put(key, type);
-            metadata.put(key, value(type));
-        }
-        for (long i = 0; i < nTensors; i++) {
-            String name = string();
-            int nd = buf.getInt();
-            long[] ne = new long[nd];
-            for (int d = 0; d < nd; d++) {
-                ne[d] = buf.getLong();
+    public GgufReader(Path file) {
+        this.file = file;
+        try (GgufFile f = GgufFile.open(file)) {
+            for (String key : f.keys()) {
+                metadata.put(key, asList(f.value(key)));
             }
-            tensors.put(name, new TensorEntry(name, ne, buf.getInt(), buf.getLong()));
+            for (GgufFile.Tensor t : f.tensors().values()) {
+                tensors.put(t.name(), new TensorEntry(t.name(), t.ne(), t.type().id, t.offset()));
+            }
+            dataStart = f.dataStart();
+            size = f.size();
         }
-        int alignment = metadata.containsKey("general.alignment")
-                ? ((Number) metadata.get("general.alignment")).intValue() : 32;
-        dataStart = (buf.position() + alignment - 1) / alignment * alignment;
     }
 
-    public int size() {
-        return buf.capacity();
+    public long size() {
+        return size;
     }
 
+    /** An F32, F16 or BF16 tensor as float32 values, in file order. */
     public float[] floats(String name) {
-        TensorEntry t = tensors.get(name);
-        long n = 1;
-        for (long d : t.ne()) {
-            n *= d;
-        }
-        float[] out = new float[(int) n];
-        int at = (int) (dataStart + t.offset());
-        for (int i = 0; i < n; i++) {
-            out[i] = t.type() == 0 ? buf.getFloat(at + 4 * i) : HalfFloats.f16ToFloat(buf.getShort(at + 2 * i));
-        }
-        return out;
-    }
-
-    private String string() {
-        int n = (int) buf.getLong();
-        byte[] b = new byte[n];
-        buf.get(b);
-        return new String(b, StandardCharsets.UTF_8);
-    }
-
-    private Object value(int type) {
-        return switch (type) {
-            case 0, 1 -> (long) buf.get();
-            case 2, 3 -> (long) buf.getShort();
-            case 4 -> Integer.toUnsignedLong(buf.getInt());
-            case 5 -> (long) buf.getInt();
-            case 6 -> buf.getFloat();
-            case 7 -> buf.get() != 0;
-            case 8 -> string();
-            case 9 -> {
-                int et = buf.getInt();
-                long n = buf.getLong();
-                List<Object> list = new ArrayList<>();
-                for (long i = 0; i < n; i++) {
-                    list.add(value(et));
-                }
-                yield list;
+        try (GgufFile f = GgufFile.open(file)) {
+            GgufFile.Tensor t = f.tensor(name);
+            ByteBuffer b = ByteBuffer.allocate((int) t.byteSize()).order(ByteOrder.LITTLE_ENDIAN);
+            f.read(t, 0, b);
+            float[] out = new float[(int) t.elements()];
+            for (int i = 0; i < out.length; i++) {
+                out[i] = switch (t.type()) {
+                    case F32 -> b.getFloat(4 * i);
+                    case F16 -> HalfFloats.f16ToFloat(b.getShort(2 * i));
+                    case BF16 -> HalfFloats.bf16ToFloat(b.getShort(2 * i));
+                    default -> throw new IllegalArgumentException(t + " is not a float tensor");
+                };
             }
-            case 10, 11 -> buf.getLong();
-            case 12 -> buf.getDouble();
-            default -> throw new IllegalStateException("type " + type);
-        };
+            return out;
+        }
+    }
+
+    private static Object asList(Object v) {
+        return v != null && v.getClass().isArray() ? GgufCopy.list(v) : v;
     }
 }

@@ -48,6 +48,23 @@ class NoVectorModuleTest {
     }
 
     @Test
+    void everyWeightFormatWorksWithoutTheVectorModule() {
+        SplittableRandom rnd = new SplittableRandom(10);
+        int positions = 3, out = 9, in = 64;
+        float[] w = random(rnd, out * in);
+        float[] x = random(rnd, positions * in);
+        F32Matrix f32 = new F32Matrix(w, out, in);
+        for (WeightMatrix m : new WeightMatrix[] {Bf16Matrix.round(w, out, in), F16Matrix.round(w, out, in),
+                Q8Matrix.quantize(f32), Q4Matrix.quantizeWithMinimum(FloatRows.of(f32), out, in)}) {
+            float[] y = new float[positions * out];
+            MatMuls.best().matmul(x, positions, m, null, y);
+            float[] expected = new float[positions * out];
+            new ScalarMatMul().matmul(x, positions, new F32Matrix(m.toFloats(), out, in), null, expected);
+            assertThat(y).as(m.describe()).containsExactly(expected);
+        }
+    }
+
+    @Test
     void forcingTheVectorPathExplainsWhatIsMissing() {
         assertThatThrownBy(() -> MatMuls.forName("vector")).isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("--add-modules jdk.incubator.vector");

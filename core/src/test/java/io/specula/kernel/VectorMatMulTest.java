@@ -161,32 +161,6 @@ class VectorMatMulTest {
         vector.matmul(x, 0, new float[50], null, 5, 10, new float[0]); // nothing to do
     }
 
-    @Test
-    void bf16WeightsMatchTheScalarLoopAndTheWidenedF32Kernel() {
-        SplittableRandom rnd = new SplittableRandom(7);
-        int[][] shapes = {{5, 17}, {9, 33}, {130, 100}, {515, 771}, {768, 2048}};
-        for (int[] s : shapes) {
-            int out = s[0], in = s[1];
-            for (int positions : new int[] {1, 2, 3, 4, 5, 9, 16, 17}) {
-                float[] x = random(rnd, positions * in);
-                short[] w = Bf16.fromFloats(random(rnd, out * in));
-                float[] widened = new float[w.length];
-                for (int i = 0; i < w.length; i++) {
-                    widened[i] = Bf16.toFloat(w[i]);
-                }
-                float[] bias = positions % 2 == 0 ? random(rnd, out) : null;
-                float[] expected = new float[positions * out];
-                scalar.matmulBf16(x, positions, w, bias, out, in, expected);
-                float[] y = new float[positions * out];
-                vector.matmulBf16(x, positions, w, bias, out, in, y);
-                assertClose("bf16 vector vs scalar", x, positions, widened, bias, out, in, expected, y);
-                float[] f32 = new float[positions * out];
-                vector.matmul(x, positions, widened, bias, out, in, f32);
-                assertThat(y).as("same kernels, same values").containsExactly(f32);
-            }
-        }
-    }
-
     private void check(SplittableRandom rnd, int positions, int out, int in, boolean withBias) {
         float[] x = random(rnd, positions * in);
         float[] w = random(rnd, out * in);

@@ -4,7 +4,7 @@ import com.google.gson.JsonParser;
 import io.specula.SpeculaException;
 import io.specula.model.ModelConfig;
 import io.specula.model.safetensors.DType;
-import io.specula.model.safetensors.HalfFloats;
+import io.specula.kernel.HalfFloats;
 import io.specula.model.safetensors.SafeTensorsWriter;
 
 import java.io.IOException;

@@ -141,7 +141,9 @@ class JinjavaChatTemplateTest {
             "{{ 'a'.repeat(2000000000) }}@unsupported string method",
             "{% include '/etc/passwd' %}@cannot include",
     })
-    @Timeout(value = 10, unit = TimeUnit.SECONDS)
+    // A guard against a hang only (the CPU-time bound below is the assertion): wall time under a load average of 15
+    // on 2 cores reached 10 s for 1 s of CPU.
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
     void hostileTemplatesAreRejectedQuickly(String template, String expected) {
         JinjavaChatTemplate.Limits limits = new JinjavaChatTemplate.Limits(100_000, 20, 100_000, 1_000_000, 1_000);
         JinjavaChatTemplate t = new JinjavaChatTemplate(template, "<s>", "</s>", limits, Clock.systemUTC());

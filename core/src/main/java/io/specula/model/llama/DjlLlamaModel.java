@@ -11,18 +11,22 @@ import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.jni.JniUtils;
 import io.specula.SpeculaException;
+import io.specula.kernel.WeightMatrix;
 import io.specula.model.CausalLm;
 import io.specula.model.KvCache;
 import io.specula.model.ModelConfig;
+import io.specula.model.Quantization;
 import io.specula.model.TensorSource;
+import io.specula.model.WeightLoader;
 
 /**
  * The Llama family ({@link LlamaModel}'s math: Llama 2/3.x, Mistral, Qwen2, Qwen3) on DJL's PyTorch engine, for
  * CUDA GPUs, and on the CPU for comparison or long prefills.
  *
  * <p>Weights are uploaded once to the chosen device, as float32, or float16 on a GPU when asked (norms and softmax
- * are then computed in float32, as transformers does). BF16 tensors are never created: DJL 0.36 on the CPU aborts
- * the JVM on them. Each pass is a fixed sequence of fused ops (q|k|v and gate|up are one linear each, q and k are
+ * are then computed in float32, as transformers does): 16-bit checkpoint weights are widened on the host one matrix
+ * at a time. BF16 tensors are never created: DJL 0.36 on the CPU aborts the JVM on them. The quantized formats are
+ * for the CPU kernels only ({@link LlamaModel}). Each pass is a fixed sequence of fused ops (q|k|v and gate|up are one linear each, q and k are
  * normalised and rotated together, cos/sin come from tables uploaded once, the mask is one tensor shared by all
  * layers), called through {@link JniUtils} directly: DJL's generic {@code NDArray} API would parse indices and
  * box scalars on every call. Keys and values are written into the {@link DjlKvCache} in place.
@@ -67,26 +71,27 @@ public final class DjlLlamaModel implements CausalLm {
 
     /** Supplies the host weights one group at a time, so a loader can drop each group once it is uploaded. */
     private interface HostWeights {
-        float[] embed();
+        WeightMatrix embed();
 
         float[] finalNorm();
 
         /** {@code null} when tied to the embedding. */
-        float[] lmHead();
+        WeightMatrix lmHead();
 
         LlamaWeights.Layer layer(int i);
     }
 
     /**
-     * Uploads already-loaded weights.
+     * Uploads already-loaded weights (widened to float32 on the host one matrix at a time: libtorch gets no BF16).
      *
      * @param device where to compute, e.g. {@link Device#cpu()} or {@link Device#gpu()}
      * @param dtype  {@link DataType#FLOAT32}, or {@link DataType#FLOAT16} on a GPU
      */
     public static DjlLlamaModel create(ModelConfig config, LlamaWeights weights, Device device, DataType dtype) {
+        requireGpuForHalf(device, dtype);
         return new DjlLlamaModel(config, new HostWeights() {
             @Override
-            public float[] embed() {
+            public WeightMatrix embed() {
                 return weights.embed;
             }
 
@@ -96,15 +101,15 @@ public final class DjlLlamaModel implements CausalLm {
             }
 
             @Override
-            public float[] lmHead() {
-                return weights.lmHead == weights.embed ? null : weights.lmHead;
+            public WeightMatrix lmHead() {
+                return weights.tied() ? null : weights.lmHead;
             }
 
             @Override
             public LlamaWeights.Layer layer(int i) {
                 return weights.layers[i];
             }
-        }, device, dtype, false);
+        }, device, dtype);
     }
 
     /**
@@ -112,50 +117,52 @@ public final class DjlLlamaModel implements CausalLm {
      * time.
      */
     public static DjlLlamaModel create(ModelConfig config, TensorSource source, Device device, DataType dtype) {
-        return new DjlLlamaModel(config, fromSource(config, source), device, dtype, false);
+        requireGpuForHalf(device, dtype);
+        return upload(config, source, device, dtype);
     }
 
     /**
-     * For tests only: float16 on the CPU, which {@link #create} refuses (PyTorch runs it, slowly); it checks the
-     * float16 code path (casts around norms, softmax and logits) on machines without a GPU.
+     * {@link #create(ModelConfig, TensorSource, Device, DataType)} without its check that float16 has a GPU: PyTorch
+     * runs float16 on the CPU too, slowly, which only serves to check the float16 code path on machines without one.
      */
-    static DjlLlamaModel createHalfOnCpuForTests(ModelConfig config, TensorSource source) {
-        return new DjlLlamaModel(config, fromSource(config, source), Device.cpu(), DataType.FLOAT16, true);
-    }
-
-    private static HostWeights fromSource(ModelConfig config, TensorSource source) {
-        return new HostWeights() {
+    static DjlLlamaModel upload(ModelConfig config, TensorSource source, Device device, DataType dtype) {
+        WeightLoader loader = new WeightLoader(source, Quantization.NONE, false);
+        boolean tied = config.tieWordEmbeddings() && !source.contains("lm_head.weight");
+        return new DjlLlamaModel(config, new HostWeights() {
             @Override
-            public float[] embed() {
-                return LlamaWeights.loadEmbedding(config, source);
+            public WeightMatrix embed() {
+                return LlamaWeights.loadEmbedding(config, loader, tied);
             }
 
             @Override
             public float[] finalNorm() {
-                return LlamaWeights.loadFinalNorm(config, source);
+                return LlamaWeights.loadFinalNorm(config, loader);
             }
 
             @Override
-            public float[] lmHead() {
-                return LlamaWeights.loadLmHead(config, source);
+            public WeightMatrix lmHead() {
+                return tied ? null : LlamaWeights.loadLmHead(config, loader);
             }
 
             @Override
             public LlamaWeights.Layer layer(int i) {
-                return LlamaWeights.loadLayer(config, source, i);
+                return LlamaWeights.loadLayer(config, loader, i);
             }
-        };
+        }, device, dtype);
     }
 
-    private DjlLlamaModel(ModelConfig config, HostWeights host, Device device, DataType dtype, boolean halfOnCpu) {
+    private static void requireGpuForHalf(Device device, DataType dtype) {
+        if (dtype == DataType.FLOAT16 && !device.isGpu()) {
+            throw new IllegalArgumentException("compute dtype float16 needs a GPU; on " + device + " use float32");
+        }
+    }
+
+    private DjlLlamaModel(ModelConfig config, HostWeights host, Device device, DataType dtype) {
         if (config.mlpBias()) {
             throw new SpeculaException("config.json field 'mlp_bias': true is not supported (expected false)");
         }
         if (dtype != DataType.FLOAT32 && dtype != DataType.FLOAT16) {
             throw new IllegalArgumentException("compute dtype " + dtype + ": expected float32, or float16 on a GPU");
-        }
-        if (dtype == DataType.FLOAT16 && !device.isGpu() && !halfOnCpu) {
-            throw new IllegalArgumentException("compute dtype float16 needs a GPU; on " + device + " use float32");
         }
         this.c = config;
         this.dtype = dtype;
@@ -167,9 +174,9 @@ public final class DjlLlamaModel implements CausalLm {
         try {
             int d = c.hiddenSize();
             int v = c.vocabSize();
-            this.embed = upload(host.embed(), v, d);
-            float[] head = host.lmHead();
-            this.lmHead = head == null ? embed : upload(head, v, d);
+            this.embed = upload(host.embed().toFloats(), v, d);
+            WeightMatrix head = host.lmHead();
+            this.lmHead = head == null ? embed : upload(head.toFloats(), v, d);
             this.finalNorm = upload(host.finalNorm(), d);
             this.layers = new Layer[c.numLayers()];
             int qkvDim = c.qDim() + 2 * c.kvDim();
@@ -178,16 +185,16 @@ public final class DjlLlamaModel implements CausalLm {
                 LlamaWeights.Layer h = host.layer(i);
                 Layer l = new Layer();
                 l.attnNorm = upload(h.attnNorm, d);
-                l.qkv = upload(h.qkv, qkvDim, d);
+                l.qkv = upload(h.qkv.toFloats(), qkvDim, d);
                 l.qkvBias = h.qkvBias == null ? null : upload(h.qkvBias, qkvDim);
                 if (h.qNorm != null) {
                     l.qkNorm = upload(qkNormTable(h.qNorm, h.kNorm), c.numHeads() + c.numKvHeads(), c.headDim());
                 }
-                l.o = upload(h.o, d, c.qDim());
+                l.o = upload(h.o.toFloats(), d, c.qDim());
                 l.oBias = h.oBias == null ? null : upload(h.oBias, d);
                 l.mlpNorm = upload(h.mlpNorm, d);
-                l.gateUp = upload(h.gateUp, 2 * ff, d);
-                l.down = upload(h.down, d, ff);
+                l.gateUp = upload(h.gateUp.toFloats(), 2 * ff, d);
+                l.down = upload(h.down.toFloats(), d, ff);
                 layers[i] = l;
             }
             Rope rope = new Rope(config, maxPositions);

@@ -7,6 +7,8 @@ import io.specula.kernel.Ops;
 import io.specula.model.CausalLm;
 import io.specula.model.KvCache;
 import io.specula.model.ModelConfig;
+import io.specula.model.Quantization;
+import io.specula.model.WeightsSummary;
 
 /**
  * The Llama family on the CPU, in plain Java: Llama 2 and 3.x, Mistral, Qwen2 (q/k/v biases) and Qwen3 (q/k
@@ -18,7 +20,8 @@ import io.specula.model.ModelConfig;
  * </pre>
  *
  * The linear layers go through a {@link MatMul} kernel that scores all new positions in one pass over the weights,
- * which is what makes verifying a draft of several tokens cheap.
+ * which is what makes verifying a draft of several tokens cheap; the weights stay in the format they were loaded in
+ * (16-bit, 8-bit or 4-bit: {@link LlamaWeights}) and the kernel decodes them as it reads them.
  */
 public final class LlamaModel implements CausalLm {
 
@@ -55,6 +58,16 @@ public final class LlamaModel implements CausalLm {
         return matmul;
     }
 
+    /** The weights' formats, bytes and load times. */
+    public WeightsSummary weights() {
+        return w.summary();
+    }
+
+    /** The quantization the weights were loaded with (a model rebuilt from new weights uses the same). */
+    public Quantization quantization() {
+        return w.summary().quantization();
+    }
+
     @Override
     public KvCache newCache(int capacity) {
         if (capacity < 1 || capacity > maxPositions) {
@@ -85,15 +98,15 @@ public final class LlamaModel implements CausalLm {
         for (int l = 0; l < w.layers.length; l++) {
             LlamaWeights.Layer layer = w.layers[l];
             rmsnorm(x, layer.attnNorm, xn, n, d);
-            matmul.matmul(xn, n, layer.qkv, layer.qkvBias, qkvDim, d, qkv);
+            matmul.matmul(xn, n, layer.qkv, layer.qkvBias, qkv);
             storeKeysValues(layer, qkv, cache, l, start, n);
             attention(qkv, cache, l, start, n, attn);
-            matmul.matmul(attn, n, layer.o, layer.oBias, d, c.qDim(), proj);
+            matmul.matmul(attn, n, layer.o, layer.oBias, proj);
             add(x, proj);
             rmsnorm(x, layer.mlpNorm, xn, n, d);
-            matmul.matmul(xn, n, layer.gateUp, null, 2 * c.intermediateSize(), d, gateUp);
+            matmul.matmul(xn, n, layer.gateUp, null, gateUp);
             swiglu(gateUp, act, n, c.intermediateSize());
-            matmul.matmul(act, n, layer.down, null, d, c.intermediateSize(), proj);
+            matmul.matmul(act, n, layer.down, null, proj);
             add(x, proj);
         }
         cache.advance(n);
@@ -108,7 +121,7 @@ public final class LlamaModel implements CausalLm {
             if (id < 0 || id >= c.vocabSize()) {
                 throw new SpeculaException("token id " + id + " is outside the model's vocabulary 0.." + (c.vocabSize() - 1));
             }
-            System.arraycopy(w.embed, id * d, x, t * d, d);
+            w.embed.row(id, x, t * d); // one row widened or dequantized per token
         }
         return x;
     }
@@ -184,7 +197,10 @@ public final class LlamaModel implements CausalLm {
             rmsnorm(x, (n - numLogits + i) * d, w.finalNorm, last, i * d, d);
         }
         float[] flat = new float[numLogits * v];
-        matmul.matmul(last, numLogits, w.lmHead, null, v, d, flat);
+        matmul.matmul(last, numLogits, w.lmHead, null, flat);
+        if (numLogits == 1) {
+            return new float[][] {flat}; // plain decoding: no copy of a row that can be 128k floats
+        }
         float[][] out = new float[numLogits][];
         for (int i = 0; i < numLogits; i++) {
             out[i] = java.util.Arrays.copyOfRange(flat, i * v, (i + 1) * v);

@@ -1,101 +1,122 @@
 package io.specula.model.llama;
 
+import io.specula.kernel.WeightMatrix;
 import io.specula.model.ModelConfig;
+import io.specula.model.Quantization;
 import io.specula.model.TensorSource;
+import io.specula.model.TensorSource.Part;
+import io.specula.model.WeightLoader;
+import io.specula.model.WeightsSummary;
 
 /**
- * The weights of a Llama-family model as float32 arrays, with the projections that read the same input fused into one
- * matrix (q|k|v, and gate|up), so a decoding step makes one pass over each group of weights.
+ * The weights of a Llama-family model: the matrices as {@link WeightMatrix} in the precision of the checkpoint or of
+ * the chosen {@link Quantization}, norms and biases as float32. The projections that read the same input are fused
+ * into one matrix (q|k|v, and gate|up), so a decoding step makes one pass over each group of weights.
  */
 public final class LlamaWeights {
 
-    final float[] embed;        // [vocab][hidden]
+    final WeightMatrix embed;   // [vocab][hidden]
     final float[] finalNorm;    // [hidden]
-    final float[] lmHead;       // [vocab][hidden]; the same array as embed when tied
+    final WeightMatrix lmHead;  // [vocab][hidden]; the same matrix as embed when tied
     final Layer[] layers;
+    private final WeightsSummary summary;
 
-    /** One decoder layer. Matrices are row-major [out][in], as Hugging Face stores them. */
+    /** One decoder layer. Matrices are [out][in], as Hugging Face stores them. */
     static final class Layer {
         float[] attnNorm;       // [hidden]
-        float[] qkv;            // [qDim + 2 kvDim][hidden]
+        WeightMatrix qkv;       // [qDim + 2 kvDim][hidden]
         float[] qkvBias;        // [qDim + 2 kvDim] or null
         float[] qNorm;          // [headDim] (Qwen3) or null
         float[] kNorm;          // [headDim] (Qwen3) or null
-        float[] o;              // [hidden][qDim]
+        WeightMatrix o;         // [hidden][qDim]
         float[] oBias;          // [hidden]: Llama and Qwen3 with attention_bias (Qwen2 has none), or null
         float[] mlpNorm;        // [hidden]
-        float[] gateUp;         // [2 intermediate][hidden]
-        float[] down;           // [hidden][intermediate]
+        WeightMatrix gateUp;    // [2 intermediate][hidden]
+        WeightMatrix down;      // [hidden][intermediate]
     }
 
-    private LlamaWeights(float[] embed, float[] finalNorm, float[] lmHead, Layer[] layers) {
+    private LlamaWeights(WeightMatrix embed, float[] finalNorm, WeightMatrix lmHead, Layer[] layers,
+                         WeightsSummary summary) {
         this.embed = embed;
         this.finalNorm = finalNorm;
         this.lmHead = lmHead;
         this.layers = layers;
+        this.summary = summary;
+    }
+
+    /** Reads every tensor a model of this configuration needs, in the precision it is stored in. */
+    public static LlamaWeights load(ModelConfig c, TensorSource source) {
+        return load(c, new WeightLoader(source, Quantization.NONE, false));
     }
 
     /** Reads every tensor a model of this configuration needs, with the Hugging Face names and shapes. */
-    public static LlamaWeights load(ModelConfig c, TensorSource source) {
-        float[] embed = loadEmbedding(c, source);
-        float[] finalNorm = loadFinalNorm(c, source);
-        float[] lmHead = loadLmHead(c, source);
-        if (lmHead == null) {
-            lmHead = embed;
-        }
+    public static LlamaWeights load(ModelConfig c, WeightLoader loader) {
+        boolean tied = c.tieWordEmbeddings() && !loader.source().contains("lm_head.weight");
+        WeightMatrix embed = loadEmbedding(c, loader, tied);
+        float[] finalNorm = loadFinalNorm(c, loader);
+        WeightMatrix lmHead = tied ? embed : loadLmHead(c, loader);
         Layer[] layers = new Layer[c.numLayers()];
         for (int i = 0; i < layers.length; i++) {
-            layers[i] = loadLayer(c, source, i);
+            layers[i] = loadLayer(c, loader, i);
         }
-        return new LlamaWeights(embed, finalNorm, lmHead, layers);
+        return new LlamaWeights(embed, finalNorm, lmHead, layers, loader.summary());
     }
 
-    static float[] loadEmbedding(ModelConfig c, TensorSource source) {
-        return source.floats("model.embed_tokens.weight", c.vocabSize(), c.hiddenSize());
+    /** What the weights take in memory and how long reading and quantizing took. */
+    public WeightsSummary summary() {
+        return summary;
     }
 
-    static float[] loadFinalNorm(ModelConfig c, TensorSource source) {
-        return source.floats("model.norm.weight", c.hiddenSize());
+    /** Whether the output head and the embedding are one matrix. */
+    public boolean tied() {
+        return lmHead == embed;
     }
 
-    /** The output projection, or {@code null} when it is tied to the embedding and the source has no own copy. */
-    static float[] loadLmHead(ModelConfig c, TensorSource source) {
-        return c.tieWordEmbeddings() && !source.contains("lm_head.weight")
-                ? null : source.floats("lm_head.weight", c.vocabSize(), c.hiddenSize());
+    static WeightMatrix loadEmbedding(ModelConfig c, WeightLoader loader, boolean tied) {
+        return loader.matrix(tied ? Quantization.Role.TIED_EMBEDDING : Quantization.Role.EMBEDDING, c.hiddenSize(),
+                new Part("model.embed_tokens.weight", c.vocabSize()));
+    }
+
+    static float[] loadFinalNorm(ModelConfig c, WeightLoader loader) {
+        return loader.floats("model.norm.weight", c.hiddenSize());
+    }
+
+    /** The output projection, when it is its own tensor. */
+    static WeightMatrix loadLmHead(ModelConfig c, WeightLoader loader) {
+        return loader.matrix(Quantization.Role.OUTPUT, c.hiddenSize(), new Part("lm_head.weight", c.vocabSize()));
     }
 
     /** Reads decoder layer {@code i}, fusing q|k|v and gate|up; a backend that uploads weights goes layer by layer. */
-    static Layer loadLayer(ModelConfig c, TensorSource source, int i) {
-        long d = c.hiddenSize();
-        long q = c.qDim();
-        long kv = c.kvDim();
-        long ff = c.intermediateSize();
+    static Layer loadLayer(ModelConfig c, WeightLoader loader, int i) {
+        int d = c.hiddenSize();
+        int q = c.qDim();
+        int kv = c.kvDim();
+        int ff = c.intermediateSize();
         String p = "model.layers." + i + ".";
         Layer l = new Layer();
-        l.attnNorm = source.floats(p + "input_layernorm.weight", d);
-        l.qkv = concat(source.floats(p + "self_attn.q_proj.weight", q, d),
-                source.floats(p + "self_attn.k_proj.weight", kv, d),
-                source.floats(p + "self_attn.v_proj.weight", kv, d));
+        l.attnNorm = loader.floats(p + "input_layernorm.weight", d);
+        l.qkv = loader.matrix(Quantization.Role.LAYER, d, new Part(p + "self_attn.q_proj.weight", q),
+                new Part(p + "self_attn.k_proj.weight", kv), new Part(p + "self_attn.v_proj.weight", kv));
         if (c.attentionBias()) {
-            l.qkvBias = concat(source.floats(p + "self_attn.q_proj.bias", q),
-                    source.floats(p + "self_attn.k_proj.bias", kv),
-                    source.floats(p + "self_attn.v_proj.bias", kv));
+            l.qkvBias = concat(loader.floats(p + "self_attn.q_proj.bias", q),
+                    loader.floats(p + "self_attn.k_proj.bias", kv),
+                    loader.floats(p + "self_attn.v_proj.bias", kv));
         }
         if (c.qkNorm()) {
-            l.qNorm = source.floats(p + "self_attn.q_norm.weight", c.headDim());
-            l.kNorm = source.floats(p + "self_attn.k_norm.weight", c.headDim());
+            l.qNorm = loader.floats(p + "self_attn.q_norm.weight", c.headDim());
+            l.kNorm = loader.floats(p + "self_attn.k_norm.weight", c.headDim());
         }
-        l.o = source.floats(p + "self_attn.o_proj.weight", d, q);
+        l.o = loader.matrix(Quantization.Role.LAYER, q, new Part(p + "self_attn.o_proj.weight", d));
         // transformers gives o_proj a bias with attention_bias for Llama and Qwen3, never for Qwen2 or Mistral.
         boolean oBias = c.attentionBias() && (c.architecture() == ModelConfig.Architecture.LLAMA
                 || c.architecture() == ModelConfig.Architecture.QWEN3);
         if (oBias) {
-            l.oBias = source.floats(p + "self_attn.o_proj.bias", d);
+            l.oBias = loader.floats(p + "self_attn.o_proj.bias", d);
         }
-        l.mlpNorm = source.floats(p + "post_attention_layernorm.weight", d);
-        l.gateUp = concat(source.floats(p + "mlp.gate_proj.weight", ff, d),
-                source.floats(p + "mlp.up_proj.weight", ff, d));
-        l.down = source.floats(p + "mlp.down_proj.weight", d, ff);
+        l.mlpNorm = loader.floats(p + "post_attention_layernorm.weight", d);
+        l.gateUp = loader.matrix(Quantization.Role.LAYER, d, new Part(p + "mlp.gate_proj.weight", ff),
+                new Part(p + "mlp.up_proj.weight", ff));
+        l.down = loader.matrix(Quantization.Role.LAYER, ff, new Part(p + "mlp.down_proj.weight", d));
         return l;
     }
 

@@ -22,7 +22,13 @@ final class Rope {
             float exponent = (float) (2 * i) / dim;
             invFreq[i] = (float) (1.0 / Math.pow(c.ropeTheta(), exponent));
         }
-        if (c.ropeScaling() != null) {
+        if (c.ropeScaling() != null && c.ropeScaling().frequencyDivisors() != null) {
+            // llama.cpp's form of the same scaling (a GGUF file's rope_freqs): each frequency divided by its factor
+            float[] divisors = c.ropeScaling().frequencyDivisors();
+            for (int i = 0; i < half; i++) {
+                invFreq[i] = invFreq[i] / divisors[i];
+            }
+        } else if (c.ropeScaling() != null) {
             scaleLlama3(invFreq, c.ropeScaling());
         }
         this.cos = new float[maxPositions * half];

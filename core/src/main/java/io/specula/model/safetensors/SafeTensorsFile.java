@@ -1,5 +1,6 @@
 package io.specula.model.safetensors;
 
+import io.specula.kernel.HalfFloats;
 import io.specula.model.ModelFormatException;
 
 import java.io.IOException;
@@ -23,8 +24,12 @@ import java.util.Set;
  * <p>Each read maps only the tensor's own bytes, in chunks below 2 GB, because one {@link MappedByteBuffer} cannot
  * exceed {@code Integer.MAX_VALUE} bytes while files (and single float32 embeddings) can.
  *
- * <p>F16 and BF16 are converted to float32 here, in Java: BF16 data must never reach DJL, whose PyTorch engine
- * aborts the JVM on BF16 tensors on the CPU.
+ * <p>{@link #floats} converts F16 and BF16 to float32 here, in Java: BF16 data must never reach DJL, whose PyTorch
+ * engine aborts the JVM on BF16 tensors on the CPU. The CPU kernels keep 16-bit weights as they are:
+ * {@link #readShorts} copies their raw values into a Java array (a bulk copy, no per-element conversion), and
+ * {@link #readFloatRows} decodes a range of a tensor at a time for quantizing at load. Those two read through the
+ * channel into a small buffer instead of mapping: a mapped region would count in the process's resident memory until
+ * the garbage collector unmaps it, on top of the copy.
  *
  * <p>Thread-safe: reads share nothing but the channel, whose {@code map} is thread-safe.
  */
@@ -35,6 +40,16 @@ public final class SafeTensorsFile implements AutoCloseable {
 
     /** Largest region mapped at once: a multiple of every element size, well below the 2 GB limit of a buffer. */
     private static final long MAP_CHUNK_BYTES = 1L << 30;
+
+    /** Buffer of the copying reads: large enough for few system calls, small next to any model. */
+    private static final int READ_CHUNK_BYTES = 8 << 20;
+
+    /**
+     * One read buffer per loading thread, reused: a direct buffer's memory is only freed when the garbage collector
+     * gets to it, so a new one per read would pile up hundreds of megabytes of native memory while a model loads.
+     */
+    private static final ThreadLocal<ByteBuffer> READ_BUFFER = ThreadLocal.withInitial(() ->
+            ByteBuffer.allocateDirect(READ_CHUNK_BYTES).order(ByteOrder.LITTLE_ENDIAN));
 
     private final Path file;
     private final FileChannel channel;
@@ -148,6 +163,81 @@ public final class SafeTensorsFile implements AutoCloseable {
             at = decode(t.dtype(), chunk, out, at);
         }
         return out;
+    }
+
+    /**
+     * Copies the raw 16-bit values of an F16 or BF16 tensor into {@code dst[at, at + n)} ({@code n} its element
+     * count): the bytes as stored, little-endian, without any conversion.
+     */
+    public void readShorts(String name, short[] dst, int at) {
+        TensorInfo t = info(name);
+        if (t.dtype() != DType.F16 && t.dtype() != DType.BF16) {
+            throw SafeTensorsHeader.tensorError(file, name, "is " + t.dtype() + ", not a 16-bit float type");
+        }
+        int n = elements(name, t);
+        ByteBuffer buf = READ_BUFFER.get();
+        long pos = dataStart + t.begin();
+        int done = 0;
+        while (done < n) {
+            int count = Math.min(n - done, buf.capacity() / 2);
+            read(name, buf, pos + 2L * done, 2 * count);
+            buf.asShortBuffer().get(dst, at + done, count);
+            done += count;
+        }
+    }
+
+    /**
+     * Elements {@code [from, from + count)} of an F32, F16 or BF16 tensor (row-major order) as float32, into
+     * {@code dst[at, at + count)}: widening is exact.
+     */
+    public void readFloatRows(String name, long from, int count, float[] dst, int at) {
+        TensorInfo t = info(name);
+        if (!t.dtype().isFloatConvertible()) {
+            throw SafeTensorsHeader.tensorError(file, name, "unsupported dtype " + t.dtype()
+                    + "; expected F32, F16 or BF16");
+        }
+        if (from < 0 || count < 0 || from + count > t.numElements()) {
+            throw new IndexOutOfBoundsException("elements " + from + ".." + (from + count) + " of " + t);
+        }
+        int size = t.dtype().byteSize();
+        ByteBuffer buf = READ_BUFFER.get();
+        long pos = dataStart + t.begin() + from * size;
+        int done = 0;
+        while (done < count) {
+            int n = Math.min(count - done, buf.capacity() / size);
+            read(name, buf, pos + (long) size * done, size * n);
+            decode(t.dtype(), buf, dst, at + done);
+            done += n;
+        }
+    }
+
+    private int elements(String name, TensorInfo t) {
+        long n = t.numElements();
+        if (n > Integer.MAX_VALUE - 8) {
+            throw SafeTensorsHeader.tensorError(file, name, Arrays.toString(t.shape()) + " has " + n
+                    + " elements, more than one Java array can hold");
+        }
+        return (int) n;
+    }
+
+    /** Reads exactly {@code length} bytes at {@code position} into {@code buf} (cleared, then flipped for reading). */
+    private void read(String name, ByteBuffer buf, long position, int length) {
+        if (!channel.isOpen()) {
+            throw new IllegalStateException(file + " is closed");
+        }
+        buf.clear().limit(length);
+        try {
+            while (buf.hasRemaining()) {
+                if (channel.read(buf, position + buf.position()) < 0) {
+                    throw SafeTensorsHeader.tensorError(file, name, "the file ends at byte "
+                            + (position + buf.position()) + ", inside the tensor's data (it shrank from " + fileSize
+                            + " bytes since it was opened?)");
+                }
+            }
+        } catch (IOException e) {
+            throw SafeTensorsHeader.tensorError(file, name, "cannot be read: " + e.getMessage());
+        }
+        buf.flip();
     }
 
     private ByteBuffer map(String name, long position, long length) {

@@ -2,6 +2,7 @@ package io.specula.model.safetensors;
 
 import com.google.gson.stream.JsonWriter;
 import io.specula.SpeculaException;
+import io.specula.kernel.HalfFloats;
 
 import java.io.IOException;
 import java.io.StringWriter;

@@ -243,14 +243,14 @@ class DjlLlamaModelTest {
 
     /**
      * The float16 code path (casts around norms, softmax, logits; a float16 KV cache) without a GPU: PyTorch computes
-     * float16 on the CPU too, slowly, so the factory refuses it but a test hook allows it.
+     * float16 on the CPU too, slowly, so the public factories refuse it but the package's unchecked one allows it.
      */
     @ParameterizedTest
     @ValueSource(strings = {"LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM", "Qwen3ForCausalLM"})
     void float16PathStaysWithinHalfPrecisionOfTheReference(String arch) {
         float[][] full = referenceFullPass(arch);
-        try (DjlLlamaModel m = DjlLlamaModel.createHalfOnCpuForTests(LlamaModelTest.config(arch),
-                LlamaModelTest.random(42))) {
+        try (DjlLlamaModel m = DjlLlamaModel.upload(LlamaModelTest.config(arch), LlamaModelTest.random(42),
+                Device.cpu(), DataType.FLOAT16)) {
             assertThat(m.dataType()).isEqualTo(DataType.FLOAT16);
             assertHalfPrecisionDecodingMatches(m, full);
         }

@@ -1,5 +1,6 @@
 package io.specula.model.safetensors;
 
+import io.specula.kernel.HalfFloats;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -2,11 +2,14 @@ package io.specula.speculative.testing;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import io.specula.kernel.MatMuls;
 import io.specula.kernel.ScalarMatMul;
 import io.specula.model.CausalLm;
 import io.specula.model.KvCache;
 import io.specula.model.ModelConfig;
+import io.specula.model.Quantization;
 import io.specula.model.TensorSource;
+import io.specula.model.WeightLoader;
 import io.specula.model.llama.LlamaModel;
 import io.specula.model.llama.LlamaWeights;
 
@@ -42,6 +45,13 @@ public final class TinyLlama {
     public static LlamaModel model(long seed, int vocab, int layers, double noise) {
         ModelConfig c = config(vocab, layers);
         return new LlamaModel(c, LlamaWeights.load(c, source(seed, noise)), new ScalarMatMul());
+    }
+
+    /** As {@link #model(long, int, int, double)} with weights quantized at load, on the best kernel of this JVM. */
+    public static LlamaModel model(long seed, int vocab, int layers, double noise, Quantization quantization) {
+        ModelConfig c = config(vocab, layers);
+        return new LlamaModel(c, LlamaWeights.load(c, new WeightLoader(source(seed, noise), quantization, false)),
+                MatMuls.best());
     }
 
     static TensorSource source(long seed, double noise) {

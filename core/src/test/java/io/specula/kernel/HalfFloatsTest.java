@@ -1,11 +1,11 @@
-package io.specula.model.safetensors;
+package io.specula.kernel;
 
 import org.junit.jupiter.api.Test;
 
-import static io.specula.model.safetensors.HalfFloats.bf16ToFloat;
-import static io.specula.model.safetensors.HalfFloats.f16ToFloat;
-import static io.specula.model.safetensors.HalfFloats.floatToBf16;
-import static io.specula.model.safetensors.HalfFloats.floatToF16;
+import static io.specula.kernel.HalfFloats.bf16ToFloat;
+import static io.specula.kernel.HalfFloats.f16ToFloat;
+import static io.specula.kernel.HalfFloats.floatToBf16;
+import static io.specula.kernel.HalfFloats.floatToF16;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** The 16-bit conversions, checked exhaustively over all 65536 bit patterns where that is cheap. */

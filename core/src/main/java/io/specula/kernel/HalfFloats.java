@@ -1,9 +1,11 @@
-package io.specula.model.safetensors;
+package io.specula.kernel;
 
 /**
- * Conversions between float32 and the two 16-bit float formats, by hand because {@code Float.float16ToFloat} only
- * exists from Java 20, and because BF16 must never reach DJL (its PyTorch engine aborts the JVM on BF16 tensors on
- * the CPU). Narrowing rounds to nearest, ties to even, as PyTorch does; NaN stays NaN and overflow becomes infinity.
+ * Conversions between float32 and the two 16-bit float formats (IEEE binary16 "F16" and bfloat16 "BF16"), by hand
+ * because {@code Float.float16ToFloat} only exists from Java 20, and because BF16 must never reach DJL (its PyTorch
+ * engine aborts the JVM on BF16 tensors on the CPU). Widening is exact; narrowing rounds to nearest, ties to even, as
+ * PyTorch does; NaN stays NaN and overflow becomes infinity. The kernels ({@link F16Matrix}, {@link Bf16Matrix}) widen
+ * the same way in vector registers.
  */
 public final class HalfFloats {
 
@@ -83,5 +85,23 @@ public final class HalfFloats {
         }
         int roundingBias = 0x7fff + ((f >>> 16) & 1);
         return (short) ((f + roundingBias) >>> 16);
+    }
+
+    /** Every value rounded to BF16. */
+    public static short[] floatsToBf16(float[] values) {
+        short[] out = new short[values.length];
+        for (int i = 0; i < values.length; i++) {
+            out[i] = floatToBf16(values[i]);
+        }
+        return out;
+    }
+
+    /** Every value rounded to F16. */
+    public static short[] floatsToF16(float[] values) {
+        short[] out = new short[values.length];
+        for (int i = 0; i < values.length; i++) {
+            out[i] = floatToF16(values[i]);
+        }
+        return out;
     }
 }
