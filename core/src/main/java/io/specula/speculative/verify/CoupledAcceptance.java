@@ -18,9 +18,10 @@ import io.specula.speculative.drafter.Draft;
  * chosen by a policy that decides on measured times. Only how many target passes it takes depends on the drafts.
  *
  * <p><b>Cost.</b> A draft is accepted with probability Σ_t 1 / Σ_s max(p_s/p_t, q_s/q_t) (the race's coupling), a little
- * below rejection sampling's Σ_t min(p_t, q_t): on the shipped pair 0.837 against 0.870 per position at temperature 0.7
- * and 0.829 against 0.869 at 1.0 (docs/benchmarks.md). Accepting a draft "only if it equals a token the target drew
- * independently" would give Σ_t p_t q_t (0.23 there), and coupling through one uniform and the inverse CDF 0.55.
+ * below rejection sampling's Σ_t min(p_t, q_t): on the shipped pair at temperature 0.7, 0.847 of first drafts against
+ * 0.861-0.875 (docs/benchmarks.md, "Seeded and unseeded sampling"). Accepting a draft "only if it equals a token the
+ * target drew independently" would give only Σ_t p_t q_t; coupling through one uniform and the inverse CDF depends on
+ * the order of the vocabulary.
  */
 public final class CoupledAcceptance implements AcceptanceRule {
 
