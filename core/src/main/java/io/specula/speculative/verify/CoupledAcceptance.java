@@ -33,22 +33,8 @@ public final class CoupledAcceptance implements AcceptanceRule {
     @Override
     public Verdict judge(float[][] targetLogits, Draft draft, int position, LogitsProcessor processor,
                          TokenCounts history, TokenSampler sampler) {
-        int[] tokens = draft.tokens();
-        int accepted = 0;
-        try {
-            while (true) {
-                int choice = sampler.sample(processor.probabilities(targetLogits[accepted], history),
-                        position + accepted);
-                if (accepted == tokens.length || tokens[accepted] != choice) {
-                    return new Verdict(accepted, choice);
-                }
-                history.add(choice);
-                accepted++;
-            }
-        } finally {
-            for (int i = 0; i < accepted; i++) {
-                history.remove(tokens[i]);
-            }
-        }
+        // The target's token at each position is the one plain sampling draws there (the same keyed draw).
+        return GreedyAcceptance.acceptWhileEqual(draft, history,
+                i -> sampler.sample(processor.probabilities(targetLogits[i], history), position + i));
     }
 }
