@@ -234,8 +234,8 @@ final class DrafterVersions {
         }
 
         @Override
-        public void prefill() {
-            delegate.prefill();
+        public int backlog() {
+            return delegate.backlog();
         }
 
         @Override

@@ -35,7 +35,9 @@ import org.springframework.web.bind.annotation.RestController;
  * <li>{@code POST /api/chat}: {@code {prompt, options?}} to {@link ChatAnswer} (the answer and its speculative
  * statistics);</li>
  * <li>{@code POST /api/chat/stream}: the same request, answered with server-sent events: {@code token} events
- * ({@link ChatAnswer.Delta}: a text delta and the source of each of its tokens), then one {@code done} event
+ * ({@link ChatAnswer.Delta}: a text delta, the source of each of its tokens and its text split by source; one event
+ * per chunk of the chat model's stream, which sends the first text at once and then a few chunks a second, so the
+ * events cost the generation next to nothing), then one {@code done} event
  * ({@link ChatAnswer} without text), or one {@code error} event (an RFC 9457 problem, {@link ErrorBody}) if the generation fails after the
  * stream has started. A request that the engine's admission queue refuses gets 503 with {@code Retry-After}, as
  * {@code /api/chat} does.</li>

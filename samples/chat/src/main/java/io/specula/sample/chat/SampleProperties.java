@@ -102,8 +102,11 @@ public class SampleProperties {
         /** Tokens generated per measured run. */
         private int maxTokens = 64;
 
-        /** Measured rounds, each one plain run and one speculative run (after one short warm-up of each). */
-        private int rounds = 2;
+        /**
+         * Measured rounds, each one plain run and one speculative run, alternating which goes first, after a
+         * full-length warm-up of each; the figures are medians over the rounds.
+         */
+        private int rounds = 5;
 
         public boolean isEnabled() {
             return this.enabled;
