@@ -3,6 +3,7 @@ package io.specula.engine;
 import io.specula.speculative.drafter.DraftGate;
 import io.specula.speculative.policy.CostModel;
 import io.specula.speculative.policy.DraftLengthPolicy;
+import io.specula.speculative.policy.StepContext;
 import io.specula.speculative.policy.StepOutcome;
 
 import java.util.function.DoubleSupplier;
@@ -65,14 +66,15 @@ final class BatchAwarePolicy implements DraftLengthPolicy {
     }
 
     @Override
-    public int nextDraftLength(int limit) {
+    public int nextDraftLength(StepContext step) {
+        int limit = step.limit();
         int running = batch.running().getAsInt();
         batchedStep = running > 1;
         if (running > 1 && limit > 0) {
             CostModel costs = CostModel.of(Double.NaN, batch.passCostByWidth().get());
             limit = Math.min(limit, cap(running - 1, batch.positionsPerRequest().getAsDouble(), acceptance(), costs::verify, limit));
         }
-        return policy.nextDraftLength(limit);
+        return policy.nextDraftLength(new StepContext(limit, step.backlog(), step.remainingTokens()));
     }
 
     private double[] acceptance() {
@@ -132,8 +134,9 @@ final class BatchAwarePolicy implements DraftLengthPolicy {
     public void observe(StepOutcome o) {
         if (batchedStep) {
             CostModel alone = aloneCosts.get();
-            o = new StepOutcome(o.requested(), o.drafted(), o.accepted(), o.syncedTokens(),
-                    Math.round(alone.draft() * o.drafted()), Math.round(alone.verify(o.drafted() + 1)));
+            long draftNanos = o.drafted() > 0 ? Math.round(alone.draft(o.drafted()) + alone.catchUp(o.syncedTokens())) : 0;
+            o = new StepOutcome(o.requested(), o.drafted(), o.accepted(), o.syncedTokens(), draftNanos,
+                    Math.round(alone.verify(o.drafted() + 1)));
         }
         policy.observe(o);
     }

@@ -81,9 +81,13 @@ public final class BatchScheduler implements AutoCloseable {
         thread.start();
     }
 
-    /** A scheduler for the config, or null when batching is off or the target has no batched pass (DJL). */
+    /**
+     * A scheduler for the config, or null when batching is off or the target has no batched pass (DJL, Gemma 3, a
+     * longrope model: {@link BatchedCausalLm#sharesPasses()}).
+     */
     public static BatchScheduler create(BatchingConfig config, CausalLm target) {
-        return config.enabled() && target instanceof BatchedCausalLm b ? new BatchScheduler(config, b) : null;
+        return config.enabled() && target instanceof BatchedCausalLm b && b.sharesPasses()
+                ? new BatchScheduler(config, b) : null;
     }
 
     /**
@@ -91,7 +95,8 @@ public final class BatchScheduler implements AutoCloseable {
      * pass; otherwise the model itself (per-request passes).
      */
     public static CausalLm share(BatchScheduler scheduler, CausalLm model) {
-        return scheduler != null && model instanceof BatchedCausalLm b ? new SharedModel(scheduler, b) : model;
+        return scheduler != null && model instanceof BatchedCausalLm b && b.sharesPasses()
+                ? new SharedModel(scheduler, b) : model;
     }
 
     /**

@@ -16,10 +16,14 @@ import io.specula.generate.GenerationListener;
 import io.specula.generate.GenerationRequest;
 import io.specula.generate.GenerationResult;
 import io.specula.generate.PlainGenerator;
-import io.specula.model.CausalLm;
-import io.specula.model.llama.DjlLlamaModel;
+import io.specula.generate.RequestLatency;
+import io.specula.generate.TokenSource;
+import io.specula.generate.structured.StructuredOutput;
+import io.specula.model.JavaKernelModel;
+import io.specula.model.PyTorchEngine;
 import io.specula.model.Quantization;
-import io.specula.model.llama.LlamaModel;
+import io.specula.generate.PrefillChunking;
+import io.specula.model.CausalLm;
 import io.specula.speculative.SpeculativeGenerator;
 import io.specula.speculative.drafter.Drafter;
 import io.specula.speculative.drafter.ModelDrafter;
@@ -30,13 +34,20 @@ import io.specula.speculative.policy.DraftLengthPolicy;
 import io.specula.speculative.policy.DraftPolicies;
 import io.specula.speculative.policy.DraftPolicy;
 import io.specula.speculative.stats.SpeculationStatistics;
+import io.specula.tokenizer.ToolCallFormat;
 import io.specula.tokenizer.Tokenizer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 
@@ -47,11 +58,25 @@ import java.util.function.Supplier;
  * <p>Under load, requests run on their callers' threads behind an admission queue ({@link ServingLimits}): at most
  * {@code maxConcurrentRequests} decode at once, each with its own KV caches; more wait in a bounded queue for at most
  * the queue timeout, and the rest are refused with an {@link EngineBusyException}. {@link #servingStatus()} reports
- * the load and a heartbeat (time since the slowest request in flight last made progress).
+ * the load and a heartbeat (time since the slowest request in flight last made progress). {@link #submit} serves a
+ * chat request without holding the caller's thread while it waits for a slot (streams).
+ *
+ * <p>{@link #close()} stops admitting, lets the requests in flight finish for the shutdown grace period, stops the rest
+ * at their next decoding step (each ends with a {@link SpeculaException} saying so), and closes the models and
+ * tokenizers only once no request uses them.
+ *
+ * <p>Why over 400 lines: this is the one place where the request path's steps are put in order (validation, a place in
+ * the queue, preparation, the KV reservation, admission, decoding, release) for its three entrances ({@link #chat},
+ * {@link #submit}, {@link #generate}), and where loading and shutdown order the models' lifetimes around them. Each step
+ * is done elsewhere ({@link RequestPreparation}, {@link Admission}, the generators, {@link ModelLoader}); splitting the
+ * ordering itself would spread one sequence over several files.
  */
 public final class SpeculaEngine implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(SpeculaEngine.class);
+
+    /** After the grace period, how long closing waits for the stopped requests to reach their next decoding step. */
+    static final Duration STOP_TIMEOUT = Duration.ofSeconds(30);
 
     private final EngineConfig config;
     private final LoadedModel target;
@@ -70,6 +95,9 @@ public final class SpeculaEngine implements AutoCloseable {
     private final RequestPreparation preparation;
     private final long targetKvBytesPerPosition;
     private final long drafterKvBytesPerPosition;
+    private final AtomicBoolean closed = new AtomicBoolean();
+    /** Set when the shutdown grace period has run out: requests still decoding stop at their next step. */
+    private volatile boolean stopping;
 
     private SpeculaEngine(EngineConfig config, LoadedModel target, LoadedModel drafterModel, Drafter drafter,
                           AdaptiveDrafter adaptive, BatchScheduler batching) {
@@ -80,19 +108,20 @@ public final class SpeculaEngine implements AutoCloseable {
         this.drafter = drafter;
         this.adaptive = adaptive;
         listeners.add(statistics);
-        int context = config.maxContextTokens() > 0
-                ? Math.min(config.maxContextTokens(), target.config().maxPositionEmbeddings())
-                : target.config().maxPositionEmbeddings();
+        int context = contextLength(config, target);
         this.context = new ContextWindow(context);
         this.preparation = new RequestPreparation(
                 new PromptEncoder(target.tokenizer(), config.parseSpecialTokensInMessages()), this.context,
-                config.limits().maxTokensCap());
+                config.limits().maxTokensCap(), new StructuredOutput(target.tokenizer()));
         this.admission = new Admission(config.limits());
         this.targetKvBytesPerPosition = kvBytesPerPosition(target);
         this.drafterKvBytesPerPosition = drafterModel == null ? 0 : kvBytesPerPosition(drafterModel);
-        CausalLm decoding = BatchScheduler.share(batching, target.model());
-        this.plain = new PlainGenerator(decoding, target.tokenizer(), target.eosIds(), context, listeners);
-        this.speculative = drafter == null ? null : new SpeculativeGenerator(decoding, target.tokenizer(),
+        // Requests share the target's passes when batching is on (share returns the model itself otherwise); a long
+        // prompt is chunked before it joins a pass, so the scheduler sees passes of at most the prefill chunk.
+        CausalLm targetModel = PrefillChunking.wrap(BatchScheduler.share(batching, target.model()),
+                config.limits().prefillChunkTokens());
+        this.plain = new PlainGenerator(targetModel, target.tokenizer(), target.eosIds(), context, listeners);
+        this.speculative = drafter == null ? null : new SpeculativeGenerator(targetModel, target.tokenizer(),
                 target.eosIds(), context, drafter, () -> policies.create(DraftPolicy.DEFAULT, DraftPolicy.DEFAULT_DRAFT_TOKENS), listeners,
                 adaptive);
         this.info = new EngineInfo(target.name(), drafter == null ? "none" : drafter.name(), deviceName(target),
@@ -129,6 +158,7 @@ public final class SpeculaEngine implements AutoCloseable {
         Drafter drafter = null;
         AdaptiveDrafter adaptiveDrafter = null;
         BatchScheduler scheduler = null;
+        int chunk = config.limits().prefillChunkTokens();
         try {
             scheduler = BatchScheduler.create(batching, target.model());
             switch (config.drafter().kind()) {
@@ -140,12 +170,13 @@ public final class SpeculaEngine implements AutoCloseable {
                     drafterModel = d;
                     checking(Setting.DRAFTER, () -> VocabularyCheck.verify(target.name(), target.tokenizer(),
                             target.model().vocabSize(), d.name(), d.tokenizer(), d.model().vocabSize()));
-                    drafter = new ModelDrafter(d.name(), BatchScheduler.share(scheduler, d.model()));
+                    drafter = new ModelDrafter(d.name(),
+                            PrefillChunking.wrap(BatchScheduler.share(scheduler, d.model()), chunk));
                 }
             }
-            WarmUp.run(target.model());
+            WarmUp.run(target.model(), contextLength(config, target));
             if (drafterModel != null) {
-                WarmUp.run(drafterModel.model());
+                WarmUp.run(drafterModel.model(), contextLength(config, drafterModel));
             }
             if (adaptive != null && adaptive.enabled()) {
                 if (drafterModel == null) {
@@ -153,8 +184,11 @@ public final class SpeculaEngine implements AutoCloseable {
                             config.drafter());
                 } else {
                     LoadedModel d = drafterModel;
+                    // The drafter trains on DJL's PyTorch engine (autograd), an optional dependency.
+                    checking(Setting.ADAPTIVE, () -> PyTorchEngine.require("the adaptive drafter (training)"));
                     adaptiveDrafter = loading(Setting.ADAPTIVE, () -> AdaptiveDrafter.create(adaptive, d.name(),
-                            d.directory(), d.model(), target.model().vocabSize()));
+                            d.directory(), d.model(), target.model().vocabSize(),
+                            m -> PrefillChunking.wrap(m, chunk)));
                     drafter = adaptiveDrafter;
                 }
             }
@@ -177,8 +211,16 @@ public final class SpeculaEngine implements AutoCloseable {
         return engine;
     }
 
+    /** Loaded for the configured context: RoPE tables sized by it, not by the model's max_position_embeddings. */
     private static LoadedModel loadModel(Path dir, EngineConfig config, Quantization quantization) {
-        return ModelLoader.load(dir, config.device(), config.dtype(), config.kernel(), quantization);
+        return ModelLoader.load(dir, config.device(), config.dtype(), config.kernel(), quantization,
+                config.maxContextTokens());
+    }
+
+    /** The longest sequence one request may use: the configured context, at most the model's own. */
+    private static int contextLength(EngineConfig config, LoadedModel model) {
+        int own = model.config().maxPositionEmbeddings();
+        return config.maxContextTokens() > 0 ? Math.min(config.maxContextTokens(), own) : own;
     }
 
     /** Runs one step of loading; an error in it is an {@link EngineLoadException} naming the setting at fault. */
@@ -200,22 +242,22 @@ public final class SpeculaEngine implements AutoCloseable {
     }
 
     private static String kernelName(LoadedModel model) {
-        return model.model() instanceof LlamaModel m ? m.kernel().name() : "djl";
+        return model.model() instanceof JavaKernelModel m ? m.kernel().name() : "djl";
     }
 
+    // A model that is not on the Java kernels was made by DjlModels (so DJL's engine is there to ask).
     private static String deviceName(LoadedModel model) {
-        return model.model() instanceof DjlLlamaModel m ? m.device().toString() : "cpu";
+        return model.model() instanceof JavaKernelModel ? "cpu" : DjlModels.deviceName(model.model());
     }
 
     private static String dtypeName(LoadedModel model) {
-        return model.model() instanceof DjlLlamaModel m ? m.dataType().toString().toLowerCase(java.util.Locale.ROOT)
-                : "float32";
+        return model.model() instanceof JavaKernelModel ? "float32" : DjlModels.dtypeName(model.model());
     }
 
     /** Bytes of keys and values one position takes in the model's KV cache (all layers, in its compute dtype). */
     static long kvBytesPerPosition(LoadedModel model) {
         var c = model.config();
-        int bytes = model.model() instanceof DjlLlamaModel m ? m.dataType().getNumOfBytes() : Float.BYTES;
+        int bytes = model.model() instanceof JavaKernelModel ? Float.BYTES : DjlModels.bytesPerValue(model.model());
         return 2L * c.numLayers() * c.numKvHeads() * c.headDim() * bytes;
     }
 
@@ -230,6 +272,12 @@ public final class SpeculaEngine implements AutoCloseable {
     /** The target's tokenizer (and chat template). */
     public Tokenizer tokenizer() {
         return target.tokenizer();
+    }
+
+    /** How the target writes tool calls (its chat template's format); {@link ToolCallFormat#NONE} without tools. */
+    public ToolCallFormat toolCallFormat() {
+        return target.tokenizer().chatTemplate() == null ? ToolCallFormat.NONE
+                : target.tokenizer().chatTemplate().toolCallFormat();
     }
 
     /** The loaded target model. */
@@ -262,10 +310,102 @@ public final class SpeculaEngine implements AutoCloseable {
      *                                 a KV cache larger than the whole budget, a closed engine
      */
     public GenerationResult chat(ChatRequest request, GenerationListener listener, BooleanSupplier cancelled) {
+        long arrived = System.nanoTime();
         preparation.validate(request);
-        rejectIfSaturated();
-        RequestPreparation.Prepared prepared = preparation.prepare(request, cancelled);
-        return run(prepared.generation(), prepared.speculation(), listener);
+        Admission.Ticket place = admission.reserve();
+        RequestPreparation.Prepared prepared = prepare(request, place, cancelled);
+        GenerationRequest generation = prepared.generation();
+        Admission.Ticket slot = admission.acquire(place, kvCacheBytes(generation.promptIds().length,
+                generation.maxTokens(), prepared.speculation()), generation.cancelled());
+        if (slot == null) {
+            return cancelledWhileQueued(generation);
+        }
+        return decode(generation, prepared.speculation(), listener, slot, arrived);
+    }
+
+    /**
+     * Serves one chat request as {@link #chat} does, without holding a thread while it waits for a slot: on the
+     * calling thread the request is validated, takes its place in the admission queue (refused at once, by a thrown
+     * {@link EngineBusyException}, when every slot and queue place is taken) and is rendered and encoded; it then waits
+     * in the queue without a thread and decodes on {@code executor} once a slot is handed to it. So the queue limit
+     * and timeout bound a flood of requests, not the executor's pool, and the executor runs at most as many requests
+     * as there are slots.
+     *
+     * <p>Cancelling the returned future (or {@code cancelled} returning true) ends the request: a queued request
+     * leaves the queue at once, a decoding one at its next step.
+     *
+     * @return the result; fails with an {@link EngineBusyException} when the request waited past the queue timeout
+     *         (or found the queue full once prepared), a {@link SpeculaException} when the KV cache is over the budget
+     *         or the engine closed while it waited, or whatever decoding threw
+     * @throws InvalidRequestException when fields of the request break their rules (all of them are named)
+     * @throws EngineBusyException     when every slot and queue place is taken
+     * @throws SpeculaException        when the request cannot be served: a prompt that leaves no room in the context,
+     *                                 a closed engine
+     */
+    public CompletableFuture<GenerationResult> submit(ChatRequest request, GenerationListener listener,
+                                                      BooleanSupplier cancelled, Executor executor) {
+        long arrived = System.nanoTime();
+        preparation.validate(request);
+        Admission.Ticket place = admission.reserve();
+        CompletableFuture<GenerationResult> result = new CompletableFuture<>();
+        BooleanSupplier stop = () -> result.isDone() || cancelled.getAsBoolean();
+        RequestPreparation.Prepared prepared = prepare(request, place, stop);
+        result.whenComplete((r, e) -> {
+            // Cancelled by the caller: a request still queued gives its place back now.
+            if (result.isCancelled() && admission.withdraw(place, true)) {
+                listeners.onRequestFinished(DecodingStats.EMPTY, FinishReason.CANCELLED);
+            }
+        });
+        GenerationRequest generation = prepared.generation();
+        CompletableFuture<Admission.Ticket> slot = admission.ready(place,
+                kvCacheBytes(generation.promptIds().length, generation.maxTokens(), prepared.speculation()));
+        // The slot comes now, or later on the thread that freed it: either way the request decodes on the executor.
+        slot.whenComplete((ticket, error) -> {
+            if (error != null) {
+                decodeWhenAdmitted(slot, prepared, listener, stop, result, arrived);
+                return;
+            }
+            try {
+                executor.execute(() -> decodeWhenAdmitted(slot, prepared, listener, stop, result, arrived));
+            } catch (RejectedExecutionException e) {
+                ticket.close();
+                result.completeExceptionally(new SpeculaException("engine: the executor refused to run the request "
+                        + "it had admitted (" + e.getMessage() + ")", e));
+            }
+        });
+        return result;
+    }
+
+    /** Renders and encodes a request that holds {@code place}; a request that cannot be prepared gives it back. */
+    private RequestPreparation.Prepared prepare(ChatRequest request, Admission.Ticket place, BooleanSupplier cancelled) {
+        try {
+            return preparation.prepare(request, cancelled);
+        } catch (RuntimeException | Error e) {
+            admission.withdraw(place, false);
+            throw e;
+        }
+    }
+
+    private void decodeWhenAdmitted(CompletableFuture<Admission.Ticket> slot, RequestPreparation.Prepared prepared,
+                                    GenerationListener listener, BooleanSupplier stop,
+                                    CompletableFuture<GenerationResult> result, long arrived) {
+        Admission.Ticket ticket;
+        try {
+            ticket = slot.join();
+        } catch (CompletionException | java.util.concurrent.CancellationException e) {
+            result.completeExceptionally(e.getCause() != null ? e.getCause() : e);
+            return;
+        }
+        if (stop.getAsBoolean()) {
+            ticket.close();
+            result.complete(cancelledWhileQueued(prepared.generation()));
+            return;
+        }
+        try {
+            result.complete(decode(prepared.generation(), prepared.speculation(), listener, ticket, arrived));
+        } catch (Throwable e) {
+            result.completeExceptionally(e);
+        }
     }
 
     /**
@@ -285,34 +425,81 @@ public final class SpeculaEngine implements AutoCloseable {
         FieldErrors errors = new FieldErrors();
         ServingLimits.checkMaxTokens(request.maxTokens(), config.limits().maxTokensCap(), errors);
         errors.throwIfAny();
-        return run(request, speculation == null ? SpeculationSettings.DEFAULT : speculation, listener);
+        long arrived = System.nanoTime();
+        SpeculationSettings settings = speculation == null ? SpeculationSettings.DEFAULT : speculation;
+        Admission.Ticket ticket = admission.acquire(kvCacheBytes(request.promptIds().length, request.maxTokens(),
+                settings), request.cancelled());
+        if (ticket == null) {
+            return cancelledWhileQueued(request);
+        }
+        return decode(request, settings, listener, ticket, arrived);
     }
 
-    /** Reserves the request's KV cache, waits for a slot and decodes: the last steps of {@link #chat}. */
-    private GenerationResult run(GenerationRequest request, SpeculationSettings speculation,
-                                 GenerationListener listener) {
-        boolean speculate = speculative != null && speculation.enabled();
-        long bytes = kvCacheBytes(request.promptIds().length, request.maxTokens(), speculation);
-        Admission.Ticket ticket = admission.acquire(bytes, request.cancelled());
-        if (ticket == null) {
-            listeners.onRequestFinished(DecodingStats.EMPTY, FinishReason.CANCELLED);
-            return new GenerationResult(new int[0], "", FinishReason.CANCELLED, request.promptIds().length,
-                    DecodingStats.EMPTY);
+    private GenerationResult cancelledWhileQueued(GenerationRequest request) {
+        listeners.onRequestFinished(DecodingStats.EMPTY, FinishReason.CANCELLED);
+        return new GenerationResult(new int[0], "", FinishReason.CANCELLED, request.promptIds().length,
+                DecodingStats.EMPTY);
+    }
+
+    /** Passes the deltas on and notes when the first output token came. */
+    private static final class FirstToken implements GenerationListener {
+        private final GenerationListener next;
+        private long at = -1;
+
+        FirstToken(GenerationListener next) {
+            this.next = next == null ? GenerationListener.NONE : next;
         }
+
+        @Override
+        public void onToken(int tokenId, String textDelta, TokenSource source) {
+            if (at < 0 && tokenId >= 0) {
+                at = System.nanoTime();
+            }
+            next.onToken(tokenId, textDelta, source);
+        }
+    }
+
+    /**
+     * Decodes an admitted request and frees its slot: the last step of {@link #chat}, {@link #submit},
+     * {@link #generate}. Measures the request's latency from {@code arrived} (queue time, time to first token) into
+     * its result and the listeners.
+     */
+    private GenerationResult decode(GenerationRequest request, SpeculationSettings speculation,
+                                    GenerationListener listener, Admission.Ticket ticket, long arrived) {
+        long queueNanos = System.nanoTime() - arrived;
+        FirstToken firstToken = new FirstToken(listener);
+        GenerationResult decoded = decode(request, speculation, (GenerationListener) firstToken, ticket);
+        RequestLatency latency = new RequestLatency(queueNanos, firstToken.at < 0 ? -1 : firstToken.at - arrived);
+        listeners.onRequestLatency(latency);
+        return decoded.withLatency(latency);
+    }
+
+    private GenerationResult decode(GenerationRequest request, SpeculationSettings speculation,
+                                    GenerationListener listener, Admission.Ticket ticket) {
+        boolean speculate = speculative != null && speculation.enabled();
         try (ticket) {
-            // The generators poll the cancel flag once per decoding step: that poll is the request's heartbeat.
+            // The generators poll the cancel flag once per decoding step: that poll is the request's heartbeat, and
+            // where a shutdown past its grace period stops the request.
             GenerationRequest tracked = request.withCancelled(() -> {
                 ticket.progress();
-                return request.cancelled().getAsBoolean();
+                return stopping || request.cancelled().getAsBoolean();
             });
+            GenerationResult result;
             if (speculate) {
                 DraftLengthPolicy policy = policies.create(speculation.policy(), speculation.draftTokens());
                 if (batching != null) {
                     policy = batching.withBatchInView(policy, policies.estimates());
                 }
-                return this.speculative.generate(tracked, policy, listener);
+                result = this.speculative.generate(tracked, policy, listener);
+            } else {
+                result = plain.generate(tracked, listener);
             }
-            return plain.generate(tracked, listener);
+            if (result.finishReason() == FinishReason.CANCELLED && stopping && !request.cancelled().getAsBoolean()) {
+                throw new SpeculaException("engine: shut down while the request was decoding; it was stopped after "
+                        + result.completionTokens() + " tokens when the shutdown grace period ("
+                        + config.limits().shutdownGracePeriod().toMillis() + " ms, shutdown-grace-period) ran out");
+            }
+            return result;
         }
     }
 
@@ -335,8 +522,15 @@ public final class SpeculaEngine implements AutoCloseable {
      */
     long kvCacheBytes(int promptTokens, int maxTokens, SpeculationSettings speculation) {
         boolean speculate = speculative != null && speculation.enabled();
-        long positions = context.capacity(promptTokens, maxTokens, speculate ? speculation.draftTokens() : 0);
-        return positions * (targetKvBytesPerPosition + (speculate ? drafterKvBytesPerPosition : 0));
+        int positions = context.capacity(promptTokens, maxTokens, speculate ? speculation.draftTokens() : 0);
+        long caches = positions * (targetKvBytesPerPosition + (speculate ? drafterKvBytesPerPosition : 0));
+        // The prompt pass's working memory: one prefill chunk at a time, the target's then the drafter's.
+        int chunk = Math.min(promptTokens, config.limits().prefillChunkTokens());
+        long working = ForwardMemory.passBytes(target, chunk, positions);
+        if (speculate && drafterModel != null) {
+            working = Math.max(working, ForwardMemory.passBytes(drafterModel, chunk, positions));
+        }
+        return caches + working;
     }
 
     /** The load now: requests in flight and queued, KV cache reserved, the heartbeat, refusals so far. */
@@ -372,14 +566,39 @@ public final class SpeculaEngine implements AutoCloseable {
         return batching == null ? BatchingStatus.OFF : batching.statistics().snapshot(batching.runningRequests());
     }
 
+    /**
+     * Stops admitting (queued requests fail), lets the requests in flight finish for the shutdown grace period, then
+     * stops the rest at their next decoding step (each ends with a {@link SpeculaException}), and closes the adaptive
+     * drafter's trainer, the models and the tokenizers once no request uses them. Were a request still decoding after
+     * that ({@link #STOP_TIMEOUT}), the models are left open rather than freed under it (logged): on the DJL path that
+     * would be a native use-after-free. Idempotent.
+     */
     @Override
     public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
         admission.close();
+        Duration grace = config.limits().shutdownGracePeriod();
+        boolean idle = admission.awaitIdle(grace);
+        if (!idle) {
+            log.warn("Specula engine closing: {} requests still in flight after the {} ms shutdown grace period; "
+                    + "stopping them at their next decoding step", admission.status().inFlight(), grace.toMillis());
+            stopping = true;
+            idle = admission.awaitIdle(STOP_TIMEOUT);
+        }
         if (batching != null) {
+            // After the requests: closing fails whatever still waits for a shared pass.
             batching.close();
         }
         if (adaptive != null) {
             adaptive.close();
+        }
+        if (!idle) {
+            log.error("Specula engine closing: {} requests still in flight {} s after they were told to stop; the "
+                    + "models and tokenizers are left open rather than freed while in use", admission.status().inFlight(),
+                    STOP_TIMEOUT.toSeconds());
+            return;
         }
         target.close();
         if (drafterModel != null) {

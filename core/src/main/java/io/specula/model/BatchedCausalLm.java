@@ -32,6 +32,15 @@ public interface BatchedCausalLm extends CausalLm {
      */
     float[][][] forward(List<Segment> segments);
 
+    /**
+     * Whether a pass of several segments really shares the work (the weights read once for all of them). False where
+     * the model runs them one after another (a longrope model: {@code LlamaModel}); a scheduler then leaves the model
+     * to per-request passes.
+     */
+    default boolean sharesPasses() {
+        return true;
+    }
+
     @Override
     default float[][] forward(int[] tokens, KvCache cache, int numLogits) {
         return forward(List.of(new Segment(tokens, cache, numLogits)))[0];

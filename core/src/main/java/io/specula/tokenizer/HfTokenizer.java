@@ -8,6 +8,7 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -35,12 +36,20 @@ public final class HfTokenizer implements Tokenizer {
     private final int bosId;
     private final List<Integer> eosIds;
     private final ChatTemplate chatTemplate;
+    private final Set<Integer> classSpecial;
     private final SpecialTokenText specialText;
 
     private HfTokenizer(HuggingFaceTokenizer nativeTokenizer, TokenizerJson json, TokenizerConfig config) {
         this.native_ = nativeTokenizer;
         this.json = json;
         this.config = config;
+        Set<Integer> named = new HashSet<>();
+        for (String token : TransformersPipeline.classSpecialTokens(config)) {
+            if (json.id(token) >= 0) {
+                named.add(json.id(token));
+            }
+        }
+        this.classSpecial = Set.copyOf(named);   // before specialText, which asks isSpecial
         this.specialText = new SpecialTokenText(json.root, this::isSpecial);
         this.bosId = json.id(config.bosToken());
         Set<Integer> eos = new LinkedHashSet<>();
@@ -128,22 +137,34 @@ public final class HfTokenizer implements Tokenizer {
     @Override
     public int[] encodeChat(List<ChatMessage> messages, boolean addGenerationPrompt,
                             boolean parseSpecialTokensInMessages) {
+        return encodeChat(messages, List.of(), addGenerationPrompt, parseSpecialTokensInMessages);
+    }
+
+    @Override
+    public int[] encodeChat(List<ChatMessage> messages, List<ChatTool> tools, boolean addGenerationPrompt,
+                            boolean parseSpecialTokensInMessages) {
         if (chatTemplate == null) {
             throw new IllegalStateException("the tokenizer has no chat template");
         }
-        String rendered = chatTemplate.render(messages, addGenerationPrompt);
+        String rendered = chatTemplate.render(messages, tools, addGenerationPrompt);
         if (parseSpecialTokensInMessages || messages.stream().noneMatch(m -> specialText.containsSpecial(m.content()))) {
             return encode(rendered, false);
         }
-        return encodeTemplateSpecialsOnly(messages, addGenerationPrompt, rendered);
+        return encodeTemplateSpecialsOnly(messages, tools, addGenerationPrompt, rendered);
     }
 
     /** The special-tokens-only-from-the-template encoding, whatever the messages hold (tests force this path). */
     int[] encodeTemplateSpecialsOnly(List<ChatMessage> messages, boolean addGenerationPrompt, String rendered) {
+        return encodeTemplateSpecialsOnly(messages, List.of(), addGenerationPrompt, rendered);
+    }
+
+    private int[] encodeTemplateSpecialsOnly(List<ChatMessage> messages, List<ChatTool> tools,
+                                             boolean addGenerationPrompt, String rendered) {
         List<ChatMessage> neutral = messages.stream()
-                .map(m -> new ChatMessage(m.role(), specialText.neutralise(m.content())))
+                .map(m -> new ChatMessage(m.role(), m.content() == null ? null : specialText.neutralise(m.content()),
+                        m.toolCalls(), m.toolCallId(), m.name()))
                 .toList();
-        String shadow = chatTemplate.render(neutral, addGenerationPrompt);
+        String shadow = chatTemplate.render(neutral, tools, addGenerationPrompt);
         String where = chatTemplate instanceof JinjavaChatTemplate j ? j.source() : "the chat template";
         return toInts(specialText.encode(rendered, specialText.fromTemplate(rendered, shadow, where), false));
     }
@@ -177,6 +198,45 @@ public final class HfTokenizer implements Tokenizer {
         return json.token(id);
     }
 
+    /**
+     * See {@link Tokenizer#tokenBytes}. Byte-level vocabularies (GPT-2's alphabet: Llama 3, Qwen) map each symbol
+     * back to its byte; SentencePiece vocabularies turn ▁ into a space and {@code <0xNN>} into its byte; an added
+     * token that is not special is its own text. The decoders' context rules (Llama 2's "strip the first space")
+     * are not applied: they only remove leading whitespace.
+     */
+    @Override
+    public byte[] tokenBytes(int id) {
+        checkId(id);
+        if (isSpecial(id)) {
+            return null;
+        }
+        String token = json.token(id);
+        if (token == null) {
+            return null;
+        }
+        if (json.isAdded(id)) {
+            return token.getBytes(StandardCharsets.UTF_8);
+        }
+        if (json.decodesByteFallback() && json.isByteToken(id)) {
+            return new byte[] {(byte) Integer.parseInt(token.substring(3, 5), 16)};
+        }
+        if (json.decodesByteLevel()) {
+            byte[] out = new byte[token.length()];
+            for (int i = 0; i < token.length(); i++) {
+                int b = ByteLevelAlphabet.byteOf(token.charAt(i));
+                if (b < 0) {
+                    return token.getBytes(StandardCharsets.UTF_8);
+                }
+                out[i] = (byte) b;
+            }
+            return out;
+        }
+        if (json.decodesMetaspace()) {
+            token = token.replace('\u2581', ' ');
+        }
+        return token.getBytes(StandardCharsets.UTF_8);
+    }
+
     @Override
     public int bosId() {
         return bosId;
@@ -189,7 +249,8 @@ public final class HfTokenizer implements Tokenizer {
 
     @Override
     public boolean isSpecial(int id) {
-        return json.isAddedSpecial(id) || Boolean.TRUE.equals(config.addedTokensSpecial().get(id));
+        return json.isAddedSpecial(id) || Boolean.TRUE.equals(config.addedTokensSpecial().get(id))
+                || classSpecial.contains(id);
     }
 
     @Override

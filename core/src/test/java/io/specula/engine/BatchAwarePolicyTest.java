@@ -2,6 +2,7 @@ package io.specula.engine;
 
 import io.specula.speculative.policy.CostModel;
 import io.specula.speculative.policy.DraftLengthPolicy;
+import io.specula.speculative.policy.StepContext;
 import io.specula.speculative.policy.StepOutcome;
 import org.junit.jupiter.api.Test;
 
@@ -53,9 +54,9 @@ class BatchAwarePolicyTest {
             }
 
             @Override
-            public int nextDraftLength(int limit) {
-                limits[0] = limit;
-                return limit;
+            public int nextDraftLength(StepContext step) {
+                limits[0] = step.limit();
+                return step.limit();
             }
 
             @Override
@@ -77,16 +78,16 @@ class BatchAwarePolicyTest {
         BatchAwarePolicy policy = new BatchAwarePolicy(inner, new BatchAwarePolicy.BatchView(() -> running[0],
                 () -> 4, () -> costs), () -> new double[0], // nothing measured: the prior acceptance
                 () -> CostModel.of(100, 1000, 1100, 1200, 1300, 1400));
-        assertThat(policy.nextDraftLength(4)).isEqualTo(4);
+        assertThat(policy.nextDraftLength(StepContext.steady(4))).isEqualTo(4);
         running[0] = 12;
-        assertThat(policy.nextDraftLength(4)).isLessThan(4);
+        assertThat(policy.nextDraftLength(StepContext.steady(4))).isLessThan(4);
         assertThat(limits[0]).isLessThan(4);
         // A step in a shared pass: the request's policy hears its acceptance with the costs of a pass of its own.
         policy.observe(new StepOutcome(3, 3, 2, 1, 77_000, 99_000));
         assertThat(observed[0]).isEqualTo(1);
         assertThat(heard[0]).isEqualTo(new StepOutcome(3, 3, 2, 1, 300, 1300));
         running[0] = 1;
-        policy.nextDraftLength(4);
+        policy.nextDraftLength(StepContext.steady(4));
         policy.observe(new StepOutcome(3, 3, 2, 1, 77_000, 99_000));
         assertThat(heard[0]).as("alone: as measured").isEqualTo(new StepOutcome(3, 3, 2, 1, 77_000, 99_000));
         assertThat(policy.name()).isEqualTo("adaptive");

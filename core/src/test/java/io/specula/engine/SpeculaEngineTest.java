@@ -44,8 +44,7 @@ class SpeculaEngineTest {
     @BeforeAll
     static void load() {
         Path target = TinyModelDirs.llama(tmp.resolve("target"), 1);
-        Path drafter = TinyModelDirs.write(tmp.resolve("drafter"), TinyModels.Family.LLAMA,
-                TokenizerKind.LLAMA2_BYTE_FALLBACK, ChatTemplateKind.NONE, s -> s.seed(2).layers(1).hiddenSize(32));
+        Path drafter = TinyModelDirs.llamaDrafter(tmp.resolve("drafter"), 2);
         withModelDrafter = SpeculaEngine.load(EngineConfig.of(target, drafter.toString()));
         withNgram = SpeculaEngine.load(EngineConfig.of(target, "ngram"));
     }
@@ -54,6 +53,16 @@ class SpeculaEngineTest {
     static void close() {
         withModelDrafter.close();
         withNgram.close();
+    }
+
+    @Test
+    void toolsForAModelWhoseTemplateRendersNoneAreRefusedNamingThem() {
+        ChatRequest request = new ChatRequest(List.of(new io.specula.tokenizer.ChatMessage("user", "Weather?")),
+                DecodingOptions.UNSET, null, List.of(new io.specula.tokenizer.ChatTool("weather", "d", "{}")));
+        assertThatThrownBy(() -> withNgram.chat(request, null, () -> false))
+            .isInstanceOf(io.specula.InvalidRequestException.class)
+            .hasMessageContaining("tools: the model, which has no chat template, does not render tools")
+            .hasMessageContaining("Qwen 2.5/3, Llama 3.1+");
     }
 
     @Test

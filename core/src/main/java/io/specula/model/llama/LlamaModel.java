@@ -5,16 +5,18 @@ import io.specula.kernel.MatMul;
 import io.specula.kernel.MatMuls;
 import io.specula.kernel.Ops;
 import io.specula.model.BatchedCausalLm;
+import io.specula.model.JavaKernelModel;
 import io.specula.model.KvCache;
 import io.specula.model.ModelConfig;
-import io.specula.model.Quantization;
 import io.specula.model.WeightsSummary;
 
 import java.util.List;
 
 /**
- * The Llama family on the CPU, in plain Java: Llama 2 and 3.x, Mistral, Qwen2 (q/k/v biases) and Qwen3 (q/k
- * norms). Pre-norm decoder layers with grouped-query attention, RMSNorm, rotate-half RoPE and a SwiGLU MLP:
+ * The Llama family on the CPU, in plain Java: Llama 2 and 3.x, Mistral, Qwen2 (q/k/v biases), Qwen3 (q/k norms) and
+ * Phi-3/Phi-4-mini (the same decoder: its fused qkv_proj and gate_up_proj tensors are what {@link LlamaWeights}
+ * fuses for the others; partial rotary and longrope live in {@link Rope}). Pre-norm decoder layers with grouped-query
+ * attention ({@link Attention}), RMSNorm, rotate-half RoPE and a SwiGLU MLP:
  *
  * <pre>
  *   h = x + o_proj(attention(rope(q), rope(k), v))     where q|k|v = qkv_proj(rmsnorm(x))
@@ -24,14 +26,20 @@ import java.util.List;
  * The linear layers go through a {@link MatMul} kernel that scores all new positions in one pass over the weights,
  * which is what makes verifying a draft of several tokens cheap; the weights stay in the format they were loaded in
  * (16-bit, 8-bit or 4-bit: {@link LlamaWeights}) and the kernel decodes them as it reads them.
+ *
+ * <p>Several sequences can share one pass ({@link BatchedCausalLm}: continuous batching): their new positions are
+ * concatenated through every linear layer, while RoPE, the KV writes and attention run per sequence over its own
+ * cache. A longrope model (Phi-3) is the exception: its passes pick RoPE factors per sequence and may re-rotate a
+ * sequence's cache ({@link LongRopePasses}), so it keeps one sequence per pass ({@link #sharesPasses()} is false).
  */
-public final class LlamaModel implements BatchedCausalLm {
+public final class LlamaModel implements JavaKernelModel, BatchedCausalLm {
 
     private final ModelConfig c;
     private final LlamaWeights w;
     private final MatMul matmul;
     private final Ops ops;
     private final Rope rope;
+    private final Attention attention;
     private final int maxPositions;
 
     /** With the per-token operations that go with the kernel (vector or scalar). */
@@ -40,15 +48,27 @@ public final class LlamaModel implements BatchedCausalLm {
     }
 
     public LlamaModel(ModelConfig config, LlamaWeights weights, MatMul matmul, Ops ops) {
+        this(config, weights, matmul, ops, config.maxPositionEmbeddings());
+    }
+
+    /**
+     * For sequences of at most {@code maxPositions} (the configured context): RoPE tables are sized by it, not by
+     * max_position_embeddings.
+     */
+    public LlamaModel(ModelConfig config, LlamaWeights weights, MatMul matmul, Ops ops, int contextLimit) {
         if (config.mlpBias()) {
             throw new SpeculaException("config.json field 'mlp_bias': true is not supported (expected false)");
+        }
+        if (config.architecture() == ModelConfig.Architecture.GEMMA3) {
+            throw new SpeculaException("Gemma3ForCausalLM has its own decoder layer: load it as a Gemma3Model");
         }
         this.c = config;
         this.w = weights;
         this.matmul = matmul;
         this.ops = ops;
-        this.maxPositions = config.maxPositionEmbeddings();
+        this.maxPositions = Math.min(contextLimit, config.maxPositionEmbeddings());
         this.rope = new Rope(config, maxPositions);
+        this.attention = new Attention(config, ops);
     }
 
     @Override
@@ -56,18 +76,24 @@ public final class LlamaModel implements BatchedCausalLm {
         return c;
     }
 
+    @Override
     public MatMul kernel() {
         return matmul;
     }
 
-    /** The weights' formats, bytes and load times. */
-    public WeightsSummary weights() {
-        return w.summary();
+    @Override
+    public int maxPositions() {
+        return maxPositions;
     }
 
-    /** The quantization the weights were loaded with (a model rebuilt from new weights uses the same). */
-    public Quantization quantization() {
-        return w.summary().quantization();
+    @Override
+    public Ops ops() {
+        return ops;
+    }
+
+    @Override
+    public WeightsSummary weights() {
+        return w.summary();
     }
 
     @Override
@@ -76,21 +102,52 @@ public final class LlamaModel implements BatchedCausalLm {
             throw new SpeculaException("context: a sequence of " + capacity + " positions was asked for, the model '"
                     + c.architecture().className() + "' supports 1.." + maxPositions + " (max_position_embeddings)");
         }
-        return new ArrayKvCache(c.numLayers(), capacity, c.kvDim());
+        return new ArrayKvCache(c.numLayers(), capacity, c.kvDim(), c.longRope() != null);
+    }
+
+    /** False for a longrope model: its passes run one sequence at a time (see the class comment). */
+    @Override
+    public boolean sharesPasses() {
+        return c.longRope() == null;
+    }
+
+    @Override
+    public float[][] forward(int[] tokens, KvCache kvCache, int numLogits) {
+        ArrayKvCache cache = (ArrayKvCache) kvCache;
+        int n = tokens.length;
+        if (numLogits < 0 || numLogits > n) {
+            throw new IllegalArgumentException("numLogits " + numLogits + " for " + n + " tokens");
+        }
+        if (cache.longRope == null) {
+            return pass(List.of(new Segment(tokens, cache, numLogits)), false)[0];
+        }
+        return LongRopePasses.forward(tokens, cache, cache.longRope, c.longRope().originalMaxPositionEmbeddings(),
+                numLogits, (part, logits, longFactors) ->
+                        pass(List.of(new Segment(part, cache, logits)), longFactors)[0]);
     }
 
     /**
-     * One pass over the new positions of every segment, concatenated: each linear layer is one kernel call over all
-     * of them (the weights read once), while RoPE, the KV cache writes and attention run per segment over its own
-     * cache. A single sequence is a pass of one segment ({@link BatchedCausalLm#forward(int[], KvCache, int)}).
+     * One pass over the new positions of every segment ({@link #pass}). A longrope model runs the segments one after
+     * another, each as its own {@link #forward(int[], KvCache, int)}, after checking them all.
      */
     @Override
     public float[][][] forward(List<Segment> segments) {
-        int count = segments.size();
-        ArrayKvCache[] caches = new ArrayKvCache[count];
-        int[] starts = new int[count];
-        int[] rows = new int[count + 1]; // segment i holds rows [rows[i], rows[i + 1]) of the pass
-        for (int i = 0; i < count; i++) {
+        if (c.longRope() == null) {
+            return pass(segments, false);
+        }
+        check(segments);
+        float[][][] out = new float[segments.size()][][];
+        for (int i = 0; i < out.length; i++) {
+            Segment s = segments.get(i);
+            out[i] = forward(s.tokens(), s.cache(), s.numLogits());
+        }
+        return out;
+    }
+
+    /** Every segment's cache is a different one and its token ids are in the vocabulary; returns the caches. */
+    private ArrayKvCache[] check(List<Segment> segments) {
+        ArrayKvCache[] caches = new ArrayKvCache[segments.size()];
+        for (int i = 0; i < caches.length; i++) {
             Segment s = segments.get(i);
             caches[i] = (ArrayKvCache) s.cache();
             for (int j = 0; j < i; j++) {
@@ -98,10 +155,27 @@ public final class LlamaModel implements BatchedCausalLm {
                     throw new IllegalArgumentException("segments " + j + " and " + i + " share one KV cache");
                 }
             }
-            caches[i].reserve(s.tokens().length);
             checkTokens(s.tokens());
+        }
+        return caches;
+    }
+
+    /**
+     * Appends each segment's tokens to its cache, with longrope's long factors when {@code longRope} (else the short
+     * ones), in one pass over their positions concatenated: each linear layer is one kernel call over all of them
+     * (the weights read once), while RoPE, the KV cache writes and attention run per segment over its own cache. Every
+     * segment is checked and its cache given room before any work, so an error leaves every cache as it was.
+     */
+    private float[][][] pass(List<Segment> segments, boolean longRope) {
+        int count = segments.size();
+        ArrayKvCache[] caches = check(segments);
+        int[] starts = new int[count];
+        int[] rows = new int[count + 1]; // segment i holds rows [rows[i], rows[i + 1]) of the pass
+        for (int i = 0; i < count; i++) {
+            int len = segments.get(i).tokens().length;
+            caches[i].reserve(len); // may grow the cache's arrays: read them through keys(l)/values(l) from here on
             starts[i] = caches[i].length();
-            rows[i + 1] = rows[i] + s.tokens().length;
+            rows[i + 1] = rows[i] + len;
         }
         int n = rows[count];
         int d = c.hiddenSize();
@@ -122,8 +196,8 @@ public final class LlamaModel implements BatchedCausalLm {
             matmul.matmul(xn, n, layer.qkv, layer.qkvBias, qkv);
             for (int i = 0; i < count; i++) {
                 int len = rows[i + 1] - rows[i];
-                storeKeysValues(layer, qkv, rows[i], caches[i], l, starts[i], len);
-                attention(qkv, rows[i], caches[i], l, starts[i], len, attn);
+                storeKeysValues(layer, qkv, rows[i], caches[i], l, starts[i], len, longRope);
+                attention.attend(qkv, rows[i], caches[i], l, starts[i], len, c.windowOf(l), c.attentionScale(), attn);
             }
             matmul.matmul(attn, n, layer.o, layer.oBias, proj);
             add(x, proj);
@@ -154,13 +228,18 @@ public final class LlamaModel implements BatchedCausalLm {
         }
     }
 
-    /** Applies q/k norms (Qwen3) and RoPE, then writes this layer's keys and values in place. */
+    /**
+     * Applies q/k norms (Qwen3) and RoPE to one segment's rows ({@code row0 ..} of the pass), then writes this layer's
+     * keys and values in place.
+     */
     private void storeKeysValues(LlamaWeights.Layer layer, float[] qkv, int row0, ArrayKvCache cache, int l, int start,
-                                 int n) {
+                                 int n, boolean longRope) {
         int hd = c.headDim();
         int qDim = c.qDim();
         int kvDim = c.kvDim();
         int stride = qDim + 2 * kvDim;
+        float[] keys = cache.keys(l);
+        float[] values = cache.values(l);
         for (int t = 0; t < n; t++) {
             int row = (row0 + t) * stride;
             int pos = start + t;
@@ -172,52 +251,10 @@ public final class LlamaModel implements BatchedCausalLm {
                     rmsnorm(qkv, row + qDim + h * hd, layer.kNorm, qkv, row + qDim + h * hd, hd);
                 }
             }
-            rope.rotate(qkv, row, c.numHeads(), hd, pos);
-            rope.rotate(qkv, row + qDim, c.numKvHeads(), hd, pos);
-            System.arraycopy(qkv, row + qDim, cache.keys[l], pos * kvDim, kvDim);
-            System.arraycopy(qkv, row + qDim + kvDim, cache.values[l], pos * kvDim, kvDim);
-        }
-    }
-
-    /**
-     * Causal grouped-query attention of one segment's new positions (rows {@code row0 ..} of the pass) over
-     * everything in its cache up to each of them.
-     */
-    private void attention(float[] qkv, int row0, ArrayKvCache cache, int l, int start, int n, float[] out) {
-        int hd = c.headDim();
-        int qDim = c.qDim();
-        int kvDim = c.kvDim();
-        int stride = qDim + 2 * kvDim;
-        int group = c.numHeads() / c.numKvHeads();
-        float scale = (float) (1.0 / Math.sqrt(hd));
-        float[] keys = cache.keys[l];
-        float[] values = cache.values[l];
-        float[] scores = new float[start + n];
-        for (int t = 0; t < n; t++) {
-            int pos = start + t;
-            int first = c.slidingWindow() > 0 ? Math.max(0, pos - c.slidingWindow() + 1) : 0;
-            for (int h = 0; h < c.numHeads(); h++) {
-                int qAt = (row0 + t) * stride + h * hd;
-                int kvAt = (h / group) * hd;
-                float max = Float.NEGATIVE_INFINITY;
-                for (int j = first; j <= pos; j++) {
-                    float s = ops.dot(qkv, qAt, keys, j * kvDim + kvAt, hd) * scale;
-                    scores[j] = s;
-                    max = Math.max(max, s);
-                }
-                float sum = 0;
-                for (int j = first; j <= pos; j++) {
-                    float e = (float) Math.exp(scores[j] - max);
-                    scores[j] = e;
-                    sum += e;
-                }
-                float inv = 1f / sum;
-                int oAt = (row0 + t) * qDim + h * hd;
-                java.util.Arrays.fill(out, oAt, oAt + hd, 0f);
-                for (int j = first; j <= pos; j++) {
-                    ops.axpy(scores[j] * inv, values, j * kvDim + kvAt, out, oAt, hd);
-                }
-            }
+            rope.rotate(qkv, row, c.numHeads(), hd, pos, longRope);
+            rope.rotate(qkv, row + qDim, c.numKvHeads(), hd, pos, longRope);
+            System.arraycopy(qkv, row + qDim, keys, pos * kvDim, kvDim);
+            System.arraycopy(qkv, row + qDim + kvDim, values, pos * kvDim, kvDim);
         }
     }
 

@@ -31,13 +31,22 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  */
 class BatchedForwardTest {
 
+    private static final String LONGROPE = "Phi3ForCausalLM with longrope";
+
     static ModelConfig config(String arch) {
         String extra = switch (arch) {
             case "Qwen3ForCausalLM" -> ",\"head_dim\":32";
             case "MistralForCausalLM" -> ",\"sliding_window\":7";
+            // Phi-3 with plain RoPE (partial rotary, a sliding window): batched like the others
+            case "Phi3ForCausalLM" -> ",\"partial_rotary_factor\":0.5,\"sliding_window\":7";
+            // Phi-3 with longrope (switching at 8 positions): one sequence per pass
+            case LONGROPE -> ",\"original_max_position_embeddings\":8,\"partial_rotary_factor\":0.5,"
+                    + "\"rope_scaling\":{\"type\":\"longrope\",\"short_factor\":[1.0,1.5,2.0,2.5,3.0,3.5,4.0,4.5],"
+                    + "\"long_factor\":[3.0,4.0,5.0,6.0,7.0,8.0,9.0,40.0]}";
             default -> "";
         };
-        JsonObject json = JsonParser.parseString("{\"architectures\":[\"" + arch + "\"],\"vocab_size\":300,"
+        String name = arch.equals(LONGROPE) ? "Phi3ForCausalLM" : arch;
+        JsonObject json = JsonParser.parseString("{\"architectures\":[\"" + name + "\"],\"vocab_size\":300,"
                 + "\"hidden_size\":128,\"intermediate_size\":256,\"num_hidden_layers\":2,\"num_attention_heads\":4,"
                 + "\"num_key_value_heads\":2,\"max_position_embeddings\":128,\"rms_norm_eps\":1e-5" + extra + "}")
                 .getAsJsonObject();
@@ -141,7 +150,8 @@ class BatchedForwardTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM", "Qwen3ForCausalLM"})
+    @ValueSource(strings = {"LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM", "Qwen3ForCausalLM",
+            "Phi3ForCausalLM"})
     void everySequenceInASharedPassIsBitIdenticalToItAlone(String arch) {
         // Every architecture on the best kernel; Llama also on the scalar one and with 8-bit weights.
         boolean llama = arch.equals("LlamaForCausalLM");
@@ -189,6 +199,30 @@ class BatchedForwardTest {
                     .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("share one KV cache");
             assertThat(a.length()).isZero();
             assertThat(b.length()).isZero();
+        }
+    }
+
+    /**
+     * A longrope model's passes pick RoPE factors per sequence (and may re-rotate its cache), so it does not share
+     * passes (a scheduler leaves it to per-request passes); a pass of several segments still gives each what it gives
+     * alone, run one after another.
+     */
+    @org.junit.jupiter.api.Test
+    void aLongRopeModelKeepsOneSequencePerPass() {
+        LlamaModel m = model(LONGROPE, MatMuls.best(), Quantization.NONE);
+        assertThat(m.sharesPasses()).isFalse();
+        assertThat(model("Phi3ForCausalLM", MatMuls.best(), Quantization.NONE).sharesPasses()).isTrue();
+        List<Script> scripts = scripts();
+        List<List<float[][]>> expected = alone(m, scripts);
+        List<List<float[][]>> actual = together(m, scripts, 64); // prompts whole: the same calls as alone
+        for (int i = 0; i < scripts.size(); i++) {
+            assertThat(actual.get(i)).hasSameSizeAs(expected.get(i));
+            for (int k = 0; k < expected.get(i).size(); k++) {
+                for (int row = 0; row < expected.get(i).get(k).length; row++) {
+                    assertThat(Arrays.equals(actual.get(i).get(k)[row], expected.get(i).get(k)[row]))
+                            .as("sequence %d pass %d row %d", i, k, row).isTrue();
+                }
+            }
         }
     }
 }

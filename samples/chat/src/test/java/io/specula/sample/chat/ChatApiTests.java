@@ -92,13 +92,24 @@ class ChatApiTests extends SampleApplicationTestBase {
         List<Event> tokens = events.stream().filter(e -> e.name().equals("token")).toList();
         StringBuilder streamed = new StringBuilder();
         List<String> sources = new ArrayList<>();
+        List<String> segmentSources = new ArrayList<>();
         for (Event token : tokens) {
             JsonNode data = this.json.readTree(token.data());
             streamed.append(data.get("text").asString());
             data.get("sources").forEach(source -> sources.add(source.asString()));
+            StringBuilder segmented = new StringBuilder();
+            data.get("segments").forEach(segment -> {
+                segmented.append(segment.get("text").asString());
+                segmentSources.add(segment.get("source").asString());
+            });
+            assertThat(segmented.toString()).as("an event's segments spell its text").isEqualTo(
+                    data.get("text").asString());
         }
         assertThat(streamed.toString()).isEqualTo(text);
         assertThat(sources).contains("DRAFTER", "TARGET").allMatch(s -> s.equals("DRAFTER") || s.equals("TARGET"));
+        assertThat(segmentSources).contains("DRAFTER", "TARGET");
+        // Events gather tokens (the first text at once, then by time): fewer events than tokens.
+        assertThat(tokens.size()).isLessThan(sources.size());
 
         Event done = events.get(events.size() - 1);
         assertThat(done.name()).isEqualTo("done");
@@ -131,12 +142,16 @@ class ChatApiTests extends SampleApplicationTestBase {
         for (String path : List.of("/api/chat", "/api/chat/stream")) {
             HttpResponse<String> response = post(path, body);
             assertThat(response.statusCode()).as(path).isEqualTo(400);
+            // RFC 9457: application/problem+json with type, title, status and detail.
             assertThat(response.headers().firstValue("Content-Type")).hasValueSatisfying(
-                    type -> assertThat(type).startsWith("application/json"));
+                    type -> assertThat(type).startsWith("application/problem+json"));
             JsonNode error = this.json.readTree(response.body());
+            assertThat(error.get("type").asString()).isEqualTo("urn:specula:problem:invalid_request");
+            assertThat(error.get("title").asString()).isEqualTo("Invalid request");
+            assertThat(error.get("status").asInt()).isEqualTo(400);
             assertThat(error.get("error").asString()).isEqualTo("invalid_request");
             assertThat(error.get("field").asString()).as(response.body()).isEqualTo(field);
-            assertThat(error.get("message").asString()).as(response.body()).startsWith(field + ": ");
+            assertThat(error.get("detail").asString()).as(response.body()).startsWith(field + ": ");
         }
     }
 
@@ -166,12 +181,13 @@ class ChatApiTests extends SampleApplicationTestBase {
         assertThat(call.statusCode()).isEqualTo(500);
         JsonNode error = this.json.readTree(call.body());
         assertThat(error.get("error").asString()).isEqualTo("engine_error");
-        assertThat(error.get("message").asString()).contains("context window");
+        assertThat(error.get("detail").asString()).contains("context window");
 
         HttpResponse<String> stream = post("/api/chat/stream", request(tooLong, "{}"));
         List<Event> events = events(stream.body());
         assertThat(events).extracting(Event::name).containsExactly("error");
-        assertThat(this.json.readTree(events.get(0).data()).get("message").asString()).contains("context window");
+        assertThat(this.json.readTree(events.get(0).data()).get("detail").asString()).contains("context window");
+        assertThat(this.json.readTree(events.get(0).data()).get("status").asInt()).isEqualTo(500);
 
         assertThat(post("/api/chat", request(QUESTION, "{}")).statusCode()).isEqualTo(200);
     }
@@ -193,6 +209,15 @@ class ChatApiTests extends SampleApplicationTestBase {
         assertThat(benchmark.at("/plain/tokensPerSecond").asDouble()).isPositive();
         assertThat(benchmark.at("/speculative/tokensPerSecond").asDouble()).isPositive();
         assertThat(benchmark.at("/speculative/acceptanceRate").asDouble()).isEqualTo(1.0);
+        assertThat(benchmark.at("/speculative/draftedTokens").asLong()).isPositive();
+        assertThat(benchmark.at("/speculative/acceptedTokens").asLong())
+            .isEqualTo(benchmark.at("/speculative/draftedTokens").asLong());
+        assertThat(benchmark.at("/plain/draftedTokens").asLong()).isZero();
+        assertThat(benchmark.get("rounds").asInt()).isEqualTo(1);
+        assertThat(benchmark.at("/speculative/roundTokensPerSecond")).hasSize(1);
+        // It drafted, so there is no "not drafting" note; the policy's own account is there either way.
+        assertThat(benchmark.has("notDrafting")).isFalse();
+        assertThat(benchmark.get("policy").asString()).isNotBlank();
         assertThat(benchmark.at("/plain/text").isMissingNode()).isTrue();
         // the server process, for the HTTP load test's memory figures
         JsonNode process = this.json.readTree(get("/api/stats").body()).get("process");
@@ -207,7 +232,7 @@ class ChatApiTests extends SampleApplicationTestBase {
         assertThat(page.body()).contains("<title>Specula").contains("app.js");
         assertThat(get("/app.js").statusCode()).isEqualTo(200);
         assertThat(get("/app.css").statusCode()).isEqualTo(200);
-        JsonNode speculative = this.json.readTree(get("/actuator/speculative").body());
+        JsonNode speculative = this.json.readTree(get("/actuator/specula").body());
         assertThat(speculative.at("/models/target").asString()).isEqualTo("target");
         assertThat(speculative.at("/models/drafter").asString()).isEqualTo("drafter");
         assertThat(speculative.at("/configuration/draftPolicy").asString()).isEqualTo("fixed");
