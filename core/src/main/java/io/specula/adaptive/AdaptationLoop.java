@@ -1,6 +1,7 @@
 package io.specula.adaptive;
 
 import io.specula.adaptive.AdaptiveDrafter.Outcome;
+import io.specula.SpeculaException;
 import io.specula.adaptive.AdaptiveDrafter.UpdateResult;
 import io.specula.model.CausalLm;
 import io.specula.training.ModelShape;
@@ -173,6 +174,7 @@ final class AdaptationLoop implements AutoCloseable {
                         + heldPositions + " of the " + config.minHeldOutPositions() + " positions needed to judge");
             }
             long collectedAtStart = buffer.collected();
+            int target = buffer.target();
             Throttle throttle = new Throttle(config.maxComputeShare(), () -> closed || paused);
             float meanLoss = train(cur, steps, throttle);
             lastUpdateCollected = collectedAtStart;
@@ -189,6 +191,12 @@ final class AdaptationLoop implements AutoCloseable {
                     log.info("Adaptive drafter: candidate discarded (held-out acceptance {} < {} of version {})",
                             fmt(cand.matchRate()), fmt(serving.matchRate()), cur.number);
                     return result(Outcome.REJECTED, steps, meanLoss, serving, cand, heldPositions, null);
+                }
+                if (buffer.target() != target) {
+                    // Trained and judged on an older target's examples: not worth serving the new one.
+                    return result(Outcome.SKIPPED, steps, meanLoss, serving, cand, heldPositions,
+                            "the target was updated during the update (version " + target + " -> " + buffer.target()
+                                    + "); discarded");
                 }
                 int number = versions.newNumber();
                 DrafterVersions.VersionStats stats = new DrafterVersions.VersionStats(number, cur.number,
@@ -235,6 +243,72 @@ final class AdaptationLoop implements AutoCloseable {
             throttle.worked(System.nanoTime() - t0);
         }
         return (float) (lossSum / steps);
+    }
+
+    /** Serves {@code number} again (0: the base drafter; else its checkpoint); see AdaptiveDrafter#rollback. */
+    int rollback(int number) {
+        updateLock.lock();
+        try {
+            if (closed) {
+                throw new SpeculaException("adaptive: closed");
+            }
+            if (versions.serving().number == number) {
+                return number;
+            }
+            Path from;
+            com.google.gson.JsonObject info = null;
+            if (number == 0) {
+                from = baseDir;
+            } else {
+                DrafterCheckpoints.Checkpoint c = DrafterCheckpoints.list(config.checkpointDir()).stream()
+                        .filter(k -> k.version() == number).findFirst()
+                        .orElseThrow(() -> new SpeculaException("adaptive: no checkpoint of drafter version " + number
+                                + (config.checkpointDir() == null ? " (no checkpoint-dir is configured)"
+                                : " in " + config.checkpointDir()) + "; rollback needs version 0 or a checkpoint"));
+                if (!fingerprint.equals(CheckpointInfo.baseFingerprint(c.info()))) {
+                    throw new SpeculaException("adaptive: checkpoint " + c.dir() + " was made from another drafter");
+                }
+                from = c.dir();
+                info = c.info();
+            }
+            Map<String, SafeTensorsFiles.Tensor> weights = AdaptiveDrafter.readWeights(from, shape);
+            CausalLm model = factory.apply(weights);
+            DrafterVersions.VersionStats stats = versions.listed(number);
+            if (stats == null) {
+                stats = new DrafterVersions.VersionStats(number, info == null ? -1 : CheckpointInfo.basedOn(info),
+                        Instant.now());
+            }
+            versions.swap(new DrafterVersions.Version(name, number, model, true, weights, stats));
+            tunerVersion = -1;      // the next update starts from the rolled-back weights
+            log.info("Adaptive drafter: rolled back to version {} ({})", number, from);
+            return number;
+        } finally {
+            updateLock.unlock();
+        }
+    }
+
+    /** Writes the serving version to the checkpoint directory now; returns its folder. */
+    Path checkpointNow() {
+        if (config.checkpointDir() == null) {
+            throw new SpeculaException("adaptive: no checkpoint directory is configured "
+                    + "(spring.ai.specula.adaptive.checkpoint-dir)");
+        }
+        updateLock.lock();
+        try {
+            DrafterVersions.Version v = versions.acquire();
+            try {
+                return DrafterCheckpoints.write(config.checkpointDir(), v.number, baseDir, v.weights,
+                        info(v).toJson(), config.checkpointRetention());
+            } finally {
+                v.release();
+            }
+        } finally {
+            updateLock.unlock();
+        }
+    }
+
+    boolean updating() {
+        return updateLock.isLocked();
     }
 
     /** What a version's checkpoint says about it. */

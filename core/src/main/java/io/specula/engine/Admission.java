@@ -217,6 +217,15 @@ final class Admission {
         }
     }
 
+    boolean closed() {
+        lock.lock();
+        try {
+            return closed;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** Refuses new requests and wakes the queued ones, which fail. */
     void close() {
         lock.lock();

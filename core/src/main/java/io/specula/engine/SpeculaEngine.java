@@ -35,6 +35,7 @@ import org.slf4j.LoggerFactory;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 
@@ -52,26 +53,26 @@ public final class SpeculaEngine implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(SpeculaEngine.class);
 
     private final EngineConfig config;
-    private final LoadedModel target;
     private final LoadedModel drafterModel;     // null unless the drafter is a model
     private final Drafter drafter;              // null when there is no drafter
-    private final EngineInfo info;
+    private final Tokenizer tokenizer;          // the start-up target's; every target update must keep it
+    private final AtomicReference<ServingTarget> serving = new AtomicReference<>();
+    private final Object updating = new Object();
+    private boolean targetReleased;             // guarded by updating
+    private volatile EngineInfo info;
     private final CompositeDecodingListener listeners = new CompositeDecodingListener();
     private final SpeculationStatistics statistics = new SpeculationStatistics();
     private final DraftPolicies policies = new DraftPolicies();
-    private final PlainGenerator plain;
-    private final SpeculativeGenerator speculative;
     private final AdaptiveDrafter adaptive;     // null unless the drafter adapts (io.specula.adaptive)
     private final Admission admission;
     private final ContextWindow context;
     private final RequestPreparation preparation;
-    private final long targetKvBytesPerPosition;
     private final long drafterKvBytesPerPosition;
 
     private SpeculaEngine(EngineConfig config, LoadedModel target, LoadedModel drafterModel, Drafter drafter,
                           AdaptiveDrafter adaptive) {
         this.config = config;
-        this.target = target;
+        this.tokenizer = target.tokenizer();
         this.drafterModel = drafterModel;
         this.drafter = drafter;
         this.adaptive = adaptive;
@@ -84,14 +85,26 @@ public final class SpeculaEngine implements AutoCloseable {
                 new PromptEncoder(target.tokenizer(), config.parseSpecialTokensInMessages()), this.context,
                 config.limits().maxTokensCap());
         this.admission = new Admission(config.limits());
-        this.targetKvBytesPerPosition = kvBytesPerPosition(target);
         this.drafterKvBytesPerPosition = drafterModel == null ? 0 : kvBytesPerPosition(drafterModel);
-        this.plain = new PlainGenerator(target.model(), target.tokenizer(), target.eosIds(), context, listeners);
-        this.speculative = drafter == null ? null : new SpeculativeGenerator(target.model(), target.tokenizer(),
-                target.eosIds(), context, drafter, () -> policies.create(DraftPolicy.DEFAULT, DraftPolicy.DEFAULT_DRAFT_TOKENS), listeners,
-                adaptive);
-        this.info = new EngineInfo(target.name(), drafter == null ? "none" : drafter.name(), deviceName(target),
-                dtypeName(target), kernelName(target), context);
+        this.serving.set(servingTarget(1, target));
+        this.info = infoOf(target);
+    }
+
+    /** The generators of one target version; with an adaptive drafter, its examples are tagged with the version. */
+    private ServingTarget servingTarget(int version, LoadedModel target) {
+        int limit = context.limit();
+        PlainGenerator plain = new PlainGenerator(target.model(), target.tokenizer(), target.eosIds(), limit,
+                listeners);
+        SpeculativeGenerator speculative = drafter == null ? null : new SpeculativeGenerator(target.model(),
+                target.tokenizer(), target.eosIds(), limit, drafter,
+                () -> policies.create(DraftPolicy.DEFAULT, DraftPolicy.DEFAULT_DRAFT_TOKENS), listeners,
+                adaptive == null ? null : adaptive.observerFor(version));
+        return new ServingTarget(version, target, plain, speculative, tokenizer);
+    }
+
+    private EngineInfo infoOf(LoadedModel target) {
+        return new EngineInfo(target.name(), drafter == null ? "none" : drafter.name(), deviceName(target),
+                dtypeName(target), kernelName(target), context.limit());
     }
 
     /** Loads the models; fails with an {@link EngineLoadException} naming the file and the setting at fault. */
@@ -209,14 +222,117 @@ public final class SpeculaEngine implements AutoCloseable {
         return config;
     }
 
-    /** The target's tokenizer (and chat template). */
+    /** The target's tokenizer (and chat template): the start-up target's, which every target update keeps. */
     public Tokenizer tokenizer() {
-        return target.tokenizer();
+        return tokenizer;
     }
 
-    /** The loaded target model. */
+    /** The serving target model (the newest; requests in flight may still decode on an older one). */
     public LoadedModel target() {
-        return target;
+        return serving.get().model;
+    }
+
+    /** The serving target's version: 1 as loaded at start-up, one more per {@link #updateTarget}. */
+    public int targetVersion() {
+        return serving.get().version;
+    }
+
+    /**
+     * Switches to new target weights without a restart: loads {@code dir} (a model directory or GGUF file, with the
+     * engine's device, dtype, kernel and target quantization), checks it against the serving target and the drafter,
+     * warms it up and makes it the serving target. Requests in flight finish on the target they started with (its
+     * model is closed when the last of them ends); requests that start from now on decode on the new one, so every
+     * output is exactly one target's. The adaptive drafter, if any, is told: it stops training on the older
+     * targets' examples ({@link AdaptiveDrafter#targetChanged}).
+     *
+     * <p>The new target must keep the tokenizer (tokenizer.json and tokenizer_config.json, byte for byte: prompts are
+     * rendered and encoded with it) and fit the engine's context window; the architecture and size may change.
+     * Updates are serialised; serving goes on while one loads.
+     *
+     * @return the new target version
+     * @throws EngineLoadException (setting target) naming what is wrong; the serving target is then unchanged
+     */
+    public int updateTarget(Path dir) {
+        if (dir == null) {
+            throw new EngineLoadException(Setting.TARGET, "target update: no model directory or file was given");
+        }
+        synchronized (updating) {
+            if (targetReleased || admission.closed()) {
+                throw new SpeculaException("target update: the engine is closed");
+            }
+            ServingTarget old = serving.get();
+            LoadedModel next = loading(Setting.TARGET, () -> loadModel(dir, config, config.targetQuantization()));
+            ServingTarget fresh;
+            try {
+                checking(Setting.TARGET, () -> checkUpdate(old.model, next));
+                WarmUp.run(next.model());
+                fresh = servingTarget(old.version + 1, next);
+            } catch (RuntimeException e) {
+                next.close();
+                throw e;
+            }
+            if (adaptive != null) {
+                // Before the swap: examples of the new target must never be taken for an older target's.
+                adaptive.targetChanged(fresh.version);
+            }
+            serving.set(fresh);
+            info = infoOf(next);
+            old.release();
+            log.info("Specula engine: target version {} serves ({}); version {} finishes the requests in flight",
+                    fresh.version, next.name(), old.version);
+            return fresh.version;
+        }
+    }
+
+    /** What a target update must keep: the tokenizer (prompts are encoded with it), the context, the drafter's ids. */
+    private void checkUpdate(LoadedModel old, LoadedModel next) {
+        for (String file : new String[] {"tokenizer.json", "tokenizer_config.json"}) {
+            byte[] a = fileOrNull(old.directory(), file);
+            byte[] b = fileOrNull(next.directory(), file);
+            if (!java.util.Arrays.equals(a, b)) {
+                throw new SpeculaException("target update: " + next.directory() + " has another " + file + " than the "
+                        + "serving target " + old.directory() + "; a target update must keep the tokenizer");
+            }
+        }
+        if (next.tokenizer().vocabSize() != old.tokenizer().vocabSize()) {
+            throw new SpeculaException("target update: " + next.directory() + " has a vocabulary of "
+                    + next.tokenizer().vocabSize() + " tokens, the serving target " + old.tokenizer().vocabSize());
+        }
+        if (next.config().maxPositionEmbeddings() < context.limit()) {
+            throw new SpeculaException("target update: " + next.directory() + " takes " + next.config()
+                    .maxPositionEmbeddings() + " positions (max_position_embeddings), the engine's context window is "
+                    + context.limit());
+        }
+        if (drafterModel != null) {
+            VocabularyCheck.verify(next.name(), next.tokenizer(), next.model().vocabSize(), drafterModel.name(),
+                    drafterModel.tokenizer(), drafterModel.model().vocabSize());
+        }
+    }
+
+    /** A tokenizer file's bytes; null when the model is a GGUF file or has no such file. */
+    private static byte[] fileOrNull(Path dir, String file) {
+        if (dir == null || !java.nio.file.Files.isDirectory(dir)) {
+            return null;
+        }
+        Path f = dir.resolve(file);
+        try {
+            return java.nio.file.Files.isRegularFile(f) ? java.nio.file.Files.readAllBytes(f) : null;
+        } catch (java.io.IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The serving target, referenced for one request (released with {@link ServingTarget#release}). */
+    private ServingTarget acquireTarget() {
+        while (true) {
+            ServingTarget t = serving.get();
+            if (t.acquire()) {
+                return t;
+            }
+            if (serving.get() == t) {   // released by close(), not replaced by an update
+                throw new SpeculaException("engine: closed; no more requests are served");
+            }
+        }
     }
 
     /** The loaded drafter model; {@code null} when the drafter is not a model (none, or n-gram). */
@@ -273,8 +389,19 @@ public final class SpeculaEngine implements AutoCloseable {
     /** Reserves the request's KV cache, waits for a slot and decodes: the last steps of {@link #chat}. */
     private GenerationResult run(GenerationRequest request, SpeculationSettings speculation,
                                  GenerationListener listener) {
-        boolean speculate = speculative != null && speculation.enabled();
-        long bytes = kvCacheBytes(request.promptIds().length, request.maxTokens(), speculation);
+        // The request keeps this target to its end, even if an update makes another one serve meanwhile.
+        ServingTarget target = acquireTarget();
+        try {
+            return run(target, request, speculation, listener);
+        } finally {
+            target.release();
+        }
+    }
+
+    private GenerationResult run(ServingTarget target, GenerationRequest request, SpeculationSettings speculation,
+                                 GenerationListener listener) {
+        boolean speculate = target.speculative != null && speculation.enabled();
+        long bytes = kvCacheBytes(target, request.promptIds().length, request.maxTokens(), speculation);
         Admission.Ticket ticket = admission.acquire(bytes, request.cancelled());
         if (ticket == null) {
             listeners.onRequestFinished(DecodingStats.EMPTY, FinishReason.CANCELLED);
@@ -288,10 +415,10 @@ public final class SpeculaEngine implements AutoCloseable {
                 return request.cancelled().getAsBoolean();
             });
             if (speculate) {
-                return this.speculative.generate(tracked,
+                return target.speculative.generate(tracked,
                         policies.create(speculation.policy(), speculation.draftTokens()), listener);
             }
-            return plain.generate(tracked, listener);
+            return target.plain.generate(tracked, listener);
         }
     }
 
@@ -313,9 +440,13 @@ public final class SpeculaEngine implements AutoCloseable {
      * speculating) in the target's cache and, with a model drafter, the drafter's.
      */
     long kvCacheBytes(int promptTokens, int maxTokens, SpeculationSettings speculation) {
-        boolean speculate = speculative != null && speculation.enabled();
+        return kvCacheBytes(serving.get(), promptTokens, maxTokens, speculation);
+    }
+
+    private long kvCacheBytes(ServingTarget target, int promptTokens, int maxTokens, SpeculationSettings speculation) {
+        boolean speculate = target.speculative != null && speculation.enabled();
         long positions = context.capacity(promptTokens, maxTokens, speculate ? speculation.draftTokens() : 0);
-        return positions * (targetKvBytesPerPosition + (speculate ? drafterKvBytesPerPosition : 0));
+        return positions * (target.kvBytesPerPosition + (speculate ? drafterKvBytesPerPosition : 0));
     }
 
     /** The load now: requests in flight and queued, KV cache reserved, the heartbeat, refusals so far. */
@@ -352,7 +483,13 @@ public final class SpeculaEngine implements AutoCloseable {
         if (adaptive != null) {
             adaptive.close();
         }
-        target.close();
+        synchronized (updating) {
+            if (!targetReleased) {
+                targetReleased = true;
+                serving.get().release();    // closed now, or when the last request in flight ends
+                tokenizer.close();
+            }
+        }
         if (drafterModel != null) {
             drafterModel.close();
         }
