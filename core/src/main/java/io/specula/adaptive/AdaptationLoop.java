@@ -37,6 +37,9 @@ import java.util.function.Function;
  * </ul>
  *
  * <p>A failed update (or checkpoint) is logged and counted; serving goes on with the last good version.
+ *
+ * <p>Why one class of ~420 lines: every change of the serving drafter version (an update, a rollback, a checkpoint of
+ * it) happens under its one update lock, which is what keeps them from interleaving.
  */
 final class AdaptationLoop implements AutoCloseable {
 

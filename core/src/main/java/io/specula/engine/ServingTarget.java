@@ -1,8 +1,15 @@
 package io.specula.engine;
 
+import io.specula.SpeculaException;
 import io.specula.generate.PlainGenerator;
 import io.specula.speculative.SpeculativeGenerator;
+import io.specula.speculative.drafter.VocabularyCheck;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -56,6 +63,47 @@ final class ServingTarget {
             if (model.tokenizer() != engineTokenizer) {
                 model.tokenizer().close();
             }
+        }
+    }
+
+    /**
+     * What a target update must keep: the tokenizer (prompts are encoded with it), the context, the drafter's ids; throws naming
+     * what differs.
+     */
+    static void checkReplacement(LoadedModel old, LoadedModel next, int contextLimit, LoadedModel drafterModel) {
+        for (String file : new String[] {"tokenizer.json", "tokenizer_config.json"}) {
+            byte[] a = fileOrNull(old.directory(), file);
+            byte[] b = fileOrNull(next.directory(), file);
+            if (!Arrays.equals(a, b)) {
+                throw new SpeculaException("target update: " + next.directory() + " has another " + file
+                        + " than the serving target " + old.directory() + "; a target update must keep the tokenizer");
+            }
+        }
+        if (next.tokenizer().vocabSize() != old.tokenizer().vocabSize()) {
+            throw new SpeculaException("target update: " + next.directory() + " has a vocabulary of "
+                    + next.tokenizer().vocabSize() + " tokens, the serving target " + old.tokenizer().vocabSize());
+        }
+        if (next.config().maxPositionEmbeddings() < contextLimit) {
+            throw new SpeculaException("target update: " + next.directory() + " takes " + next.config()
+                    .maxPositionEmbeddings() + " positions (max_position_embeddings), the engine's context window is "
+                    + contextLimit);
+        }
+        if (drafterModel != null) {
+            VocabularyCheck.verify(next.name(), next.tokenizer(), next.model().vocabSize(), drafterModel.name(),
+                    drafterModel.tokenizer(), drafterModel.model().vocabSize());
+        }
+    }
+
+    /** A tokenizer file's bytes; null when the model is a GGUF file or has no such file. */
+    private static byte[] fileOrNull(Path dir, String file) {
+        if (dir == null || !Files.isDirectory(dir)) {
+            return null;
+        }
+        Path f = dir.resolve(file);
+        try {
+            return Files.isRegularFile(f) ? Files.readAllBytes(f) : null;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 }

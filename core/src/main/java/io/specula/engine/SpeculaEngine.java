@@ -47,6 +47,10 @@ import java.util.function.Supplier;
  * {@code maxConcurrentRequests} decode at once, each with its own KV caches; more wait in a bounded queue for at most
  * the queue timeout, and the rest are refused with an {@link EngineBusyException}. {@link #servingStatus()} reports
  * the load and a heartbeat (time since the slowest request in flight last made progress).
+ *
+ * <p>Why one class of ~450 lines: it is the one owner of a request from messages to tokens and of what serves it
+ * (loading, target updates, admission, the choice of generator); each step's rules live in the types it calls
+ * ({@link RequestPreparation}, {@link Admission}, {@link ServingTarget}, the generators).
  */
 public final class SpeculaEngine implements AutoCloseable {
 
@@ -264,7 +268,8 @@ public final class SpeculaEngine implements AutoCloseable {
             LoadedModel next = loading(Setting.TARGET, () -> loadModel(dir, config, config.targetQuantization()));
             ServingTarget fresh;
             try {
-                checking(Setting.TARGET, () -> checkUpdate(old.model, next));
+                checking(Setting.TARGET, () -> ServingTarget.checkReplacement(old.model, next, context.limit(),
+                        drafterModel));
                 WarmUp.run(next.model());
                 fresh = servingTarget(old.version + 1, next);
             } catch (RuntimeException e) {
@@ -281,44 +286,6 @@ public final class SpeculaEngine implements AutoCloseable {
             log.info("Specula engine: target version {} serves ({}); version {} finishes the requests in flight",
                     fresh.version, next.name(), old.version);
             return fresh.version;
-        }
-    }
-
-    /** What a target update must keep: the tokenizer (prompts are encoded with it), the context, the drafter's ids. */
-    private void checkUpdate(LoadedModel old, LoadedModel next) {
-        for (String file : new String[] {"tokenizer.json", "tokenizer_config.json"}) {
-            byte[] a = fileOrNull(old.directory(), file);
-            byte[] b = fileOrNull(next.directory(), file);
-            if (!java.util.Arrays.equals(a, b)) {
-                throw new SpeculaException("target update: " + next.directory() + " has another " + file + " than the "
-                        + "serving target " + old.directory() + "; a target update must keep the tokenizer");
-            }
-        }
-        if (next.tokenizer().vocabSize() != old.tokenizer().vocabSize()) {
-            throw new SpeculaException("target update: " + next.directory() + " has a vocabulary of "
-                    + next.tokenizer().vocabSize() + " tokens, the serving target " + old.tokenizer().vocabSize());
-        }
-        if (next.config().maxPositionEmbeddings() < context.limit()) {
-            throw new SpeculaException("target update: " + next.directory() + " takes " + next.config()
-                    .maxPositionEmbeddings() + " positions (max_position_embeddings), the engine's context window is "
-                    + context.limit());
-        }
-        if (drafterModel != null) {
-            VocabularyCheck.verify(next.name(), next.tokenizer(), next.model().vocabSize(), drafterModel.name(),
-                    drafterModel.tokenizer(), drafterModel.model().vocabSize());
-        }
-    }
-
-    /** A tokenizer file's bytes; null when the model is a GGUF file or has no such file. */
-    private static byte[] fileOrNull(Path dir, String file) {
-        if (dir == null || !java.nio.file.Files.isDirectory(dir)) {
-            return null;
-        }
-        Path f = dir.resolve(file);
-        try {
-            return java.nio.file.Files.isRegularFile(f) ? java.nio.file.Files.readAllBytes(f) : null;
-        } catch (java.io.IOException e) {
-            throw new UncheckedIOException(e);
         }
     }
 
