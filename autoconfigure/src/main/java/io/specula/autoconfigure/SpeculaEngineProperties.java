@@ -35,6 +35,9 @@ import org.springframework.validation.Validator;
  * Values are checked when they are bound (a bad value fails start-up naming the property); the model directories are
  * checked when the engine is created. Unknown keys under {@code spring.ai.specula} (a misspelt property) fail
  * start-up too, naming the key.
+ *
+ * <p>Why one class of ~400 lines: it is the {@code spring.ai.specula.*} namespace as users read it in the metadata, one
+ * field per property with its javadoc; the rules themselves live in the engine's types, which it only builds.
  */
 @ConfigurationProperties(prefix = SpeculaEngineProperties.CONFIG_PREFIX, ignoreUnknownFields = false)
 public class SpeculaEngineProperties implements Validator {

@@ -42,6 +42,9 @@ import java.util.Set;
  * {@code double[]}, {@code boolean[]} or {@code String[]}.
  *
  * <p>Thread-safe for reads once open.
+ *
+ * <p>Why one class of ~680 lines: the file format and every check on it in one place, read in the order of the bytes
+ * (header, metadata, tensor infos, data); each check is a few lines and they share the reading position.
  */
 public final class GgufFile implements AutoCloseable {
 

@@ -45,6 +45,9 @@ import java.util.Set;
  *       recognises by their text ({@link #EOG_TEXTS}), which is how it stops Llama 3 at {@code <|eot_id|>} and Qwen at
  *       {@code <|im_end|>} and {@code <|endoftext|>}, as their generation_config.json would.</li>
  * </ul>
+ *
+ * <p>Why one class of ~500 lines: it mirrors llama.cpp's llama-vocab.cpp, one method per part of the metadata, so that
+ * each rule can be checked against that file; split, the pre-tokenizer table and the vocabulary rules would be apart.
  */
 public final class GgufTokenizer {
 

@@ -44,6 +44,9 @@ import java.util.regex.Pattern;
  *
  * <p>Fused matrices (q|k|v, gate|up) whose parts share a format are read into one matrix; parts in different formats
  * (a Q4_K_M file's Q6_K v next to Q4_K q and k) become a {@link StackedMatrix}.
+ *
+ * <p>Why one class of ~450 lines: the whole mapping from llama.cpp's tensor names and types to the engine's, one
+ * table a reader checks against llama.cpp's converter; the block layouts themselves are in {@link GgmlBlocks}.
  */
 public final class GgufWeights implements TensorSource {
 

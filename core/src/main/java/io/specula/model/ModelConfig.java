@@ -17,6 +17,9 @@ import java.util.Locale;
  * What {@code config.json} says about a causal language model of the Llama family (Llama 2 and 3.x, Mistral, Qwen2,
  * Qwen3). Every field that is missing gets the default transformers uses for that architecture; a field of the wrong
  * type or value fails with the file and field named.
+ *
+ * <p>Why one class of ~400 lines: one field per config.json key with transformers' default and its check, read top to
+ * bottom like the file itself; split, the defaults of one architecture would live in several places.
  */
 public record ModelConfig(
         Architecture architecture,

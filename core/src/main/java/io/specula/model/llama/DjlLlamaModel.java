@@ -35,6 +35,9 @@ import io.specula.model.WeightLoader;
  * safety net), closed before {@link #forward} returns, so native memory does not grow across requests. Concurrent
  * passes on different caches are safe: they share only read-only weights and constants, and each pass attaches its
  * tensors to its own manager.
+ *
+ * <p>Why one class of ~450 lines: the DJL forward pass of one architecture in one readable file, as {@link LlamaModel} is
+ * for the Java kernels (llama2.c's rule: the math visible in one place).
  */
 public final class DjlLlamaModel implements CausalLm {
 
