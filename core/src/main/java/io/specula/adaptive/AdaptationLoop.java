@@ -149,6 +149,9 @@ final class AdaptationLoop implements AutoCloseable {
         } catch (InterruptedException e) {
             tunerVersion = -1;
             return result(Outcome.SKIPPED, 0, Float.NaN, null, null, 0, "stopped (paused or closing)");
+        } catch (TargetChanged e) {
+            tunerVersion = -1;
+            return result(Outcome.SKIPPED, 0, Float.NaN, null, null, 0, e.getMessage());
         } catch (RuntimeException | LinkageError | OutOfMemoryError e) {
             tunerVersion = -1;
             failures.incrementAndGet();
@@ -239,7 +242,12 @@ final class AdaptationLoop implements AutoCloseable {
         double lossSum = 0;
         for (int i = 0; i < steps; i++) {
             long t0 = System.nanoTime();
-            float loss = tuner.step(buffer.sample(config.batchSize(), random), config.learningRate());
+            List<Example> batch = buffer.sample(config.batchSize(), random);
+            if (batch == null) {
+                // A target update emptied the buffer under way: what was trained so far is the old target's.
+                throw new TargetChanged("the target was updated during the update; discarded");
+            }
+            float loss = tuner.step(batch, config.learningRate());
             lossSum += loss;
             lastLoss = loss;
             trainingSteps.incrementAndGet();
@@ -312,6 +320,13 @@ final class AdaptationLoop implements AutoCloseable {
 
     boolean updating() {
         return updateLock.isLocked();
+    }
+
+    /** A target update emptied the buffer during an update: the update stops, skipped, not failed. */
+    private static final class TargetChanged extends RuntimeException {
+        TargetChanged(String message) {
+            super(message, null, false, false);
+        }
     }
 
     /** What a version's checkpoint says about it. */

@@ -196,6 +196,28 @@ class TargetUpdateTest {
     }
 
     @Test
+    void aTargetUpdateDuringADrafterUpdateStopsItWithoutAFailure() throws Exception {
+        // One long update (100,000 steps) on its own thread; the target is updated while it trains.
+        AdaptiveConfig config = AdaptiveDrafterTest.config().withTraining(8, 3e-3f, 100_000);
+        try (SpeculaEngine engine = SpeculaEngine.load(EngineConfig.of(AdaptiveFixtures.target(),
+                AdaptiveFixtures.drafter().toString()), config)) {
+            AdaptiveDrafter adaptive = engine.adaptive().orElseThrow();
+            for (String p : AdaptiveFixtures.prompts(AdaptiveFixtures.domainB(), 16, 6)) {
+                engine.generate(request(engine, p), FIXED, null);
+            }
+            java.util.concurrent.CompletableFuture<AdaptiveDrafter.UpdateResult> update =
+                    java.util.concurrent.CompletableFuture.supplyAsync(adaptive::update);
+            BackgroundLoopTest.waitFor("the update trains", () -> adaptive.trainingSteps() > 2);
+            engine.updateTarget(AdaptiveFixtures.targetV2());
+            AdaptiveDrafter.UpdateResult result = update.get(3, java.util.concurrent.TimeUnit.MINUTES);
+            assertThat(result.outcome()).as(result.toString()).isEqualTo(AdaptiveDrafter.Outcome.SKIPPED);
+            assertThat(result.message()).contains("target was updated");
+            assertThat(adaptive.failures()).isZero();
+            assertThat(adaptive.version()).isZero();
+        }
+    }
+
+    @Test
     void anUpdateWithAnotherTokenizerIsRefusedAndTheServingTargetStays(@TempDir Path dir) throws Exception {
         Path other = dir.resolve("other");
         Files.createDirectories(other);
