@@ -188,8 +188,9 @@ class TargetUpdateTest {
             assertThat(adaptive.buffer().training()).allMatch(e -> e.target() == 2);
             assertThat(adaptive.buffer().heldOut()).allMatch(e -> e.target() == 2);
             assertThat(accepted).as("candidates judged better on v2's held-out traffic").isPositive();
-            // Deterministic (seeded batches, updates on this thread, greedy): measured 0.0451 -> 0.1314 (rounds:
-            // rejected, accepted 0.0451, accepted 0.0836, accepted 0.1237, accepted 0.1314); the bound is half the gain.
+            // Seeded batches, updates on this thread, greedy; measured 0.0451 -> 0.1314 with this class alone and
+            // 0.0451 -> 0.1158 after other test classes (PyTorch's thread count is fixed by the JVM's first DJL user,
+            // and float sums differ with it): the bound, +0.04, is about half the smaller gain.
             assertThat(adapted).as("acceptance on v2 after adapting to it (was %.3f)", stale)
                     .isGreaterThan(stale + 0.04);
         }
