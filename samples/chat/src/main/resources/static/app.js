@@ -1,5 +1,5 @@
 // Specula chat sample: streams an answer from POST api/chat/stream (server-sent events read through fetch, since
-// EventSource cannot POST), colours each token by its source, and polls actuator/speculative and api/stats for the
+// EventSource cannot POST), colours each token by its source, and polls actuator/specula and api/stats for the
 // figures and the acceptance-rate chart. No libraries, no build.
 (() => {
   'use strict';
@@ -130,7 +130,7 @@
         let message = `HTTP ${response.status}`;
         try {
           const body = await response.json();
-          message = body.message || message;
+          message = body.detail || message;
         } catch (ignored) { /* not JSON */ }
         showError(message);
         return;
@@ -138,7 +138,7 @@
       await readEvents(response.body, (name, data) => {
         if (name === 'token') appendDelta(data);
         else if (name === 'done') showDone(data);
-        else if (name === 'error') showError(data.message || 'The generation failed.');
+        else if (name === 'error') showError(data.detail || 'The generation failed.');
       });
     } catch (ex) {
       if (ex.name !== 'AbortError') showError(`The request failed: ${ex.message}`);
@@ -199,7 +199,7 @@
   // ---------- figures from the Actuator endpoint ----------
   async function poll() {
     try {
-      const response = await fetch('actuator/speculative', { headers: { Accept: 'application/json' } });
+      const response = await fetch('actuator/specula', { headers: { Accept: 'application/json' } });
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       const data = await response.json();
       showModels(data);

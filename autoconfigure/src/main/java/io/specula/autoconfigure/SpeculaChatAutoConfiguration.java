@@ -9,6 +9,7 @@ import io.specula.engine.ServingLimits;
 import io.specula.engine.SpeculaEngine;
 
 import org.springframework.ai.chat.observation.ChatModelObservationConvention;
+import org.springframework.ai.model.tool.ToolCallingManager;
 import org.springframework.ai.model.SpringAIModelProperties;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
@@ -24,7 +25,7 @@ import org.springframework.context.annotation.Bean;
  * {@code spring.ai.specula.*} and exposes it as a Spring AI {@code ChatModel} with the defaults of
  * {@code spring.ai.specula.chat.*}. Active unless {@code spring.ai.model.chat} names another provider.
  */
-@AutoConfiguration
+@AutoConfiguration(afterName = "org.springframework.ai.model.tool.autoconfigure.ToolCallingAutoConfiguration")
 @ConditionalOnClass(SpeculaChatModel.class)
 @ConditionalOnProperty(name = SpringAIModelProperties.CHAT_MODEL, havingValue = SpeculaChatAutoConfiguration.MODEL,
         matchIfMissing = true)
@@ -70,7 +71,8 @@ public class SpeculaChatAutoConfiguration {
     @ConditionalOnMissingBean
     public SpeculaChatModel speculaChatModel(SpeculaEngine engine, SpeculaChatProperties properties,
             ObjectProvider<ObservationRegistry> observationRegistry,
-            ObjectProvider<ChatModelObservationConvention> observationConvention) {
+            ObjectProvider<ChatModelObservationConvention> observationConvention,
+            ObjectProvider<ToolCallingManager> toolCallingManager) {
         FieldErrors overTheCap = new FieldErrors();
         ServingLimits.checkMaxTokens(properties.getMaxTokens(), engine.maxTokensCap(), overTheCap);
         if (!overTheCap.isEmpty()) {
@@ -82,6 +84,7 @@ public class SpeculaChatAutoConfiguration {
             .engine(engine)
             .options(properties.toOptions())
             .observationRegistry(observationRegistry.getIfUnique(() -> ObservationRegistry.NOOP))
+            .toolCallingManager(toolCallingManager.getIfUnique(() -> ToolCallingManager.builder().build()))
             .build();
         observationConvention.ifAvailable(chatModel::setObservationConvention);
         return chatModel;

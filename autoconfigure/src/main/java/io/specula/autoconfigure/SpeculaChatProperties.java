@@ -25,6 +25,20 @@ public class SpeculaChatProperties implements Validator {
 
     public static final String CONFIG_PREFIX = "spring.ai.specula.chat";
 
+    /**
+     * The model's name, Spring AI's portable key: it labels requests (the gen_ai.request.model tag) and responses
+     * report the target they ran on. Specula serves the one target it loaded (spring.ai.specula.target); unset, the
+     * name is the target directory's.
+     */
+    private @Nullable String model;
+
+    /**
+     * Whether ChatClient's .entity(..) uses Specula's structured output (decoding constrained by the JSON schema of the
+     * type) without asking for it with useProviderStructuredOutput(). Not a request option: it configures the
+     * auto-configured ChatClient.Builder.
+     */
+    private boolean nativeStructuredOutput = true;
+
     /** Sampling temperature; 0 picks the most likely token (greedy decoding). */
     private Double temperature = SamplingParams.DEFAULT_TEMPERATURE;
 
@@ -60,6 +74,22 @@ public class SpeculaChatProperties implements Validator {
      * "fixed" (always draft-tokens), "heuristic" or "confidence" (stop drafting when the drafter is unsure).
      */
     private String draftPolicy = DraftPolicy.DEFAULT.configName();
+
+    public boolean isNativeStructuredOutput() {
+        return this.nativeStructuredOutput;
+    }
+
+    public void setNativeStructuredOutput(boolean nativeStructuredOutput) {
+        this.nativeStructuredOutput = nativeStructuredOutput;
+    }
+
+    public @Nullable String getModel() {
+        return this.model;
+    }
+
+    public void setModel(@Nullable String model) {
+        this.model = model;
+    }
 
     public Double getTemperature() {
         return this.temperature;
@@ -156,6 +186,7 @@ public class SpeculaChatProperties implements Validator {
 
     private SpeculaChatOptions toOptions(@Nullable DraftPolicy policy) {
         return SpeculaChatOptions.builder()
+            .model(this.model)
             .temperature(this.temperature)
             .topP(this.topP)
             .topK(this.topK)

@@ -12,8 +12,8 @@ import org.springframework.context.annotation.Bean;
 
 /**
  * {@link AutoConfiguration Auto-configuration} for Specula's Micrometer meters, one {@link MeterBinder} per family
- * that Spring Boot binds to the application's meter registries: speculative decoding ({@link SpeculaMetrics}), the
- * engine's load ({@link SpeculaServingMetrics}), the adaptive drafter ({@link SpeculaAdaptiveMetrics}) and the draft
+ * that Spring Boot binds to the application's meter registries: speculative decoding ({@link SpeculaMetrics}), latency
+ * (time to first token, queue time: {@link SpeculaLatencyMetrics}), the engine's load ({@link SpeculaServingMetrics}), the adaptive drafter ({@link SpeculaAdaptiveMetrics}) and the draft
  * policy ({@link SpeculaPolicyMetrics}). Needs Micrometer on the class
  * path; the {@code gen_ai.client.*} meters of Spring AI's chat observations come from Spring AI's own
  * auto-configuration.
@@ -27,6 +27,14 @@ public class SpeculaMetricsAutoConfiguration {
     @ConditionalOnMissingBean
     public SpeculaMetrics speculaMetrics(SpeculaEngine engine) {
         SpeculaMetrics metrics = new SpeculaMetrics(engine.statistics(), engine.info());
+        engine.addDecodingListener(metrics);
+        return metrics;
+    }
+
+    @Bean
+    @ConditionalOnMissingBean
+    public SpeculaLatencyMetrics speculaLatencyMetrics(SpeculaEngine engine) {
+        SpeculaLatencyMetrics metrics = new SpeculaLatencyMetrics(engine.info());
         engine.addDecodingListener(metrics);
         return metrics;
     }

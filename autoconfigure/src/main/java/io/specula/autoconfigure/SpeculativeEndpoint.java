@@ -20,12 +20,16 @@ import org.springframework.boot.actuate.endpoint.annotation.Endpoint;
 import org.springframework.boot.actuate.endpoint.annotation.ReadOperation;
 
 /**
- * The {@code speculative} Actuator endpoint: the loaded model pair, where it runs, the speculative decoding
+ * The {@code specula} Actuator endpoint ({@code /actuator/specula}; it was {@code speculative} before 0.1.0, renamed so
+ * that every name of the starter, properties, meters, health component and endpoint, is {@code specula}): the loaded model pair, where it runs, the speculative decoding
  * configuration, cumulative and recent statistics, and acceptance by draft position. It never shows prompt or
  * completion text.
  */
-@Endpoint(id = "speculative")
+@Endpoint(id = SpeculativeEndpoint.ID)
 public class SpeculativeEndpoint {
+
+    /** The endpoint's id: {@code /actuator/specula}, {@code management.endpoint.specula.*}. */
+    public static final String ID = "specula";
 
     private final SpeculaEngine engine;
 

@@ -13,7 +13,7 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean
 import org.springframework.context.annotation.Bean;
 
 /**
- * {@link AutoConfiguration Auto-configuration} for the {@link SpeculativeEndpoint} ({@code /actuator/speculative}
+ * {@link AutoConfiguration Auto-configuration} for the {@link SpeculativeEndpoint} ({@code /actuator/specula}
  * once exposed with {@code management.endpoints.web.exposure.include}). Needs Spring Boot Actuator.
  */
 @AutoConfiguration(after = SpeculaChatAutoConfiguration.class)

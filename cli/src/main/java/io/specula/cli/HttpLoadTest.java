@@ -36,7 +36,7 @@ import java.util.concurrent.atomic.LongAdder;
  * the same seed) is fetched once from {@code POST /api/chat}; every completed stream must equal it. A 503 (the engine's
  * admission queue is full) is its own outcome, {@code busy}: the client backs off and sends again. The server's
  * resident memory is read from {@code /proc/<pid>/status} with {@code --server-pid}, else from the sample's
- * {@code GET /api/stats} ({@code process.rssBytes}); its engine counters from {@code GET /actuator/speculative}.
+ * {@code GET /api/stats} ({@code process.rssBytes}); its engine counters from {@code GET /actuator/specula}.
  *
  * <p>Why one class of ~400 lines: it is one run read top to bottom (reference answers, clients, the report), and its
  * parts share the run's counters; split, the report would need the clients' state passed around.
@@ -71,7 +71,7 @@ final class HttpLoadTest {
     }
 
     int run(PrintWriter out) throws Exception {
-        JsonObject server = getJson("/actuator/speculative");
+        JsonObject server = getJson("/actuator/specula");
         JsonObject statsBefore = getJson("/api/stats");
         long serverPid = options.serverPid > 0 ? options.serverPid : pidOf(statsBefore);
         long rssStart = serverRss(statsBefore);
@@ -81,7 +81,7 @@ final class HttpLoadTest {
         for (int p = 0; p < LoadTestCommand.PROMPTS.size(); p++) {
             expected.put(p, reference(p));
         }
-        JsonObject before = getJson("/actuator/speculative");
+        JsonObject before = getJson("/actuator/specula");
         long rssLoaded = serverRss(getJson("/api/stats"));
 
         Outcomes outcomes = new Outcomes();
@@ -105,11 +105,11 @@ final class HttpLoadTest {
         boolean allDone = done.await(options.seconds + 300L, TimeUnit.SECONDS);
         double elapsed = (System.nanoTime() - t0) / 1e9;
         // Streams that clients closed end on the server at its next write: let them finish before reading.
-        JsonObject after = getJson("/actuator/speculative");
+        JsonObject after = getJson("/actuator/specula");
         long settle = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (after != null && num(after, "serving", "requestsInFlight") > 0 && System.nanoTime() < settle) {
             Thread.sleep(20);
-            after = getJson("/actuator/speculative");
+            after = getJson("/actuator/specula");
         }
         long rssEnd = serverRss(getJson("/api/stats"));
 

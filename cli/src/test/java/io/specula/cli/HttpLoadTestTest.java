@@ -65,7 +65,7 @@ class HttpLoadTestTest {
         });
         server.createContext("/api/stats", exchange -> send(exchange, 200, "application/json",
                 "{\"process\": {\"pid\": 4242, \"rssBytes\": 104857600}}"));
-        server.createContext("/actuator/speculative", exchange -> send(exchange, 200, "application/json",
+        server.createContext("/actuator/specula", exchange -> send(exchange, 200, "application/json",
                 "{\"models\": {\"target\": \"t\", \"drafter\": \"d\", \"kernel\": \"vector\"}, \"serving\": "
                         + "{\"requestsInFlight\": 0, \"maxConcurrentRequests\": 1, \"maxQueuedRequests\": 0}, "
                         + "\"cumulative\": {\"generatedTokens\": 0, \"requests\": 0}}"));

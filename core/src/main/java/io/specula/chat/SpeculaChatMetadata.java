@@ -37,6 +37,19 @@ public final class SpeculaChatMetadata {
     public static final String TOKENS_PER_SECOND = "tokens-per-second";
 
     /**
+     * Double: seconds from the request reaching the engine to its first output token (queue, template and tokenizer,
+     * prompt processing, first step); absent when the answer has no token. The same figure as the
+     * {@code gen_ai.server.time_to_first_token} meter.
+     */
+    public static final String TIME_TO_FIRST_TOKEN = "time-to-first-token";
+
+    /**
+     * Double: seconds from the request reaching the engine to its decoding slot (the admission queue's wait, with the
+     * template and tokenizer work before it). The same figure as the {@code specula.request.queue.time} meter.
+     */
+    public static final String QUEUE_TIME = "queue-time";
+
+    /**
      * {@code List<String>} of "DRAFTER" / "TARGET", one per output token whose text this chunk carries, in order:
      * DRAFTER for a drafted token the target accepted, TARGET for a token the target produced itself.
      */

@@ -16,7 +16,10 @@ import io.specula.engine.SpeculaEngine;
 import io.specula.generate.DecodingStats;
 import io.specula.generate.GenerationListener;
 import io.specula.generate.GenerationResult;
+import io.specula.generate.RequestLatency;
 import io.specula.tokenizer.ChatMessage;
+import io.specula.tokenizer.ChatTool;
+import io.specula.tokenizer.ToolCallFormat;
 import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.FluxSink;
@@ -25,6 +28,7 @@ import reactor.core.scheduler.Schedulers;
 
 import org.springframework.ai.chat.messages.AssistantMessage;
 import org.springframework.ai.chat.messages.Message;
+import org.springframework.ai.chat.messages.ToolResponseMessage;
 import org.springframework.ai.chat.messages.UserMessage;
 import org.springframework.ai.chat.metadata.ChatGenerationMetadata;
 import org.springframework.ai.chat.metadata.ChatResponseMetadata;
@@ -40,6 +44,8 @@ import org.springframework.ai.chat.observation.DefaultChatModelObservationConven
 import org.springframework.ai.chat.prompt.ChatOptions;
 import org.springframework.ai.chat.prompt.Prompt;
 import org.springframework.ai.model.tool.ToolCallingChatOptions;
+import org.springframework.ai.model.tool.ToolCallingManager;
+import org.springframework.ai.tool.definition.ToolDefinition;
 import org.springframework.util.Assert;
 
 /**
@@ -50,8 +56,14 @@ import org.springframework.util.Assert;
  * cap, decoding): see {@link SpeculaEngine#chat}.
  *
  * <p>
- * Tool calling, tool messages and media are not supported: a prompt that has them is refused with an
- * {@link IllegalArgumentException}.
+ * Tool calling: the options' tool callbacks are resolved to definitions ({@link ToolCallingManager}) and rendered by
+ * the model's chat template; the tool calls the model writes (in its template's format, {@link ToolCallFormat}) come
+ * back as the {@link AssistantMessage}'s tool calls, with finish reason {@code TOOL_CALLS}; tool calls and tool
+ * responses in the conversation go back to the template. Spring AI's {@code ToolCallingAdvisor} (registered by
+ * {@code ChatClient}) runs the tools and loops, streaming included: a stream holds back text from where a tool call
+ * may begin and sends the calls on its last chunk. A model whose template renders no tools refuses tools with an
+ * {@code InvalidRequestException} naming them. Media is not supported: a prompt that has it is refused with an
+ * {@link IllegalArgumentException}. Structured output: an output schema in the options constrains decoding.
  *
  * <p>
  * Options merge one way, Spring AI's: a prompt without options uses {@link #getOptions()} (the defaults); a prompt
@@ -81,10 +93,20 @@ public class SpeculaChatModel implements ChatModel {
 
     private final Scheduler scheduler;
 
+    private final ToolCallingManager toolCallingManager;
+
     private ChatModelObservationConvention observationConvention = DEFAULT_OBSERVATION_CONVENTION;
 
     public SpeculaChatModel(SpeculaEngine engine, SpeculaChatOptions defaultOptions,
             ObservationRegistry observationRegistry, Scheduler scheduler) {
+        this(engine, defaultOptions, observationRegistry, scheduler, ToolCallingManager.builder().build());
+    }
+
+    /** @param toolCallingManager resolves the options' tool callbacks to the definitions the template renders */
+    public SpeculaChatModel(SpeculaEngine engine, SpeculaChatOptions defaultOptions,
+            ObservationRegistry observationRegistry, Scheduler scheduler, ToolCallingManager toolCallingManager) {
+        Assert.notNull(toolCallingManager, "toolCallingManager must not be null");
+        this.toolCallingManager = toolCallingManager;
         Assert.notNull(engine, "engine must not be null");
         Assert.notNull(defaultOptions, "defaultOptions must not be null");
         Assert.notNull(observationRegistry, "observationRegistry must not be null");
@@ -132,7 +154,8 @@ public class SpeculaChatModel implements ChatModel {
                 // call() has no cancel signal of its own: interrupting the calling thread stops the generation.
                 Thread caller = Thread.currentThread();
                 GenerationResult result = this.engine.chat(request, GenerationListener.NONE, caller::isInterrupted);
-                ChatResponse chatResponse = finalResponse(UUID.randomUUID().toString(), result.text(), result, null);
+                ChatResponse chatResponse = finalResponse(UUID.randomUUID().toString(), answer(request, result.text()),
+                        result, null);
                 observationContext.setResponse(chatResponse);
                 return chatResponse;
             });
@@ -170,25 +193,40 @@ public class SpeculaChatModel implements ChatModel {
         });
     }
 
-    /** Runs one generation on the calling (scheduler) thread, pushing a chunk per text delta into the sink. */
+    /**
+     * Runs one generation on the calling (scheduler) thread, pushing a chunk per text delta into the sink. With tools,
+     * text from where a tool call may begin is held back; the last chunk carries the calls (or the held text, when it
+     * was no call after all).
+     */
     private void generateInto(ChatRequest request, FluxSink<ChatResponse> sink) {
         AtomicBoolean cancelled = new AtomicBoolean();
         sink.onCancel(() -> cancelled.set(true));
         String id = UUID.randomUUID().toString();
+        ToolCallFormat format = request.tools().isEmpty() ? ToolCallFormat.NONE : this.engine.toolCallFormat();
         try {
             List<String> pendingSources = new ArrayList<>();
+            StringBuilder text = new StringBuilder();
+            int[] emitted = {0};
             GenerationListener listener = (tokenId, textDelta, source) -> {
                 if (tokenId >= 0 && source != null) {
                     pendingSources.add(source.name());
                 }
-                if (textDelta != null && !textDelta.isEmpty() && !cancelled.get()) {
-                    sink.next(chunk(id, textDelta, List.copyOf(pendingSources)));
+                if (textDelta == null || textDelta.isEmpty() || cancelled.get()) {
+                    return;
+                }
+                text.append(textDelta);
+                int held = format.heldFrom(text.toString());
+                int end = held < 0 ? text.length() : Math.max(held, emitted[0]);
+                if (end > emitted[0]) {
+                    sink.next(chunk(id, text.substring(emitted[0], end), List.copyOf(pendingSources)));
                     pendingSources.clear();
+                    emitted[0] = end;
                 }
             };
             GenerationResult result = this.engine.chat(request, listener, cancelled::get);
             if (!cancelled.get()) {
-                sink.next(finalResponse(id, "", result, List.copyOf(pendingSources)));
+                ToolCallFormat.Parsed rest = format.parse(text.substring(emitted[0]));
+                sink.next(finalResponse(id, rest, result, List.copyOf(pendingSources)));
                 sink.complete();
             }
         }
@@ -206,13 +244,34 @@ public class SpeculaChatModel implements ChatModel {
                 ChatResponseMetadata.builder().id(id).model(this.engine.info().targetName()).build());
     }
 
+    /** A whole answer read as text and, when the request has tools, the tool calls in the model's format. */
+    private ToolCallFormat.Parsed answer(ChatRequest request, String text) {
+        return request.tools().isEmpty() ? new ToolCallFormat.Parsed(text, List.of())
+                : this.engine.toolCallFormat().parse(text);
+    }
+
     /** The response of a call, or the last chunk of a stream (with the token sources not yet sent). */
-    private ChatResponse finalResponse(String id, String text, GenerationResult result,
+    private ChatResponse finalResponse(String id, ToolCallFormat.Parsed answer, GenerationResult result,
             @Nullable List<String> streamedSources) {
         Map<String, Object> statistics = statistics(result.stats());
-        AssistantMessage message = AssistantMessage.builder().content(text).properties(statistics).build();
+        RequestLatency latency = result.latency();
+        if (latency.hasQueueTime()) {
+            statistics.put(SpeculaChatMetadata.QUEUE_TIME, latency.queueNanos() / 1e9);
+        }
+        if (latency.hasFirstToken()) {
+            statistics.put(SpeculaChatMetadata.TIME_TO_FIRST_TOKEN, latency.timeToFirstTokenNanos() / 1e9);
+        }
+        List<AssistantMessage.ToolCall> toolCalls = answer.toolCalls()
+            .stream()
+            .map(call -> new AssistantMessage.ToolCall(call.id(), "function", call.name(), call.arguments()))
+            .toList();
+        AssistantMessage message = AssistantMessage.builder()
+            .content(answer.text())
+            .properties(statistics)
+            .toolCalls(toolCalls)
+            .build();
         ChatGenerationMetadata.Builder metadata = ChatGenerationMetadata.builder()
-            .finishReason(result.finishReason().name())
+            .finishReason(toolCalls.isEmpty() ? result.finishReason().name() : "TOOL_CALLS")
             .metadata(statistics);
         if (streamedSources != null) {
             metadata.metadata(SpeculaChatMetadata.TOKEN_SOURCES, streamedSources);
@@ -239,27 +298,44 @@ public class SpeculaChatModel implements ChatModel {
     }
 
     /**
-     * The prompt to run, with its options merged the Spring AI way (see the class comment); tool use refused.
-     * Package access for testing.
+     * The prompt to run, with its options merged the Spring AI way (see the class comment). Package access for
+     * testing.
      */
     Prompt buildRequestPrompt(Prompt prompt) {
         Assert.notNull(prompt, "prompt must not be null");
         ChatOptions runtime = prompt.getOptions();
-        if (runtime instanceof ToolCallingChatOptions toolOptions && toolOptions.getToolCallbacks() != null
-                && !toolOptions.getToolCallbacks().isEmpty()) {
-            throw new IllegalArgumentException("Specula does not support tool calling: the prompt's options define "
-                    + toolOptions.getToolCallbacks().size() + " tool callback(s); remove the tools from the request");
-        }
         SpeculaChatOptions options = runtime == null ? this.defaultOptions
                 : this.defaultOptions.mutate().combineWith(runtime.mutate()).build();
         return prompt.mutate().chatOptions(options).build();
     }
 
-    /** The engine's request: the conversation (tool messages and media refused) and the merged options. */
-    private static ChatRequest chatRequest(Prompt prompt) {
-        List<ChatMessage> messages = prompt.getInstructions().stream().map(SpeculaChatModel::toChatMessage).toList();
-        return new ChatRequest(messages, ((SpeculaChatOptions) Objects.requireNonNull(prompt.getOptions()))
-            .toDecodingOptions());
+    /**
+     * The engine's request: the conversation (media refused), the merged options, the output schema and the tools
+     * (their definitions, resolved by the tool calling manager).
+     */
+    private ChatRequest chatRequest(Prompt prompt) {
+        List<ChatMessage> messages = new ArrayList<>();
+        for (Message message : prompt.getInstructions()) {
+            if (message instanceof ToolResponseMessage tool) {
+                for (ToolResponseMessage.ToolResponse response : tool.getResponses()) {
+                    messages.add(new ChatMessage("tool", response.responseData(), List.of(), response.id(),
+                            response.name()));
+                }
+            }
+            else {
+                messages.add(toChatMessage(message));
+            }
+        }
+        SpeculaChatOptions options = (SpeculaChatOptions) Objects.requireNonNull(prompt.getOptions());
+        List<ChatTool> tools = List.of();
+        if (options.getToolCallbacks() != null && !options.getToolCallbacks().isEmpty()) {
+            ToolCallingChatOptions.validateToolCallbacks(options.getToolCallbacks());
+            List<ToolDefinition> definitions = this.toolCallingManager.resolveToolDefinitions(options);
+            tools = definitions.stream()
+                .map(d -> new ChatTool(d.name(), d.description(), d.inputSchema()))
+                .toList();
+        }
+        return new ChatRequest(messages, options.toDecodingOptions(), options.getOutputSchema(), tools);
     }
 
     private static ChatMessage toChatMessage(Message message) {
@@ -276,13 +352,15 @@ public class SpeculaChatModel implements ChatModel {
             }
             case ASSISTANT -> {
                 if (message instanceof AssistantMessage assistant && assistant.hasToolCalls()) {
-                    throw new IllegalArgumentException(
-                            "Specula does not support tool calling: an assistant message carries tool calls");
+                    List<ChatMessage.ToolCall> calls = assistant.getToolCalls()
+                        .stream()
+                        .map(call -> new ChatMessage.ToolCall(call.id(), call.name(), call.arguments()))
+                        .toList();
+                    yield new ChatMessage("assistant", text, calls, null, null);
                 }
                 yield new ChatMessage("assistant", text);
             }
-            case TOOL -> throw new IllegalArgumentException(
-                    "Specula does not support tool calling: the prompt contains a tool response message");
+            case TOOL -> throw new IllegalArgumentException("a TOOL message must be a ToolResponseMessage");
         };
     }
 
@@ -296,7 +374,18 @@ public class SpeculaChatModel implements ChatModel {
 
         private Scheduler scheduler = Schedulers.boundedElastic();
 
+        private @Nullable ToolCallingManager toolCallingManager;
+
         private Builder() {
+        }
+
+        /**
+         * Resolves tool callbacks to their definitions (the auto-configured {@code ToolCallingManager}); a default
+         * manager otherwise. The tools themselves are run by ChatClient's {@code ToolCallingAdvisor}.
+         */
+        public Builder toolCallingManager(ToolCallingManager toolCallingManager) {
+            this.toolCallingManager = toolCallingManager;
+            return this;
         }
 
         public Builder engine(SpeculaEngine engine) {
@@ -323,7 +412,8 @@ public class SpeculaChatModel implements ChatModel {
 
         public SpeculaChatModel build() {
             Assert.state(this.engine != null, "engine must not be null");
-            return new SpeculaChatModel(this.engine, this.options, this.observationRegistry, this.scheduler);
+            return new SpeculaChatModel(this.engine, this.options, this.observationRegistry, this.scheduler,
+                    this.toolCallingManager != null ? this.toolCallingManager : ToolCallingManager.builder().build());
         }
     }
 }

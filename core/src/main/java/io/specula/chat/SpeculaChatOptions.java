@@ -1,6 +1,7 @@
 package io.specula.chat;
 
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 import io.specula.FieldError;
@@ -10,6 +11,10 @@ import org.jspecify.annotations.Nullable;
 
 import org.springframework.ai.chat.prompt.ChatOptions;
 import org.springframework.ai.chat.prompt.DefaultChatOptionsBuilder;
+import org.springframework.ai.model.tool.DefaultToolCallingChatOptions;
+import org.springframework.ai.model.tool.StructuredOutputChatOptions;
+import org.springframework.ai.model.tool.ToolCallingChatOptions;
+import org.springframework.ai.tool.ToolCallback;
 
 /**
  * Options of a {@link SpeculaChatModel} request: the portable Spring AI chat options plus the sampling seed and the
@@ -20,8 +25,15 @@ import org.springframework.ai.chat.prompt.DefaultChatOptionsBuilder;
  * <p>
  * {@link #getModel() model} is informational: Specula serves the one target model it loaded, whose name it reports
  * as the response model; the option only labels the request (the {@code gen_ai.request.model} observation tag).
+ *
+ * <p>
+ * Tool calling ({@link ToolCallingChatOptions}): the tool callbacks' definitions go to the model's chat template, the
+ * model's tool calls come back on the response's {@code AssistantMessage}, and Spring AI's {@code ToolCallingAdvisor}
+ * (which {@code ChatClient} registers) runs the tools with its {@code ToolCallingManager} and loops. Structured output
+ * ({@link StructuredOutputChatOptions}): with an {@link #getOutputSchema() output schema} the answer is decoded under
+ * the schema's grammar, so it is JSON valid for the schema.
  */
-public class SpeculaChatOptions implements ChatOptions {
+public class SpeculaChatOptions implements ToolCallingChatOptions, StructuredOutputChatOptions {
 
     private final @Nullable String model;
 
@@ -47,10 +59,28 @@ public class SpeculaChatOptions implements ChatOptions {
 
     private final @Nullable DraftPolicy draftPolicy;
 
+    private final @Nullable List<ToolCallback> toolCallbacks;
+
+    private final @Nullable Map<String, Object> toolContext;
+
+    private final @Nullable String outputSchema;
+
     protected SpeculaChatOptions(@Nullable String model, @Nullable Double frequencyPenalty, @Nullable Integer maxTokens,
             @Nullable Double presencePenalty, @Nullable List<String> stopSequences, @Nullable Double temperature,
             @Nullable Integer topK, @Nullable Double topP, @Nullable Long seed, @Nullable Boolean speculative,
             @Nullable Integer draftTokens, @Nullable DraftPolicy draftPolicy) {
+        this(model, frequencyPenalty, maxTokens, presencePenalty, stopSequences, temperature, topK, topP, seed,
+                speculative, draftTokens, draftPolicy, null, null, null);
+    }
+
+    protected SpeculaChatOptions(@Nullable String model, @Nullable Double frequencyPenalty, @Nullable Integer maxTokens,
+            @Nullable Double presencePenalty, @Nullable List<String> stopSequences, @Nullable Double temperature,
+            @Nullable Integer topK, @Nullable Double topP, @Nullable Long seed, @Nullable Boolean speculative,
+            @Nullable Integer draftTokens, @Nullable DraftPolicy draftPolicy, @Nullable List<ToolCallback> toolCallbacks,
+            @Nullable Map<String, Object> toolContext, @Nullable String outputSchema) {
+        this.toolCallbacks = toolCallbacks != null ? List.copyOf(toolCallbacks) : null;
+        this.toolContext = toolContext != null ? Map.copyOf(toolContext) : null;
+        this.outputSchema = outputSchema;
         this.model = model;
         this.frequencyPenalty = frequencyPenalty;
         this.maxTokens = maxTokens;
@@ -129,6 +159,24 @@ public class SpeculaChatOptions implements ChatOptions {
         return this.draftPolicy;
     }
 
+    /** The tools the model may call (their definitions go to the chat template). */
+    @Override
+    public @Nullable List<ToolCallback> getToolCallbacks() {
+        return this.toolCallbacks;
+    }
+
+    /** Context given to the tools when they run (Spring AI's {@code ToolContext}); never shown to the model. */
+    @Override
+    public @Nullable Map<String, Object> getToolContext() {
+        return this.toolContext;
+    }
+
+    /** A JSON schema the answer must be valid for: decoding is constrained by its grammar. */
+    @Override
+    public @Nullable String getOutputSchema() {
+        return this.outputSchema;
+    }
+
     /** These options as the engine takes them ({@code model} only labels the request and is left out). */
     public DecodingOptions toDecodingOptions() {
         return new DecodingOptions(this.temperature, this.topP, this.topK, this.maxTokens, this.stopSequences, this.seed,
@@ -157,7 +205,10 @@ public class SpeculaChatOptions implements ChatOptions {
             .seed(this.seed)
             .speculative(this.speculative)
             .draftTokens(this.draftTokens)
-            .draftPolicy(this.draftPolicy);
+            .draftPolicy(this.draftPolicy)
+            .toolCallbacks(this.toolCallbacks)
+            .toolContext(this.toolContext)
+            .outputSchema(this.outputSchema);
     }
 
     @Override
@@ -177,14 +228,17 @@ public class SpeculaChatOptions implements ChatOptions {
                 && Objects.equals(this.topP, that.topP) && Objects.equals(this.seed, that.seed)
                 && Objects.equals(this.speculative, that.speculative)
                 && Objects.equals(this.draftTokens, that.draftTokens)
-                && Objects.equals(this.draftPolicy, that.draftPolicy);
+                && Objects.equals(this.draftPolicy, that.draftPolicy)
+                && Objects.equals(this.toolCallbacks, that.toolCallbacks)
+                && Objects.equals(this.toolContext, that.toolContext)
+                && Objects.equals(this.outputSchema, that.outputSchema);
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(this.model, this.frequencyPenalty, this.maxTokens, this.presencePenalty, this.stopSequences,
                 this.temperature, this.topK, this.topP, this.seed, this.speculative, this.draftTokens,
-                this.draftPolicy);
+                this.draftPolicy, this.toolCallbacks, this.toolContext, this.outputSchema);
     }
 
     @Override
@@ -193,7 +247,9 @@ public class SpeculaChatOptions implements ChatOptions {
                 + ", topK=" + this.topK + ", maxTokens=" + this.maxTokens + ", stopSequences=" + this.stopSequences
                 + ", seed=" + this.seed + ", frequencyPenalty=" + this.frequencyPenalty + ", presencePenalty="
                 + this.presencePenalty + ", speculative=" + this.speculative + ", draftTokens=" + this.draftTokens
-                + ", draftPolicy=" + this.draftPolicy + "}";
+                + ", draftPolicy=" + this.draftPolicy + ", toolCallbacks="
+                + (this.toolCallbacks == null ? null : this.toolCallbacks.size()) + ", outputSchema="
+                + (this.outputSchema == null ? null : this.outputSchema.length() + " chars") + "}";
     }
 
     /** The builder users see; avoids the noisy generic parameter of {@link AbstractBuilder}. */
@@ -202,11 +258,22 @@ public class SpeculaChatOptions implements ChatOptions {
     }
 
     /**
-     * Builder for {@link SpeculaChatOptions} and subclasses, following Spring AI's self-typed option builders.
-     * {@link #combineWith} takes every non-null value of the other builder; stop sequences are appended, as in
-     * {@link DefaultChatOptionsBuilder}.
+     * Builder for {@link SpeculaChatOptions} and subclasses, following Spring AI's self-typed option builders (as
+     * Ollama's: a {@link DefaultToolCallingChatOptions.Builder} that is also a structured-output builder).
+     * {@link #combineWith} takes every non-null value of the other builder; stop sequences and tool callbacks are
+     * appended and tool contexts merged, as in {@link DefaultChatOptionsBuilder} and
+     * {@link DefaultToolCallingChatOptions.Builder}.
      */
-    protected abstract static class AbstractBuilder<B extends AbstractBuilder<B>> extends DefaultChatOptionsBuilder<B> {
+    protected abstract static class AbstractBuilder<B extends AbstractBuilder<B>>
+            extends DefaultToolCallingChatOptions.Builder<B> implements StructuredOutputChatOptions.Builder<B> {
+
+        protected @Nullable String outputSchema;
+
+        @Override
+        public B outputSchema(@Nullable String outputSchema) {
+            this.outputSchema = outputSchema;
+            return self();
+        }
 
         protected @Nullable Long seed;
 
@@ -252,6 +319,9 @@ public class SpeculaChatOptions implements ChatOptions {
                 if (that.draftPolicy != null) {
                     this.draftPolicy = that.draftPolicy;
                 }
+                if (that.outputSchema != null) {
+                    this.outputSchema = that.outputSchema;
+                }
             }
             return self();
         }
@@ -260,7 +330,7 @@ public class SpeculaChatOptions implements ChatOptions {
         public SpeculaChatOptions build() {
             return new SpeculaChatOptions(this.model, this.frequencyPenalty, this.maxTokens, this.presencePenalty,
                     this.stopSequences, this.temperature, this.topK, this.topP, this.seed, this.speculative,
-                    this.draftTokens, this.draftPolicy);
+                    this.draftTokens, this.draftPolicy, this.toolCallbacks, this.toolContext, this.outputSchema);
         }
 
     }

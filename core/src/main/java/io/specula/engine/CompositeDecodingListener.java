@@ -3,6 +3,7 @@ package io.specula.engine;
 import io.specula.generate.DecodingListener;
 import io.specula.generate.DecodingStats;
 import io.specula.generate.FinishReason;
+import io.specula.generate.RequestLatency;
 
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -32,6 +33,17 @@ final class CompositeDecodingListener implements DecodingListener {
         for (DecodingListener l : listeners) {
             try {
                 l.onRequestFinished(stats, reason);
+            } catch (RuntimeException ignored) {
+                // Statistics must not break decoding.
+            }
+        }
+    }
+
+    @Override
+    public void onRequestLatency(RequestLatency latency) {
+        for (DecodingListener l : listeners) {
+            try {
+                l.onRequestLatency(latency);
             } catch (RuntimeException ignored) {
                 // Statistics must not break decoding.
             }

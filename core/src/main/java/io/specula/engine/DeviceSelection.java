@@ -4,6 +4,7 @@ import ai.djl.Device;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.types.DataType;
 import io.specula.SpeculaException;
+import io.specula.model.PyTorchEngine;
 
 import java.util.Locale;
 
@@ -19,7 +20,8 @@ final class DeviceSelection {
             return Device.cpu();
         }
         if (s.equals("auto")) {
-            return gpuCount() > 0 ? Device.gpu() : Device.cpu();
+            // Without DJL's PyTorch engine there is no GPU path: auto is the CPU.
+            return PyTorchEngine.isAvailable() && gpuCount() > 0 ? Device.gpu() : Device.cpu();
         }
         if (s.equals("cuda") || s.equals("gpu") || s.startsWith("cuda:")) {
             int index = 0;
@@ -30,6 +32,7 @@ final class DeviceSelection {
                     throw new SpeculaException("device: '" + setting + "' is not valid; expected cpu, cuda, cuda:N or auto");
                 }
             }
+            PyTorchEngine.require("device '" + setting + "'");
             int gpus = gpuCount();
             if (index < 0 || index >= gpus) {
                 throw new SpeculaException("device: '" + setting + "' was asked for but DJL's PyTorch engine sees "

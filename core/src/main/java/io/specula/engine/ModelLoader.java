@@ -12,7 +12,6 @@ import io.specula.model.ModelWeights;
 import io.specula.model.Quantization;
 import io.specula.model.TensorSource;
 import io.specula.model.WeightLoader;
-import io.specula.model.llama.DjlLlamaModel;
 import io.specula.model.llama.LlamaModel;
 import io.specula.model.llama.LlamaWeights;
 import io.specula.tokenizer.HfTokenizer;
@@ -129,7 +128,8 @@ public final class ModelLoader {
         }
         try {
             if (djl) {
-                CausalLm model = DjlLlamaModel.create(config, weights, dev, type);
+                CausalLm model = DjlModels.create(config, weights, dev, type, dev.isGpu() ? "device '" + device + "'"
+                        : type != DataType.FLOAT32 ? "dtype '" + dtype + "'" : "kernel 'djl'");
                 log.info("Loaded {} ({}, {} layers, hidden {}) on {} ({}) with DJL's PyTorch engine",
                         name, config.architecture().className(), config.numLayers(),
                         config.hiddenSize(), dev, type);

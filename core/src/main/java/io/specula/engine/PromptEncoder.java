@@ -1,6 +1,9 @@
 package io.specula.engine;
 
+import io.specula.FieldErrors;
 import io.specula.tokenizer.ChatMessage;
+import io.specula.tokenizer.ChatTool;
+import io.specula.tokenizer.JinjavaChatTemplate;
 import io.specula.tokenizer.ChatTemplate;
 import io.specula.tokenizer.Tokenizer;
 
@@ -31,11 +34,41 @@ final class PromptEncoder {
     }
 
     int[] encode(List<ChatMessage> messages) {
+        return encode(messages, List.of());
+    }
+
+    /** With tools, which only a template that renders them can take ({@link #checkTools}). */
+    int[] encode(List<ChatMessage> messages, List<ChatTool> tools) {
         ChatTemplate template = tokenizer.chatTemplate();
         if (template != null) {
-            return tokenizer.encodeChat(messages, true, parseSpecialTokensInMessages);
+            return tokenizer.encodeChat(messages, tools, true, parseSpecialTokensInMessages);
         }
         return tokenizer.encode(plainFormat(messages), true, parseSpecialTokensInMessages);
+    }
+
+    /**
+     * The rule of tools (and of tool messages): the model's chat template must render them and show a tool-call
+     * format this engine can read back; otherwise the request is refused, never answered as if there were no tools.
+     */
+    void checkTools(List<ChatMessage> messages, List<ChatTool> tools, FieldErrors errors) {
+        boolean toolMessages = messages.stream().anyMatch(m -> "tool".equals(m.role()) || !m.toolCalls().isEmpty());
+        if (tools.isEmpty() && !toolMessages) {
+            return;
+        }
+        ChatTemplate template = tokenizer.chatTemplate();
+        if (template == null || !template.supportsTools()) {
+            String which = template instanceof JinjavaChatTemplate j ? "the chat template (" + j.source() + ")"
+                    : template == null ? "the model, which has no chat template," : "the chat template";
+            errors.add(tools.isEmpty() ? "messages" : "tools", which + " does not render tools or a tool-call format "
+                    + "this engine reads (tool calling needs a template that takes a 'tools' argument and shows "
+                    + "Qwen's <tool_call> or Llama 3.1's JSON calls: Qwen 2.5/3, Llama 3.1+)");
+        }
+        for (int i = 0; i < tools.size(); i++) {
+            ChatTool tool = tools.get(i);
+            if (tool.name() == null || tool.name().isBlank()) {
+                errors.add("tools[" + i + "].name", "expected a tool name");
+            }
+        }
     }
 
     /** The conversation in the plain format, ending with the assistant's turn. */
@@ -45,6 +78,7 @@ final class PromptEncoder {
             String role = switch (message.role()) {
                 case "system" -> "System";
                 case "assistant" -> "Assistant";
+                case "tool" -> "Tool";
                 default -> "User";
             };
             text.append(role).append(": ").append(message.content()).append('\n');

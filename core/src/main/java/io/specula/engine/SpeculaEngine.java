@@ -16,7 +16,10 @@ import io.specula.generate.GenerationListener;
 import io.specula.generate.GenerationRequest;
 import io.specula.generate.GenerationResult;
 import io.specula.generate.PlainGenerator;
-import io.specula.model.llama.DjlLlamaModel;
+import io.specula.generate.RequestLatency;
+import io.specula.generate.TokenSource;
+import io.specula.generate.structured.StructuredOutput;
+import io.specula.model.PyTorchEngine;
 import io.specula.model.Quantization;
 import io.specula.model.llama.LlamaModel;
 import io.specula.speculative.SpeculativeGenerator;
@@ -28,6 +31,7 @@ import io.specula.speculative.policy.AdaptiveSnapshot;
 import io.specula.speculative.policy.DraftPolicies;
 import io.specula.speculative.policy.DraftPolicy;
 import io.specula.speculative.stats.SpeculationStatistics;
+import io.specula.tokenizer.ToolCallFormat;
 import io.specula.tokenizer.Tokenizer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -48,7 +52,7 @@ import java.util.function.Supplier;
  * the queue timeout, and the rest are refused with an {@link EngineBusyException}. {@link #servingStatus()} reports
  * the load and a heartbeat (time since the slowest request in flight last made progress).
  *
- * <p>Why one class of ~450 lines: it is the one owner of a request from messages to tokens and of what serves it
+ * <p>Why one class of ~500 lines: it is the one owner of a request from messages to tokens and of what serves it
  * (loading, target updates, admission, the choice of generator); each step's rules live in the types it calls
  * ({@link RequestPreparation}, {@link Admission}, {@link ServingTarget}, the generators).
  */
@@ -87,7 +91,7 @@ public final class SpeculaEngine implements AutoCloseable {
         this.context = new ContextWindow(context);
         this.preparation = new RequestPreparation(
                 new PromptEncoder(target.tokenizer(), config.parseSpecialTokensInMessages()), this.context,
-                config.limits().maxTokensCap());
+                config.limits().maxTokensCap(), new StructuredOutput(target.tokenizer()));
         this.admission = new Admission(config.limits());
         this.drafterKvBytesPerPosition = drafterModel == null ? 0 : kvBytesPerPosition(drafterModel);
         this.serving.set(servingTarget(1, target));
@@ -155,6 +159,8 @@ public final class SpeculaEngine implements AutoCloseable {
                             config.drafter());
                 } else {
                     LoadedModel d = drafterModel;
+                    // The drafter trains on DJL's PyTorch engine (autograd), an optional dependency.
+                    checking(Setting.ADAPTIVE, () -> PyTorchEngine.require("the adaptive drafter (training)"));
                     adaptiveDrafter = loading(Setting.ADAPTIVE, () -> AdaptiveDrafter.create(adaptive, d.name(),
                             d.directory(), d.model(), target.model().vocabSize()));
                     drafter = adaptiveDrafter;
@@ -202,19 +208,19 @@ public final class SpeculaEngine implements AutoCloseable {
         return model.model() instanceof LlamaModel m ? m.kernel().name() : "djl";
     }
 
+    // A model that is not on the Java kernels was made by DjlModels (so DJL's engine is there to ask).
     private static String deviceName(LoadedModel model) {
-        return model.model() instanceof DjlLlamaModel m ? m.device().toString() : "cpu";
+        return model.model() instanceof LlamaModel ? "cpu" : DjlModels.deviceName(model.model());
     }
 
     private static String dtypeName(LoadedModel model) {
-        return model.model() instanceof DjlLlamaModel m ? m.dataType().toString().toLowerCase(java.util.Locale.ROOT)
-                : "float32";
+        return model.model() instanceof LlamaModel ? "float32" : DjlModels.dtypeName(model.model());
     }
 
     /** Bytes of keys and values one position takes in the model's KV cache (all layers, in its compute dtype). */
     static long kvBytesPerPosition(LoadedModel model) {
         var c = model.config();
-        int bytes = model.model() instanceof DjlLlamaModel m ? m.dataType().getNumOfBytes() : Float.BYTES;
+        int bytes = model.model() instanceof LlamaModel ? Float.BYTES : DjlModels.bytesPerValue(model.model());
         return 2L * c.numLayers() * c.numKvHeads() * c.headDim() * bytes;
     }
 
@@ -229,6 +235,11 @@ public final class SpeculaEngine implements AutoCloseable {
     /** The target's tokenizer (and chat template): the start-up target's, which every target update keeps. */
     public Tokenizer tokenizer() {
         return tokenizer;
+    }
+
+    /** How the target writes tool calls (its chat template's format); {@link ToolCallFormat#NONE} without tools. */
+    public ToolCallFormat toolCallFormat() {
+        return tokenizer.chatTemplate() == null ? ToolCallFormat.NONE : tokenizer.chatTemplate().toolCallFormat();
     }
 
     /** The serving target model (the newest; requests in flight may still decode on an older one). */
@@ -327,10 +338,11 @@ public final class SpeculaEngine implements AutoCloseable {
      *                                 a KV cache larger than the whole budget, a closed engine
      */
     public GenerationResult chat(ChatRequest request, GenerationListener listener, BooleanSupplier cancelled) {
+        long arrived = System.nanoTime();
         preparation.validate(request);
         rejectIfSaturated();
         RequestPreparation.Prepared prepared = preparation.prepare(request, cancelled);
-        return run(prepared.generation(), prepared.speculation(), listener);
+        return run(prepared.generation(), prepared.speculation(), listener, arrived);
     }
 
     /**
@@ -350,23 +362,27 @@ public final class SpeculaEngine implements AutoCloseable {
         FieldErrors errors = new FieldErrors();
         ServingLimits.checkMaxTokens(request.maxTokens(), config.limits().maxTokensCap(), errors);
         errors.throwIfAny();
-        return run(request, speculation == null ? SpeculationSettings.DEFAULT : speculation, listener);
+        return run(request, speculation == null ? SpeculationSettings.DEFAULT : speculation, listener,
+                System.nanoTime());
     }
 
-    /** Reserves the request's KV cache, waits for a slot and decodes: the last steps of {@link #chat}. */
+    /**
+     * Reserves the request's KV cache, waits for a slot and decodes: the last steps of {@link #chat}. Measures the
+     * request's latency from {@code arrived} (queue time, time to first token) into its result and the listeners.
+     */
     private GenerationResult run(GenerationRequest request, SpeculationSettings speculation,
-                                 GenerationListener listener) {
+                                 GenerationListener listener, long arrived) {
         // The request keeps this target to its end, even if an update makes another one serve meanwhile.
         ServingTarget target = acquireTarget();
         try {
-            return run(target, request, speculation, listener);
+            return run(target, request, speculation, listener, arrived);
         } finally {
             target.release();
         }
     }
 
     private GenerationResult run(ServingTarget target, GenerationRequest request, SpeculationSettings speculation,
-                                 GenerationListener listener) {
+                                 GenerationListener listener, long arrived) {
         boolean speculate = target.speculative != null && speculation.enabled();
         long bytes = kvCacheBytes(target, request.promptIds().length, request.maxTokens(), speculation);
         Admission.Ticket ticket = admission.acquire(bytes, request.cancelled());
@@ -375,6 +391,35 @@ public final class SpeculaEngine implements AutoCloseable {
             return new GenerationResult(new int[0], "", FinishReason.CANCELLED, request.promptIds().length,
                     DecodingStats.EMPTY);
         }
+        long queueNanos = System.nanoTime() - arrived;
+        FirstToken firstToken = new FirstToken(listener);
+        GenerationResult result = decode(target, ticket, request, speculation, speculate, firstToken);
+        RequestLatency latency = new RequestLatency(queueNanos,
+                firstToken.at < 0 ? -1 : firstToken.at - arrived);
+        listeners.onRequestLatency(latency);
+        return result.withLatency(latency);
+    }
+
+    /** Passes the deltas on and notes when the first output token came. */
+    private static final class FirstToken implements GenerationListener {
+        private final GenerationListener next;
+        private long at = -1;
+
+        FirstToken(GenerationListener next) {
+            this.next = next == null ? GenerationListener.NONE : next;
+        }
+
+        @Override
+        public void onToken(int tokenId, String textDelta, TokenSource source) {
+            if (at < 0 && tokenId >= 0) {
+                at = System.nanoTime();
+            }
+            next.onToken(tokenId, textDelta, source);
+        }
+    }
+
+    private GenerationResult decode(ServingTarget target, Admission.Ticket ticket, GenerationRequest request,
+                                    SpeculationSettings speculation, boolean speculate, GenerationListener listener) {
         try (ticket) {
             // The generators poll the cancel flag once per decoding step: that poll is the request's heartbeat.
             GenerationRequest tracked = request.withCancelled(() -> {

@@ -18,6 +18,13 @@ public interface DecodingListener {
     }
 
     /**
+     * How long a finished request waited: queue time and time to first token (see {@link RequestLatency}). Called by
+     * the engine after {@link #onRequestFinished} for every request it admitted.
+     */
+    default void onRequestLatency(RequestLatency latency) {
+    }
+
+    /**
      * The drafter failed during a request (threw, or produced NaN logits); the request went on with the target alone
      * and its output is unaffected. Counted so a broken drafter does not go unnoticed.
      */

@@ -16,9 +16,16 @@ import java.util.function.BooleanSupplier;
  * @param stopSequences text that ends the output; the stop text itself is not part of the output
  * @param eosIds        token ids that end the output; empty means the model's own end-of-sequence ids
  * @param cancelled     polled once per decoding step; returning true ends generation with {@link FinishReason#CANCELLED}
+ * @param constraint    what the output must look like (structured output), or {@code null} for free text
  */
 public record GenerationRequest(int[] promptIds, int maxTokens, SamplingParams sampling, List<String> stopSequences,
-                                List<Integer> eosIds, BooleanSupplier cancelled) {
+                                List<Integer> eosIds, BooleanSupplier cancelled, TokenConstraint.Factory constraint) {
+
+    /** A request for free text (no constraint on the output). */
+    public GenerationRequest(int[] promptIds, int maxTokens, SamplingParams sampling, List<String> stopSequences,
+                             List<Integer> eosIds, BooleanSupplier cancelled) {
+        this(promptIds, maxTokens, sampling, stopSequences, eosIds, cancelled, null);
+    }
 
     public GenerationRequest {
         if (promptIds == null || promptIds.length == 0) {
@@ -54,7 +61,12 @@ public record GenerationRequest(int[] promptIds, int maxTokens, SamplingParams s
 
     /** The same request with another cancel flag (the engine wraps it to see each step go by). */
     public GenerationRequest withCancelled(BooleanSupplier cancelled) {
-        return new GenerationRequest(promptIds, maxTokens, sampling, stopSequences, eosIds, cancelled);
+        return new GenerationRequest(promptIds, maxTokens, sampling, stopSequences, eosIds, cancelled, constraint);
+    }
+
+    /** The output history of this request, starting empty: token counts and, if it has one, its constraint. */
+    public TokenCounts newHistory(int vocabSize, java.util.Set<Integer> eos) {
+        return new TokenCounts(vocabSize, constraint == null ? null : constraint.start(maxTokens, eos));
     }
 
     public static GenerationRequest of(int[] promptIds, int maxTokens, SamplingParams sampling) {

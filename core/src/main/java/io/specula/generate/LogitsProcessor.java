@@ -4,8 +4,10 @@ import java.util.Arrays;
 
 /**
  * Turns a model's logits into the distribution a token is drawn from: penalties, then temperature, top-k and top-p
- * (transformers' order). Speculative decoding applies the same processor to the target's and the drafter's logits,
- * so rejection sampling reproduces exactly the distribution plain sampling would draw from.
+ * (transformers' order), after the request's constraint on the output, if it has one ({@link TokenCounts#constrain}:
+ * excluded tokens get -inf before anything else, so they are never chosen and never take probability). Speculative
+ * decoding applies the same processor to the target's and the drafter's logits, with the same history, so rejection
+ * sampling reproduces exactly the distribution plain sampling would draw from.
  */
 public final class LogitsProcessor {
 
@@ -21,6 +23,9 @@ public final class LogitsProcessor {
 
     /** The greedy choice: the largest logit after penalties (ties go to the lowest id, like torch.argmax). */
     public int argmax(float[] logits, TokenCounts history) {
+        if (history != null) {
+            logits = history.constrain(logits);
+        }
         int best = 0;
         float bestValue = Float.NEGATIVE_INFINITY;
         boolean penalise = params.hasPenalties() && history != null;
@@ -59,6 +64,9 @@ public final class LogitsProcessor {
         if (params.isGreedy()) {
             p[argmax(logits, history)] = 1f;
             return p;
+        }
+        if (history != null) {
+            logits = history.constrain(logits);
         }
         boolean penalise = params.hasPenalties() && history != null;
         float max = Float.NEGATIVE_INFINITY;

@@ -35,11 +35,11 @@ public final class PlainGenerator implements Generator {
         long started = System.nanoTime();
         int[] prompt = request.promptIds();
         int capacity = context.capacity(prompt.length, request.maxTokens(), 0);
-        OutputSink sink = new OutputSink(request, eosIds(request, defaultEosIds), tokenizer.newStreamingDetokenizer(),
-                listener);
+        Set<Integer> eos = eosIds(request, defaultEosIds);
+        OutputSink sink = new OutputSink(request, eos, tokenizer.newStreamingDetokenizer(), listener);
         LogitsProcessor processor = new LogitsProcessor(request.sampling());
         TokenSampler sampler = new TokenSampler(request.sampling().seed());
-        TokenCounts history = new TokenCounts(model.vocabSize());
+        TokenCounts history = request.newHistory(model.vocabSize(), eos);
         long steps = 0;
         long promptNanos;
         long decodeNanos = 0;

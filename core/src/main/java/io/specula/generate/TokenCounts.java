@@ -1,20 +1,32 @@
 package io.specula.generate;
 
 /**
- * How often each token occurs in the output so far: the history that frequency and presence penalties look at.
- * Speculative decoding adds drafted tokens while scoring later draft positions and removes rejected ones again.
+ * The output so far as the logits processor sees it: how often each token occurs (the history that frequency and
+ * presence penalties look at) and, for a constrained request, the {@link TokenConstraint} that follows the output.
+ * Speculative decoding adds drafted tokens while scoring later draft positions and removes rejected ones again; the
+ * removed tokens are always the last ones added (the constraint pops them in that order).
  */
 public final class TokenCounts {
 
     private final int[] counts;
+    private final TokenConstraint constraint;
 
     public TokenCounts(int vocabSize) {
+        this(vocabSize, null);
+    }
+
+    /** @param constraint the request's constraint on the output, or {@code null} for none */
+    public TokenCounts(int vocabSize, TokenConstraint constraint) {
         this.counts = new int[vocabSize];
+        this.constraint = constraint;
     }
 
     public void add(int token) {
         if (token >= 0 && token < counts.length) {
             counts[token]++;
+        }
+        if (constraint != null) {
+            constraint.push(token);
         }
     }
 
@@ -22,15 +34,21 @@ public final class TokenCounts {
         if (token >= 0 && token < counts.length && counts[token] > 0) {
             counts[token]--;
         }
+        if (constraint != null) {
+            constraint.pop();
+        }
     }
 
     public int count(int token) {
         return token >= 0 && token < counts.length ? counts[token] : 0;
     }
 
-    public TokenCounts copy() {
-        TokenCounts c = new TokenCounts(counts.length);
-        System.arraycopy(counts, 0, c.counts, 0, counts.length);
-        return c;
+    /** The logits restricted to the tokens the constraint allows next; {@code logits} itself without a constraint. */
+    public float[] constrain(float[] logits) {
+        return constraint == null ? logits : constraint.mask(logits);
+    }
+
+    public boolean isConstrained() {
+        return constraint != null;
     }
 }

@@ -132,11 +132,12 @@ public final class SpeculativeGenerator implements Generator {
         Run(GenerationRequest request, DraftLengthPolicy policy, GenerationListener listener) {
             this.request = request;
             this.policy = policy;
-            this.sink = new OutputSink(request, PlainGenerator.eosIds(request, defaultEosIds),
-                    tokenizer.newStreamingDetokenizer(), listener);
+            java.util.Set<Integer> eos = PlainGenerator.eosIds(request, defaultEosIds);
+            this.sink = new OutputSink(request, eos, tokenizer.newStreamingDetokenizer(), listener);
             this.processor = new LogitsProcessor(request.sampling());
             this.sampler = new TokenSampler(request.sampling().seed());
-            this.history = new TokenCounts(target.vocabSize());
+            // The same history (penalties, and the constraint on the output) for drafts and verification.
+            this.history = request.newHistory(target.vocabSize(), eos);
             this.sequence = new TokenSequence(request.promptIds());
             this.rule = AcceptanceRule.forParams(request.sampling());
             this.maxDraft = policy.maxDraftTokens();

@@ -128,22 +128,34 @@ public final class HfTokenizer implements Tokenizer {
     @Override
     public int[] encodeChat(List<ChatMessage> messages, boolean addGenerationPrompt,
                             boolean parseSpecialTokensInMessages) {
+        return encodeChat(messages, List.of(), addGenerationPrompt, parseSpecialTokensInMessages);
+    }
+
+    @Override
+    public int[] encodeChat(List<ChatMessage> messages, List<ChatTool> tools, boolean addGenerationPrompt,
+                            boolean parseSpecialTokensInMessages) {
         if (chatTemplate == null) {
             throw new IllegalStateException("the tokenizer has no chat template");
         }
-        String rendered = chatTemplate.render(messages, addGenerationPrompt);
+        String rendered = chatTemplate.render(messages, tools, addGenerationPrompt);
         if (parseSpecialTokensInMessages || messages.stream().noneMatch(m -> specialText.containsSpecial(m.content()))) {
             return encode(rendered, false);
         }
-        return encodeTemplateSpecialsOnly(messages, addGenerationPrompt, rendered);
+        return encodeTemplateSpecialsOnly(messages, tools, addGenerationPrompt, rendered);
     }
 
     /** The special-tokens-only-from-the-template encoding, whatever the messages hold (tests force this path). */
     int[] encodeTemplateSpecialsOnly(List<ChatMessage> messages, boolean addGenerationPrompt, String rendered) {
+        return encodeTemplateSpecialsOnly(messages, List.of(), addGenerationPrompt, rendered);
+    }
+
+    private int[] encodeTemplateSpecialsOnly(List<ChatMessage> messages, List<ChatTool> tools,
+                                             boolean addGenerationPrompt, String rendered) {
         List<ChatMessage> neutral = messages.stream()
-                .map(m -> new ChatMessage(m.role(), specialText.neutralise(m.content())))
+                .map(m -> new ChatMessage(m.role(), m.content() == null ? null : specialText.neutralise(m.content()),
+                        m.toolCalls(), m.toolCallId(), m.name()))
                 .toList();
-        String shadow = chatTemplate.render(neutral, addGenerationPrompt);
+        String shadow = chatTemplate.render(neutral, tools, addGenerationPrompt);
         String where = chatTemplate instanceof JinjavaChatTemplate j ? j.source() : "the chat template";
         return toInts(specialText.encode(rendered, specialText.fromTemplate(rendered, shadow, where), false));
     }
@@ -175,6 +187,45 @@ public final class HfTokenizer implements Tokenizer {
     public String tokenString(int id) {
         checkId(id);
         return json.token(id);
+    }
+
+    /**
+     * See {@link Tokenizer#tokenBytes}. Byte-level vocabularies (GPT-2's alphabet: Llama 3, Qwen) map each symbol
+     * back to its byte; SentencePiece vocabularies turn ▁ into a space and {@code <0xNN>} into its byte; an added
+     * token that is not special is its own text. The decoders' context rules (Llama 2's "strip the first space")
+     * are not applied: they only remove leading whitespace.
+     */
+    @Override
+    public byte[] tokenBytes(int id) {
+        checkId(id);
+        if (isSpecial(id)) {
+            return null;
+        }
+        String token = json.token(id);
+        if (token == null) {
+            return null;
+        }
+        if (json.isAdded(id)) {
+            return token.getBytes(StandardCharsets.UTF_8);
+        }
+        if (json.decodesByteFallback() && json.isByteToken(id)) {
+            return new byte[] {(byte) Integer.parseInt(token.substring(3, 5), 16)};
+        }
+        if (json.decodesByteLevel()) {
+            byte[] out = new byte[token.length()];
+            for (int i = 0; i < token.length(); i++) {
+                int b = ByteLevelAlphabet.byteOf(token.charAt(i));
+                if (b < 0) {
+                    return token.getBytes(StandardCharsets.UTF_8);
+                }
+                out[i] = (byte) b;
+            }
+            return out;
+        }
+        if (json.decodesMetaspace()) {
+            token = token.replace('\u2581', ' ');
+        }
+        return token.getBytes(StandardCharsets.UTF_8);
     }
 
     @Override

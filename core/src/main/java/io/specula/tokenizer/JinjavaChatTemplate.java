@@ -134,15 +134,71 @@ public final class JinjavaChatTemplate implements ChatTemplate {
 
     @Override
     public String render(List<ChatMessage> messages, boolean addGenerationPrompt) {
+        return render(messages, List.of(), addGenerationPrompt);
+    }
+
+    @Override
+    public boolean supportsTools() {
+        return toolCallFormat() != ToolCallFormat.NONE;
+    }
+
+    @Override
+    public ToolCallFormat toolCallFormat() {
+        return ToolCallFormat.of(template);
+    }
+
+    /**
+     * As transformers' {@code apply_chat_template(messages, tools=...)}: {@code tools} in OpenAI's function format
+     * ({@code {"type": "function", "function": {"name", "description", "parameters"}}}), an assistant message's
+     * {@code tool_calls} as {@code {"id", "type": "function", "function": {"name", "arguments"}}} with the arguments
+     * as a mapping (a template writes them with {@code tojson}), a tool message with its {@code tool_call_id} and
+     * {@code name}. Without tools the {@code tools} variable is undefined, as in transformers.
+     */
+    @Override
+    public String render(List<ChatMessage> messages, List<ChatTool> tools, boolean addGenerationPrompt) {
         List<Map<String, Object>> msgs = new ArrayList<>();
         for (ChatMessage m : messages) {
             Map<String, Object> map = new LinkedHashMap<>();
             map.put("role", m.role());
             map.put("content", m.content());
+            if (!m.toolCalls().isEmpty()) {
+                List<Map<String, Object>> calls = new ArrayList<>();
+                for (ChatMessage.ToolCall call : m.toolCalls()) {
+                    Map<String, Object> function = new LinkedHashMap<>();
+                    function.put("name", call.name());
+                    function.put("arguments", TemplateJson.parseOrText(call.arguments()));
+                    Map<String, Object> c = new LinkedHashMap<>();
+                    c.put("id", call.id());
+                    c.put("type", "function");
+                    c.put("function", function);
+                    calls.add(c);
+                }
+                map.put("tool_calls", calls);
+            }
+            if (m.toolCallId() != null) {
+                map.put("tool_call_id", m.toolCallId());
+            }
+            if (m.name() != null) {
+                map.put("name", m.name());
+            }
             msgs.add(map);
         }
         Map<String, Object> context = new HashMap<>();
         context.put("messages", msgs);
+        if (tools != null && !tools.isEmpty()) {
+            List<Map<String, Object>> list = new ArrayList<>();
+            for (ChatTool tool : tools) {
+                Map<String, Object> function = new LinkedHashMap<>();
+                function.put("name", tool.name());
+                function.put("description", tool.description());
+                function.put("parameters", TemplateJson.parseOrText(tool.parameters()));
+                Map<String, Object> t = new LinkedHashMap<>();
+                t.put("type", "function");
+                t.put("function", function);
+                list.add(t);
+            }
+            context.put("tools", list);
+        }
         context.put("add_generation_prompt", addGenerationPrompt);
         // transformers passes the special tokens only when the tokenizer has them; undefined renders as "".
         if (bosToken != null) {

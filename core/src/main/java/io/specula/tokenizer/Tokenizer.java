@@ -41,11 +41,17 @@ public interface Tokenizer extends AutoCloseable {
      */
     default int[] encodeChat(List<ChatMessage> messages, boolean addGenerationPrompt,
                              boolean parseSpecialTokensInMessages) {
+        return encodeChat(messages, List.of(), addGenerationPrompt, parseSpecialTokensInMessages);
+    }
+
+    /** As {@link #encodeChat(List, boolean, boolean)}, with the tools the model may call rendered by the template. */
+    default int[] encodeChat(List<ChatMessage> messages, List<ChatTool> tools, boolean addGenerationPrompt,
+                             boolean parseSpecialTokensInMessages) {
         ChatTemplate template = chatTemplate();
         if (template == null) {
             throw new IllegalStateException("the tokenizer has no chat template");
         }
-        return encode(template.render(messages, addGenerationPrompt), false);
+        return encode(template.render(messages, tools, addGenerationPrompt), false);
     }
 
     /** Decodes ids to text, special tokens included as their text. */
@@ -56,6 +62,19 @@ public interface Tokenizer extends AutoCloseable {
 
     /** The token's string as in the vocabulary (e.g. "▁the", "<0x0A>", "Ġthe"). */
     String tokenString(int id);
+
+    /**
+     * The bytes this token adds to the decoded output, as the tokenizer's decoder writes them (a byte-level or
+     * byte-fallback token may be part of a UTF-8 character); {@code null} for a special token, which is not text.
+     * What structured output runs through its grammar. The default decodes the token alone, which suits tokenizers
+     * whose tokens are whole characters; {@link HfTokenizer} maps the vocabulary's own alphabet.
+     */
+    default byte[] tokenBytes(int id) {
+        if (isSpecial(id)) {
+            return null;
+        }
+        return decode(new int[] {id}).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    }
 
     /** BOS id, or -1. */
     int bosId();

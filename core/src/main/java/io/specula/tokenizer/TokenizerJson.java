@@ -211,6 +211,18 @@ public final class TokenizerJson {
         return decoder != null && decoder.toString().contains("\"ByteFallback\"");
     }
 
+    /** True when the decoder maps GPT-2's byte-level alphabet back to bytes (GPT-2, Llama 3, Qwen). */
+    boolean decodesByteLevel() {
+        JsonElement decoder = root.get("decoder");
+        return decoder != null && decoder.toString().contains("\"ByteLevel\"");
+    }
+
+    /** True when the decoder turns SentencePiece's ▁ back into a space (a Metaspace or Replace decoder). */
+    boolean decodesMetaspace() {
+        JsonElement decoder = root.get("decoder");
+        return decoder != null && (decoder.toString().contains("\"Metaspace\"") || decoder.toString().contains("▁"));
+    }
+
     boolean isByteToken(int id) {
         String t = token(id);
         return t != null && BYTE_TOKEN.matcher(t).matches();

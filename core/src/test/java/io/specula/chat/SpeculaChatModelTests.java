@@ -25,6 +25,8 @@ import io.specula.generate.TokenSource;
 import io.specula.speculative.SpeculationSettings;
 import io.specula.speculative.policy.DraftPolicy;
 import io.specula.tokenizer.ChatMessage;
+import io.specula.tokenizer.ChatTool;
+import io.specula.tokenizer.ToolCallFormat;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import reactor.core.publisher.Flux;
@@ -230,29 +232,88 @@ class SpeculaChatModelTests {
         assertThat(SpeculaChatOptions.builder().temperature(0.0).build().validate()).isEmpty();
     }
 
-    @Test
-    void toolCallbacksAreRefused() {
+    ToolCallback weatherTool() {
         ToolCallback tool = mock(ToolCallback.class);
-        given(tool.getToolDefinition())
-            .willReturn(ToolDefinition.builder().name("weather").description("d").inputSchema("{}").build());
-        SpeculaChatModel model = model(SpeculaChatOptions.builder().build());
-        Prompt prompt = new Prompt("Hi", ToolCallingChatOptions.builder().toolCallbacks(tool).build());
-        assertThatThrownBy(() -> model.call(prompt)).isInstanceOf(IllegalArgumentException.class)
-            .hasMessageContaining("does not support tool calling");
-        assertThatThrownBy(() -> model.stream(prompt)).isInstanceOf(IllegalArgumentException.class)
-            .hasMessageContaining("does not support tool calling");
-        verify(this.engine, never()).chat(any(), any(), any());
+        given(tool.getToolDefinition()).willReturn(ToolDefinition.builder()
+            .name("weather")
+            .description("The weather in a city")
+            .inputSchema("{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"}}}")
+            .build());
+        return tool;
     }
 
     @Test
-    void toolMessagesAndMediaAreRefused() {
+    void toolDefinitionsGoToTheEngineAndToolCallsComeBackOnTheMessage() {
+        given(this.engine.toolCallFormat()).willReturn(ToolCallFormat.HERMES);
+        script("Let me look.", TokenSource.TARGET, "<tool_call>\n{\"name\": \"weather\", ", TokenSource.TARGET,
+                "\"arguments\": {\"city\": \"Paris\"}}\n</tool_call>", TokenSource.DRAFTER);
         SpeculaChatModel model = model(SpeculaChatOptions.builder().build());
-        ToolResponseMessage toolResponse = ToolResponseMessage.builder()
-            .responses(List.of(new ToolResponseMessage.ToolResponse("1", "weather", "sunny")))
-            .build();
-        assertThatThrownBy(() -> model.call(new Prompt(List.of(new UserMessage("Hi"), toolResponse))))
-            .isInstanceOf(IllegalArgumentException.class)
-            .hasMessageContaining("tool response");
+        Prompt prompt = new Prompt("Weather in Paris?", SpeculaChatOptions.builder().toolCallbacks(weatherTool())
+            .toolContext("tenant", "t1").build());
+
+        ChatResponse response = model.call(prompt);
+        assertThat(this.lastRequest.get().tools()).containsExactly(new ChatTool("weather", "The weather in a city",
+                "{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"}}}"));
+        AssistantMessage output = response.getResult().getOutput();
+        assertThat(output.getText()).isEqualTo("Let me look.");
+        assertThat(output.getToolCalls()).singleElement().satisfies(call -> {
+            assertThat(call.name()).isEqualTo("weather");
+            assertThat(call.type()).isEqualTo("function");
+            assertThat(call.arguments()).isEqualTo("{\"city\":\"Paris\"}");
+            assertThat(call.id()).startsWith("call_");
+        });
+        assertThat(response.hasToolCalls()).isTrue();
+        assertThat(response.getResult().getMetadata().getFinishReason()).isEqualTo("TOOL_CALLS");
+
+        // Streaming: the text before the call streams, the call itself never shows as text; the last chunk has it.
+        List<ChatResponse> chunks = model.stream(prompt).collectList().block();
+        String streamed = chunks.stream().map(c -> c.getResult().getOutput().getText()).reduce("", String::concat);
+        assertThat(streamed).isEqualTo("Let me look.");
+        assertThat(chunks.get(chunks.size() - 1).getResult().getOutput().getToolCalls()).singleElement()
+            .extracting(AssistantMessage.ToolCall::name).isEqualTo("weather");
+    }
+
+    @Test
+    void aStreamWithToolsButNoCallSendsAllItsText() {
+        given(this.engine.toolCallFormat()).willReturn(ToolCallFormat.HERMES);
+        script("It is <tool", TokenSource.TARGET, "> time", TokenSource.TARGET);
+        SpeculaChatModel model = model(SpeculaChatOptions.builder().toolCallbacks(weatherTool()).build());
+        List<ChatResponse> chunks = model.stream(new Prompt("Hi")).collectList().block();
+        String streamed = chunks.stream().map(c -> c.getResult().getOutput().getText()).reduce("", String::concat);
+        assertThat(streamed).isEqualTo("It is <tool> time");
+        assertThat(chunks).noneMatch(ChatResponse::hasToolCalls);
+    }
+
+    @Test
+    void toolCallsAndToolResponsesInTheConversationGoToTheTemplate() {
+        model(SpeculaChatOptions.builder().build()).call(new Prompt(List.of(new UserMessage("Weather?"),
+                AssistantMessage.builder().content("")
+                    .toolCalls(List.of(new AssistantMessage.ToolCall("c1", "function", "weather", "{\"city\":\"P\"}")))
+                    .build(),
+                ToolResponseMessage.builder()
+                    .responses(List.of(new ToolResponseMessage.ToolResponse("c1", "weather", "\"sunny\"")))
+                    .build())));
+        assertThat(this.lastRequest.get().messages()).containsExactly(new ChatMessage("user", "Weather?"),
+                new ChatMessage("assistant", "", List.of(new ChatMessage.ToolCall("c1", "weather", "{\"city\":\"P\"}")),
+                        null, null),
+                new ChatMessage("tool", "\"sunny\"", List.of(), "c1", "weather"));
+    }
+
+    @Test
+    void theOutputSchemaGoesToTheEngine() {
+        String schema = "{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"integer\"}}}";
+        SpeculaChatModel model = model(SpeculaChatOptions.builder().build());
+        // As ChatClient's native structured output sets it: mutate().outputSchema(..) on the merged options.
+        var options = model.getOptions().mutate().outputSchema(schema).build();
+        model.call(new Prompt("Hi", options));
+        assertThat(this.lastRequest.get().outputSchema()).isEqualTo(schema);
+        model.call(new Prompt("Hi"));
+        assertThat(this.lastRequest.get().outputSchema()).isNull();
+    }
+
+    @Test
+    void mediaIsRefused() {
+        SpeculaChatModel model = model(SpeculaChatOptions.builder().build());
         UserMessage withImage = UserMessage.builder().text("What is this?")
             .media(new Media(MimeTypeUtils.IMAGE_PNG, new org.springframework.core.io.ByteArrayResource(new byte[] { 1 })))
             .build();

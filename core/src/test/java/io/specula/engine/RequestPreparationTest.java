@@ -35,7 +35,7 @@ class RequestPreparationTest {
 
     RequestPreparation preparation(int maxTokensCap) {
         return new RequestPreparation(new PromptEncoder(this.tokenizer, false), new io.specula.generate.ContextWindow(CONTEXT),
-                maxTokensCap);
+                maxTokensCap, new io.specula.generate.structured.StructuredOutput(this.tokenizer));
     }
 
     RequestPreparation.Prepared prepare(ChatRequest request) {

@@ -57,6 +57,16 @@ class SpeculaEngineTest {
     }
 
     @Test
+    void toolsForAModelWhoseTemplateRendersNoneAreRefusedNamingThem() {
+        ChatRequest request = new ChatRequest(List.of(new io.specula.tokenizer.ChatMessage("user", "Weather?")),
+                DecodingOptions.UNSET, null, List.of(new io.specula.tokenizer.ChatTool("weather", "d", "{}")));
+        assertThatThrownBy(() -> withNgram.chat(request, null, () -> false))
+            .isInstanceOf(io.specula.InvalidRequestException.class)
+            .hasMessageContaining("tools: the model, which has no chat template, does not render tools")
+            .hasMessageContaining("Qwen 2.5/3, Llama 3.1+");
+    }
+
+    @Test
     void speculativeGreedyOutputEqualsTargetOnlyOutput() {
         for (SpeculaEngine engine : List.of(withModelDrafter, withNgram)) {
             for (String prompt : List.of("The quick brown fox", "Hello, world! How are", "In the forest there")) {

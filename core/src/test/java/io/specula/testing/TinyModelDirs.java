@@ -23,6 +23,20 @@ public final class TinyModelDirs {
     }
 
     /**
+     * A Qwen-style target with Qwen3's chat template (byte-level BPE) in {@code dir/target} and its twin (same seed)
+     * in {@code dir/drafter}, so that every draft is accepted; bos_token_id is {@code <|endoftext|>}, as in Qwen2.5's
+     * config.json. What the application-level tests run the starter on.
+     */
+    public static Path qwenTwins(Path dir, long seed) {
+        int bos = TinyTokenizers.tokenId(TokenizerKind.GPT2_BYTE_LEVEL, ChatTemplateKind.QWEN, "<|endoftext|>");
+        for (String name : java.util.List.of("target", "drafter")) {
+            write(dir.resolve(name), TinyModels.Family.QWEN2, TokenizerKind.GPT2_BYTE_LEVEL, ChatTemplateKind.QWEN,
+                    spec -> spec.seed(seed).bos(bos));
+        }
+        return dir;
+    }
+
+    /**
      * Writes a whole model directory.
      *
      * @param adjust changes to the default tiny spec (sizes, seed, dtype, ...)

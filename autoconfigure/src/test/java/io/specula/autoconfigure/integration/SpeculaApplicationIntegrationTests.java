@@ -16,10 +16,6 @@ import io.specula.engine.SpeculaEngine;
 import io.specula.chat.SpeculaChatOptions;
 import io.specula.generate.FinishReason;
 import io.specula.testing.TinyModelDirs;
-import io.specula.testing.TinyModels;
-import io.specula.testing.TinyTokenizers;
-import io.specula.testing.TinyTokenizers.ChatTemplateKind;
-import io.specula.testing.TinyTokenizers.TokenizerKind;
 import org.junit.jupiter.api.Test;
 import reactor.core.publisher.Flux;
 
@@ -52,7 +48,7 @@ import static org.assertj.core.api.Assertions.assertThat;
         webEnvironment = WebEnvironment.RANDOM_PORT,
         properties = { "spring.ai.specula.chat.temperature=0", "spring.ai.specula.chat.max-tokens=32",
                 "spring.ai.specula.chat.draft-tokens=4", "spring.ai.specula.chat.draft-policy=fixed",
-                "management.endpoints.web.exposure.include=health,prometheus,speculative,metrics",
+                "management.endpoints.web.exposure.include=health,prometheus,specula,metrics",
                 "management.endpoint.health.show-details=always" })
 class SpeculaApplicationIntegrationTests {
 
@@ -68,15 +64,9 @@ class SpeculaApplicationIntegrationTests {
 
     static Path writeModels() {
         try {
-            Path dir = Files.createDirectories(Path.of("target", "integration-models")).toAbsolutePath();
-            // As in Qwen2.5's config.json, bos_token_id is <|endoftext|> (the fixture's default, -1, is refused).
-            int bos = TinyTokenizers.tokenId(TokenizerKind.GPT2_BYTE_LEVEL, ChatTemplateKind.QWEN, "<|endoftext|>");
-            for (String name : List.of("target", "drafter")) {
-                // same seed: the drafter is the target's twin, so every drafted token is accepted
-                TinyModelDirs.write(dir.resolve(name), TinyModels.Family.QWEN2, TokenizerKind.GPT2_BYTE_LEVEL,
-                        ChatTemplateKind.QWEN, spec -> spec.seed(7).bos(bos));
-            }
-            return dir;
+            // The drafter is the target's twin, so every drafted token is accepted.
+            return TinyModelDirs.qwenTwins(Files.createDirectories(Path.of("target", "integration-models"))
+                .toAbsolutePath(), 7);
         }
         catch (IOException ex) {
             throw new UncheckedIOException(ex);
@@ -218,7 +208,7 @@ class SpeculaApplicationIntegrationTests {
     @Test
     void speculativeEndpointShowsThePairAndTheStatisticsButNoText() {
         this.chatClientBuilder.build().prompt().user(QUESTION).call().content();
-        Map<?, ?> body = http().get().uri("/actuator/speculative").retrieve().body(Map.class);
+        Map<?, ?> body = http().get().uri("/actuator/specula").retrieve().body(Map.class);
         Map<?, ?> models = (Map<?, ?>) body.get("models");
         assertThat(models.get("target")).isEqualTo("target");
         assertThat(models.get("drafter")).isEqualTo("drafter");
@@ -236,12 +226,12 @@ class SpeculaApplicationIntegrationTests {
         // The default (adaptive) policy's choices and estimates are visible once a request used it.
         this.chatClientBuilder.build().prompt().user(QUESTION)
             .options(SpeculaChatOptions.builder().draftPolicy(DraftPolicy.ADAPTIVE)).call().content();
-        Map<?, ?> policy = (Map<?, ?>) http().get().uri("/actuator/speculative").retrieve().body(Map.class).get("policy");
+        Map<?, ?> policy = (Map<?, ?>) http().get().uri("/actuator/specula").retrieve().body(Map.class).get("policy");
         assertThat(((Number) policy.get("steps")).longValue()).isPositive();
         assertThat((List<?>) policy.get("chosenDraftLengths")).hasSize(17);
         assertThat(((Number) policy.get("draftMillisPerToken")).doubleValue()).isPositive();
 
-        String raw = http().get().uri("/actuator/speculative").retrieve().body(String.class);
+        String raw = http().get().uri("/actuator/specula").retrieve().body(String.class);
         assertThat(raw).doesNotContain("quick brown fox");
     }
 
@@ -265,6 +255,42 @@ class SpeculaApplicationIntegrationTests {
     }
 
     @Test
+    void timeToFirstTokenAndQueueTimeAreMetersAndMetadataCallAndStream() {
+        ChatClient chatClient = this.chatClientBuilder.build();
+        long started = System.nanoTime();
+        ChatResponse call = chatClient.prompt().user(QUESTION).call().chatResponse();
+        double wall = (System.nanoTime() - started) / 1e9;
+        Double ttft = call.getResult().getMetadata().get(SpeculaChatMetadata.TIME_TO_FIRST_TOKEN);
+        Double queue = call.getResult().getMetadata().get(SpeculaChatMetadata.QUEUE_TIME);
+        // Plausible: positive, the queue before the first token, both within the call's own wall time.
+        assertThat(queue).isNotNull().isGreaterThanOrEqualTo(0.0);
+        assertThat(ttft).isNotNull().isPositive().isGreaterThanOrEqualTo(queue).isLessThanOrEqualTo(wall);
+
+        List<ChatResponse> chunks = chatClient.prompt().user(QUESTION).stream().chatResponse().collectList()
+            .block(Duration.ofSeconds(60));
+        Double streamedTtft = chunks.get(chunks.size() - 1).getResult().getMetadata()
+            .get(SpeculaChatMetadata.TIME_TO_FIRST_TOKEN);
+        assertThat(streamedTtft).isNotNull().isPositive();
+
+        String scrape = http().get().uri("/actuator/prometheus").retrieve().body(String.class);
+        java.util.regex.Matcher count = java.util.regex.Pattern
+            .compile("gen_ai_server_time_to_first_token_seconds_count\\{([^}]*)\\} (\\S+)")
+            .matcher(scrape);
+        assertThat(count.find()).as(scrape).isTrue();
+        assertThat(count.group(1)).contains("gen_ai_operation_name=\"chat\"", "gen_ai_system=\"specula\"",
+                "gen_ai_response_model=\"target\"");
+        assertThat(Double.parseDouble(count.group(2))).isGreaterThanOrEqualTo(2);
+        java.util.regex.Matcher sum = java.util.regex.Pattern
+            .compile("gen_ai_server_time_to_first_token_seconds_sum\\{[^}]*\\} (\\S+)").matcher(scrape);
+        assertThat(sum.find()).isTrue();
+        assertThat(Double.parseDouble(sum.group(1))).isPositive();
+        // The semantic conventions' buckets, for dashboards that compare providers.
+        assertThat(scrape).contains("gen_ai_server_time_to_first_token_seconds_bucket{")
+            .contains("le=\"0.25\"")
+            .containsPattern("specula_request_queue_time_seconds_count\\{drafter=\"drafter\",target=\"target\"\\}");
+    }
+
+    @Test
     void neitherTheEndpointNorTheMetricsEverShowPromptOrCompletionText() {
         String canary = "Zqx7 canary-prompt Wmv3";
         String answer = this.chatClientBuilder.build().prompt().user(canary).call().content();
@@ -277,7 +303,7 @@ class SpeculaApplicationIntegrationTests {
         assertThat(streamed).isNotEmpty();
 
         List<String> pages = new ArrayList<>();
-        for (String uri : List.of("/actuator/speculative", "/actuator/prometheus", "/actuator/health",
+        for (String uri : List.of("/actuator/specula", "/actuator/prometheus", "/actuator/health",
                 "/actuator/metrics")) {
             pages.add(http().get().uri(uri).retrieve().body(String.class));
         }

@@ -178,8 +178,63 @@ class RejectionSamplerTest {
     }
 
     static Result simulate(SamplingParams params, float[][] drafter, long seed, AcceptanceRule rule) {
+        return simulate(params, drafter, seed, rule, null);
+    }
+
+    /**
+     * Structured output's rule: a mask that depends on the output before the position, applied to p and q alike
+     * (through the history), keeps speculative sampling exact for the masked target distribution.
+     */
+    @ParameterizedTest(name = "{0} q")
+    @ValueSource(strings = {"close", "far", "one-hot (n-gram)"})
+    void aConstraintOnTheOutputKeepsSpeculativeSamplingExact(String kind) {
+        float[][] drafter = switch (kind) {
+            case "close" -> CLOSE;
+            case "far" -> FAR;
+            default -> null;
+        };
+        SamplingParams params = new SamplingParams(0.9, 0, 1, null, 0, 0);
+        Result r = simulate(params, drafter, 777 + kind.length(), RejectionSampler.INSTANCE, ParityConstraint::new);
+        assertThat(r.firstPValue).as("first token, p-value").isGreaterThan(ALPHA);
+        assertThat(r.secondPValue).as("second token given the first draft accepted, p-value").isGreaterThan(ALPHA);
+        assertThat(r.impossible).as("tokens the constraint excludes were emitted").isZero();
+    }
+
+    /** Even output lengths allow the even tokens and 3, odd ones the odd tokens and 4: the mask follows the output. */
+    static final class ParityConstraint implements io.specula.generate.TokenConstraint {
+        private int depth;
+
+        ParityConstraint(int maxTokens, java.util.Set<Integer> eos) {
+        }
+
+        @Override
+        public float[] mask(float[] logits) {
+            float[] masked = logits.clone();
+            for (int t = 0; t < masked.length; t++) {
+                boolean allowed = t % 2 == depth % 2 || t == (depth % 2 == 0 ? 3 : 4);
+                if (!allowed) {
+                    masked[t] = Float.NEGATIVE_INFINITY;
+                }
+            }
+            return masked;
+        }
+
+        @Override
+        public void push(int token) {
+            depth++;
+        }
+
+        @Override
+        public void pop() {
+            depth--;
+        }
+    }
+
+    static Result simulate(SamplingParams params, float[][] drafter, long seed, AcceptanceRule rule,
+                           io.specula.generate.TokenConstraint.Factory constraint) {
         LogitsProcessor processor = new LogitsProcessor(params);
-        TokenCounts history = new TokenCounts(V);
+        TokenCounts history = constraint == null ? new TokenCounts(V)
+                : new TokenCounts(V, constraint.start(100, java.util.Set.of()));
         history.add(1);
         history.add(1);
         history.add(4);

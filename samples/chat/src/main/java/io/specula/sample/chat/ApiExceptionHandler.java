@@ -17,6 +17,7 @@ import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.HttpStatusCode;
 import org.springframework.http.MediaType;
+import org.springframework.http.ProblemDetail;
 import org.springframework.http.ResponseEntity;
 import org.springframework.http.converter.HttpMessageNotReadableException;
 import org.springframework.web.ErrorResponseException;
@@ -24,7 +25,7 @@ import org.springframework.web.bind.annotation.ExceptionHandler;
 import org.springframework.web.bind.annotation.RestControllerAdvice;
 
 /**
- * Errors of the API as JSON {@link ErrorBody}: 400 for a request the sample refuses (naming the field), 503 with a
+ * Errors of the API as RFC 9457 problems ({@link ErrorBody}, {@code application/problem+json}): 400 for a request the sample refuses (naming the field), 503 with a
  * {@code Retry-After} header when the engine's admission queue refuses the request ({@link EngineBusyException}, also
  * as the cause of another exception, and for the stream when it is refused before its first event), 500 for a
  * generation the engine could not complete. Nothing here stops the application: the next request is served as usual.
@@ -68,22 +69,22 @@ public class ApiExceptionHandler {
 
     /** The engine refused the request before doing any work: 503, retry later. */
     @ExceptionHandler
-    ResponseEntity<ErrorBody> busy(EngineBusyException ex) {
+    ResponseEntity<ProblemDetail> busy(EngineBusyException ex) {
         logger.debug("Request refused: {}", ErrorBody.describe(ex));
         return ResponseEntity.status(HttpStatus.SERVICE_UNAVAILABLE)
             .header(HttpHeaders.RETRY_AFTER, Long.toString(this.retryAfterSeconds))
-            .contentType(MediaType.APPLICATION_JSON)
+            .contentType(MediaType.APPLICATION_PROBLEM_JSON)
             .body(ErrorBody.busy(ex, this.retryAfterSeconds));
     }
 
     @ExceptionHandler
-    ResponseEntity<ErrorBody> invalidRequest(InvalidRequestException ex) {
+    ResponseEntity<ProblemDetail> invalidRequest(InvalidRequestException ex) {
         return json(HttpStatus.BAD_REQUEST, ErrorBody.of(ex));
     }
 
     /** JSON that does not parse, or a value of the wrong type: the message names the field when Jackson knows it. */
     @ExceptionHandler
-    ResponseEntity<ErrorBody> unreadable(HttpMessageNotReadableException ex) {
+    ResponseEntity<ProblemDetail> unreadable(HttpMessageNotReadableException ex) {
         InvalidRequestException invalid;
         if (ex.getCause() instanceof JacksonException jackson && !(jackson instanceof StreamReadException)) {
             String field = path(jackson.getPath());
@@ -103,15 +104,16 @@ public class ApiExceptionHandler {
 
     /** Spring MVC's own errors (405, 406, async timeouts, ...) keep their status. */
     @ExceptionHandler
-    ResponseEntity<ErrorBody> framework(ErrorResponseException ex) {
+    ResponseEntity<ProblemDetail> framework(ErrorResponseException ex) {
         HttpStatusCode status = ex.getStatusCode();
         String detail = ex.getBody().getDetail();
-        return json(status, new ErrorBody("request_error", detail != null ? detail : status.toString(), null, null));
+        return json(status, ErrorBody.problem(status, "request_error", "Request error",
+                detail != null ? detail : status.toString()));
     }
 
     /** The engine failed: a clear message, logged with its stack trace (or busy, as the cause of another error). */
     @ExceptionHandler
-    ResponseEntity<ErrorBody> engineError(RuntimeException ex) {
+    ResponseEntity<ProblemDetail> engineError(RuntimeException ex) {
         EngineBusyException busy = ErrorBody.busyCause(ex);
         if (busy != null) {
             return busy(busy);
@@ -121,11 +123,11 @@ public class ApiExceptionHandler {
     }
 
     /**
-     * Always JSON, also for a client of the stream that accepts only text/event-stream (as browsers' fetch of the
-     * page does): a preset content type is not negotiated.
+     * Always application/problem+json, also for a client of the stream that accepts only text/event-stream (as
+     * browsers' fetch of the page does): a preset content type is not negotiated.
      */
-    private static ResponseEntity<ErrorBody> json(HttpStatusCode status, ErrorBody body) {
-        return ResponseEntity.status(status).contentType(MediaType.APPLICATION_JSON).body(body);
+    private static ResponseEntity<ProblemDetail> json(HttpStatusCode status, ProblemDetail body) {
+        return ResponseEntity.status(status).contentType(MediaType.APPLICATION_PROBLEM_JSON).body(body);
     }
 
     /** A JSON path such as {@code options.stop[1]}. */

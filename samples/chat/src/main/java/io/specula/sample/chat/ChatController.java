@@ -29,7 +29,7 @@ import org.springframework.web.bind.annotation.RestController;
  * statistics);</li>
  * <li>{@code POST /api/chat/stream}: the same request, answered with server-sent events: {@code token} events
  * ({@link ChatAnswer.Delta}: a text delta and the source of each of its tokens), then one {@code done} event
- * ({@link ChatAnswer} without text), or one {@code error} event ({@link ErrorBody}) if the generation fails after the
+ * ({@link ChatAnswer} without text), or one {@code error} event (an RFC 9457 problem, {@link ErrorBody}) if the generation fails after the
  * stream has started. A request that the engine's admission queue refuses gets 503 with {@code Retry-After}, as
  * {@code /api/chat} does.</li>
  * </ul>

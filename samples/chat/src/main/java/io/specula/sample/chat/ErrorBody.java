@@ -1,8 +1,8 @@
 package io.specula.sample.chat;
 
+import java.net.URI;
 import java.util.List;
 
-import com.fasterxml.jackson.annotation.JsonInclude;
 import io.specula.EngineBusyException;
 import io.specula.FieldError;
 import io.specula.InvalidRequestException;
@@ -10,25 +10,49 @@ import io.specula.SpeculaException;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 
-/**
- * Every error the API returns, as JSON (and as the data of the stream's {@code error} event).
- *
- * @param error   {@code invalid_request} (400), {@code busy} (503: the engine's queue is full, retry later),
- *                {@code engine_error} (500), ...
- * @param message what went wrong, for a person
- * @param field   the first field at fault, for invalid requests
- * @param errors  every field at fault, for invalid requests
- */
-@JsonInclude(JsonInclude.Include.NON_NULL)
-public record ErrorBody(String error, String message, @Nullable String field, @Nullable List<FieldError> errors) {
+import org.springframework.http.HttpStatus;
+import org.springframework.http.HttpStatusCode;
+import org.springframework.http.ProblemDetail;
 
-    static ErrorBody of(InvalidRequestException ex) {
-        return new ErrorBody("invalid_request", ex.getMessage(), ex.errors().get(0).field(), ex.errors());
+/**
+ * Every error the API returns, as an RFC 9457 problem ({@code application/problem+json}; also the data of the
+ * stream's {@code error} event): {@code type} (a URN naming the kind of error), {@code title}, {@code status},
+ * {@code detail} (what went wrong, for a person) and the extension members
+ * <ul>
+ *   <li>{@code error}: {@code invalid_request} (400), {@code busy} (503: the engine's queue is full, retry later),
+ *       {@code engine_error} (500), {@code request_error} (Spring MVC's own errors);</li>
+ *   <li>{@code field}: the first field at fault, and {@code errors}: every field at fault ({@code field},
+ *       {@code message}), for invalid requests.</li>
+ * </ul>
+ * Before RFC 9457 the body was {@code {error, message, field, errors}}: {@code message} is now {@code detail}.
+ */
+final class ErrorBody {
+
+    /** The URN prefix of the problem types: {@code urn:specula:problem:invalid_request}, ... */
+    static final String TYPE_PREFIX = "urn:specula:problem:";
+
+    private ErrorBody() {
     }
 
-    static ErrorBody busy(EngineBusyException ex, long retryAfterSeconds) {
-        return new ErrorBody("busy", "The engine is busy (" + describe(ex) + "); retry in " + retryAfterSeconds
-                + " s", null, null);
+    static ProblemDetail problem(HttpStatusCode status, String error, String title, String detail) {
+        ProblemDetail problem = ProblemDetail.forStatusAndDetail(status, detail);
+        problem.setType(URI.create(TYPE_PREFIX + error));
+        problem.setTitle(title);
+        problem.setProperty("error", error);
+        return problem;
+    }
+
+    static ProblemDetail of(InvalidRequestException ex) {
+        ProblemDetail problem = problem(HttpStatus.BAD_REQUEST, "invalid_request", "Invalid request", ex.getMessage());
+        List<FieldError> errors = ex.errors();
+        problem.setProperty("field", errors.get(0).field());
+        problem.setProperty("errors", errors);
+        return problem;
+    }
+
+    static ProblemDetail busy(EngineBusyException ex, long retryAfterSeconds) {
+        return problem(HttpStatus.SERVICE_UNAVAILABLE, "busy", "Engine busy",
+                "The engine is busy (" + describe(ex) + "); retry in " + retryAfterSeconds + " s");
     }
 
     /** The {@link EngineBusyException} that {@code ex} is or was caused by, if any. */
@@ -41,8 +65,9 @@ public record ErrorBody(String error, String message, @Nullable String field, @N
         return null;
     }
 
-    static ErrorBody engine(Throwable ex) {
-        return new ErrorBody("engine_error", "The engine could not generate an answer: " + describe(ex), null, null);
+    static ProblemDetail engine(Throwable ex) {
+        return problem(HttpStatus.INTERNAL_SERVER_ERROR, "engine_error", "Generation failed",
+                "The engine could not generate an answer: " + describe(ex));
     }
 
     /**

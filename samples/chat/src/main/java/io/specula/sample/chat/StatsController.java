@@ -7,7 +7,7 @@ import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.RestController;
 
 /**
- * {@code GET /api/stats}: what the page needs besides {@code /actuator/speculative}: the start-up benchmark (plain
+ * {@code GET /api/stats}: what the page needs besides {@code /actuator/specula}: the start-up benchmark (plain
  * target against speculative decoding) and the request limits; and the server process (its id and resident memory),
  * which the HTTP load test ({@code specula loadtest --url}) reads at the start and the end of a run.
  */

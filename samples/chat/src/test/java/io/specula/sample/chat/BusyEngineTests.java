@@ -101,10 +101,11 @@ class BusyEngineTests extends SampleApplicationTestBase {
             assertThat(refused.statusCode()).as(endpoint[0] + ": " + refused.body()).isEqualTo(503);
             assertThat(refused.headers().firstValue("Retry-After")).as(endpoint[0]).hasValue("3");
             assertThat(refused.headers().firstValue("Content-Type")).hasValueSatisfying(
-                    type -> assertThat(type).startsWith("application/json"));
+                    type -> assertThat(type).startsWith("application/problem+json"));
             JsonNode error = this.json.readTree(refused.body());
+            assertThat(error.get("status").asInt()).isEqualTo(503);
             assertThat(error.get("error").asString()).isEqualTo("busy");
-            assertThat(error.get("message").asString()).contains("engine busy")
+            assertThat(error.get("detail").asString()).contains("engine busy")
                 .contains("max-concurrent-requests=1")
                 .contains("retry in 3 s");
         }
@@ -133,10 +134,10 @@ class BusyEngineTests extends SampleApplicationTestBase {
     void busyAsTheCauseOfAnotherExceptionIsStill503() {
         EngineBusyException busy = new EngineBusyException(EngineBusyException.Reason.QUEUE_TIMEOUT,
                 "engine busy: the request waited 2500 ms for a slot");
-        ResponseEntity<ErrorBody> wrapped = this.handler.engineError(new IllegalStateException("wrapped", busy));
+        ResponseEntity<org.springframework.http.ProblemDetail> wrapped = this.handler.engineError(new IllegalStateException("wrapped", busy));
         assertThat(wrapped.getStatusCode().value()).isEqualTo(503);
         assertThat(wrapped.getHeaders().getFirst("Retry-After")).isEqualTo("3");
-        assertThat(wrapped.getBody().error()).isEqualTo("busy");
+        assertThat(wrapped.getBody().getProperties().get("error")).isEqualTo("busy");
         assertThat(this.handler.engineError(new SpeculaException("prompt: too long")).getStatusCode().value())
             .isEqualTo(500);
     }

@@ -131,12 +131,16 @@ class ChatApiTests extends SampleApplicationTestBase {
         for (String path : List.of("/api/chat", "/api/chat/stream")) {
             HttpResponse<String> response = post(path, body);
             assertThat(response.statusCode()).as(path).isEqualTo(400);
+            // RFC 9457: application/problem+json with type, title, status and detail.
             assertThat(response.headers().firstValue("Content-Type")).hasValueSatisfying(
-                    type -> assertThat(type).startsWith("application/json"));
+                    type -> assertThat(type).startsWith("application/problem+json"));
             JsonNode error = this.json.readTree(response.body());
+            assertThat(error.get("type").asString()).isEqualTo("urn:specula:problem:invalid_request");
+            assertThat(error.get("title").asString()).isEqualTo("Invalid request");
+            assertThat(error.get("status").asInt()).isEqualTo(400);
             assertThat(error.get("error").asString()).isEqualTo("invalid_request");
             assertThat(error.get("field").asString()).as(response.body()).isEqualTo(field);
-            assertThat(error.get("message").asString()).as(response.body()).startsWith(field + ": ");
+            assertThat(error.get("detail").asString()).as(response.body()).startsWith(field + ": ");
         }
     }
 
@@ -166,12 +170,13 @@ class ChatApiTests extends SampleApplicationTestBase {
         assertThat(call.statusCode()).isEqualTo(500);
         JsonNode error = this.json.readTree(call.body());
         assertThat(error.get("error").asString()).isEqualTo("engine_error");
-        assertThat(error.get("message").asString()).contains("context window");
+        assertThat(error.get("detail").asString()).contains("context window");
 
         HttpResponse<String> stream = post("/api/chat/stream", request(tooLong, "{}"));
         List<Event> events = events(stream.body());
         assertThat(events).extracting(Event::name).containsExactly("error");
-        assertThat(this.json.readTree(events.get(0).data()).get("message").asString()).contains("context window");
+        assertThat(this.json.readTree(events.get(0).data()).get("detail").asString()).contains("context window");
+        assertThat(this.json.readTree(events.get(0).data()).get("status").asInt()).isEqualTo(500);
 
         assertThat(post("/api/chat", request(QUESTION, "{}")).statusCode()).isEqualTo(200);
     }
@@ -207,7 +212,7 @@ class ChatApiTests extends SampleApplicationTestBase {
         assertThat(page.body()).contains("<title>Specula").contains("app.js");
         assertThat(get("/app.js").statusCode()).isEqualTo(200);
         assertThat(get("/app.css").statusCode()).isEqualTo(200);
-        JsonNode speculative = this.json.readTree(get("/actuator/speculative").body());
+        JsonNode speculative = this.json.readTree(get("/actuator/specula").body());
         assertThat(speculative.at("/models/target").asString()).isEqualTo("target");
         assertThat(speculative.at("/models/drafter").asString()).isEqualTo("drafter");
         assertThat(speculative.at("/configuration/draftPolicy").asString()).isEqualTo("fixed");

@@ -134,7 +134,7 @@ class ChatPageBrowserTests extends SampleApplicationTestBase {
             .executeScript("return document.getElementById('answer').textContent;");
         assertThat(shown).isEqualTo(restAnswer(QUESTION, 24));
 
-        // the figures: acceptance rate and mean acceptance length from /actuator/speculative, tokens/s of the
+        // the figures: acceptance rate and mean acceptance length from /actuator/specula, tokens/s of the
         // answer, speed-up from the start-up benchmark
         waiting(30).until(d -> text("stat-acceptance").matches("\\d+(\\.\\d)?%"));
         assertThat(text("stat-acceptance")).isEqualTo("100%");
