@@ -12,6 +12,7 @@
     acceptance: $('stat-acceptance'), acceptanceHint: $('stat-acceptance-hint'), length: $('stat-length'),
     tps: $('stat-tps'), tpsHint: $('stat-tps-hint'), speedup: $('stat-speedup'), speedupHint: $('stat-speedup-hint'),
     chart: $('chart'), benchStatus: $('bench-status'), benchNote: $('bench-note'),
+    policyStatus: $('policy-status'), policyNote: $('policy-note'),
   };
 
   const FAST_POLL_MS = 1000;
@@ -48,6 +49,8 @@
     state.firstTokenAt = 0;
   }
 
+  // A delta carries the text of several tokens (the server sends at most a few events a second); its segments say
+  // which text came from drafted tokens and which from the target's own, so each gets its colour.
   function appendDelta(delta) {
     const sources = delta.sources || [];
     const drafted = sources.filter((s) => s === 'DRAFTER').length;
@@ -55,13 +58,18 @@
     state.tokens.drafter += drafted;
     state.tokens.target += target;
     if (!delta.text) return;
-    const kind = drafted && target ? 'mixed' : drafted ? 'drafter' : 'target';
-    const span = el('span', `tok ${kind} fresh`, delta.text);
-    span.title = sources.length > 1
-      ? `${sources.length} tokens: ${sources.map((s) => s.toLowerCase()).join(', ')}`
-      : kind === 'drafter' ? 'drafted token, accepted by the target' : 'token produced by the target';
-    span.addEventListener('animationend', () => span.classList.remove('fresh'), { once: true });
-    els.answer.append(span);
+    const segments = delta.segments && delta.segments.length
+      ? delta.segments
+      : [{ text: delta.text, source: drafted && target ? 'MIXED' : drafted ? 'DRAFTER' : 'TARGET' }];
+    for (const segment of segments) {
+      if (!segment.text) continue;
+      const kind = segment.source.toLowerCase();
+      const span = el('span', `tok ${kind} fresh`, segment.text);
+      span.title = kind === 'drafter' ? 'drafted tokens, accepted by the target'
+        : kind === 'target' ? 'tokens produced by the target' : 'tokens of both sources';
+      span.addEventListener('animationend', () => span.classList.remove('fresh'), { once: true });
+      els.answer.append(span);
+    }
     els.answer.scrollTop = els.answer.scrollHeight;
     if (!state.firstTokenAt) state.firstTokenAt = performance.now();
     const produced = state.tokens.drafter + state.tokens.target;
@@ -231,7 +239,19 @@
     els.models.replaceChildren(...chips);
   }
 
+  function showPolicy(policy) {
+    if (!policy) {
+      els.policyStatus.textContent = 'n/a';
+      els.policyNote.textContent = 'No adaptive draft policy (no drafter loaded).';
+      return;
+    }
+    els.policyStatus.textContent = policy.drafting ? 'drafting' : 'not drafting';
+    els.policyStatus.className = `badge ${policy.drafting ? 'done' : 'off'}`;
+    els.policyNote.textContent = policy.reason;
+  }
+
   function showFigures(data) {
+    showPolicy(data.policy);
     const recent = data.recent || {};
     const total = data.cumulative || {};
     if (recent.acceptanceRate != null) {
@@ -350,10 +370,14 @@
           $(`bench-${key}-tokens`).textContent = run.tokens;
           $(`bench-${key}-s`).textContent = num(run.seconds, 2);
         }
-        els.benchNote.textContent = `Greedy, ${b.maxTokens} tokens of a fixed prompt, fastest of each mode. `
-          + (b.sameText ? 'Both gave the same text, as they must.' : 'The two texts differed!')
-          + (b.speculative.draftedTokens > 0 ? ` Acceptance ${pct(b.speculative.acceptanceRate)}.`
-            : ' The draft policy chose not to speculate on this pair (it would not pay).');
+        const s = b.speculative;
+        $('bench-spec-drafted').textContent = `${s.draftedTokens} (${s.acceptedTokens} kept)`;
+        els.benchNote.textContent = `Greedy, ${b.maxTokens} tokens of a fixed prompt: medians of ${b.rounds} `
+          + `alternating rounds after a warm-up of each mode. `
+          + (b.sameText ? 'Every run gave the same text, as it must.' : 'The texts differed!')
+          + (s.draftedTokens > 0
+            ? ` ${s.acceptedTokens} of ${s.draftedTokens} drafted tokens accepted (${pct(s.acceptanceRate)}).`
+            : ` Nothing was drafted, so this is no measure of speculation: ${b.notDrafting || 'the draft policy chose the target alone'}.`);
       } else if (b.status === 'failed') {
         again = false;
         els.speedup.textContent = '—';

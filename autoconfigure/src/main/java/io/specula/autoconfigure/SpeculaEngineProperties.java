@@ -126,6 +126,19 @@ public class SpeculaEngineProperties implements Validator {
     private int maxTokensCap = 0;
 
     /**
+     * When the application stops, how long the requests in flight may go on before they are stopped (each ends with an
+     * error at its next decoding step); new requests are refused at once and queued ones fail. The models are closed
+     * once no request uses them.
+     */
+    private Duration shutdownGracePeriod = ServingLimits.DEFAULT.shutdownGracePeriod();
+
+    /**
+     * The most prompt tokens one forward pass takes: a longer prompt is prefilled in chunks of this size, which bounds
+     * the pass's working memory (and each request's reservation against kv-cache-budget).
+     */
+    private int prefillChunkTokens = ServingLimits.DEFAULT.prefillChunkTokens();
+
+    /**
      * How long a request in flight may go without a decoding step before the health check reports the engine as
      * wedged (DOWN).
      */
@@ -280,6 +293,22 @@ public class SpeculaEngineProperties implements Validator {
         return this.adaptive;
     }
 
+    public Duration getShutdownGracePeriod() {
+        return this.shutdownGracePeriod;
+    }
+
+    public void setShutdownGracePeriod(Duration shutdownGracePeriod) {
+        this.shutdownGracePeriod = shutdownGracePeriod;
+    }
+
+    public int getPrefillChunkTokens() {
+        return this.prefillChunkTokens;
+    }
+
+    public void setPrefillChunkTokens(int prefillChunkTokens) {
+        this.prefillChunkTokens = prefillChunkTokens;
+    }
+
     void setAdaptive(Map<String, Object> adaptive) {
         this.adaptive = adaptive;
     }
@@ -287,7 +316,8 @@ public class SpeculaEngineProperties implements Validator {
     /** The limits of serving under load. */
     public ServingLimits toServingLimits() {
         return new ServingLimits(this.maxConcurrentRequests, this.maxQueuedRequests, this.queueTimeout,
-                this.kvCacheBudget != null ? this.kvCacheBudget.toBytes() : -1, this.maxTokensCap);
+                this.kvCacheBudget != null ? this.kvCacheBudget.toBytes() : -1, this.maxTokensCap,
+                this.shutdownGracePeriod, this.prefillChunkTokens);
     }
 
     /**

@@ -30,6 +30,12 @@ public class SpeculaPolicyMetrics implements MeterBinder {
 
     public static final String DRAFT_COST = "specula.policy.draft.cost";
 
+    public static final String DRAFT_FIXED_COST = "specula.policy.draft.fixed.cost";
+
+    public static final String CATCH_UP_COST = "specula.policy.catch.up.cost";
+
+    public static final String DRAFTING = "specula.policy.drafting";
+
     public static final String VERIFY_COST = "specula.policy.verify.cost";
 
     private final Supplier<AdaptiveSnapshot> policy;
@@ -72,8 +78,23 @@ public class SpeculaPolicyMetrics implements MeterBinder {
                 .register(registry);
         }
         Gauge.builder(DRAFT_COST, this.policy, p -> p.get().draftNanosPerToken() / 1e9)
-            .description("The policy's smoothed cost of one drafter step")
+            .description("The policy's estimated cost of a draft per drafted token (on top of its fixed part)")
             .baseUnit("seconds")
+            .tags(this.tags)
+            .register(registry);
+        Gauge.builder(DRAFT_FIXED_COST, this.policy, p -> p.get().draftFixedNanos() / 1e9)
+            .description("The policy's estimated fixed cost of a draft, whatever its length")
+            .baseUnit("seconds")
+            .tags(this.tags)
+            .register(registry);
+        Gauge.builder(CATCH_UP_COST, this.policy, p -> p.get().catchUpNanosPerToken() / 1e9)
+            .description("The policy's estimated cost of catching the drafter up, per token it has not seen")
+            .baseUnit("seconds")
+            .tags(this.tags)
+            .register(registry);
+        Gauge.builder(DRAFTING, this.policy, p -> p.get().outlook().drafting() ? 1 : 0)
+            .description("1 while the adaptive policy's estimates say drafting pays, 0 while it decodes with the "
+                    + "target alone (and probes now and then)")
             .tags(this.tags)
             .register(registry);
         for (int w = 1; w <= maxGamma + 1; w++) {

@@ -81,20 +81,31 @@ public class SpeculativeEndpoint {
     }
 
     /**
-     * The default (adaptive) draft policy: what it chose and what it knows.
+     * The default (adaptive) draft policy: what it chose, what it knows and what it would do now.
      *
+     * @param drafting                  whether drafting pays by the current estimates
+     * @param reason                    why it drafts or not, in words
+     * @param expectedSpeedup           expected speed against the target alone of what it would do now (1: not
+     *                                  drafting)
+     * @param bestSpeedup               expected speed of the best draft length, even one that does not pay
      * @param steps                     decisions taken
      * @param plainStepShare            share of them decoded by the target alone (speculation did not pay)
-     * @param probes                    short drafts tried while speculation was off
+     * @param probes                    one-token drafts tried while speculation was off
      * @param successfulProbes          probes whose draft token was accepted
+     * @param probeInterval             plain steps between probes now (grows while probes fail)
      * @param chosenDraftLengths        index γ: how often the policy chose draft length γ
-     * @param acceptanceEstimate        index i: estimated probability that draft position i is accepted
-     * @param draftMillisPerToken       estimated cost of one drafter step
-     * @param verifyMillisByWidth       index w-1: estimated cost of a target pass over w positions
+     * @param acceptanceEstimate        index i: estimated probability that draft position i is accepted given the
+     *                                  earlier ones were (a position with little evidence: like the one before it)
+     * @param acceptanceEvidence        index i: recent trials behind that estimate (decayed; 0: prior only)
+     * @param draftFixedMillis          estimated fixed cost of a draft
+     * @param draftMillisPerToken       estimated cost of a draft per drafted token
+     * @param catchUpMillisPerToken     estimated cost of catching the drafter up, per token it has not seen
+     * @param verifyMillisByWidth       index w-1: estimated cost of a target pass over w positions (0: never measured)
      */
-    public record Policy(long steps, double plainStepShare, long probes, long successfulProbes,
-            long[] chosenDraftLengths, double[] acceptanceEstimate, double draftMillisPerToken,
-            double[] verifyMillisByWidth) {
+    public record Policy(boolean drafting, String reason, double expectedSpeedup, double bestSpeedup, long steps,
+            double plainStepShare, long probes, long successfulProbes, int probeInterval, long[] chosenDraftLengths,
+            double[] acceptanceEstimate, double[] acceptanceEvidence, double draftFixedMillis,
+            double draftMillisPerToken, double catchUpMillisPerToken, double[] verifyMillisByWidth) {
 
         static @Nullable Policy of(@Nullable AdaptiveSnapshot s) {
             if (s == null) {
@@ -104,8 +115,11 @@ public class SpeculativeEndpoint {
             for (int i = 0; i < verify.length; i++) {
                 verify[i] /= 1e6;
             }
-            return new Policy(s.steps(), s.plainShare(), s.probes(), s.successfulProbes(), s.draftLengthHistogram(),
-                    s.acceptanceByPosition(), s.draftNanosPerToken() / 1e6, verify);
+            AdaptiveSnapshot.Outlook outlook = s.outlook();
+            return new Policy(outlook.drafting(), outlook.reason(), outlook.expectedSpeedup(), outlook.bestSpeedup(),
+                    s.steps(), s.plainShare(), s.probes(), s.successfulProbes(), s.probeInterval(),
+                    s.draftLengthHistogram(), s.acceptanceByPosition(), s.evidenceByPosition(),
+                    s.draftFixedNanos() / 1e6, s.draftNanosPerToken() / 1e6, s.catchUpNanosPerToken() / 1e6, verify);
         }
     }
 

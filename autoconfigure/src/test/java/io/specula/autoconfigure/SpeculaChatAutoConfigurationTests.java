@@ -248,12 +248,13 @@ class SpeculaChatAutoConfigurationTests {
             .withPropertyValues("spring.ai.specula.target=" + dir, "spring.ai.specula.max-concurrent-requests=2",
                     "spring.ai.specula.max-queued-requests=5", "spring.ai.specula.queue-timeout=1500ms",
                     "spring.ai.specula.kv-cache-budget=64MB", "spring.ai.specula.max-tokens-cap=512",
-                    "spring.ai.specula.wedge-timeout=45s")
+                    "spring.ai.specula.wedge-timeout=45s", "spring.ai.specula.shutdown-grace-period=3s",
+                    "spring.ai.specula.prefill-chunk-tokens=256")
             .run(context -> {
                 SpeculaEngineProperties properties = context.getBean(SpeculaEngineProperties.class);
                 ServingLimits limits = properties.toEngineConfig().limits();
                 assertThat(limits).isEqualTo(new ServingLimits(2, 5, java.time.Duration.ofMillis(1500),
-                        64L * 1024 * 1024, 512));
+                        64L * 1024 * 1024, 512, java.time.Duration.ofSeconds(3), 256));
                 assertThat(properties.getWedgeTimeout()).isEqualTo(java.time.Duration.ofSeconds(45));
             });
         SpeculaEngineProperties defaults = new SpeculaEngineProperties();
@@ -426,6 +427,8 @@ class SpeculaChatAutoConfigurationTests {
         assertBindingFails("spring.ai.specula.kv-cache-budget=-1MB", "kvCacheBudget", "expected");
         assertBindingFails("spring.ai.specula.max-tokens-cap=-1", "maxTokensCap", "expected");
         assertBindingFails("spring.ai.specula.wedge-timeout=0s", "wedgeTimeout", "expected");
+        assertBindingFails("spring.ai.specula.shutdown-grace-period=-1s", "shutdownGracePeriod", "expected");
+        assertBindingFails("spring.ai.specula.prefill-chunk-tokens=0", "prefillChunkTokens", "expected");
         // The adaptive drafter's rules are AdaptiveConfig's, reported against the property.
         assertBindingFails("spring.ai.specula.adaptive.loss=mse", "loss", "expected \"kl\" or \"cross-entropy\"");
         assertBindingFails("spring.ai.specula.adaptive.held-out-fraction=1", "heldOutFraction",

@@ -3,7 +3,9 @@ package io.specula.cli;
 import io.specula.adaptive.AdaptiveConfig;
 import io.specula.speculative.policy.DraftPolicy;
 import io.specula.adaptive.AdaptiveDrafter;
+import io.specula.SpeculaException;
 import io.specula.engine.EngineConfig;
+import io.specula.engine.ServingLimits;
 import io.specula.engine.SpeculaEngine;
 import io.specula.speculative.SpeculationSettings;
 import io.specula.generate.GenerationRequest;
@@ -159,8 +161,15 @@ final class AdaptBenchCommand implements Callable<Integer> {
         List<Row> rows = new ArrayList<>();
         long mismatches = 0;
         double trainingSeconds = 0;
-        try (SpeculaEngine still = SpeculaEngine.load(EngineConfig.of(target, drafter.toString()));
-             SpeculaEngine adapting = SpeculaEngine.load(EngineConfig.of(target, drafter.toString()), config)) {
+        // On SIGTERM the engines close (the adaptive update stops at its next training step) before the JVM exits.
+        ServingLimits limits = ServingLimits.DEFAULT.withShutdownGracePeriod(Duration.ZERO);
+        try (SpeculaEngine still = SpeculaEngine.load(EngineConfig.of(target, drafter.toString()).withLimits(limits));
+             SpeculaEngine adapting = SpeculaEngine.load(EngineConfig.of(target, drafter.toString()).withLimits(limits),
+                     config);
+             StopOnShutdown guard = StopOnShutdown.install("adapt-bench", () -> {
+                 adapting.close();
+                 still.close();
+             })) {
             AdaptiveDrafter adaptive = adapting.adaptive().orElseThrow();
             // Warm-up (JIT) on the static engine only, so the adaptive one learns from the stream alone.
             GenerationRequest warm = GenerationRequest.of(still.tokenizer().encode(stream.get(0)[1]), maxTokens,
@@ -168,7 +177,7 @@ final class AdaptBenchCommand implements Callable<Integer> {
             for (int i = 0; i < 3; i++) {
                 still.generate(warm, fixed, null);
             }
-            for (int i = 0; i < stream.size(); i++) {
+            for (int i = 0; i < stream.size() && !guard.requested(); i++) {
                 Path update = updates.get(i);
                 if (update != null) {
                     long t0 = System.nanoTime();
@@ -188,8 +197,18 @@ final class AdaptBenchCommand implements Callable<Integer> {
                             adaptive.trainingSteps(), adaptive.updatesAccepted(), adaptive.updatesRejected());
                     out.flush();
                 }
-                GenerationResult a = still.generate(r, fixed, null);
-                GenerationResult b = adapting.generate(r, fixed, null);
+                GenerationResult a;
+                GenerationResult b;
+                try {
+                    a = still.generate(r, fixed, null);
+                    b = adapting.generate(r, fixed, null);
+                }
+                catch (SpeculaException e) {
+                    if (guard.requested()) {
+                        break;
+                    }
+                    throw e;
+                }
                 if (!Arrays.equals(a.tokenIds(), b.tokenIds())) {
                     mismatches++;
                 }

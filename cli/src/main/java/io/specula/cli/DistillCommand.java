@@ -1,13 +1,16 @@
 package io.specula.cli;
 
+import io.specula.SpeculaException;
 import io.specula.adaptive.AdaptiveConfig;
 import io.specula.speculative.policy.DraftPolicy;
 import io.specula.adaptive.AdaptiveDrafter;
 import io.specula.engine.EngineConfig;
+import io.specula.engine.ServingLimits;
 import io.specula.engine.SpeculaEngine;
 import io.specula.speculative.SpeculationSettings;
 import io.specula.generate.GenerationRequest;
 import io.specula.generate.SamplingParams;
+import io.specula.training.ModelExport;
 import io.specula.training.TrainingOptions;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -63,6 +66,7 @@ final class DistillCommand extends TrainingCommand {
         if (initFrom == null) {
             throw new IllegalArgumentException("--prompts needs --init-from: the drafter to fine-tune");
         }
+        ModelExport.checkOutputFolder(out, "--out");
         System.setProperty("ai.djl.pytorch.num_threads", threads != null ? threads.toString() : "1");
         System.setProperty("ai.djl.pytorch.num_interop_threads", "1");
         PrintWriter w = spec.commandLine().getOut();
@@ -74,24 +78,49 @@ final class DistillCommand extends TrainingCommand {
                 .withTraining(batchSize, lr, stepsPerRound)
                 .withBuffer(1_000_000, 0.1, 1, topK, seqLen, loss)
                 .withSeed(seed);
-        try (SpeculaEngine engine = SpeculaEngine.load(EngineConfig.of(teacher, initFrom.toString()), config)) {
+        // On SIGTERM the engine closes (the update under way stops at its next training step) before the JVM exits.
+        EngineConfig engineConfig = EngineConfig.of(teacher, initFrom.toString())
+                .withLimits(ServingLimits.DEFAULT.withShutdownGracePeriod(Duration.ZERO));
+        try (SpeculaEngine engine = SpeculaEngine.load(engineConfig, config);
+             StopOnShutdown guard = StopOnShutdown.install("distill", engine::close)) {
             AdaptiveDrafter adaptive = engine.adaptive().orElseThrow();
             long t0 = System.nanoTime();
             long tokens = 0;
             for (String p : texts) {
-                tokens += engine.generate(GenerationRequest.of(engine.tokenizer().encode(p), maxTokens,
-                        SamplingParams.GREEDY), new SpeculationSettings(true, 4, DraftPolicy.FIXED), null).completionTokens();
+                if (guard.requested()) {
+                    break;
+                }
+                try {
+                    tokens += engine.generate(GenerationRequest.of(engine.tokenizer().encode(p), maxTokens,
+                            SamplingParams.GREEDY), new SpeculationSettings(true, 4, DraftPolicy.FIXED), null)
+                            .completionTokens();
+                } catch (SpeculaException e) {
+                    if (guard.requested()) {
+                        break;
+                    }
+                    throw e;
+                }
             }
             w.printf(Locale.ROOT, "generated %,d tokens for %d prompts in %.1f s: %d training and %d held-out"
                             + " windows%n", tokens, texts.size(), (System.nanoTime() - t0) / 1e9,
                     adaptive.buffer().trainingSize(), adaptive.buffer().heldOutSize());
             int rounds = Math.max(1, (steps + stepsPerRound - 1) / stepsPerRound);
             for (int r = 0; r < rounds; r++) {
+                if (guard.requested()) {
+                    w.println("stopped: asked to exit; nothing exported");
+                    w.flush();
+                    return 1;
+                }
                 AdaptiveDrafter.UpdateResult u = adaptive.update(Math.min(stepsPerRound, steps - r * stepsPerRound));
                 w.printf(Locale.ROOT, "round %d: %s, loss %.4f, held-out acceptance %.4f -> %.4f%s%n", r + 1,
                         u.outcome().name().toLowerCase(Locale.ROOT), u.loss(), u.servingScore(), u.candidateScore(),
                         u.message() == null ? "" : " (" + u.message() + ")");
                 w.flush();
+            }
+            if (guard.requested()) {
+                w.println("stopped: asked to exit; nothing exported");
+                w.flush();
+                return 1;
             }
             int version = adaptive.export(out);
             w.printf(Locale.ROOT, "exported %s: version %d of %s (%d of %d rounds kept)%n", this.out, version,

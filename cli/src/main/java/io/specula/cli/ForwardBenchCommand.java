@@ -20,6 +20,7 @@ import io.specula.model.Quantization;
 import io.specula.model.TensorSource;
 import io.specula.model.WeightLoader;
 import io.specula.model.llama.DjlLlamaModel;
+import io.specula.model.JavaKernelModel;
 import io.specula.model.llama.LlamaModel;
 import io.specula.model.llama.LlamaWeights;
 import picocli.CommandLine.Command;
@@ -137,7 +138,7 @@ final class ForwardBenchCommand implements Callable<Integer> {
         if (model != null) {
             try (LoadedModel loaded = ModelLoader.load(model, "cpu", "auto", kernel, quantization)) {
                 out.printf(Locale.ROOT, "%n%s: %s; weights %s%n", loaded.name(), ModelKernelName.of(loaded),
-                        loaded.model() instanceof LlamaModel m ? m.weights() : "-");
+                        loaded.model() instanceof JavaKernelModel m ? m.weights() : "-");
                 header(out);
                 row(out, "java-" + quantization, loaded.model(), cpuClock);
             }

@@ -6,7 +6,7 @@ import io.specula.generate.DecodingStats;
 import io.specula.generate.GenerationRequest;
 import io.specula.generate.GenerationResult;
 import io.specula.generate.PlainGenerator;
-import io.specula.model.llama.LlamaModel;
+import io.specula.model.JavaKernelModel;
 
 import java.io.PrintWriter;
 import java.util.Arrays;
@@ -36,7 +36,7 @@ final class GenerateBenchmark {
                 loaded.config().numLayers(), loaded.config().hiddenSize(), loaded.config().vocabSize(),
                 ModelKernelName.of(loaded));
         out.printf(Locale.ROOT, "load: %.2f s; weights: %s; resident memory after the run: %s%n", loadNanos / 1e9,
-                loaded.model() instanceof LlamaModel m ? m.weights() : "on " + ModelKernelName.of(loaded),
+                loaded.model() instanceof JavaKernelModel m ? m.weights() : "on " + ModelKernelName.of(loaded),
                 String.format(Locale.ROOT, "%.2f GB", ProcessMemory.rssBytes() / 1e9));
         out.printf("prompt: %d tokens, %.1f tokens/s (median of %d)%n", request.promptIds().length, median(prefill), repeat);
         out.printf("decode: %d tokens, %.1f tokens/s, %.3f ms/token (median of %d)%n", tokens, decodeMedian,

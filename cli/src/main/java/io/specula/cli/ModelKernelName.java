@@ -1,7 +1,7 @@
 package io.specula.cli;
 
 import io.specula.engine.LoadedModel;
-import io.specula.model.llama.LlamaModel;
+import io.specula.model.JavaKernelModel;
 
 /** The compute path a loaded model uses, for benchmark output. */
 final class ModelKernelName {
@@ -10,6 +10,6 @@ final class ModelKernelName {
     }
 
     static String of(LoadedModel loaded) {
-        return loaded.model() instanceof LlamaModel m ? "java/" + m.kernel().name() : loaded.model().getClass().getSimpleName();
+        return loaded.model() instanceof JavaKernelModel m ? "java/" + m.kernel().name() : loaded.model().getClass().getSimpleName();
     }
 }

@@ -1,15 +1,15 @@
 package io.specula.cli;
 
+import io.specula.engine.ModelLoader;
 import io.specula.kernel.MatMuls;
 import io.specula.kernel.WeightFormat;
 import io.specula.model.CausalLm;
+import io.specula.model.JavaKernelModel;
 import io.specula.model.KvCache;
 import io.specula.model.ModelConfig;
 import io.specula.model.ModelWeights;
 import io.specula.model.Quantization;
 import io.specula.model.WeightLoader;
-import io.specula.model.llama.LlamaModel;
-import io.specula.model.llama.LlamaWeights;
 import io.specula.training.TokenData;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -81,10 +81,10 @@ final class PerplexityCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--dtype '" + dtype + "': expected auto or float32");
         }
         ModelConfig config = ModelConfig.read(model);
-        LlamaModel m;
+        JavaKernelModel m;
         try (ModelWeights weights = ModelWeights.open(model)) {
-            m = new LlamaModel(config, LlamaWeights.load(config, new WeightLoader(weights, q, float32)
-                    .outputFormat(head)), MatMuls.forName(kernel));
+            m = ModelLoader.javaModel(config, new WeightLoader(weights, q, float32).outputFormat(head),
+                    MatMuls.forName(kernel));
         }
         TokenData data = TokenData.encode(corpus, model);
         List<TokenData.Window> ws = data.evaluationWindows(Math.min(seqLen, config.maxPositionEmbeddings()), windows);

@@ -2,6 +2,7 @@ package io.specula.cli;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import io.specula.training.ModelExport;
 import io.specula.training.ModelShape;
 import io.specula.training.SafeTensorsFiles;
 import io.specula.training.Trainer;
@@ -128,6 +129,8 @@ abstract class TrainingCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        // Before hours of training: the export must not overwrite a folder of the user's.
+        ModelExport.checkOutputFolder(out, "--out");
         if (threads != null) {
             // Read once, when the PyTorch engine starts: nothing has started it yet in this process.
             System.setProperty("ai.djl.pytorch.num_threads", threads.toString());
@@ -168,7 +171,11 @@ abstract class TrainingCommand implements Callable<Integer> {
         o.logEvery = logEvery;
         configure(o);
         PrintStream err = System.err;
-        Trainer.Result r = new Trainer(o, err, System.console() != null).run();
+        Trainer trainer = new Trainer(o, err, System.console() != null);
+        Trainer.Result r;
+        try (StopOnShutdown guard = StopOnShutdown.install(spec.name(), trainer::requestStop)) {
+            r = trainer.run();
+        }
         spec.commandLine().getOut().printf(Locale.ROOT, "%s: %d steps, %,d tokens, %.0f tokens/s, validation loss %s%n",
                 r.finished() ? "done" : "stopped", r.steps(), r.tokens(), r.tokensPerSecond(),
                 Float.isNaN(r.validLoss()) ? "-" : String.format(Locale.ROOT, "%.4f", r.validLoss()));

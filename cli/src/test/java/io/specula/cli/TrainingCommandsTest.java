@@ -57,4 +57,25 @@ class TrainingCommandsTest {
         assertThat(info.get("kind").getAsString()).isEqualTo("distill");
         assertThat(drafter.resolve("tokenizer.json")).hasSameTextualContentAs(target.resolve("tokenizer.json"));
     }
+
+    @Test
+    void anOutputFolderThatIsNotAModelIsRefusedBeforeAnyWork(@TempDir Path dir) throws Exception {
+        Path users = Files.createDirectories(dir.resolve("documents"));
+        Files.writeString(users.resolve("notes.txt"), "mine");
+        java.io.StringWriter err = new java.io.StringWriter();
+        picocli.CommandLine cli = SpeculaCli.commandLine();
+        cli.setErr(new java.io.PrintWriter(err));
+        assertThat(cli.execute("pretrain", "--tokenizer", dir.toString(), "--out", users.toString())).isEqualTo(1);
+        assertThat(err.toString()).contains("--out " + users).contains("not empty");
+        assertThat(users.resolve("notes.txt")).hasContent("mine");
+
+        // distill --out . (it once deleted the working directory's contents): refused before the models load.
+        java.io.StringWriter err2 = new java.io.StringWriter();
+        picocli.CommandLine distill = SpeculaCli.commandLine();
+        distill.setErr(new java.io.PrintWriter(err2));
+        assertThat(distill.execute("distill", "--teacher", dir.resolve("none").toString(), "--init-from",
+                dir.resolve("none").toString(), "--prompts", dir.resolve("none.txt").toString(), "--out", "."))
+            .isEqualTo(1);
+        assertThat(err2.toString()).contains("--out .").contains("working directory");
+    }
 }

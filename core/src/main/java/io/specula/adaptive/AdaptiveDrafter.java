@@ -26,6 +26,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
 import java.util.function.IntConsumer;
+import java.util.function.UnaryOperator;
 
 /**
  * A model drafter that keeps learning from the target while the application serves. The engine sees one object, a
@@ -75,6 +76,15 @@ public final class AdaptiveDrafter implements Drafter, VerificationObserver {
      */
     public static AdaptiveDrafter create(AdaptiveConfig config, String name, Path baseDir, CausalLm baseModel,
                                          int targetVocab) {
+        return create(config, name, baseDir, baseModel, targetVocab, UnaryOperator.identity());
+    }
+
+    /**
+     * As above; every version's model (the base and each adapted one) serves through {@code serving} (the engine's
+     * chunked prefill), while training and rebuilding read the models themselves.
+     */
+    public static AdaptiveDrafter create(AdaptiveConfig config, String name, Path baseDir, CausalLm baseModel,
+                                         int targetVocab, UnaryOperator<CausalLm> serving) {
         if (baseDir != null && java.nio.file.Files.isRegularFile(baseDir)) {
             throw new SpeculaException("adaptive: the drafter '" + name + "' is a GGUF file (" + baseDir + "); the "
                     + "adaptive drafter fine-tunes a Hugging Face model directory (safetensors): point the drafter at "
@@ -87,9 +97,9 @@ public final class AdaptiveDrafter implements Drafter, VerificationObserver {
         } catch (IllegalArgumentException e) {
             throw new SpeculaException("adaptive: the drafter '" + name + "' cannot be fine-tuned: " + e.getMessage(), e);
         }
-        Function<Map<String, SafeTensorsFiles.Tensor>, CausalLm> factory = factoryFor(mc, baseModel);
-        DrafterVersions versions = new DrafterVersions(new DrafterVersions.Version(name, 0, baseModel, false,
-                readWeights(baseDir, shape), new DrafterVersions.VersionStats(0, -1, Instant.now())));
+        Function<Map<String, SafeTensorsFiles.Tensor>, CausalLm> factory = factoryFor(mc, baseModel).andThen(serving);
+        DrafterVersions versions = new DrafterVersions(new DrafterVersions.Version(name, 0, serving.apply(baseModel),
+                false, readWeights(baseDir, shape), new DrafterVersions.VersionStats(0, -1, Instant.now())));
         ExampleBuffer buffer = new ExampleBuffer(config.bufferSize(), config.heldOutFraction());
         TrafficRecorder recorder = new TrafficRecorder(config, buffer, Math.min(targetVocab, baseModel.vocabSize()));
         AdaptationLoop loop = new AdaptationLoop(config, name, baseDir, shape, factory, targetVocab, buffer, versions);
@@ -103,10 +113,11 @@ public final class AdaptiveDrafter implements Drafter, VerificationObserver {
         if (base instanceof LlamaModel m) {
             // new versions get the base's quantization, so a swap does not change what a drafted token costs
             return w -> new LlamaModel(c, LlamaWeights.load(c, new WeightLoader(SafeTensorsFiles.source(origin, w),
-                    m.quantization(), false)), m.kernel());
+                    m.quantization(), false)), m.kernel(), m.ops(), m.maxPositions());
         }
         if (base instanceof DjlLlamaModel m) {
-            return w -> DjlLlamaModel.create(c, SafeTensorsFiles.source(origin, w), m.device(), m.dataType());
+            return w -> DjlLlamaModel.create(c, SafeTensorsFiles.source(origin, w), m.device(), m.dataType(),
+                    m.maxPositions());
         }
         throw new SpeculaException("adaptive: the drafter's compute path (" + base.getClass().getSimpleName()
                 + ") cannot be rebuilt with new weights");
@@ -135,8 +146,12 @@ public final class AdaptiveDrafter implements Drafter, VerificationObserver {
         }
         for (DrafterCheckpoints.Checkpoint c : found) {
             JsonObject info = c.info();
-            if (!fingerprint.equals(CheckpointInfo.baseFingerprint(info))) {
-                log.warn("Adaptive drafter: ignoring checkpoint {}: it was made from another drafter", c.dir());
+            String made = CheckpointInfo.baseFingerprint(info);
+            if (!fingerprint.equals(made)) {
+                log.warn("Adaptive drafter: ignoring checkpoint {}: its base_fingerprint ({}) is not this drafter's "
+                        + "({}): it was made from another drafter{}", c.dir(), made.isEmpty() ? "none" : made,
+                        fingerprint, made.startsWith(DrafterCheckpoints.FINGERPRINT_SCHEME) ? ""
+                                : ", or by an older Specula whose fingerprint did not tell drafters of one shape apart");
                 continue;
             }
             try {

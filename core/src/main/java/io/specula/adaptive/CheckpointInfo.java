@@ -30,24 +30,31 @@ record CheckpointInfo(int version, String baseDrafter, String baseFingerprint, i
         return info;
     }
 
-    /** The fingerprint of the base drafter a checkpoint was made from; "" when it names none. */
+    /**
+     * The fingerprint of the base drafter a checkpoint was made from; "" when it names none (missing, null, or not a
+     * string): such a checkpoint matches no drafter and is skipped.
+     */
     static String baseFingerprint(JsonObject info) {
         JsonElement e = info.get("base_fingerprint");
-        return e == null ? "" : e.getAsString();
+        return e != null && e.isJsonPrimitive() && e.getAsJsonPrimitive().isString() ? e.getAsString() : "";
     }
 
-    /** The version a checkpoint was fine-tuned from; -1 when it names none. */
+    /** The version a checkpoint was fine-tuned from; -1 when it names none (or not as a number). */
     static int basedOn(JsonObject info) {
-        JsonElement e = info.get("based_on");
-        return e == null ? -1 : e.getAsInt();
+        Double d = number(info, "based_on");
+        return d == null || d != Math.rint(d) || Math.abs(d) > Integer.MAX_VALUE ? -1 : d.intValue();
     }
 
-    /** Its held-out match rate and expected acceptance, or {@code null} when it was never judged. */
+    /** Its held-out match rate and expected acceptance, or {@code null} when it was never judged (or not as numbers). */
     static double[] heldOutScores(JsonObject info) {
-        if (!info.has("held_out_match_rate")) {
-            return null;
-        }
-        return new double[] {info.get("held_out_match_rate").getAsDouble(),
-                info.get("held_out_expected_acceptance").getAsDouble()};
+        Double match = number(info, "held_out_match_rate");
+        Double expected = number(info, "held_out_expected_acceptance");
+        return match == null || expected == null ? null : new double[] {match, expected};
+    }
+
+    /** A numeric field, or {@code null} when it is missing or not a number (a hand-edited file, another version). */
+    private static Double number(JsonObject info, String field) {
+        JsonElement e = info.get(field);
+        return e != null && e.isJsonPrimitive() && e.getAsJsonPrimitive().isNumber() ? e.getAsDouble() : null;
     }
 }

@@ -36,6 +36,7 @@ final class DrafterVersions {
     private final ArrayDeque<VersionStats> history = new ArrayDeque<>();
     private final List<IntConsumer> listeners = new CopyOnWriteArrayList<>();
     private int nextNumber = 1;
+    private volatile boolean closed;
 
     DrafterVersions(Version base) {
         install(base);
@@ -52,13 +53,22 @@ final class DrafterVersions {
         }
     }
 
-    /** The serving version, with a reference held for the caller (release it). */
+    /**
+     * The serving version, with a reference held for the caller (release it).
+     *
+     * @throws IllegalStateException once closed: the speculative loop takes it as a drafter fault and decodes with the
+     *                               target alone
+     */
     Version acquire() {
         while (true) {
+            if (closed) {
+                throw new IllegalStateException("adaptive drafter: closed (the engine is shutting down)");
+            }
             Version v = current.get();
             if (v.retain()) {
                 return v;
             }
+            // Released to zero: either a swap just replaced it (current has moved on: retry) or the drafter closed.
         }
     }
 
@@ -127,6 +137,11 @@ final class DrafterVersions {
             if (w != null) {
                 return new LinkedHashMap<>(w);
             }
+            if (closed) {
+                throw new IllegalStateException("adaptive drafter: closed");
+            }
+            // A swap is under way: the old version's weights are dropped just after the new one is installed.
+            Thread.onSpinWait();
         }
     }
 
@@ -143,9 +158,12 @@ final class DrafterVersions {
         return versions;
     }
 
-    /** Releases the serving version (it closes once its last session ends). */
+    /** Releases the serving version (it closes once its last session ends); no session opens after this. */
     void close() {
-        current.get().release();
+        if (!closed) {
+            closed = true;
+            current.get().release();
+        }
     }
 
     /** The figures of the version a session drafts with, or {@code null} for a session opened elsewhere. */
@@ -229,8 +247,8 @@ final class DrafterVersions {
         }
 
         @Override
-        public void prefill() {
-            delegate.prefill();
+        public int backlog() {
+            return delegate.backlog();
         }
 
         @Override

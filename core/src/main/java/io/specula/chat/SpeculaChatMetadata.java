@@ -8,7 +8,8 @@ package io.specula.chat;
  *
  * <p>
  * The statistics keys are set on the response of {@code call} and on the last chunk of {@code stream};
- * {@link #TOKEN_SOURCES} is set on every streamed chunk that carries text.
+ * {@link #TOKEN_SOURCES} and {@link #TEXT_SEGMENTS} on every streamed chunk. A streamed chunk carries the text of
+ * several tokens (chunks are gathered by time: {@link SpeculaChatModel.Builder#streamInterval}).
  */
 public final class SpeculaChatMetadata {
 
@@ -54,6 +55,21 @@ public final class SpeculaChatMetadata {
      * DRAFTER for a drafted token the target accepted, TARGET for a token the target produced itself.
      */
     public static final String TOKEN_SOURCES = "token-sources";
+
+    /**
+     * {@code List<TextSegment>}: the chunk's text split by the source of the tokens that produced it, in order (the
+     * segments' texts concatenate to the chunk's text), so that a client can show which text came from drafted tokens.
+     */
+    public static final String TEXT_SEGMENTS = "text-segments";
+
+    /**
+     * A stretch of streamed text produced by tokens of one source.
+     *
+     * @param text   the text
+     * @param source "DRAFTER" (drafted tokens the target accepted) or "TARGET" (tokens the target produced itself)
+     */
+    public record TextSegment(String text, String source) {
+    }
 
     private SpeculaChatMetadata() {
     }

@@ -1,11 +1,14 @@
 package io.specula.chat;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import io.micrometer.observation.Observation;
@@ -73,10 +76,15 @@ import org.springframework.util.Assert;
  *
  * <p>
  * Each response carries the request's speculative statistics in its generation metadata and message metadata (keys
- * in {@link SpeculaChatMetadata}); each streamed chunk names the source of its tokens (drafter or target).
- * Generation for {@link #stream(Prompt)} runs on a bounded scheduler; cancelling the stream stops the engine within
- * one decoding step. Observations follow Spring AI's {@code gen_ai.client.operation} convention with provider
- * {@value #PROVIDER_NAME}.
+ * in {@link SpeculaChatMetadata}); each streamed chunk names the source of its tokens (drafter or target). A stream
+ * sends its first text at once and then gathers text into a chunk every {@link Builder#streamInterval} (50 ms by
+ * default): one chunk per token would cost the decoding thread a fifth of its speed at a few hundred tokens a second
+ * ({@link StreamCoalescer}).
+ * {@link #stream(Prompt)} goes through the engine's admission before it takes a scheduler thread
+ * ({@link SpeculaEngine#submit}): a stream the engine cannot take is refused when subscribed, a queued stream waits
+ * without a thread (and fails at the queue timeout), and only admitted streams decode on the scheduler. Cancelling the
+ * stream stops the engine within one decoding step (or takes a queued request out of the queue). Observations follow
+ * Spring AI's {@code gen_ai.client.operation} convention with provider {@value #PROVIDER_NAME}.
  */
 public class SpeculaChatModel implements ChatModel {
 
@@ -94,19 +102,29 @@ public class SpeculaChatModel implements ChatModel {
     private final Scheduler scheduler;
 
     private final ToolCallingManager toolCallingManager;
+    private final Duration streamInterval;
 
     private ChatModelObservationConvention observationConvention = DEFAULT_OBSERVATION_CONVENTION;
 
     public SpeculaChatModel(SpeculaEngine engine, SpeculaChatOptions defaultOptions,
             ObservationRegistry observationRegistry, Scheduler scheduler) {
-        this(engine, defaultOptions, observationRegistry, scheduler, ToolCallingManager.builder().build());
+        this(engine, defaultOptions, observationRegistry, scheduler, ToolCallingManager.builder().build(),
+                Builder.DEFAULT_STREAM_INTERVAL);
     }
 
-    /** @param toolCallingManager resolves the options' tool callbacks to the definitions the template renders */
+    /**
+     * @param toolCallingManager resolves the options' tool callbacks to the definitions the template renders
+     * @param streamInterval     how long a stream gathers text into one chunk after its first (zero: a chunk per text
+     *                           delta)
+     */
     public SpeculaChatModel(SpeculaEngine engine, SpeculaChatOptions defaultOptions,
-            ObservationRegistry observationRegistry, Scheduler scheduler, ToolCallingManager toolCallingManager) {
+            ObservationRegistry observationRegistry, Scheduler scheduler, ToolCallingManager toolCallingManager,
+            Duration streamInterval) {
         Assert.notNull(toolCallingManager, "toolCallingManager must not be null");
+        Assert.notNull(streamInterval, "streamInterval must not be null");
+        Assert.isTrue(!streamInterval.isNegative(), "streamInterval must not be negative");
         this.toolCallingManager = toolCallingManager;
+        this.streamInterval = streamInterval;
         Assert.notNull(engine, "engine must not be null");
         Assert.notNull(defaultOptions, "defaultOptions must not be null");
         Assert.notNull(observationRegistry, "observationRegistry must not be null");
@@ -184,7 +202,6 @@ public class SpeculaChatModel implements ChatModel {
 
             Flux<ChatResponse> chunks = Flux
                 .<ChatResponse>create(sink -> generateInto(request, sink), FluxSink.OverflowStrategy.BUFFER)
-                .subscribeOn(this.scheduler)
                 .doOnError(observation::error)
                 .doFinally(signal -> observation.stop())
                 .contextWrite(ctx -> ctx.put(ObservationThreadLocalAccessor.KEY, observation));
@@ -194,20 +211,32 @@ public class SpeculaChatModel implements ChatModel {
     }
 
     /**
-     * Runs one generation on the calling (scheduler) thread, pushing a chunk per text delta into the sink. With tools,
-     * text from where a tool call may begin is held back; the last chunk carries the calls (or the held text, when it
-     * was no call after all).
+     * Submits one generation to the engine (admission, chat template and tokens on the subscribing thread, as
+     * {@link #call} does; decoding on the scheduler once admitted), pushing chunks into the sink: the first text at
+     * once, then the text gathered over each stream interval; the last chunk carries what is left and the statistics.
+     * With tools, text is passed on as it comes up to where a tool call may begin, which is held back; the last chunk
+     * carries the calls (or the held text, when it was no call after all).
      */
     private void generateInto(ChatRequest request, FluxSink<ChatResponse> sink) {
         AtomicBoolean cancelled = new AtomicBoolean();
-        sink.onCancel(() -> cancelled.set(true));
         String id = UUID.randomUUID().toString();
         ToolCallFormat format = request.tools().isEmpty() ? ToolCallFormat.NONE : this.engine.toolCallFormat();
-        try {
-            List<String> pendingSources = new ArrayList<>();
-            StringBuilder text = new StringBuilder();
-            int[] emitted = {0};
-            GenerationListener listener = (tokenId, textDelta, source) -> {
+        boolean tools = format != ToolCallFormat.NONE;
+        // The listener runs on the decoding thread, the completion may run on another: both touch this state under
+        // its lock.
+        Object lock = new Object();
+        StreamCoalescer chunks = new StreamCoalescer(this.streamInterval.toNanos(), System::nanoTime);
+        List<String> pendingSources = new ArrayList<>();
+        StringBuilder text = new StringBuilder();
+        int[] emitted = {0};
+        GenerationListener listener = (tokenId, textDelta, source) -> {
+            synchronized (lock) {
+                if (!tools) {
+                    if (chunks.add(tokenId, textDelta, source) && !cancelled.get()) {
+                        sink.next(chunk(id, chunks.take()));
+                    }
+                    return;
+                }
                 if (tokenId >= 0 && source != null) {
                     pendingSources.add(source.name());
                 }
@@ -218,27 +247,64 @@ public class SpeculaChatModel implements ChatModel {
                 int held = format.heldFrom(text.toString());
                 int end = held < 0 ? text.length() : Math.max(held, emitted[0]);
                 if (end > emitted[0]) {
-                    sink.next(chunk(id, text.substring(emitted[0], end), List.copyOf(pendingSources)));
+                    sink.next(chunk(id, new StreamCoalescer.Chunk(text.substring(emitted[0], end),
+                            List.copyOf(pendingSources), List.of())));
                     pendingSources.clear();
                     emitted[0] = end;
                 }
-            };
-            GenerationResult result = this.engine.chat(request, listener, cancelled::get);
-            if (!cancelled.get()) {
-                ToolCallFormat.Parsed rest = format.parse(text.substring(emitted[0]));
-                sink.next(finalResponse(id, rest, result, List.copyOf(pendingSources)));
-                sink.complete();
             }
+        };
+        CompletableFuture<GenerationResult> result;
+        try {
+            result = this.engine.submit(request, listener, cancelled::get, this::execute);
         }
         catch (Throwable ex) {
             sink.error(ex);
+            return;
         }
+        sink.onCancel(() -> {
+            cancelled.set(true);
+            result.cancel(false);
+        });
+        result.whenComplete((generated, ex) -> {
+            if (cancelled.get()) {
+                return;
+            }
+            if (ex != null) {
+                sink.error(ex instanceof CompletionException && ex.getCause() != null ? ex.getCause() : ex);
+                return;
+            }
+            try {
+                synchronized (lock) {
+                    if (tools) {
+                        ToolCallFormat.Parsed rest = format.parse(text.substring(emitted[0]));
+                        sink.next(finalResponse(id, rest, generated,
+                                new StreamCoalescer.Chunk(rest.text(), List.copyOf(pendingSources), List.of())));
+                    }
+                    else {
+                        StreamCoalescer.Chunk rest = chunks.take();
+                        sink.next(finalResponse(id, new ToolCallFormat.Parsed(rest.text(), List.of()), generated,
+                                rest));
+                    }
+                }
+                sink.complete();
+            }
+            catch (Throwable failure) {
+                sink.error(failure);
+            }
+        });
     }
 
-    private ChatResponse chunk(String id, String text, List<String> sources) {
-        AssistantMessage message = AssistantMessage.builder().content(text).build();
+    /** Runs engine work on the scheduler (which throws RejectedExecutionException when saturated). */
+    private void execute(Runnable task) {
+        this.scheduler.schedule(task);
+    }
+
+    private ChatResponse chunk(String id, StreamCoalescer.Chunk chunk) {
+        AssistantMessage message = AssistantMessage.builder().content(chunk.text()).build();
         ChatGenerationMetadata metadata = ChatGenerationMetadata.builder()
-            .metadata(SpeculaChatMetadata.TOKEN_SOURCES, sources)
+            .metadata(SpeculaChatMetadata.TOKEN_SOURCES, chunk.sources())
+            .metadata(SpeculaChatMetadata.TEXT_SEGMENTS, chunk.segments())
             .build();
         return new ChatResponse(List.of(new Generation(message, metadata)),
                 ChatResponseMetadata.builder().id(id).model(this.engine.info().targetName()).build());
@@ -250,9 +316,9 @@ public class SpeculaChatModel implements ChatModel {
                 : this.engine.toolCallFormat().parse(text);
     }
 
-    /** The response of a call, or the last chunk of a stream (with the token sources not yet sent). */
+    /** The response of a call, or the last chunk of a stream (with what it has not sent yet). */
     private ChatResponse finalResponse(String id, ToolCallFormat.Parsed answer, GenerationResult result,
-            @Nullable List<String> streamedSources) {
+            StreamCoalescer.@Nullable Chunk rest) {
         Map<String, Object> statistics = statistics(result.stats());
         RequestLatency latency = result.latency();
         if (latency.hasQueueTime()) {
@@ -273,8 +339,9 @@ public class SpeculaChatModel implements ChatModel {
         ChatGenerationMetadata.Builder metadata = ChatGenerationMetadata.builder()
             .finishReason(toolCalls.isEmpty() ? result.finishReason().name() : "TOOL_CALLS")
             .metadata(statistics);
-        if (streamedSources != null) {
-            metadata.metadata(SpeculaChatMetadata.TOKEN_SOURCES, streamedSources);
+        if (rest != null) {
+            metadata.metadata(SpeculaChatMetadata.TOKEN_SOURCES, rest.sources());
+            metadata.metadata(SpeculaChatMetadata.TEXT_SEGMENTS, rest.segments());
         }
         ChatResponseMetadata responseMetadata = ChatResponseMetadata.builder()
             .id(id)
@@ -376,6 +443,11 @@ public class SpeculaChatModel implements ChatModel {
 
         private @Nullable ToolCallingManager toolCallingManager;
 
+        /** A stream's chunks after the first gather this long of text: at most ~20 chunks a second. */
+        public static final Duration DEFAULT_STREAM_INTERVAL = Duration.ofMillis(50);
+
+        private Duration streamInterval = DEFAULT_STREAM_INTERVAL;
+
         private Builder() {
         }
 
@@ -404,16 +476,29 @@ public class SpeculaChatModel implements ChatModel {
             return this;
         }
 
-        /** Where streamed generations run; {@link Schedulers#boundedElastic()} by default. */
+        /**
+         * Where streamed generations decode once admitted; {@link Schedulers#boundedElastic()} by default. A stream
+         * waiting for a slot holds none of its threads.
+         */
         public Builder scheduler(Scheduler scheduler) {
             this.scheduler = scheduler;
+            return this;
+        }
+
+        /**
+         * How long a stream gathers text into one chunk after its first, which goes out at once ({@link Duration#ZERO}:
+         * a chunk per text delta); {@link #DEFAULT_STREAM_INTERVAL}, 50 ms, by default.
+         */
+        public Builder streamInterval(Duration streamInterval) {
+            this.streamInterval = streamInterval;
             return this;
         }
 
         public SpeculaChatModel build() {
             Assert.state(this.engine != null, "engine must not be null");
             return new SpeculaChatModel(this.engine, this.options, this.observationRegistry, this.scheduler,
-                    this.toolCallingManager != null ? this.toolCallingManager : ToolCallingManager.builder().build());
+                    this.toolCallingManager != null ? this.toolCallingManager : ToolCallingManager.builder().build(),
+                    this.streamInterval);
         }
     }
 }

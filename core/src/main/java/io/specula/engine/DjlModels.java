@@ -18,13 +18,17 @@ import java.util.Locale;
  */
 final class DjlModels {
 
+    /** Why a Gemma 3 model is refused on DJL (a compile-time constant: naming it loads no DJL class). */
+    static final String UNSUPPORTED_GEMMA3 = DjlLlamaModel.UNSUPPORTED_GEMMA3;
+
     private DjlModels() {
     }
 
     /** @param why the setting that asks for DJL (for the error when the engine is missing) */
-    static CausalLm create(ModelConfig config, TensorSource weights, Device device, DataType type, String why) {
+    static CausalLm create(ModelConfig config, TensorSource weights, Device device, DataType type, int maxPositions,
+            String why) {
         PyTorchEngine.require(why);
-        return DjlLlamaModel.create(config, weights, device, type);
+        return DjlLlamaModel.create(config, weights, device, type, maxPositions);
     }
 
     static String deviceName(CausalLm model) {

@@ -19,9 +19,11 @@ import io.specula.generate.PlainGenerator;
 import io.specula.generate.RequestLatency;
 import io.specula.generate.TokenSource;
 import io.specula.generate.structured.StructuredOutput;
+import io.specula.model.JavaKernelModel;
 import io.specula.model.PyTorchEngine;
 import io.specula.model.Quantization;
-import io.specula.model.llama.LlamaModel;
+import io.specula.generate.PrefillChunking;
+import io.specula.model.CausalLm;
 import io.specula.speculative.SpeculativeGenerator;
 import io.specula.speculative.drafter.Drafter;
 import io.specula.speculative.drafter.ModelDrafter;
@@ -38,7 +40,13 @@ import org.slf4j.LoggerFactory;
 
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
@@ -50,15 +58,26 @@ import java.util.function.Supplier;
  * <p>Under load, requests run on their callers' threads behind an admission queue ({@link ServingLimits}): at most
  * {@code maxConcurrentRequests} decode at once, each with its own KV caches; more wait in a bounded queue for at most
  * the queue timeout, and the rest are refused with an {@link EngineBusyException}. {@link #servingStatus()} reports
- * the load and a heartbeat (time since the slowest request in flight last made progress).
+ * the load and a heartbeat (time since the slowest request in flight last made progress). {@link #submit} serves a
+ * chat request without holding the caller's thread while it waits for a slot (streams).
  *
- * <p>Why one class of ~500 lines: it is the one owner of a request from messages to tokens and of what serves it
- * (loading, target updates, admission, the choice of generator); each step's rules live in the types it calls
- * ({@link RequestPreparation}, {@link Admission}, {@link ServingTarget}, the generators).
+ * <p>{@link #close()} stops admitting, lets the requests in flight finish for the shutdown grace period, stops the rest
+ * at their next decoding step (each ends with a {@link SpeculaException} saying so), and closes the models and
+ * tokenizers only once no request uses them.
+ *
+ * <p>Why over 400 lines: this is the one place where the request path's steps are put in order (validation, a place in
+ * the queue, preparation, the KV reservation, admission, decoding, release) for its three entrances ({@link #chat},
+ * {@link #submit}, {@link #generate}), and where loading and shutdown order the models' lifetimes around them. Each step
+ * is done elsewhere ({@link RequestPreparation}, {@link Admission}, the generators, {@link ModelLoader}); splitting the
+ * ordering itself would spread one sequence over several files. It is also the one owner of what serves a request:
+ * target updates ({@link #updateTarget}) swap the {@link ServingTarget} that requests take when they start decoding.
  */
 public final class SpeculaEngine implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(SpeculaEngine.class);
+
+    /** After the grace period, how long closing waits for the stopped requests to reach their next decoding step. */
+    static final Duration STOP_TIMEOUT = Duration.ofSeconds(30);
 
     private final EngineConfig config;
     private final LoadedModel drafterModel;     // null unless the drafter is a model
@@ -76,6 +95,9 @@ public final class SpeculaEngine implements AutoCloseable {
     private final ContextWindow context;
     private final RequestPreparation preparation;
     private final long drafterKvBytesPerPosition;
+    private final AtomicBoolean closed = new AtomicBoolean();
+    /** Set when the shutdown grace period has run out: requests still decoding stop at their next step. */
+    private volatile boolean stopping;
 
     private SpeculaEngine(EngineConfig config, LoadedModel target, LoadedModel drafterModel, Drafter drafter,
                           AdaptiveDrafter adaptive) {
@@ -85,9 +107,7 @@ public final class SpeculaEngine implements AutoCloseable {
         this.drafter = drafter;
         this.adaptive = adaptive;
         listeners.add(statistics);
-        int context = config.maxContextTokens() > 0
-                ? Math.min(config.maxContextTokens(), target.config().maxPositionEmbeddings())
-                : target.config().maxPositionEmbeddings();
+        int context = contextLength(config, target);
         this.context = new ContextWindow(context);
         this.preparation = new RequestPreparation(
                 new PromptEncoder(target.tokenizer(), config.parseSpecialTokensInMessages()), this.context,
@@ -98,12 +118,15 @@ public final class SpeculaEngine implements AutoCloseable {
         this.info = infoOf(target);
     }
 
-    /** The generators of one target version; with an adaptive drafter, its examples are tagged with the version. */
+    /**
+     * The generators of one target version, on the target model wrapped for chunked prefill; with an adaptive drafter,
+     * its examples are tagged with the version.
+     */
     private ServingTarget servingTarget(int version, LoadedModel target) {
         int limit = context.limit();
-        PlainGenerator plain = new PlainGenerator(target.model(), target.tokenizer(), target.eosIds(), limit,
-                listeners);
-        SpeculativeGenerator speculative = drafter == null ? null : new SpeculativeGenerator(target.model(),
+        CausalLm targetModel = PrefillChunking.wrap(target.model(), config.limits().prefillChunkTokens());
+        PlainGenerator plain = new PlainGenerator(targetModel, target.tokenizer(), target.eosIds(), limit, listeners);
+        SpeculativeGenerator speculative = drafter == null ? null : new SpeculativeGenerator(targetModel,
                 target.tokenizer(), target.eosIds(), limit, drafter,
                 () -> policies.create(DraftPolicy.DEFAULT, DraftPolicy.DEFAULT_DRAFT_TOKENS), listeners,
                 adaptive == null ? null : adaptive.observerFor(version));
@@ -136,6 +159,7 @@ public final class SpeculaEngine implements AutoCloseable {
         LoadedModel drafterModel = null;
         Drafter drafter = null;
         AdaptiveDrafter adaptiveDrafter = null;
+        int chunk = config.limits().prefillChunkTokens();
         try {
             switch (config.drafter().kind()) {
                 case NONE -> { }
@@ -146,12 +170,12 @@ public final class SpeculaEngine implements AutoCloseable {
                     drafterModel = d;
                     checking(Setting.DRAFTER, () -> VocabularyCheck.verify(target.name(), target.tokenizer(),
                             target.model().vocabSize(), d.name(), d.tokenizer(), d.model().vocabSize()));
-                    drafter = new ModelDrafter(d.name(), d.model());
+                    drafter = new ModelDrafter(d.name(), PrefillChunking.wrap(d.model(), chunk));
                 }
             }
-            WarmUp.run(target.model());
+            WarmUp.run(target.model(), contextLength(config, target));
             if (drafterModel != null) {
-                WarmUp.run(drafterModel.model());
+                WarmUp.run(drafterModel.model(), contextLength(config, drafterModel));
             }
             if (adaptive != null && adaptive.enabled()) {
                 if (drafterModel == null) {
@@ -162,7 +186,8 @@ public final class SpeculaEngine implements AutoCloseable {
                     // The drafter trains on DJL's PyTorch engine (autograd), an optional dependency.
                     checking(Setting.ADAPTIVE, () -> PyTorchEngine.require("the adaptive drafter (training)"));
                     adaptiveDrafter = loading(Setting.ADAPTIVE, () -> AdaptiveDrafter.create(adaptive, d.name(),
-                            d.directory(), d.model(), target.model().vocabSize()));
+                            d.directory(), d.model(), target.model().vocabSize(),
+                            m -> PrefillChunking.wrap(m, chunk)));
                     drafter = adaptiveDrafter;
                 }
             }
@@ -182,8 +207,16 @@ public final class SpeculaEngine implements AutoCloseable {
         return engine;
     }
 
+    /** Loaded for the configured context: RoPE tables sized by it, not by the model's max_position_embeddings. */
     private static LoadedModel loadModel(Path dir, EngineConfig config, Quantization quantization) {
-        return ModelLoader.load(dir, config.device(), config.dtype(), config.kernel(), quantization);
+        return ModelLoader.load(dir, config.device(), config.dtype(), config.kernel(), quantization,
+                config.maxContextTokens());
+    }
+
+    /** The longest sequence one request may use: the configured context, at most the model's own. */
+    private static int contextLength(EngineConfig config, LoadedModel model) {
+        int own = model.config().maxPositionEmbeddings();
+        return config.maxContextTokens() > 0 ? Math.min(config.maxContextTokens(), own) : own;
     }
 
     /** Runs one step of loading; an error in it is an {@link EngineLoadException} naming the setting at fault. */
@@ -205,22 +238,22 @@ public final class SpeculaEngine implements AutoCloseable {
     }
 
     private static String kernelName(LoadedModel model) {
-        return model.model() instanceof LlamaModel m ? m.kernel().name() : "djl";
+        return model.model() instanceof JavaKernelModel m ? m.kernel().name() : "djl";
     }
 
     // A model that is not on the Java kernels was made by DjlModels (so DJL's engine is there to ask).
     private static String deviceName(LoadedModel model) {
-        return model.model() instanceof LlamaModel ? "cpu" : DjlModels.deviceName(model.model());
+        return model.model() instanceof JavaKernelModel ? "cpu" : DjlModels.deviceName(model.model());
     }
 
     private static String dtypeName(LoadedModel model) {
-        return model.model() instanceof LlamaModel ? "float32" : DjlModels.dtypeName(model.model());
+        return model.model() instanceof JavaKernelModel ? "float32" : DjlModels.dtypeName(model.model());
     }
 
     /** Bytes of keys and values one position takes in the model's KV cache (all layers, in its compute dtype). */
     static long kvBytesPerPosition(LoadedModel model) {
         var c = model.config();
-        int bytes = model.model() instanceof LlamaModel ? Float.BYTES : DjlModels.bytesPerValue(model.model());
+        int bytes = model.model() instanceof JavaKernelModel ? Float.BYTES : DjlModels.bytesPerValue(model.model());
         return 2L * c.numLayers() * c.numKvHeads() * c.headDim() * bytes;
     }
 
@@ -272,7 +305,7 @@ public final class SpeculaEngine implements AutoCloseable {
             throw new EngineLoadException(Setting.TARGET, "target update: no model directory or file was given");
         }
         synchronized (updating) {
-            if (targetReleased || admission.closed()) {
+            if (targetReleased || closed.get()) {
                 throw new SpeculaException("target update: the engine is closed");
             }
             ServingTarget old = serving.get();
@@ -281,7 +314,7 @@ public final class SpeculaEngine implements AutoCloseable {
             try {
                 checking(Setting.TARGET, () -> ServingTarget.checkReplacement(old.model, next, context.limit(),
                         drafterModel));
-                WarmUp.run(next.model());
+                WarmUp.run(next.model(), contextLength(config, next));
                 fresh = servingTarget(old.version + 1, next);
             } catch (RuntimeException e) {
                 next.close();
@@ -340,9 +373,100 @@ public final class SpeculaEngine implements AutoCloseable {
     public GenerationResult chat(ChatRequest request, GenerationListener listener, BooleanSupplier cancelled) {
         long arrived = System.nanoTime();
         preparation.validate(request);
-        rejectIfSaturated();
-        RequestPreparation.Prepared prepared = preparation.prepare(request, cancelled);
-        return run(prepared.generation(), prepared.speculation(), listener, arrived);
+        Admission.Ticket place = admission.reserve();
+        RequestPreparation.Prepared prepared = prepare(request, place, cancelled);
+        GenerationRequest generation = prepared.generation();
+        Admission.Ticket slot = admission.acquire(place, kvCacheBytes(generation.promptIds().length,
+                generation.maxTokens(), prepared.speculation()), generation.cancelled());
+        if (slot == null) {
+            return cancelledWhileQueued(generation);
+        }
+        return decode(generation, prepared.speculation(), listener, slot, arrived);
+    }
+
+    /**
+     * Serves one chat request as {@link #chat} does, without holding a thread while it waits for a slot: on the
+     * calling thread the request is validated, takes its place in the admission queue (refused at once, by a thrown
+     * {@link EngineBusyException}, when every slot and queue place is taken) and is rendered and encoded; it then waits
+     * in the queue without a thread and decodes on {@code executor} once a slot is handed to it. So the queue limit
+     * and timeout bound a flood of requests, not the executor's pool, and the executor runs at most as many requests
+     * as there are slots.
+     *
+     * <p>Cancelling the returned future (or {@code cancelled} returning true) ends the request: a queued request
+     * leaves the queue at once, a decoding one at its next step.
+     *
+     * @return the result; fails with an {@link EngineBusyException} when the request waited past the queue timeout
+     *         (or found the queue full once prepared), a {@link SpeculaException} when the KV cache is over the budget
+     *         or the engine closed while it waited, or whatever decoding threw
+     * @throws InvalidRequestException when fields of the request break their rules (all of them are named)
+     * @throws EngineBusyException     when every slot and queue place is taken
+     * @throws SpeculaException        when the request cannot be served: a prompt that leaves no room in the context,
+     *                                 a closed engine
+     */
+    public CompletableFuture<GenerationResult> submit(ChatRequest request, GenerationListener listener,
+                                                      BooleanSupplier cancelled, Executor executor) {
+        long arrived = System.nanoTime();
+        preparation.validate(request);
+        Admission.Ticket place = admission.reserve();
+        CompletableFuture<GenerationResult> result = new CompletableFuture<>();
+        BooleanSupplier stop = () -> result.isDone() || cancelled.getAsBoolean();
+        RequestPreparation.Prepared prepared = prepare(request, place, stop);
+        result.whenComplete((r, e) -> {
+            // Cancelled by the caller: a request still queued gives its place back now.
+            if (result.isCancelled() && admission.withdraw(place, true)) {
+                listeners.onRequestFinished(DecodingStats.EMPTY, FinishReason.CANCELLED);
+            }
+        });
+        GenerationRequest generation = prepared.generation();
+        CompletableFuture<Admission.Ticket> slot = admission.ready(place,
+                kvCacheBytes(generation.promptIds().length, generation.maxTokens(), prepared.speculation()));
+        // The slot comes now, or later on the thread that freed it: either way the request decodes on the executor.
+        slot.whenComplete((ticket, error) -> {
+            if (error != null) {
+                decodeWhenAdmitted(slot, prepared, listener, stop, result, arrived);
+                return;
+            }
+            try {
+                executor.execute(() -> decodeWhenAdmitted(slot, prepared, listener, stop, result, arrived));
+            } catch (RejectedExecutionException e) {
+                ticket.close();
+                result.completeExceptionally(new SpeculaException("engine: the executor refused to run the request "
+                        + "it had admitted (" + e.getMessage() + ")", e));
+            }
+        });
+        return result;
+    }
+
+    /** Renders and encodes a request that holds {@code place}; a request that cannot be prepared gives it back. */
+    private RequestPreparation.Prepared prepare(ChatRequest request, Admission.Ticket place, BooleanSupplier cancelled) {
+        try {
+            return preparation.prepare(request, cancelled);
+        } catch (RuntimeException | Error e) {
+            admission.withdraw(place, false);
+            throw e;
+        }
+    }
+
+    private void decodeWhenAdmitted(CompletableFuture<Admission.Ticket> slot, RequestPreparation.Prepared prepared,
+                                    GenerationListener listener, BooleanSupplier stop,
+                                    CompletableFuture<GenerationResult> result, long arrived) {
+        Admission.Ticket ticket;
+        try {
+            ticket = slot.join();
+        } catch (CompletionException | java.util.concurrent.CancellationException e) {
+            result.completeExceptionally(e.getCause() != null ? e.getCause() : e);
+            return;
+        }
+        if (stop.getAsBoolean()) {
+            ticket.close();
+            result.complete(cancelledWhileQueued(prepared.generation()));
+            return;
+        }
+        try {
+            result.complete(decode(prepared.generation(), prepared.speculation(), listener, ticket, arrived));
+        } catch (Throwable e) {
+            result.completeExceptionally(e);
+        }
     }
 
     /**
@@ -362,42 +486,20 @@ public final class SpeculaEngine implements AutoCloseable {
         FieldErrors errors = new FieldErrors();
         ServingLimits.checkMaxTokens(request.maxTokens(), config.limits().maxTokensCap(), errors);
         errors.throwIfAny();
-        return run(request, speculation == null ? SpeculationSettings.DEFAULT : speculation, listener,
-                System.nanoTime());
-    }
-
-    /**
-     * Reserves the request's KV cache, waits for a slot and decodes: the last steps of {@link #chat}. Measures the
-     * request's latency from {@code arrived} (queue time, time to first token) into its result and the listeners.
-     */
-    private GenerationResult run(GenerationRequest request, SpeculationSettings speculation,
-                                 GenerationListener listener, long arrived) {
-        // The request keeps this target to its end, even if an update makes another one serve meanwhile.
-        ServingTarget target = acquireTarget();
-        try {
-            return run(target, request, speculation, listener, arrived);
-        } finally {
-            target.release();
-        }
-    }
-
-    private GenerationResult run(ServingTarget target, GenerationRequest request, SpeculationSettings speculation,
-                                 GenerationListener listener, long arrived) {
-        boolean speculate = target.speculative != null && speculation.enabled();
-        long bytes = kvCacheBytes(target, request.promptIds().length, request.maxTokens(), speculation);
-        Admission.Ticket ticket = admission.acquire(bytes, request.cancelled());
+        long arrived = System.nanoTime();
+        SpeculationSettings settings = speculation == null ? SpeculationSettings.DEFAULT : speculation;
+        Admission.Ticket ticket = admission.acquire(kvCacheBytes(request.promptIds().length, request.maxTokens(),
+                settings), request.cancelled());
         if (ticket == null) {
-            listeners.onRequestFinished(DecodingStats.EMPTY, FinishReason.CANCELLED);
-            return new GenerationResult(new int[0], "", FinishReason.CANCELLED, request.promptIds().length,
-                    DecodingStats.EMPTY);
+            return cancelledWhileQueued(request);
         }
-        long queueNanos = System.nanoTime() - arrived;
-        FirstToken firstToken = new FirstToken(listener);
-        GenerationResult result = decode(target, ticket, request, speculation, speculate, firstToken);
-        RequestLatency latency = new RequestLatency(queueNanos,
-                firstToken.at < 0 ? -1 : firstToken.at - arrived);
-        listeners.onRequestLatency(latency);
-        return result.withLatency(latency);
+        return decode(request, settings, listener, ticket, arrived);
+    }
+
+    private GenerationResult cancelledWhileQueued(GenerationRequest request) {
+        listeners.onRequestFinished(DecodingStats.EMPTY, FinishReason.CANCELLED);
+        return new GenerationResult(new int[0], "", FinishReason.CANCELLED, request.promptIds().length,
+                DecodingStats.EMPTY);
     }
 
     /** Passes the deltas on and notes when the first output token came. */
@@ -418,20 +520,53 @@ public final class SpeculaEngine implements AutoCloseable {
         }
     }
 
-    private GenerationResult decode(ServingTarget target, Admission.Ticket ticket, GenerationRequest request,
-                                    SpeculationSettings speculation, boolean speculate, GenerationListener listener) {
+    /**
+     * Decodes an admitted request and frees its slot: the last step of {@link #chat}, {@link #submit},
+     * {@link #generate}. Measures the request's latency from {@code arrived} (queue time, time to first token) into
+     * its result and the listeners.
+     */
+    private GenerationResult decode(GenerationRequest request, SpeculationSettings speculation,
+                                    GenerationListener listener, Admission.Ticket ticket, long arrived) {
+        long queueNanos = System.nanoTime() - arrived;
+        FirstToken firstToken = new FirstToken(listener);
+        GenerationResult decoded = decode(request, speculation, (GenerationListener) firstToken, ticket);
+        RequestLatency latency = new RequestLatency(queueNanos, firstToken.at < 0 ? -1 : firstToken.at - arrived);
+        listeners.onRequestLatency(latency);
+        return decoded.withLatency(latency);
+    }
+
+    private GenerationResult decode(GenerationRequest request, SpeculationSettings speculation,
+                                    GenerationListener listener, Admission.Ticket ticket) {
         try (ticket) {
-            // The generators poll the cancel flag once per decoding step: that poll is the request's heartbeat.
-            GenerationRequest tracked = request.withCancelled(() -> {
-                ticket.progress();
-                return request.cancelled().getAsBoolean();
-            });
-            if (speculate) {
-                return target.speculative.generate(tracked,
-                        policies.create(speculation.policy(), speculation.draftTokens()), listener);
+            // The request keeps this target to its end, even if an update makes another one serve meanwhile.
+            ServingTarget target = acquireTarget();
+            try {
+                return decode(target, request, speculation, listener, ticket);
+            } finally {
+                target.release();
             }
-            return target.plain.generate(tracked, listener);
         }
+    }
+
+    private GenerationResult decode(ServingTarget target, GenerationRequest request, SpeculationSettings speculation,
+                                    GenerationListener listener, Admission.Ticket ticket) {
+        boolean speculate = target.speculative != null && speculation.enabled();
+        // The generators poll the cancel flag once per decoding step: that poll is the request's heartbeat, and
+        // where a shutdown past its grace period stops the request.
+        GenerationRequest tracked = request.withCancelled(() -> {
+            ticket.progress();
+            return stopping || request.cancelled().getAsBoolean();
+        });
+        GenerationResult result = speculate
+                ? target.speculative.generate(tracked, policies.create(speculation.policy(),
+                        speculation.draftTokens()), listener)
+                : target.plain.generate(tracked, listener);
+        if (result.finishReason() == FinishReason.CANCELLED && stopping && !request.cancelled().getAsBoolean()) {
+            throw new SpeculaException("engine: shut down while the request was decoding; it was stopped after "
+                    + result.completionTokens() + " tokens when the shutdown grace period ("
+                    + config.limits().shutdownGracePeriod().toMillis() + " ms, shutdown-grace-period) ran out");
+        }
+        return result;
     }
 
     /** The largest max tokens a request may ask for; 0 = no cap (the context window). */
@@ -449,16 +584,21 @@ public final class SpeculaEngine implements AutoCloseable {
 
     /**
      * KV cache bytes a request reserves: its whole sequence (prompt + max tokens, plus one verification pass when
-     * speculating) in the target's cache and, with a model drafter, the drafter's.
+     * speculating) in the target's cache and, with a model drafter, the drafter's. Sized by the target serving when
+     * the request is admitted; a target update between then and the start of its decoding is not counted again.
      */
     long kvCacheBytes(int promptTokens, int maxTokens, SpeculationSettings speculation) {
-        return kvCacheBytes(serving.get(), promptTokens, maxTokens, speculation);
-    }
-
-    private long kvCacheBytes(ServingTarget target, int promptTokens, int maxTokens, SpeculationSettings speculation) {
+        ServingTarget target = serving.get();
         boolean speculate = target.speculative != null && speculation.enabled();
-        long positions = context.capacity(promptTokens, maxTokens, speculate ? speculation.draftTokens() : 0);
-        return positions * (target.kvBytesPerPosition + (speculate ? drafterKvBytesPerPosition : 0));
+        int positions = context.capacity(promptTokens, maxTokens, speculate ? speculation.draftTokens() : 0);
+        long caches = positions * (target.kvBytesPerPosition + (speculate ? drafterKvBytesPerPosition : 0));
+        // The prompt pass's working memory: one prefill chunk at a time, the target's then the drafter's.
+        int chunk = Math.min(promptTokens, config.limits().prefillChunkTokens());
+        long working = ForwardMemory.passBytes(target.model, chunk, positions);
+        if (speculate && drafterModel != null) {
+            working = Math.max(working, ForwardMemory.passBytes(drafterModel, chunk, positions));
+        }
+        return caches + working;
     }
 
     /** The load now: requests in flight and queued, KV cache reserved, the heartbeat, refusals so far. */
@@ -489,18 +629,40 @@ public final class SpeculaEngine implements AutoCloseable {
         return policies.estimates().snapshot();
     }
 
+    /**
+     * Stops admitting (queued requests fail), lets the requests in flight finish for the shutdown grace period, then
+     * stops the rest at their next decoding step (each ends with a {@link SpeculaException}), and closes the adaptive
+     * drafter's trainer, the models and the tokenizers once no request uses them. Were a request still decoding after
+     * that ({@link #STOP_TIMEOUT}), the models are left open rather than freed under it (logged): on the DJL path that
+     * would be a native use-after-free. Idempotent.
+     */
     @Override
     public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
         admission.close();
+        Duration grace = config.limits().shutdownGracePeriod();
+        boolean idle = admission.awaitIdle(grace);
+        if (!idle) {
+            log.warn("Specula engine closing: {} requests still in flight after the {} ms shutdown grace period; "
+                    + "stopping them at their next decoding step", admission.status().inFlight(), grace.toMillis());
+            stopping = true;
+            idle = admission.awaitIdle(STOP_TIMEOUT);
+        }
         if (adaptive != null) {
             adaptive.close();
         }
+        if (!idle) {
+            log.error("Specula engine closing: {} requests still in flight {} s after they were told to stop; the "
+                    + "models and tokenizers are left open rather than freed while in use", admission.status().inFlight(),
+                    STOP_TIMEOUT.toSeconds());
+            return;
+        }
         synchronized (updating) {
-            if (!targetReleased) {
-                targetReleased = true;
-                serving.get().release();    // closed now, or when the last request in flight ends
-                tokenizer.close();
-            }
+            targetReleased = true;
+            serving.get().release();    // no request uses it now; older versions closed with their last request
+            tokenizer.close();
         }
         if (drafterModel != null) {
             drafterModel.close();

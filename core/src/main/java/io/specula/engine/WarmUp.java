@@ -16,9 +16,9 @@ final class WarmUp {
     }
 
     /** Decodes single tokens and short multi-token passes until the budget is spent or enough passes have run. */
-    static void run(CausalLm model) {
+    static void run(CausalLm model, int contextLength) {
         long deadline = System.nanoTime() + BUDGET_NANOS;
-        int capacity = Math.min(64, model.config().maxPositionEmbeddings());
+        int capacity = Math.min(64, contextLength);
         for (int round = 0; round < 40 && System.nanoTime() < deadline; round++) {
             try (KvCache cache = model.newCache(capacity)) {
                 // Every pass width a verification uses (1..9 positions): the kernels have separate loops for 1 to 5

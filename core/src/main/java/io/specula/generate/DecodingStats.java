@@ -14,7 +14,8 @@ package io.specula.generate;
  * @param acceptedByPosition   acceptedByPosition[i] = drafts whose token at draft position i was accepted
  * @param draftedByPosition    draftedByPosition[i] = drafts that had a token at draft position i
  * @param generatedTokens      tokens in the output
- * @param promptNanos          time to process the prompt (prefill of target and drafter)
+ * @param promptNanos          time to process the prompt (the target's prefill; a drafter catches up on the prompt at
+ *                           its first draft, which counts in draftNanos)
  * @param draftNanos           time spent drafting
  * @param verifyNanos          time spent in target passes after the prompt
  * @param totalNanos           wall time of the whole generation

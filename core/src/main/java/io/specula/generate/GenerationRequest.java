@@ -46,15 +46,39 @@ public record GenerationRequest(int[] promptIds, int maxTokens, SamplingParams s
         errors.check("maxTokens", maxTokens, m -> m >= 1, "expected an integer >= 1");
     }
 
-    /** The rule of stop sequences: each a non-empty string ({@code null}, not set, passes). */
+    /**
+     * The most stop sequences a request may have. Every output token is matched against each of them (and against
+     * each of their prefixes, to hold back text that may still become one), so their number and length bound the
+     * work per token.
+     */
+    public static final int MAX_STOP_SEQUENCES = 16;
+
+    /** The longest stop sequence, in characters. */
+    public static final int MAX_STOP_SEQUENCE_LENGTH = 128;
+
+    /**
+     * The rule of stop sequences: at most {@value #MAX_STOP_SEQUENCES}, each a non-empty string of at most
+     * {@value #MAX_STOP_SEQUENCE_LENGTH} characters ({@code null}, not set, passes). An error names at most the first
+     * {@value #MAX_STOP_SEQUENCES} sequences at fault, so a huge list cannot make a huge error.
+     */
     public static void checkStopSequences(List<String> stopSequences, FieldErrors errors) {
         if (stopSequences == null) {
             return;
         }
-        for (int i = 0; i < stopSequences.size(); i++) {
+        if (stopSequences.size() > MAX_STOP_SEQUENCES) {
+            errors.add("stopSequences", "expected at most " + MAX_STOP_SEQUENCES + " sequences, got "
+                    + stopSequences.size());
+        }
+        int reported = 0;
+        for (int i = 0; i < stopSequences.size() && reported < MAX_STOP_SEQUENCES; i++) {
             String stop = stopSequences.get(i);
             if (stop == null || stop.isEmpty()) {
                 errors.add("stopSequences[" + i + "]", "expected a non-empty string");
+                reported++;
+            } else if (stop.length() > MAX_STOP_SEQUENCE_LENGTH) {
+                errors.add("stopSequences[" + i + "]", "expected at most " + MAX_STOP_SEQUENCE_LENGTH
+                        + " characters, got " + stop.length());
+                reported++;
             }
         }
     }

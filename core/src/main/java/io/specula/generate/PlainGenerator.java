@@ -51,7 +51,7 @@ public final class PlainGenerator implements Generator {
                     sink.finish(FinishReason.CANCELLED);
                     break;
                 }
-                int token = nextToken(logits, processor, sampler, history);
+                int token = nextToken(logits, processor, sampler, history, sink.tokenCount());
                 history.add(token);
                 if (sink.accept(token, TokenSource.TARGET)) {
                     break;
@@ -74,12 +74,16 @@ public final class PlainGenerator implements Generator {
         return new GenerationResult(sink.tokens(), sink.text(), sink.finishReason(), prompt.length, stats);
     }
 
-    /** The next token from a row of logits: the argmax for greedy requests, a draw from the processed distribution otherwise. */
-    static int nextToken(float[] logits, LogitsProcessor processor, TokenSampler sampler, TokenCounts history) {
+    /**
+     * The token at output position {@code position} from its row of logits: the argmax for greedy requests, otherwise
+     * the draw keyed to that position from the processed distribution (the draw speculative decoding reproduces).
+     */
+    public static int nextToken(float[] logits, LogitsProcessor processor, TokenSampler sampler, TokenCounts history,
+                                int position) {
         if (processor.params().isGreedy()) {
             return processor.argmax(logits, history);
         }
-        return sampler.sample(processor.probabilities(logits, history));
+        return sampler.sample(processor.probabilities(logits, history), position);
     }
 
     /** The request's end-of-sequence ids, or the model's when the request names none. */

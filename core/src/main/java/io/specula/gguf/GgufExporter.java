@@ -53,6 +53,8 @@ public final class GgufExporter {
             case LLAMA, MISTRAL -> "llama";
             case QWEN2 -> "qwen2";
             case QWEN3 -> "qwen3";
+            case GEMMA3, PHI3 -> throw new SpeculaException(modelDir + ": GGUF export of "
+                    + c.architecture().className() + " is not implemented (llama.cpp's gemma3 and phi3 tensor layouts)");
         };
         if (c.mlpBias()) {
             throw new SpeculaException(modelDir + ": mlp_bias true has no GGUF tensor names in llama.cpp");

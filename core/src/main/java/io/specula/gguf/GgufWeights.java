@@ -45,7 +45,7 @@ import java.util.regex.Pattern;
  * <p>Fused matrices (q|k|v, gate|up) whose parts share a format are read into one matrix; parts in different formats
  * (a Q4_K_M file's Q6_K v next to Q4_K q and k) become a {@link StackedMatrix}.
  *
- * <p>Why one class of ~450 lines: the whole mapping from llama.cpp's tensor names and types to the engine's, one
+ * <p>Why one class of ~500 lines: the whole mapping from llama.cpp's tensor names and types to the engine's, one
  * table a reader checks against llama.cpp's converter; the block layouts themselves are in {@link GgmlBlocks}.
  */
 public final class GgufWeights implements TensorSource {
@@ -75,6 +75,19 @@ public final class GgufWeights implements TensorSource {
             Map.entry("mlp.gate_proj.weight", "ffn_gate.weight"),
             Map.entry("mlp.up_proj.weight", "ffn_up.weight"),
             Map.entry("mlp.down_proj.weight", "ffn_down.weight"));
+    /**
+     * Gemma 3's four norms per layer: llama.cpp names the one before attention attn_norm, the one before the MLP
+     * ffn_norm (the Llama family's post_attention_layernorm), and the two on the outputs post_attention_norm and
+     * post_ffw_norm.
+     */
+    private static final Map<String, String> GEMMA3_LAYER_NAMES = Map.of(
+            "post_attention_layernorm.weight", "post_attention_norm.weight",
+            "pre_feedforward_layernorm.weight", "ffn_norm.weight",
+            "post_feedforward_layernorm.weight", "post_ffw_norm.weight");
+    /** Phi-3's fused projections: q|k|v is attn_qkv, gate|up is ffn_up (twice the rows of an up projection). */
+    private static final Map<String, String> PHI3_LAYER_NAMES = Map.of(
+            "self_attn.qkv_proj.weight", "attn_qkv.weight",
+            "mlp.gate_up_proj.weight", "ffn_up.weight");
     private static final Pattern MODEL_TENSOR = Pattern.compile("token_embd\\..*|output\\..*|output_norm\\..*"
             + "|rope_freqs\\..*|blk\\.\\d+\\..*");
 
@@ -82,6 +95,7 @@ public final class GgufWeights implements TensorSource {
     private enum Target { F32, F16, BF16, Q8_32, Q8_16, Q4 }
 
     private final GgufFile file;
+    private final String arch;
     private final boolean unpermute;
     private final int heads;
     private final int kvHeads;
@@ -93,12 +107,27 @@ public final class GgufWeights implements TensorSource {
      */
     public GgufWeights(GgufFile file, boolean unpermute, int heads, int kvHeads) {
         this.file = file;
+        this.arch = file.string("general.architecture");
         this.unpermute = unpermute;
         this.heads = heads;
         this.kvHeads = kvHeads;
     }
 
-    /** The GGUF name of a Hugging Face tensor name, or {@code null} for a name with no GGUF counterpart. */
+    /**
+     * The GGUF name of a Hugging Face tensor name in a file of architecture {@code arch} (Gemma 3's norms and Phi-3's
+     * fused projections have names of their own), or {@code null} for a name with no GGUF counterpart.
+     */
+    public static String ggufName(String arch, String hfName) {
+        Map<String, String> own = "gemma3".equals(arch) ? GEMMA3_LAYER_NAMES
+                : "phi3".equals(arch) ? PHI3_LAYER_NAMES : Map.of();
+        Matcher m = LAYER.matcher(hfName);
+        if (m.matches() && own.containsKey(m.group(2))) {
+            return "blk." + m.group(1) + "." + own.get(m.group(2));
+        }
+        return ggufName(hfName);
+    }
+
+    /** The GGUF name of a Hugging Face tensor name (the Llama family's), or {@code null} for one with no counterpart. */
     public static String ggufName(String hfName) {
         switch (hfName) {
             case "model.embed_tokens.weight":
@@ -149,9 +178,15 @@ public final class GgufWeights implements TensorSource {
         return file;
     }
 
+    /** llama.cpp's converter stores Gemma 3's norms as {@code 1 + w} (float32), Gemma3RMSNorm's factor. */
+    @Override
+    public boolean gemmaNormsIncludeOne() {
+        return "gemma3".equals(arch);
+    }
+
     @Override
     public boolean contains(String name) {
-        String g = ggufName(name);
+        String g = ggufName(arch, name);
         return g != null && file.tensor(g) != null;
     }
 
@@ -162,9 +197,17 @@ public final class GgufWeights implements TensorSource {
 
     /** The {@code rope_freqs} tensor (Llama 3 RoPE scaling as llama.cpp applies it), {@code n} values. */
     public float[] ropeFreqs(int n) {
-        Tensor t = file.tensor("rope_freqs.weight");
+        return factors("rope_freqs.weight", n);
+    }
+
+    /**
+     * A 1-dimensional tensor of RoPE factors under its GGUF name ({@code rope_freqs}, Phi-3's
+     * {@code rope_factors_short}/{@code rope_factors_long}), {@code n} values.
+     */
+    public float[] factors(String ggufName, int n) {
+        Tensor t = file.tensor(ggufName);
         if (t == null || t.elements() != n) {
-            throw new ModelFormatException(file.path(), "tensor 'rope_freqs.weight': expected " + n + " values, found "
+            throw new ModelFormatException(file.path(), "tensor '" + ggufName + "': expected " + n + " values, found "
                     + (t == null ? "no such tensor" : t));
         }
         return floats(t);
@@ -435,7 +478,7 @@ public final class GgufWeights implements TensorSource {
 
     /** The tensor behind a Hugging Face name, with the shape checked ({@code shape} in Hugging Face order). */
     private Tensor checked(String hfName, long... shape) {
-        String g = ggufName(hfName);
+        String g = ggufName(arch, hfName);
         Tensor t = g == null ? null : file.tensor(g);
         if (t == null) {
             throw new ModelFormatException(file.path(), "tensor '" + (g == null ? hfName : g) + "' not found"

@@ -14,12 +14,18 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * What {@code config.json} says about a causal language model of the Llama family (Llama 2 and 3.x, Mistral, Qwen2,
- * Qwen3). Every field that is missing gets the default transformers uses for that architecture; a field of the wrong
- * type or value fails with the file and field named.
+ * What {@code config.json} says about a causal language model: the Llama family (Llama 2 and 3.x, Mistral, Qwen2,
+ * Qwen3) read here, Gemma 3 ({@link Gemma3Config}) and Phi-3/Phi-4-mini ({@link Phi3Config}) by their own readers.
+ * Every field that is missing gets the default transformers uses for that architecture; a field of the wrong type or
+ * value fails with the file and field named.
  *
- * <p>Why one class of ~400 lines: one field per config.json key with transformers' default and its check, read top to
- * bottom like the file itself; split, the defaults of one architecture would live in several places.
+ * <p>The components after {@code eosTokenIds} are what Gemma 3 and Phi-3 add; a Llama-family model has
+ * {@link #slidingLayers} null (every layer follows {@link #slidingWindow}), no local rope base, no linear or longrope
+ * scaling, full rotary dimensions, the usual 1/sqrt(head_dim) attention scale, no softcapping and SiLU.
+ *
+ * <p>Why one class of ~560 lines: one field per config.json key with transformers' default and its check, read top to
+ * bottom like the file itself; split, the defaults of one architecture would live in several places. (Gemma 3's and
+ * Phi-3's readers are apart because their fields and defaults differ from the Llama family's.)
  */
 public record ModelConfig(
         Architecture architecture,
@@ -41,14 +47,27 @@ public record ModelConfig(
         int slidingWindow,
         String torchDtype,
         int bosTokenId,
-        List<Integer> eosTokenIds) {
+        List<Integer> eosTokenIds,
+        List<Boolean> slidingLayers,
+        double ropeLocalTheta,
+        double ropeLinearFactor,
+        LongRope longRope,
+        double partialRotaryFactor,
+        double queryPreAttnScalar,
+        double finalLogitSoftcapping,
+        double attnLogitSoftcapping,
+        String hiddenActivation) {
 
     /** The architectures this engine computes; they differ only in biases, norms and defaults. */
     public enum Architecture {
         LLAMA("LlamaForCausalLM"),
         MISTRAL("MistralForCausalLM"),
         QWEN2("Qwen2ForCausalLM"),
-        QWEN3("Qwen3ForCausalLM");
+        QWEN3("Qwen3ForCausalLM"),
+        /** Gemma 3 text-only (model_type gemma3_text): its own decoder layer, {@code Gemma3Model}. */
+        GEMMA3("Gemma3ForCausalLM"),
+        /** Phi-3, Phi-3.5-mini and Phi-4-mini: the Llama math with fused tensors, longrope and partial rotary. */
+        PHI3("Phi3ForCausalLM");
 
         private final String className;
 
@@ -66,8 +85,22 @@ public record ModelConfig(
                     return a;
                 }
             }
+            if (name.equals("Gemma3ForConditionalGeneration")) {
+                throw new ModelFormatException(file, "field 'architectures': Gemma3ForConditionalGeneration (the "
+                        + "multimodal Gemma 3 4B/12B/27B checkpoints, text_config nested and weights under "
+                        + "language_model) is not supported; only the text-only Gemma3ForCausalLM (model_type "
+                        + "gemma3_text, e.g. gemma-3-1b) can be loaded");
+            }
             throw new ModelFormatException(file, "field 'architectures': unsupported architecture '" + name
-                    + "'; expected one of LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM");
+                    + "'; expected one of " + names());
+        }
+
+        static String names() {
+            StringBuilder sb = new StringBuilder();
+            for (Architecture a : values()) {
+                sb.append(sb.isEmpty() ? "" : ", ").append(a.className);
+            }
+            return sb.toString();
         }
     }
 
@@ -92,8 +125,51 @@ public record ModelConfig(
         }
     }
 
+    /**
+     * Phi-3's {@code longrope} (also written {@code su}, and {@code yarn}, which transformers' Phi3Config reads as
+     * longrope): per-frequency divisors for short contexts and for long ones, the pre-training context that separates
+     * them, and the factor cos and sin are multiplied by (the attention scaling). {@code Rope} has the rule for
+     * which divisors a position gets.
+     */
+    public record LongRope(List<Double> shortFactor, List<Double> longFactor, int originalMaxPositionEmbeddings,
+                           double attentionFactor) {
+    }
+
     public int kvDim() {
         return numKvHeads * headDim;
+    }
+
+    /** The sliding window of {@code layer} in positions, 0 when it attends to the whole context. */
+    public int windowOf(int layer) {
+        return slidingLayers == null || slidingLayers.get(layer) ? slidingWindow : 0;
+    }
+
+    /** Dimensions of each head that RoPE rotates: {@code int(head_dim * partial_rotary_factor)}, as transformers. */
+    public int rotaryDim() {
+        return (int) (headDim * partialRotaryFactor);
+    }
+
+    /** What q.k is multiplied by: {@code query_pre_attn_scalar ** -0.5} for Gemma, else {@code head_dim ** -0.5}. */
+    public float attentionScale() {
+        return (float) (1.0 / Math.sqrt(queryPreAttnScalar > 0 ? queryPreAttnScalar : headDim));
+    }
+
+    /** The same configuration with {@code tie_word_embeddings} set to {@code tied}. */
+    public ModelConfig withTiedWordEmbeddings(boolean tied) {
+        return new ModelConfig(architecture, vocabSize, hiddenSize, intermediateSize, numLayers, numHeads, numKvHeads,
+                headDim, maxPositionEmbeddings, rmsNormEps, ropeTheta, ropeScaling, tied, attentionBias, mlpBias,
+                qkNorm, slidingWindow, torchDtype, bosTokenId, eosTokenIds, slidingLayers, ropeLocalTheta,
+                ropeLinearFactor, longRope, partialRotaryFactor, queryPreAttnScalar, finalLogitSoftcapping,
+                attnLogitSoftcapping, hiddenActivation);
+    }
+
+    /** The same configuration with {@code ropeScaling} instead (a GGUF file's rope_freqs divisors). */
+    public ModelConfig withRopeScaling(RopeScaling scaling) {
+        return new ModelConfig(architecture, vocabSize, hiddenSize, intermediateSize, numLayers, numHeads, numKvHeads,
+                headDim, maxPositionEmbeddings, rmsNormEps, ropeTheta, scaling, tieWordEmbeddings, attentionBias,
+                mlpBias, qkNorm, slidingWindow, torchDtype, bosTokenId, eosTokenIds, slidingLayers, ropeLocalTheta,
+                ropeLinearFactor, longRope, partialRotaryFactor, queryPreAttnScalar, finalLogitSoftcapping,
+                attnLogitSoftcapping, hiddenActivation);
     }
 
     public int qDim() {
@@ -128,6 +204,12 @@ public record ModelConfig(
     public static ModelConfig parse(Path file, JsonObject json) {
         Fields f = new Fields(file, json);
         Architecture arch = architecture(file, f);
+        if (arch == Architecture.GEMMA3) {
+            return Gemma3Config.parse(file, f);
+        }
+        if (arch == Architecture.PHI3) {
+            return Phi3Config.parse(file, f);
+        }
 
         int hidden = f.positiveInt("hidden_size", null);
         int heads = f.positiveInt("num_attention_heads", null);
@@ -172,7 +254,8 @@ public record ModelConfig(
                 // transformers 5 writes "dtype" and keeps it when both are present; older versions wrote torch_dtype.
                 f.string("dtype", f.string("torch_dtype", "float32")),
                 f.has("bos_token_id") ? f.optionalIntOr("bos_token_id", -1) : defaultBos(arch),
-                f.has("eos_token_id") ? f.intList("eos_token_id") : defaultEos(arch));
+                f.has("eos_token_id") ? f.intList("eos_token_id") : defaultEos(arch),
+                null, 0, 1, null, 1.0, 0, 0, 0, "silu");
     }
 
     /** From {@code architectures[0]}, or, when a config has none, from {@code model_type} as AutoModel does. */
@@ -194,8 +277,12 @@ public record ModelConfig(
             case "mistral" -> Architecture.MISTRAL;
             case "qwen2" -> Architecture.QWEN2;
             case "qwen3" -> Architecture.QWEN3;
+            case "gemma3_text" -> Architecture.GEMMA3;
+            case "phi3" -> Architecture.PHI3;
+            case "gemma3" -> throw new ModelFormatException(file, "field 'model_type': 'gemma3' is the multimodal "
+                    + "Gemma3ForConditionalGeneration, which is not supported; expected gemma3_text (Gemma3ForCausalLM)");
             default -> throw new ModelFormatException(file, "field 'model_type': unsupported '" + modelType
-                    + "' (and no 'architectures'); expected llama, mistral, qwen2 or qwen3");
+                    + "' (and no 'architectures'); expected llama, mistral, qwen2, qwen3, gemma3_text or phi3");
         };
     }
 
@@ -205,6 +292,7 @@ public record ModelConfig(
             case LLAMA -> 2048;
             case MISTRAL -> 4096 * 32;
             case QWEN2, QWEN3 -> 32768;
+            case GEMMA3, PHI3 -> throw new IllegalStateException(arch + " is read by its own config reader");
         };
     }
 
@@ -225,6 +313,7 @@ public record ModelConfig(
             case QWEN2 -> true;
             case MISTRAL -> false;
             case LLAMA, QWEN3 -> f.bool("attention_bias", false);
+            case GEMMA3, PHI3 -> throw new IllegalStateException(arch + " is read by its own config reader");
         };
     }
 
@@ -232,7 +321,7 @@ public record ModelConfig(
      * The RoPE settings: the legacy {@code rope_scaling} when present (transformers lets it win), else
      * transformers 5's {@code rope_parameters}; {@code null} when neither is present.
      */
-    private static JsonObject ropeParameters(Fields f) {
+    static JsonObject ropeParameters(Fields f) {
         JsonObject legacy = f.object("rope_scaling");
         return legacy != null ? legacy : f.object("rope_parameters");
     }
@@ -398,6 +487,34 @@ public record ModelConfig(
             } catch (UnsupportedOperationException | IllegalStateException | NumberFormatException ex) {
                 throw error(name, "a positive number", e);
             }
+        }
+
+        /** A list of numbers (longrope's factors); null when absent or null. */
+        List<Double> doubleList(String name) {
+            JsonElement e = get(name);
+            if (e == null) {
+                return null;
+            }
+            if (!e.isJsonArray()) {
+                throw error(name, "a list of numbers", e);
+            }
+            List<Double> out = new ArrayList<>();
+            for (JsonElement x : e.getAsJsonArray()) {
+                if (!x.isJsonPrimitive() || !x.getAsJsonPrimitive().isNumber() || !Double.isFinite(x.getAsDouble())) {
+                    throw error(name, "a list of numbers", e);
+                }
+                out.add(x.getAsDouble());
+            }
+            return List.copyOf(out);
+        }
+
+        /** The name of a field as error messages write it, e.g. "rope_parameters.rope_type". */
+        String path(String name) {
+            return prefix + name;
+        }
+
+        Path file() {
+            return file;
         }
 
         boolean bool(String name, boolean defaultValue) {

@@ -57,4 +57,12 @@ public interface TensorSource {
         float[] all = floats(name, rows, cols);
         System.arraycopy(all, from * cols, dst, at, (to - from) * cols);
     }
+
+    /**
+     * Whether Gemma's RMSNorm weights are stored as the factor {@code 1 + w} (computed in float32) rather than as
+     * {@code w}: llama.cpp's converter adds the 1 into GGUF files, Hugging Face checkpoints store {@code w}.
+     */
+    default boolean gemmaNormsIncludeOne() {
+        return false;
+    }
 }

@@ -22,6 +22,7 @@ import io.specula.speculative.drafter.DraftContext;
 import io.specula.speculative.drafter.DraftSession;
 import io.specula.speculative.drafter.Drafter;
 import io.specula.speculative.policy.DraftLengthPolicy;
+import io.specula.speculative.policy.StepContext;
 import io.specula.speculative.policy.StepOutcome;
 import io.specula.speculative.stats.SpeculationStatistics;
 import io.specula.speculative.verify.AcceptanceRule;
@@ -30,16 +31,24 @@ import io.specula.speculative.verify.Verifier;
 import io.specula.tokenizer.Tokenizer;
 
 import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 
 /**
  * Speculative decoding: a drafter proposes γ tokens, the target scores all of them in one forward pass, an acceptance
  * rule keeps a prefix and adds the target's own next token. The output is what {@link PlainGenerator} produces: the
- * same tokens for greedy requests, the same distribution for sampling ones.
+ * same tokens for greedy and seeded sampling requests (whatever draft lengths the policy chose), the same distribution
+ * for unseeded ones. Random draws are keyed to output positions ({@link TokenSampler}), never consumed in order.
+ *
+ * <p>A request whose policy never drafts costs what plain decoding costs: the drafter's session allocates and
+ * processes nothing until the first draft, whose catch-up (the prompt, then the tokens of plain steps) the policy
+ * prices before choosing it.
  *
  * <pre>
- *   prefill target (first token from its logits) and drafter
- *   loop: policy picks γ → drafter proposes ≤ γ → target verifies [last token, drafts] in one pass →
+ *   prefill the target (first token from its logits); the drafter processes nothing yet
+ *   loop: policy picks γ (0: a plain step) → drafter catches up and proposes ≤ γ → target verifies [last token, drafts]
+ *         in one pass →
  *         {@link AcceptanceRule} → output sink gets accepted drafts and the target's token one at a time (it may stop
  *         mid-draft: EOS, stop sequence, max tokens) → caches rolled back to the accepted prefix
  * </pre>
@@ -50,9 +59,6 @@ import java.util.function.Supplier;
  */
 public final class SpeculativeGenerator implements Generator {
 
-    /** Mixed into the request seed for the drafter's own random stream. */
-    private static final long DRAFTER_SEED_MIX = 0x9E3779B97F4A7C15L;
-
     private final CausalLm target;
     private final Tokenizer tokenizer;
     private final List<Integer> defaultEosIds;
@@ -62,6 +68,8 @@ public final class SpeculativeGenerator implements Generator {
     private final DecodingListener decodingListener;
     private final Verifier verifier;
     private final VerificationObserver observer;
+    /** Where requests without a seed get theirs (their draws are keyed like every request's). */
+    private volatile LongSupplier unseededSeeds = () -> ThreadLocalRandom.current().nextLong();
 
     /**
      * @param target           the model whose output this must reproduce
@@ -101,6 +109,12 @@ public final class SpeculativeGenerator implements Generator {
         return drafter;
     }
 
+    /** Tests: the seeds of requests that set none come from here, so an unseeded run can be repeated exactly. */
+    SpeculativeGenerator unseededSeeds(LongSupplier seeds) {
+        this.unseededSeeds = seeds;
+        return this;
+    }
+
     @Override
     public GenerationResult generate(GenerationRequest request, GenerationListener listener) {
         return generate(request, policies.get(), listener);
@@ -135,7 +149,8 @@ public final class SpeculativeGenerator implements Generator {
             java.util.Set<Integer> eos = PlainGenerator.eosIds(request, defaultEosIds);
             this.sink = new OutputSink(request, eos, tokenizer.newStreamingDetokenizer(), listener);
             this.processor = new LogitsProcessor(request.sampling());
-            this.sampler = new TokenSampler(request.sampling().seed());
+            Long seed = request.sampling().seed();
+            this.sampler = new TokenSampler(seed != null ? seed : unseededSeeds.getAsLong());
             // The same history (penalties, and the constraint on the output) for drafts and verification.
             this.history = request.newHistory(target.vocabSize(), eos);
             this.sequence = new TokenSequence(request.promptIds());
@@ -155,8 +170,7 @@ public final class SpeculativeGenerator implements Generator {
                 openTrace(prompt);
                 promptNanos = System.nanoTime() - started;
                 // The first token comes from the prompt's logits, exactly as in plain decoding.
-                int first = processor.params().isGreedy() ? processor.argmax(logits, history)
-                        : sampler.sample(processor.probabilities(logits, history));
+                int first = PlainGenerator.nextToken(logits, processor, sampler, history, 0);
                 traceToken(logits, first);
                 if (!emit(first, TokenSource.TARGET)) {
                     decode(cache);
@@ -164,6 +178,7 @@ public final class SpeculativeGenerator implements Generator {
             } finally {
                 closeDrafter();
                 closeTrace();
+                policy.finish(sink.tokenCount());
             }
             DecodingStats stats = counts.requestStats(maxDraft, sink.tokenCount(), promptNanos,
                     System.nanoTime() - started);
@@ -185,8 +200,9 @@ public final class SpeculativeGenerator implements Generator {
                 }
                 // A step emits at most γ + 1 tokens; drafting past the token limit is wasted work.
                 int remaining = request.maxTokens() - sink.tokenCount();
-                int limit = Math.min(maxDraft, Math.min(room - 1, remaining - 1));
-                int gamma = session == null ? 0 : policy.nextDraftLength(Math.max(0, limit));
+                int limit = Math.max(0, Math.min(maxDraft, Math.min(room - 1, remaining - 1)));
+                int gamma = session == null ? 0
+                        : policy.nextDraftLength(new StepContext(limit, session.backlog(), remaining));
 
                 Draft draft = Draft.EMPTY;
                 long stepDraftNanos = 0;
@@ -202,8 +218,8 @@ public final class SpeculativeGenerator implements Generator {
                 }
 
                 long t1 = System.nanoTime();
-                Verdict verdict = verifier.verify(sequence.last(), draft, cache, rule, processor, history, sampler,
-                        trace == null ? null : rows -> scoredRows = rows);
+                Verdict verdict = verifier.verify(sequence.last(), draft, sink.tokenCount(), cache, rule, processor,
+                        history, sampler, trace == null ? null : rows -> scoredRows = rows);
                 long stepVerifyNanos = System.nanoTime() - t1;
 
                 int emitted = 0;
@@ -312,12 +328,10 @@ public final class SpeculativeGenerator implements Generator {
             if (drafter == null || maxDraft == 0) {
                 return;
             }
-            Long seed = request.sampling().seed();
-            TokenSampler drafterSampler = new TokenSampler(seed == null ? null : seed * DRAFTER_SEED_MIX + 1);
             try {
-                session = drafter.open(new DraftContext(sequence, processor, history, drafterSampler,
+                // Nothing is processed yet: the first draft catches up on the prompt, if the policy ever drafts.
+                session = drafter.open(new DraftContext(sequence, processor, history, rule.drafterSampler(sampler),
                         target.vocabSize(), capacity));
-                session.prefill();
             } catch (RuntimeException e) {
                 drafterFault(e);
             }

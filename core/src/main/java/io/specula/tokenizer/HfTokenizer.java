@@ -8,6 +8,7 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -35,12 +36,20 @@ public final class HfTokenizer implements Tokenizer {
     private final int bosId;
     private final List<Integer> eosIds;
     private final ChatTemplate chatTemplate;
+    private final Set<Integer> classSpecial;
     private final SpecialTokenText specialText;
 
     private HfTokenizer(HuggingFaceTokenizer nativeTokenizer, TokenizerJson json, TokenizerConfig config) {
         this.native_ = nativeTokenizer;
         this.json = json;
         this.config = config;
+        Set<Integer> named = new HashSet<>();
+        for (String token : TransformersPipeline.classSpecialTokens(config)) {
+            if (json.id(token) >= 0) {
+                named.add(json.id(token));
+            }
+        }
+        this.classSpecial = Set.copyOf(named);   // before specialText, which asks isSpecial
         this.specialText = new SpecialTokenText(json.root, this::isSpecial);
         this.bosId = json.id(config.bosToken());
         Set<Integer> eos = new LinkedHashSet<>();
@@ -240,7 +249,8 @@ public final class HfTokenizer implements Tokenizer {
 
     @Override
     public boolean isSpecial(int id) {
-        return json.isAddedSpecial(id) || Boolean.TRUE.equals(config.addedTokensSpecial().get(id));
+        return json.isAddedSpecial(id) || Boolean.TRUE.equals(config.addedTokensSpecial().get(id))
+                || classSpecial.contains(id);
     }
 
     @Override

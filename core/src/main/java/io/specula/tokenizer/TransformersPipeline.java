@@ -16,29 +16,36 @@ import java.util.Set;
  *   <li>LlamaTokenizer drops the "Prepend ▁ / Replace space" normalizer for a Metaspace pre-tokenizer that prepends
  *       ▁ only to the start of the text (unless {@code legacy: true}), so text right after a special token gets no
  *       ▁, e.g. "Hi</s>there", and leading spaces are not given one more ▁;</li>
- *   <li>Qwen2Tokenizer installs Qwen2's NFC normalizer, split regex and byte-level pre-tokenizer and decoder.</li>
+ *   <li>Qwen2Tokenizer installs Qwen2's NFC normalizer, split regex and byte-level pre-tokenizer and decoder;</li>
+ *   <li>GemmaTokenizer (Gemma 3) installs Gemma's: spaces replaced by ▁ (no prefix), a split on spaces, byte
+ *       fallback (the same as Gemma 3's own tokenizer.json, so this matters only for files written otherwise).</li>
  * </ul>
  * Which class runs is not simply tokenizer_config.json's {@code tokenizer_class}: AutoTokenizer also looks at
  * config.json's {@code model_type} ({@link #effectiveClass}). A Mistral checkpoint whose tokenizer_config says
  * LlamaTokenizer (Mistral 7B v0.1 to v0.3 do) gets its tokenizer.json as it is, and a Qwen2 checkpoint whose
- * tokenizer_config names another class (DeepSeek-R1-Distill-Qwen says LlamaTokenizerFast) gets Qwen2Tokenizer.
+ * tokenizer_config names another class (DeepSeek-R1-Distill-Qwen says LlamaTokenizerFast) gets Qwen2Tokenizer, and
+ * a Phi-3 checkpoint whose tokenizer_config says LlamaTokenizer gets its tokenizer.json as it is (phi3 is one of
+ * transformers' model types with a known-wrong hub class, registered as TokenizersBackend).
  */
 final class TransformersPipeline {
 
     static final String LLAMA = "LlamaTokenizer";
     static final String QWEN2 = "Qwen2Tokenizer";
+    static final String GEMMA = "GemmaTokenizer";
     /** tokenizer.json as it is. */
     static final String BACKEND = "TokenizersBackend";
 
     /**
      * transformers 5.12.1's TOKENIZER_MAPPING_NAMES for the model types this engine runs ("llama" has no entry);
      * mistral maps to MistralCommonBackend when mistral-common is installed, which without a tekken.json also ends
-     * in TokenizersBackend.
+     * in TokenizersBackend; phi3 has no entry of its own and is given TokenizersBackend as a model type whose hub
+     * classes are wrong.
      */
     private static final Map<String, String> MODEL_TYPE_CLASS = Map.of(
-            "qwen2", QWEN2, "qwen3", QWEN2, "mistral", BACKEND, "mixtral", BACKEND);
+            "qwen2", QWEN2, "qwen3", QWEN2, "mistral", BACKEND, "mixtral", BACKEND, "gemma3_text", GEMMA,
+            "phi3", BACKEND);
     /** transformers' MODELS_WITH_INCORRECT_HUB_TOKENIZER_CLASS, restricted to the model types above. */
-    private static final Set<String> INCORRECT_HUB_CLASS = Set.of("qwen2");
+    private static final Set<String> INCORRECT_HUB_CLASS = Set.of("qwen2", "phi3");
     /** Classes that load tokenizer.json as it is. */
     private static final Set<String> GENERIC = Set.of(BACKEND, "PythonBackend", "PreTrainedTokenizer",
             "PreTrainedTokenizerFast", "MistralCommonBackend");
@@ -70,6 +77,16 @@ final class TransformersPipeline {
         return GENERIC.contains(chosen) ? BACKEND : chosen;
     }
 
+    /**
+     * Tokens the tokenizer class makes special whatever tokenizer.json says: transformers registers a class's named
+     * special tokens (bos, eos, unk, pad, mask) as special, so decode(skip_special_tokens=True) drops them.
+     * GemmaTokenizer names {@code <mask>} by default, which Gemma 3's tokenizer.json adds as not special.
+     */
+    static Set<String> classSpecialTokens(TokenizerConfig config) {
+        return effectiveClass(config.tokenizerClass(), config.modelType()).equals(GEMMA)
+                ? Set.of("<pad>", "<eos>", "<bos>", "<unk>", "<mask>") : Set.of();
+    }
+
     /** Returns the tokenizer.json to hand to the native tokenizer (the given object, changed in place). */
     static JsonObject adapt(JsonObject tokenizerJson, TokenizerConfig config) {
         JsonObject model = tokenizerJson.getAsJsonObject("model");
@@ -80,6 +97,7 @@ final class TransformersPipeline {
         return switch (effectiveClass(config.tokenizerClass(), config.modelType())) {
             case LLAMA -> llama(tokenizerJson, model, config);
             case QWEN2 -> qwen2(tokenizerJson, model, config);
+            case GEMMA -> gemma(tokenizerJson, model);
             default -> tokenizerJson;
         };
     }
@@ -111,6 +129,24 @@ final class TransformersPipeline {
         decoder.add("decoders", decoders);
         tokenizerJson.add("decoder", decoder);
         // The post-processor (BOS) stays as tokenizer.json has it: transformers 5.12.1 keeps it too.
+        return tokenizerJson;
+    }
+
+    /**
+     * transformers' GemmaTokenizer.__init__: BPE with byte fallback and fused unknowns, Replace(" ", "▁"), a Split on
+     * " " (merged with the previous piece), Replace/ByteFallback/Fuse decoding; the post-processor (BOS) stays.
+     */
+    private static JsonObject gemma(JsonObject tokenizerJson, JsonObject model) {
+        model.addProperty("fuse_unk", true);
+        model.addProperty("byte_fallback", true);
+        model.add("dropout", JsonNull.INSTANCE);
+        tokenizerJson.add("normalizer", JsonParser.parseString(
+                "{\"type\":\"Replace\",\"pattern\":{\"String\":\" \"},\"content\":\"▁\"}"));
+        tokenizerJson.add("pre_tokenizer", JsonParser.parseString("{\"type\":\"Split\",\"pattern\":{\"String\":\" \"},"
+                + "\"behavior\":\"MergedWithPrevious\",\"invert\":false}"));
+        tokenizerJson.add("decoder", JsonParser.parseString("""
+                {"type":"Sequence","decoders":[{"type":"Replace","pattern":{"String":"▁"},"content":" "},
+                 {"type":"ByteFallback"},{"type":"Fuse"}]}"""));
         return tokenizerJson;
     }
 

@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Trains a Llama model with DJL's autograd: pretraining (cross-entropy on the corpus) or distillation (KL from a
@@ -34,11 +35,21 @@ public final class Trainer {
     private final TrainingOptions o;
     private final PrintStream err;
     private final boolean console;
+    private final AtomicBoolean stopRequested = new AtomicBoolean();
 
     public Trainer(TrainingOptions options, PrintStream err, boolean console) {
         this.o = options;
         this.err = err;
         this.console = console;
+    }
+
+    /**
+     * Asks a running {@link #run()} to stop after the step under way, with a checkpoint to {@code --resume} from (a
+     * shutdown hook calls this, then waits for {@code run()} to return: the JVM must not exit in the middle of a
+     * native backward pass).
+     */
+    public void requestStop() {
+        stopRequested.set(true);
     }
 
     public Result run() {
@@ -194,7 +205,7 @@ public final class Trainer {
                             eval[0], Math.exp(eval[0]), o.distilling() ? String.format(Locale.ROOT, ", KL %.4f", eval[1])
                                     : ""));
                 }
-                boolean stop = step < o.steps && ((o.stopAfterStep > 0 && step >= o.stopAfterStep)
+                boolean stop = step < o.steps && (stopRequested.get() || (o.stopAfterStep > 0 && step >= o.stopAfterStep)
                         || (o.timeLimitMinutes > 0 && (System.nanoTime() - runStart) / 60e9 >= o.timeLimitMinutes));
                 if (step % o.checkpointEvery == 0 || step == o.steps || stop) {
                     files.write(model, adam, step, tokens, elapsed, bestVal, bestStep);

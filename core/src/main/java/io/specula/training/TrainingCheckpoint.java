@@ -4,9 +4,11 @@ import com.google.gson.GsonBuilder;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import io.specula.model.ModelConfig;
+import io.specula.model.safetensors.SafeTensorsFile;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,24 +20,32 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A training run's work folder: {@code checkpoint.safetensors} (weights and AdamW moments, float32),
- * {@code checkpoint.json} (where the run stands), {@code best.safetensors} (the weights of the lowest validation loss)
- * and {@code loss.csv} (one row per step). What {@link Trainer} writes as it goes and reads to resume.
+ * A training run's work folder: {@code checkpoint-<step>.safetensors} (weights and AdamW moments, float32),
+ * {@code checkpoint.json} (where the run stands, naming that file), {@code best.safetensors} (the weights of the lowest
+ * validation loss) and {@code loss.csv} (one row per step). What {@link Trainer} writes as it goes and reads to resume.
+ *
+ * <p>A checkpoint is two files, written in two steps, so each step leaves a consistent pair: the tensors go to a new
+ * file of their own (synced to disk), then {@code checkpoint.json} is replaced by a rename to name it, then the older
+ * tensors are deleted. A run killed between the steps leaves the previous pair as it was (and a stray file). Resuming
+ * cross-checks the pair (the step the JSON names is the step the tensors were saved at) and refuses an inconsistent
+ * one, naming both files, rather than resuming from weights of another step. (Work folders of older versions have one
+ * {@code checkpoint.safetensors}, overwritten in place: they are read, and cross-checked, the same way.)
  */
 final class TrainingCheckpoint {
 
     static final String CSV_HEADER = "step,tokens,lr,train_loss,grad_norm,val_loss,val_kl,elapsed_s";
 
+    /** The tensors file of work folders written before the pair was versioned. */
+    static final String LEGACY_TENSORS = "checkpoint.safetensors";
+
     private final Path work;
     private final Path json;
-    private final Path tensors;
     private final Path lossCsv;
     private final Path best;
 
     TrainingCheckpoint(Path work) {
         this.work = work;
         this.json = work.resolve("checkpoint.json");
-        this.tensors = work.resolve("checkpoint.safetensors");
         this.lossCsv = work.resolve("loss.csv");
         this.best = work.resolve("best.safetensors");
     }
@@ -48,8 +58,9 @@ final class TrainingCheckpoint {
         return lossCsv;
     }
 
+    /** Whether a checkpoint was written (resuming cross-checks it). */
     boolean exists() {
-        return Files.exists(json) && Files.exists(tensors);
+        return Files.exists(json);
     }
 
     /**
@@ -72,7 +83,12 @@ final class TrainingCheckpoint {
         }
     }
 
-    /** The saved state; the loss log keeps what happened up to it and nothing after it. */
+    /**
+     * The saved state; the loss log keeps what happened up to it and nothing after it.
+     *
+     * @throws IllegalArgumentException when the checkpoint is not a consistent pair (its tensors file is missing, or
+     *                                  was saved at another step), naming the files
+     */
     State read(ModelShape shape) {
         JsonObject c = readJson(json);
         ModelShape savedShape = ModelShape.of(ModelConfig.parse(json, c.getAsJsonObject("config")));
@@ -80,6 +96,8 @@ final class TrainingCheckpoint {
             throw new IllegalArgumentException("the checkpoint in " + work + " is of another model shape: " + savedShape);
         }
         int step = c.get("step").getAsInt();
+        Path tensors = work.resolve(c.has("tensors") ? c.get("tensors").getAsString() : LEGACY_TENSORS);
+        checkPair(tensors, step);
         float bestLoss = Float.POSITIVE_INFINITY;
         int bestStep = -1;
         if (c.has("best_val_loss")) {
@@ -96,12 +114,36 @@ final class TrainingCheckpoint {
                 c.get("adam_steps").getAsLong(), bestLoss, bestStep, model, saved);
     }
 
-    /** Saves where the run stands; the JSON is renamed into place, so a reader never sees half of it. */
+    /** The tensors file must exist and hold the step checkpoint.json names (both are written at every checkpoint). */
+    private void checkPair(Path tensors, int step) {
+        String resume = "; resume from an earlier copy of the work folder, or remove it to start over";
+        if (!Files.isRegularFile(tensors)) {
+            throw new IllegalArgumentException("the checkpoint in " + work + " is incomplete: " + json.getFileName()
+                    + " (step " + step + ") names " + tensors.getFileName() + ", which is missing" + resume);
+        }
+        String saved;
+        try (SafeTensorsFile f = SafeTensorsFile.open(tensors)) {
+            saved = f.metadata().get("step");
+        }
+        if (!Integer.toString(step).equals(saved)) {
+            throw new IllegalArgumentException("the checkpoint in " + work + " is inconsistent: " + json.getFileName()
+                    + " is at step " + step + " but " + tensors.getFileName() + " was saved at step " + saved
+                    + " (a run stopped while writing its checkpoint)" + resume);
+        }
+    }
+
+    /**
+     * Saves where the run stands: the tensors to a file of their own, then the JSON (renamed into place) naming it,
+     * each synced to disk first; then the older tensors go. Every moment leaves a consistent pair on disk.
+     */
     void write(TrainableLlama model, AdamW adam, int step, long tokens, double seconds, float bestLoss, int bestStep) {
         Map<String, SafeTensorsFiles.Tensor> all = new LinkedHashMap<>();
         model.weights().forEach((k, v) -> all.put("model/" + k, v));
         adam.state().forEach((k, a) -> all.put(k, new SafeTensorsFiles.Tensor(a.getShape().getShape(), a.toFloatArray())));
+        String tensorsName = "checkpoint-" + step + ".safetensors";
+        Path tensors = work.resolve(tensorsName);
         SafeTensorsFiles.write(tensors, all, SafeTensorsFiles.DType.F32, Map.of("step", Integer.toString(step)));
+        sync(tensors);
         JsonObject c = new JsonObject();
         c.addProperty("step", step);
         c.addProperty("tokens", tokens);
@@ -111,13 +153,34 @@ final class TrainingCheckpoint {
             c.addProperty("best_val_loss", bestLoss);
             c.addProperty("best_step", bestStep);
         }
+        c.addProperty("tensors", tensorsName);
         c.add("config", model.shape().configJson("float32", TokenData.BOS, TokenData.EOS));
         Path tmp = work.resolve("checkpoint.json.tmp");
         writeString(tmp, new GsonBuilder().setPrettyPrinting().create().toJson(c) + "\n");
         try {
+            sync(tmp);
             Files.move(tmp, json, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            ModelExport.syncDirectory(work);
+            // The JSON now names the new tensors: the older ones (and strays of an interrupted write) can go.
+            try (var files = Files.list(work)) {
+                for (Path f : files.toList()) {
+                    String n = f.getFileName().toString();
+                    if ((n.startsWith("checkpoint-") && n.endsWith(".safetensors") && !n.equals(tensorsName))
+                            || n.equals(LEGACY_TENSORS)) {
+                        Files.deleteIfExists(f);
+                    }
+                }
+            }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        }
+    }
+
+    private static void sync(Path file) {
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.WRITE)) {
+            channel.force(true);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot sync " + file, e);
         }
     }
 

@@ -2,7 +2,9 @@ package io.specula.chat;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
@@ -84,6 +86,21 @@ class SpeculaChatModelTests {
         this.engine = mock(SpeculaEngine.class);
         given(this.engine.info()).willReturn(INFO);
         given(this.engine.hasDrafter()).willReturn(true);
+        // Streams go through submit: it runs the (scripted) chat on the given executor, as the engine decodes there.
+        willAnswer(invocation -> {
+            Executor executor = invocation.getArgument(3);
+            CompletableFuture<GenerationResult> result = new CompletableFuture<>();
+            executor.execute(() -> {
+                try {
+                    result.complete(this.engine.chat(invocation.getArgument(0), invocation.getArgument(1),
+                            invocation.getArgument(2)));
+                }
+                catch (Throwable ex) {
+                    result.completeExceptionally(ex);
+                }
+            });
+            return result;
+        }).given(this.engine).submit(any(), any(), any(), any());
         script("Hello", TokenSource.TARGET, "", TokenSource.DRAFTER, " wörld", TokenSource.DRAFTER, "!",
                 TokenSource.TARGET);
     }
@@ -322,8 +339,12 @@ class SpeculaChatModelTests {
     }
 
     @Test
-    void streamEmitsOneChunkPerTextDeltaWithItsTokenSources() {
-        List<ChatResponse> chunks = model(SpeculaChatOptions.builder().build()).stream(new Prompt("Hi"))
+    void withoutAStreamIntervalTheStreamEmitsOneChunkPerTextDeltaWithItsTokenSources() {
+        List<ChatResponse> chunks = SpeculaChatModel.builder()
+            .engine(this.engine)
+            .streamInterval(Duration.ZERO)
+            .build()
+            .stream(new Prompt("Hi"))
             .collectList()
             .block(Duration.ofSeconds(10));
 
@@ -341,6 +362,29 @@ class SpeculaChatModelTests {
         assertThat(last.getMetadata().getUsage().getCompletionTokens()).isEqualTo(4);
         assertThat((Long) last.getResult().getMetadata().get(SpeculaChatMetadata.ACCEPTED_TOKENS)).isEqualTo(6L);
         assertThat(chunks.stream().map(c -> c.getMetadata().getId()).distinct()).hasSize(1);
+    }
+
+    @Test
+    void theStreamSendsItsFirstTextAtOnceAndGathersTheRestByTime() {
+        // An interval no test run reaches: everything after the first text arrives with the last chunk.
+        List<ChatResponse> chunks = SpeculaChatModel.builder()
+            .engine(this.engine)
+            .streamInterval(Duration.ofHours(1))
+            .build()
+            .stream(new Prompt("Hi"))
+            .collectList()
+            .block(Duration.ofSeconds(10));
+
+        assertThat(chunks.stream().map(c -> c.getResult().getOutput().getText())).containsExactly("Hello",
+                " wörld!");
+        assertThat(sources(chunks.get(0))).containsExactly("TARGET");
+        ChatResponse last = chunks.get(1);
+        assertThat(last.getResult().getMetadata().getFinishReason()).isEqualTo("STOP");
+        assertThat(sources(last)).containsExactly("DRAFTER", "DRAFTER", "TARGET");
+        assertThat((List<Object>) last.getResult().getMetadata().get(SpeculaChatMetadata.TEXT_SEGMENTS)).containsExactly(
+                new SpeculaChatMetadata.TextSegment(" wörld", "DRAFTER"),
+                new SpeculaChatMetadata.TextSegment("!", "TARGET"));
+        assertThat(SpeculaChatModel.Builder.DEFAULT_STREAM_INTERVAL).isEqualTo(Duration.ofMillis(50));
     }
 
     @Test

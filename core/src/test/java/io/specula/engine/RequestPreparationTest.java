@@ -146,7 +146,11 @@ class RequestPreparationTest {
                 new Case("draftTokens", hi(options(null, null, null, null, null, null, 17))),
                 new Case("draftTokens", hi(options(null, null, null, null, null, null, 40))),
                 new Case("frequencyPenalty", hi(options(null, null, null, null, null, Double.NaN, null))),
-                new Case("stopSequences[0]", hi(options(null, null, null, null, List.of(""), null, null))));
+                new Case("stopSequences[0]", hi(options(null, null, null, null, List.of(""), null, null))),
+                new Case("stopSequences[0]", hi(options(null, null, null, null, List.of("s".repeat(129)), null,
+                        null))),
+                new Case("stopSequences", hi(options(null, null, null, null, java.util.stream.IntStream.range(0, 17)
+                    .mapToObj(i -> "stop" + i).toList(), null, null))));
         for (Case c : cases) {
             assertThatThrownBy(() -> prepare(c.request())).as(c.field())
                 .isInstanceOf(InvalidRequestException.class)
@@ -164,6 +168,25 @@ class RequestPreparationTest {
                 InvalidRequestException.class, e -> assertThat(e.errors()).extracting(f -> f.field())
                     .containsExactly("prompt", "temperature", "topP", "topK", "frequencyPenalty", "maxTokens",
                             "stopSequences[1]", "draftTokens"));
+    }
+
+    @Test
+    void stopSequencesAreBoundedInNumberAndLengthAndTheErrorsToo() {
+        List<String> many = new java.util.ArrayList<>();
+        for (int i = 0; i < 100_000; i++) {
+            many.add(i % 2 == 0 ? "" : "x".repeat(1000) + i);
+        }
+        assertThatThrownBy(() -> preparation(0).validate(hi(options(null, null, null, null, many, null, null))))
+            .isInstanceOfSatisfying(InvalidRequestException.class, e -> {
+                assertThat(e.errors().get(0).field()).isEqualTo("stopSequences");
+                assertThat(e.errors().get(0).message()).contains("at most 16 sequences, got 50001");
+                // one error per sequence at fault, at most 16 of them: the error does not grow with the request
+                assertThat(e.errors()).hasSize(1 + 16);
+                assertThat(e.getMessage().length()).isLessThan(2000);
+            });
+        // 16 sequences of 128 characters pass
+        preparation(0).validate(hi(options(null, null, null, null, java.util.stream.IntStream.range(0, 16)
+            .mapToObj(i -> String.valueOf((char) ('a' + i)).repeat(128)).toList(), null, null)));
     }
 
     @Test

@@ -12,9 +12,6 @@ import io.specula.generate.GenerationResult;
 import io.specula.generate.SamplingParams;
 import io.specula.model.llama.DjlLlamaModel;
 import io.specula.testing.TinyModelDirs;
-import io.specula.testing.TinyModels;
-import io.specula.testing.TinyTokenizers.ChatTemplateKind;
-import io.specula.testing.TinyTokenizers.TokenizerKind;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -49,8 +46,7 @@ class ResourceReleaseTest {
     @BeforeAll
     static void write() {
         target = TinyModelDirs.llama(tmp.resolve("target"), 1);
-        drafter = TinyModelDirs.write(tmp.resolve("drafter"), TinyModels.Family.LLAMA,
-                TokenizerKind.LLAMA2_BYTE_FALLBACK, ChatTemplateKind.NONE, s -> s.seed(2).layers(1).hiddenSize(32));
+        drafter = TinyModelDirs.llamaDrafter(tmp.resolve("drafter"), 2);
     }
 
     static SpeculaEngine load(String kernel) {

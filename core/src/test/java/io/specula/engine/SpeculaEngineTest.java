@@ -44,8 +44,7 @@ class SpeculaEngineTest {
     @BeforeAll
     static void load() {
         Path target = TinyModelDirs.llama(tmp.resolve("target"), 1);
-        Path drafter = TinyModelDirs.write(tmp.resolve("drafter"), TinyModels.Family.LLAMA,
-                TokenizerKind.LLAMA2_BYTE_FALLBACK, ChatTemplateKind.NONE, s -> s.seed(2).layers(1).hiddenSize(32));
+        Path drafter = TinyModelDirs.llamaDrafter(tmp.resolve("drafter"), 2);
         withModelDrafter = SpeculaEngine.load(EngineConfig.of(target, drafter.toString()));
         withNgram = SpeculaEngine.load(EngineConfig.of(target, "ngram"));
     }

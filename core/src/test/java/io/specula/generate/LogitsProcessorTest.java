@@ -61,7 +61,7 @@ class LogitsProcessorTest {
         assertThat(p[ARGMAX]).isEqualTo(1f);
         TokenSampler sampler = new TokenSampler(7L);
         for (int i = 0; i < 50; i++) {
-            assertThat(sampler.sample(p)).isEqualTo(ARGMAX);
+            assertThat(sampler.sample(p, i)).isEqualTo(ARGMAX);
         }
     }
 
@@ -194,9 +194,9 @@ class LogitsProcessorTest {
     @Test
     void aDrawFromAVectorWithoutMassIsAnErrorNotTokenZero() {
         TokenSampler sampler = new TokenSampler(1L);
-        assertThatThrownBy(() -> sampler.sample(new float[] {Float.NaN, Float.NaN, Float.NaN}))
+        assertThatThrownBy(() -> sampler.sample(new float[] {Float.NaN, Float.NaN, Float.NaN}, 0))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("probabilit");
-        assertThatThrownBy(() -> sampler.sample(new float[] {0f, 0f}))
+        assertThatThrownBy(() -> sampler.sample(new float[] {0f, 0f}, 0))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("probabilit");
     }
 }

@@ -131,12 +131,13 @@ class GgufErrorsTest {
 
     @Test
     void unknownArchitectureAndMissingHyperparameters() {
-        GgufWriter w = validWriter().putString("general.architecture", "gemma3");
+        GgufWriter w = validWriter().putString("general.architecture", "gemma2");
         Path gemma = load("gemma.gguf", w);
         assertThatThrownBy(() -> ModelLoader.load(gemma, "cpu", "auto", "auto"))
                 .isInstanceOf(ModelFormatException.class).hasMessageStartingWith(gemma.toString())
-                .hasMessageContaining("architecture 'gemma3' (general.architecture) is not supported")
-                .hasMessageContaining("llama").hasMessageContaining("qwen2").hasMessageContaining("qwen3");
+                .hasMessageContaining("architecture 'gemma2' (general.architecture) is not supported")
+                .hasMessageContaining("llama").hasMessageContaining("qwen2").hasMessageContaining("qwen3")
+                .hasMessageContaining("gemma3").hasMessageContaining("phi3");
         Path noHeads = load("noheads.gguf", validWriter().remove("llama.attention.head_count"));
         assertThatThrownBy(() -> ModelLoader.load(noHeads, "cpu", "auto", "auto"))
                 .hasMessageContaining("metadata key 'llama.attention.head_count' is missing");

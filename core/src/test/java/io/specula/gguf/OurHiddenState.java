@@ -24,10 +24,7 @@ final class OurHiddenState {
         if (c.vocabSize() < c.hiddenSize()) {
             throw new IllegalArgumentException("needs vocab_size >= hidden_size");
         }
-        ModelConfig untied = new ModelConfig(c.architecture(), c.vocabSize(), c.hiddenSize(), c.intermediateSize(),
-                c.numLayers(), c.numHeads(), c.numKvHeads(), c.headDim(), c.maxPositionEmbeddings(), c.rmsNormEps(),
-                c.ropeTheta(), c.ropeScaling(), false, c.attentionBias(), c.mlpBias(), c.qkNorm(), c.slidingWindow(),
-                c.torchDtype(), c.bosTokenId(), c.eosTokenIds());
+        ModelConfig untied = c.withTiedWordEmbeddings(false);
         try (ModelWeights weights = ModelWeights.open(dir)) {
             float[] identity = new float[c.vocabSize() * c.hiddenSize()];
             for (int i = 0; i < c.hiddenSize(); i++) {

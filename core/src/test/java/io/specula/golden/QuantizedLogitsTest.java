@@ -26,7 +26,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * How far each quantization moves the logits from float32, measured against transformers' float32 logits (the golden
  * files) at every prompt position of every fixture: the largest and the mean |difference| relative to the fixture's
  * logit scale (max |logit|), and how many positions keep transformers' top token. The figures are printed (and in
- * docs/quantization.md); the bounds below are about twice the largest measured (q8_0 0.027, q4_0 0.34, q4_1 0.23), so that a kernel or quantizer bug
+ * docs/quantization.md); the bounds below are about twice the largest measured (q8_0 0.040, q4_0 0.42, q4_1 0.55 on
+ * gemma3-f32-sharded-softcap, whose capped logits make the scale small; q4_1 gets q4_0's bound), so that a kernel or quantizer bug
  * (errors of the order of the logits themselves) fails while the rounding of 8 and 4 bits passes.
  *
  * <p>These are random tiny models (hidden 64): every weight matters about equally and nothing is redundant, so they
@@ -39,9 +40,9 @@ class QuantizedLogitsTest {
     static double maxRelativeError(Quantization q) {
         return switch (q) {
             case NONE -> 1e-4;
-            case Q8_0 -> 0.06;
+            case Q8_0 -> 0.08;
             case Q4_0 -> 0.7;
-            case Q4_1 -> 0.5;
+            case Q4_1 -> 0.7;
         };
     }
 

@@ -3,7 +3,8 @@ package io.specula.model;
 import static io.specula.testing.Logits.argmax;
 
 import io.specula.kernel.ScalarMatMul;
-import io.specula.model.llama.LlamaModel;
+import io.specula.engine.ModelLoader;
+import io.specula.model.gemma3.Gemma3Weights;
 import io.specula.model.llama.LlamaWeights;
 import io.specula.model.safetensors.DType;
 import io.specula.model.safetensors.SafeTensorsFile;
@@ -79,12 +80,30 @@ class TinyModelsTest {
             int per = switch (family) {
                 case QWEN2 -> 12;
                 case QWEN3 -> 11;
+                case GEMMA3 -> 13;   // four norms, q/k norms, q, k, v, o, gate, up, down
+                case PHI3 -> 6;      // qkv_proj and gate_up_proj fused
                 default -> 9;
             };
-            assertThat(w.names()).hasSize(3 + per * c.numLayers());
-            assertThat(w.names()).contains("model.embed_tokens.weight", "model.norm.weight", "lm_head.weight",
+            // Gemma 3 is tied (no lm_head) by default
+            assertThat(w.names()).hasSize((family == Family.GEMMA3 ? 2 : 3) + per * c.numLayers());
+            assertThat(w.names()).contains("model.embed_tokens.weight", "model.norm.weight",
                     "model.layers.1.self_attn.o_proj.weight", "model.layers.0.mlp.down_proj.weight",
                     "model.layers.1.post_attention_layernorm.weight", "model.layers.0.input_layernorm.weight");
+            if (family == Family.GEMMA3) {
+                assertThat(w.names()).contains("model.layers.2.pre_feedforward_layernorm.weight",
+                        "model.layers.2.post_feedforward_layernorm.weight", "model.layers.0.self_attn.q_norm.weight");
+                assertThat(c.windowOf(0)).isEqualTo(4);
+                assertThat(c.windowOf(2)).isZero();
+                Gemma3Weights.load(c, w);
+                return;
+            }
+            assertThat(w.names()).contains("lm_head.weight");
+            if (family == Family.PHI3) {
+                assertThat(w.info("model.layers.0.self_attn.qkv_proj.weight").shape())
+                        .containsExactly(c.qDim() + 2L * c.kvDim(), c.hiddenSize());
+                assertThat(w.info("model.layers.0.mlp.gate_up_proj.weight").shape())
+                        .containsExactly(2L * c.intermediateSize(), c.hiddenSize());
+            }
             if (family == Family.QWEN2) {
                 assertThat(w.info("model.layers.0.self_attn.k_proj.bias").shape()).containsExactly(c.kvDim());
             }
@@ -158,7 +177,7 @@ class TinyModelsTest {
         ModelConfig c = ModelConfig.read(dir);
         List<Integer> out = new ArrayList<>();
         try (ModelWeights w = ModelWeights.open(dir);
-             LlamaModel m = new LlamaModel(c, LlamaWeights.load(c, w), new ScalarMatMul());
+             CausalLm m = ModelLoader.javaModel(c, new WeightLoader(w, Quantization.NONE, false), new ScalarMatMul());
              KvCache cache = m.newCache(128)) {
             float[] logits = m.forward(new int[]{1, 17, 42, 99}, cache, 1)[0];
             for (int i = 0; i < 48; i++) {

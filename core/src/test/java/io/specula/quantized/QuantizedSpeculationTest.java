@@ -7,7 +7,7 @@ import io.specula.generate.GenerationResult;
 import io.specula.generate.PlainGenerator;
 import io.specula.generate.SamplingParams;
 import io.specula.model.Quantization;
-import io.specula.model.llama.LlamaModel;
+import io.specula.model.JavaKernelModel;
 import io.specula.speculative.SpeculativeGenerator;
 import io.specula.speculative.drafter.ModelDrafter;
 import io.specula.speculative.policy.DraftPolicies;
@@ -71,7 +71,7 @@ class QuantizedSpeculationTest {
                                                          String kernel) {
         LoadedModel target = model(fixture, targetQ, kernel);
         LoadedModel drafter = model(fixture, drafterQ, kernel);
-        assertThat(((LlamaModel) target.model()).quantization()).isEqualTo(targetQ);
+        assertThat(((JavaKernelModel) target.model()).quantization()).isEqualTo(targetQ);
         int context = 200;
         PlainGenerator plain = new PlainGenerator(target.model(), target.tokenizer(), List.of(), context, null);
         SplittableRandom r = new SplittableRandom(fixture.hashCode());

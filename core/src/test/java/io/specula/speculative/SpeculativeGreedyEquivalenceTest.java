@@ -175,8 +175,8 @@ class SpeculativeGreedyEquivalenceTest {
             DraftSession inner = oracle.open(context);
             return new DraftSession() {
                 @Override
-                public void prefill() {
-                    inner.prefill();
+                public int backlog() {
+                    return inner.backlog();
                 }
 
                 @Override

@@ -142,7 +142,7 @@ class SpeculativeOutputEndTest {
             TARGET.forward(PROMPT, cache, 1);
             // Draft: the next 2 right tokens, then 3 wrong ones.
             int[] draft = {reference[1], reference[2], (reference[3] + 1) % 48, 0, 0};
-            var verdict = new Verifier(TARGET).verify(reference[0], new Draft(draft, null, 1), cache,
+            var verdict = new Verifier(TARGET).verify(reference[0], new Draft(draft, null, 1), 1, cache,
                     GreedyAcceptance.INSTANCE, greedy, new TokenCounts(48), new TokenSampler(1L));
             assertThat(verdict.accepted()).isEqualTo(2);
             assertThat(verdict.nextToken()).isEqualTo(reference[3]);
@@ -167,13 +167,15 @@ class SpeculativeOutputEndTest {
         TokenSequence seq = new TokenSequence(PROMPT);
         DraftContext ctx = new DraftContext(seq, greedy, new TokenCounts(48), new TokenSampler(1L), 48, 64);
         try (DraftSession s = drafter.open(ctx)) {
-            s.prefill();
+            // Nothing is processed before the first proposal: it catches up on the prompt and the first token.
             seq.append(11);
+            assertThat(s.backlog()).isEqualTo(PROMPT.length + 1);
             Draft d = s.propose(3, DraftGate.ALWAYS);
-            assertThat(d.syncedTokens()).isEqualTo(1);
+            assertThat(d.syncedTokens()).isEqualTo(PROMPT.length + 1);
             seq.append(d.tokens()[0]);
             seq.append(13);
             s.accepted(1, 13);
+            assertThat(s.backlog()).isEqualTo(1);
             Draft next = s.propose(4, DraftGate.ALWAYS);
             // Catch-up: d1 was already fed, 13 is new.
             assertThat(next.syncedTokens()).isEqualTo(1);

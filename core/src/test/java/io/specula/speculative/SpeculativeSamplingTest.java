@@ -23,13 +23,16 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Sampling through the whole speculative generator on a tiny model: the first three output tokens must follow the
  * target's own next-token distributions (penalties, temperature, top-k, top-p applied), each given the tokens before
- * it — which is what plain sampling draws from; with a quantized target, the distributions of that target as loaded. Pearson chi-square pooled over prefixes (see
+ * it — which is what plain sampling draws from; with a quantized target, the distributions of that target as loaded.
+ * Seeded requests go through the coupled rule, unseeded ones through rejection sampling (their seeds come from a fixed
+ * sequence here, so the test is deterministic). Pearson chi-square pooled over prefixes (see
  * {@link io.specula.speculative.verify.RejectionSamplerTest} for the method and the false-failure rate: each
  * assertion fails a correct sampler with probability {@value #ALPHA}; seeds are fixed).
  */
@@ -43,12 +46,22 @@ class SpeculativeSamplingTest {
 
     @Test
     void modelDrafterSamplesTheTargetDistribution() {
-        FLOAT.check(new ModelDrafter("noisy", TinyLlama.model(1, TinyLlama.VOCAB, 2, 0.05)), 101);
+        FLOAT.check(new ModelDrafter("noisy", TinyLlama.model(1, TinyLlama.VOCAB, 2, 0.05)), 101, true);
     }
 
     @Test
     void ngramDrafterSamplesTheTargetDistribution() {
-        FLOAT.check(new NgramDrafter(1, 2), 202);
+        FLOAT.check(new NgramDrafter(1, 2), 202, true);
+    }
+
+    @Test
+    void modelDrafterSamplesTheTargetDistributionWithoutASeed() {
+        FLOAT.check(new ModelDrafter("noisy", TinyLlama.model(1, TinyLlama.VOCAB, 2, 0.05)), 505, false);
+    }
+
+    @Test
+    void ngramDrafterSamplesTheTargetDistributionWithoutASeed() {
+        FLOAT.check(new NgramDrafter(1, 2), 606, false);
     }
 
     @Test
@@ -65,7 +78,7 @@ class SpeculativeSamplingTest {
     @Test
     void quantizedDrafterSamplesTheQuantizedTargetsDistribution() {
         Target q4 = new Target(TinyLlama.model(1, TinyLlama.VOCAB, 2, 0, Quantization.Q4_1));
-        q4.check(new ModelDrafter("noisy q4_0", TinyLlama.model(1, TinyLlama.VOCAB, 2, 0.05, Quantization.Q4_0)), 404);
+        q4.check(new ModelDrafter("noisy q4_0", TinyLlama.model(1, TinyLlama.VOCAB, 2, 0.05, Quantization.Q4_0)), 404, true);
     }
 
     interface Run {
@@ -82,15 +95,17 @@ class SpeculativeSamplingTest {
             this.prompt = greedyText(model, new int[] {5, 9}, 14);
         }
 
-        GenerationRequest request(long seed) {
+        GenerationRequest request(Long seed) {
             return GenerationRequest.of(prompt, 3, new SamplingParams(PARAMS.temperature(), PARAMS.topK(),
                     PARAMS.topP(), seed, PARAMS.frequencyPenalty(), PARAMS.presencePenalty()));
         }
 
-        void check(Drafter drafter, long seedBase) {
+        void check(Drafter drafter, long seedBase, boolean seeded) {
+            AtomicLong unseeded = new AtomicLong(seedBase << 32);
             SpeculativeGenerator spec = new SpeculativeGenerator(model, TOKENIZER, List.of(), 256, drafter,
-                    () -> new DraftPolicies().create(DraftPolicy.FIXED, 3), null);
-            check(seed -> spec.generate(request(seed)), seedBase, true);
+                    () -> new DraftPolicies().create(DraftPolicy.FIXED, 3), null)
+                    .unseededSeeds(unseeded::incrementAndGet);
+            check(seed -> spec.generate(request(seeded ? Long.valueOf(seed) : null)), seedBase, true);
         }
 
         void check(Run run, long seedBase, boolean speculative) {

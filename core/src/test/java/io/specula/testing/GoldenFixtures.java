@@ -23,7 +23,9 @@ import java.util.stream.Stream;
  *
  * <p>Together they cover what real checkpoints use: every supported family (Llama untied and tied, Llama 3.x with
  * llama3 rope scaling, Mistral with a sliding window shorter than the sequence, Qwen2 with q/k/v biases, Qwen3 with
- * q/k norms and a head_dim of its own), F32, F16 and BF16 weights, single files and sharded files with an index, both
+ * q/k norms and a head_dim of its own, Gemma 3 with interleaved sliding-window layers in both config layouts, Phi-3
+ * with longrope past its original context, Phi-4-mini with partial rotary and a longrope switch during decoding),
+ * F32, F16 and BF16 weights, single files and sharded files with an index, both
  * tokenizer kinds, both chat template kinds, and several EOS ids in generation_config.json. Each fixture has its own
  * tokenizer/template combination, so every combination's tokenizer golden is recorded once.
  *
@@ -69,6 +71,9 @@ public final class GoldenFixtures {
             if (template == ChatTemplateKind.LLAMA3) {
                 return TinyTokenizers.tokenId(tokenizer, template, "<|begin_of_text|>");
             }
+            if (tokenizer == TokenizerKind.GEMMA) {   // Gemma is always run with <bos> first
+                return TinyTokenizers.tokenId(tokenizer, template, "<bos>");
+            }
             return tokenizer == TokenizerKind.LLAMA2_BYTE_FALLBACK && template == ChatTemplateKind.NONE ? 1 : -1;
         }
 
@@ -79,14 +84,19 @@ public final class GoldenFixtures {
         /** The special tokens of this fixture's tokenizer, for the tokenizer strings. */
         List<String> specialTokens() {
             List<String> out = new ArrayList<>();
-            out.addAll(tokenizer == TokenizerKind.LLAMA2_BYTE_FALLBACK ? List.of("<s>", "</s>")
-                    : List.of("<|endoftext|>"));
+            out.addAll(switch (tokenizer) {
+                case LLAMA2_BYTE_FALLBACK -> List.of("<s>", "</s>");
+                case GPT2_BYTE_LEVEL -> List.of("<|endoftext|>");
+                case GEMMA -> List.of("<bos>", "<eos>", "<mask>");   // <mask> is added but not special
+            });
             switch (template) {
                 case LLAMA3 -> out.addAll(TinyTokenizers.LLAMA3_SPECIALS);
                 case QWEN -> {
                     out.addAll(TinyTokenizers.QWEN_SPECIALS);
                     out.addAll(TinyTokenizers.QWEN_NON_SPECIAL);
                 }
+                case GEMMA3 -> out.addAll(TinyTokenizers.GEMMA3_SPECIALS);
+                case PHI3, PHI4 -> out.addAll(TinyTokenizers.PHI_SPECIALS);
                 case NONE -> { }
             }
             return out.stream().distinct().toList();
@@ -115,6 +125,9 @@ public final class GoldenFixtures {
                 case NONE -> specials.get(0) + "Hello world" + specials.get(specials.size() - 1) + "  again";
                 case LLAMA3 -> "<|start_header_id|>user<|end_header_id|>\n\nCan you help?<|eot_id|>";
                 case QWEN -> "<|im_start|>user\nCan you help?<|im_end|>\n<|im_start|>assistant\n<think>\nok\n</think>";
+                case GEMMA3 -> "<start_of_turn>user\nCan you help?<end_of_turn>\n<start_of_turn>model\n";
+                case PHI3 -> "<|user|>\nCan you help?<|end|>\n<|assistant|>\n";
+                case PHI4 -> "<|user|>Can you help?<|end|><|assistant|>";
             });
             return s;
         }
@@ -162,7 +175,46 @@ public final class GoldenFixtures {
                 new Fixture("qwen3-f32-sharded", "Qwen3: q_norm/k_norm, head_dim 24 (not hidden/heads = 16), F32, "
                         + "2 shards, Qwen2 byte-level tokenizer (NFC, Qwen split regex), Qwen3 chat template",
                         Family.QWEN3, TokenizerKind.GPT2_BYTE_LEVEL, ChatTemplateKind.QWEN,
-                        s -> s.seed(106).shards(2)));
+                        s -> s.seed(106).shards(2)),
+                new Fixture("gemma3-bf16", "Gemma 3 (Gemma3ForCausalLM) in Google's published config layout: 3 "
+                        + "layers sliding, sliding, global (sliding_window_pattern 3), window 4 (shorter than the "
+                        + "prompt), rope_local_base_freq 1e4 and rope_theta 1e6, head_dim 32 (not hidden/heads = 24), "
+                        + "query_pre_attn_scalar 24, hidden 96 (embeddings scaled by sqrt(96)), four (1 + w) norms "
+                        + "per layer, q/k norms, tanh-GELU, tied, BF16, one file, Gemma tokenizer and the real Gemma 3 "
+                        + "chat template, EOS <eos> and <end_of_turn>",
+                        Family.GEMMA3, TokenizerKind.GEMMA, ChatTemplateKind.GEMMA3,
+                        s -> s.seed(408).dtype(DType.BF16).eos(
+                                id(TokenizerKind.GEMMA, ChatTemplateKind.GEMMA3, "<eos>"),
+                                id(TokenizerKind.GEMMA, ChatTemplateKind.GEMMA3, "<end_of_turn>"))),
+                new Fixture("gemma3-f32-sharded-softcap", "Gemma 3 in transformers 5's config layout (layer_types, "
+                        + "rope_parameters per layer type): linear rope scaling 8 on the global layer (as Gemma 3 "
+                        + "4B+), final_logit_softcapping 6 (applied) and attn_logit_softcapping 1 (set, and not "
+                        + "applied by transformers 5.12.1's Gemma3), F32, 2 shards, Gemma tokenizer, no template",
+                        Family.GEMMA3, TokenizerKind.GEMMA, ChatTemplateKind.NONE,
+                        s -> s.seed(202).transformers5Layout(true).ropeLinearFactor(8.0).softcapping(6.0, 1.0)
+                                .shards(2)),
+                new Fixture("phi3-f16-longrope", "Phi-3 (Phi3ForCausalLM) in Phi-3-mini-128k's published layout: "
+                        + "fused qkv_proj and gate_up_proj, longrope (rope_scaling type longrope) with "
+                        + "original_max_position_embeddings 8, shorter than the prompt, so every pass uses the long "
+                        + "factors (attention factor sqrt(1 + ln 64 / ln 8)), sliding_window 6, 4 KV heads (no "
+                        + "grouping), untied, F16, one file, Llama-2 byte-fallback tokenizer (tokenizer_class "
+                        + "LlamaTokenizer, which transformers ignores for model_type phi3) with a Phi-3 chat template, "
+                        + "EOS <|endoftext|> and <|end|>",
+                        Family.PHI3, TokenizerKind.LLAMA2_BYTE_FALLBACK, ChatTemplateKind.PHI3,
+                        s -> s.seed(406).kvHeads(4).longRope(8).slidingWindow(6).dtype(DType.F16).eos(
+                                id(TokenizerKind.LLAMA2_BYTE_FALLBACK, ChatTemplateKind.PHI3, "<|endoftext|>"),
+                                id(TokenizerKind.LLAMA2_BYTE_FALLBACK, ChatTemplateKind.PHI3, "<|end|>"))),
+                new Fixture("phi4mini-bf16-tied", "Phi-4-mini style in transformers 5's config layout "
+                        + "(rope_parameters): partial_rotary_factor 0.75 (12 of 16 dimensions rotated), longrope with "
+                        + "original_max_position_embeddings 40: the prompt uses the short factors and greedy decoding "
+                        + "crosses to the long ones at step 31 (every position recomputed with them), "
+                        + "max_position_embeddings 128, 4 heads / 2 KV heads, tied, BF16, 2 shards, byte-level "
+                        + "tokenizer with the Phi-4-mini chat template, EOS <|end|> and <|endoftext|>",
+                        Family.PHI3, TokenizerKind.GPT2_BYTE_LEVEL, ChatTemplateKind.PHI4,
+                        s -> s.seed(204).tied(true).partialRotaryFactor(0.75).longRope(40).maxPositions(128)
+                                .transformers5Layout(true).dtype(DType.BF16).shards(2).eos(
+                                        id(TokenizerKind.GPT2_BYTE_LEVEL, ChatTemplateKind.PHI4, "<|end|>"),
+                                        id(TokenizerKind.GPT2_BYTE_LEVEL, ChatTemplateKind.PHI4, "<|endoftext|>"))));
     }
 
     public static Fixture named(String name) {

@@ -8,6 +8,7 @@ import com.google.gson.JsonPrimitive;
 import com.google.gson.internal.LazilyParsedNumber;
 import io.specula.testing.GoldenFixtures.Conversation;
 import io.specula.testing.GoldenFixtures.Fixture;
+import io.specula.model.ModelConfig;
 import io.specula.testing.TinyTokenizers.ChatTemplateKind;
 
 import java.io.IOException;
@@ -103,15 +104,45 @@ public final class RegenerateGolden {
             throw new IllegalStateException(f.name() + ": greedy gave " + greedy.length + " ids: " + greedyOut);
         }
         // One pass over prompt + all greedy ids but the last: the logits that chose each greedy id.
-        int[] forced = new int[prompt.length + greedy.length - 1];
-        System.arraycopy(prompt, 0, forced, 0, prompt.length);
-        System.arraycopy(greedy, 0, forced, prompt.length, greedy.length - 1);
-        JsonObject lg = JsonParser.parseString(run("logits", d, "--prompt-ids", csv(forced)).trim())
-                .getAsJsonObject();
-        JsonArray argmax = lg.getAsJsonArray("argmax");
-        JsonArray gaps = lg.getAsJsonArray("top2_gap");
-        JsonArray rows = lg.getAsJsonArray("logits");
         int p = prompt.length;
+        JsonObject lg = forcedPass(d, prompt, greedy);
+        // A longrope model whose decoding crosses original_max_position_embeddings (the prompt below it): one pass over
+        // everything uses the long factors for every position, while the steps before the switch use the short ones.
+        // And transformers 5.12.1's generate loses the whole context at the switch (Phi3ForCausalLM drops its cache
+        // there and then feeds only the new token), so the greedy ids past it are taken from full forward passes, as
+        // transformers' forward computes them: each is the argmax after the ids before it (docs/testing.md).
+        ModelConfig config = ModelConfig.read(dir);
+        int switchAt = config.longRope() == null ? Integer.MAX_VALUE
+                : config.longRope().originalMaxPositionEmbeddings();
+        boolean crosses = switchAt >= p && p + greedy.length - 1 > switchAt;
+        JsonObject shortLg = null;
+        String greedySource = "generate(do_sample=False)";
+        if (crosses) {
+            int first = switchAt - p + 1;   // the first step whose logits follow position switchAt or later
+            for (int fixes = 0; ; fixes++) {
+                JsonArray argmax = lg.getAsJsonArray("argmax");
+                int bad = -1;
+                for (int i = first; i < greedy.length && bad < 0; i++) {
+                    if (argmax.get(p - 1 + i).getAsInt() != greedy[i]) {
+                        bad = i;
+                    }
+                }
+                if (bad < 0) {
+                    System.out.printf("%s: greedy ids past the longrope switch (step %d on) fixed from full passes "
+                            + "in %d passes%n", f.name(), first, fixes);
+                    break;
+                }
+                greedy[bad] = argmax.get(p - 1 + bad).getAsInt();
+                lg = forcedPass(d, prompt, greedy);
+            }
+            shortLg = JsonParser.parseString(run("logits", d, "--prompt-ids",
+                    csv(Arrays.copyOf(concat(prompt, greedy), switchAt))).trim()).getAsJsonObject();
+            greedySource = "generate(do_sample=False) up to step " + (first - 1) + ", then full forward passes "
+                    + "(transformers' generate loses the context at the longrope switch)";
+        }
+        JsonArray argmax = rows(lg, shortLg, switchAt, "argmax");
+        JsonArray gaps = rows(lg, shortLg, switchAt, "top2_gap");
+        JsonArray rows = rows(lg, shortLg, switchAt, "logits");
         for (int i = 0; i < greedy.length; i++) {
             if (argmax.get(p - 1 + i).getAsInt() != greedy[i]) {
                 // Incremental decoding and one full pass disagree only at a near tie; the test tolerates it there.
@@ -130,6 +161,9 @@ public final class RegenerateGolden {
         model.addProperty("rounding", DIGITS + " significant digits");
         model.add("prompt", ints(prompt));
         model.add("greedy", ints(greedy));
+        if (crosses) {
+            model.addProperty("greedy_source", greedySource);
+        }
         JsonArray greedyGaps = new JsonArray();
         for (int i = 0; i < greedy.length; i++) {
             greedyGaps.add(round(gaps.get(p - 1 + i).getAsDouble()));
@@ -150,6 +184,23 @@ public final class RegenerateGolden {
         model.add("prompt_argmax", promptArgmax);
         model.add("prompt_top2_gap", promptGaps);
         model.add("logits", logits);
+        if (crosses) {
+            // The whole logit rows at the first steps past the switch (and the last one): the greedy ids alone
+            // would let a wrong rotation of the cached positions through as long as no argmax changes.
+            int first = switchAt - p + 1;
+            JsonArray steps = new JsonArray();
+            JsonArray stepRows = new JsonArray();
+            for (int i : new int[] {first, first + 1, first + 2, first + 3, greedy.length - 1}) {
+                steps.add(i);
+                JsonArray row = new JsonArray();
+                for (JsonElement v : rows.get(p - 1 + i).getAsJsonArray()) {
+                    row.add(round(v.getAsDouble()));
+                }
+                stepRows.add(row);
+            }
+            model.add("step_logits_at", steps);
+            model.add("step_logits", stepRows);
+        }
         write(out.resolve("model.json"), model);
 
         JsonObject tok = new JsonObject();
@@ -195,6 +246,32 @@ public final class RegenerateGolden {
         } else {
             Files.deleteIfExists(out.resolve("chat.json"));
         }
+    }
+
+    /** transformers' logits over prompt + every greedy id but the last. */
+    private JsonObject forcedPass(String dir, int[] prompt, int[] greedy) throws IOException, InterruptedException {
+        int[] forced = Arrays.copyOf(concat(prompt, greedy), prompt.length + greedy.length - 1);
+        return JsonParser.parseString(run("logits", dir, "--prompt-ids", csv(forced)).trim()).getAsJsonObject();
+    }
+
+    /** Field {@code key} per position: from {@code shortPass} below {@code switchAt} when given, else from {@code pass}. */
+    private static JsonArray rows(JsonObject pass, JsonObject shortPass, int switchAt, String key) {
+        JsonArray all = pass.getAsJsonArray(key);
+        if (shortPass == null) {
+            return all;
+        }
+        JsonArray out = new JsonArray();
+        JsonArray early = shortPass.getAsJsonArray(key);
+        for (int q = 0; q < all.size(); q++) {
+            out.add(q < switchAt ? early.get(q) : all.get(q));
+        }
+        return out;
+    }
+
+    private static int[] concat(int[] a, int[] b) {
+        int[] out = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
     }
 
     private JsonObject tokenize(String dir, String text, boolean special) throws IOException, InterruptedException {

@@ -22,6 +22,12 @@ public final class TinyModelDirs {
                 spec -> spec.seed(seed));
     }
 
+    /** A drafter for {@link #llama}: the same tokenizer, one layer of hidden size 32 (cheap beside the target). */
+    public static Path llamaDrafter(Path dir, long seed) {
+        return write(dir, TinyModels.Family.LLAMA, TokenizerKind.LLAMA2_BYTE_FALLBACK, ChatTemplateKind.NONE,
+                spec -> spec.seed(seed).layers(1).hiddenSize(32));
+    }
+
     /**
      * A Qwen-style target with Qwen3's chat template (byte-level BPE) in {@code dir/target} and its twin (same seed)
      * in {@code dir/drafter}, so that every draft is accepted; bos_token_id is {@code <|endoftext|>}, as in Qwen2.5's
@@ -54,6 +60,12 @@ public final class TinyModelDirs {
         if (template == ChatTemplateKind.LLAMA3) {
             return TinyTokenizers.tokenId(kind, template, "<|begin_of_text|>");
         }
+        if (kind == TokenizerKind.GEMMA) {
+            return TinyTokenizers.tokenId(kind, template, "<bos>");
+        }
+        if (template == ChatTemplateKind.PHI4) {   // Phi-4-mini's bos_token_id is <|endoftext|>
+            return TinyTokenizers.tokenId(kind, template, "<|endoftext|>");
+        }
         return kind == TokenizerKind.LLAMA2_BYTE_FALLBACK ? 1 : -1;
     }
 
@@ -61,7 +73,10 @@ public final class TinyModelDirs {
         return switch (template) {
             case LLAMA3 -> TinyTokenizers.tokenId(kind, template, "<|eot_id|>");
             case QWEN -> TinyTokenizers.tokenId(kind, template, "<|im_end|>");
-            case NONE -> kind == TokenizerKind.LLAMA2_BYTE_FALLBACK ? 2
+            case GEMMA3 -> TinyTokenizers.tokenId(kind, template, "<eos>");
+            case PHI3, PHI4 -> TinyTokenizers.tokenId(kind, template, "<|endoftext|>");
+            case NONE -> kind == TokenizerKind.LLAMA2_BYTE_FALLBACK ? 2 : kind == TokenizerKind.GEMMA
+                    ? TinyTokenizers.tokenId(kind, template, "<eos>")
                     : TinyTokenizers.tokenId(kind, template, "<|endoftext|>");
         };
     }

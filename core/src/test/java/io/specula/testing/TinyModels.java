@@ -56,7 +56,14 @@ public final class TinyModels {
         /** Qwen2: q/k/v biases. */
         QWEN2,
         /** Qwen3: q/k RMS norms and a head_dim (24) that is not hidden_size / heads. */
-        QWEN3
+        QWEN3,
+        /**
+         * Gemma 3 text (Gemma3ForCausalLM): hidden 96 (sqrt not a power of two), head_dim 32 (not 96 / 4),
+         * query_pre_attn_scalar 24, 3 layers (sliding, sliding, global), window 4, tied; four (1 + w) norms per layer.
+         */
+        GEMMA3,
+        /** Phi-3 (Phi3ForCausalLM): fused qkv_proj and gate_up_proj; longrope and partial rotary when set. */
+        PHI3
     }
 
     private TinyModels() {
@@ -94,6 +101,16 @@ public final class TinyModels {
         private int originalMaxPositions = 64;
         private Integer slidingWindow;
         private boolean tied;
+        // GEMMA3
+        private int slidingWindowPattern = 3;
+        private boolean transformers5Layout;
+        private int queryPreAttnScalar = 24;
+        private Double ropeLinearFactor;
+        private Double finalLogitSoftcapping;
+        private Double attnLogitSoftcapping;
+        // PHI3
+        private double partialRotaryFactor = 1.0;
+        private Integer longRopeOriginal;
         private DType dtype = DType.F32;
         private int shards = 1;
         private long seed = 42;
@@ -112,14 +129,20 @@ public final class TinyModels {
             this.vocabSize = vocabSize;
             this.bosTokenId = bosTokenId;
             this.eosTokenIds = eosTokenIds.clone();
-            this.headDim = family == Family.QWEN3 ? 24 : 0;
+            this.headDim = family == Family.QWEN3 ? 24 : family == Family.GEMMA3 ? 32 : 0;
             this.ropeTheta = switch (family) {
-                case LLAMA -> 10_000.0;
+                case LLAMA, PHI3 -> 10_000.0;
                 case LLAMA3 -> 500_000.0;
-                case MISTRAL, QWEN2, QWEN3 -> 1_000_000.0;
+                case MISTRAL, QWEN2, QWEN3, GEMMA3 -> 1_000_000.0;
             };
-            if (family == Family.QWEN2 || family == Family.QWEN3) {
+            if (family == Family.QWEN2 || family == Family.QWEN3 || family == Family.GEMMA3) {
                 rmsNormEps = 1e-6;
+            }
+            if (family == Family.GEMMA3) {
+                hiddenSize = 96;
+                layers = 3;
+                slidingWindow = 4;
+                tied = true;
             }
         }
 
@@ -135,8 +158,29 @@ public final class TinyModels {
         public Spec ropeTheta(double v) { ropeTheta = v; return this; }
         /** LLAMA3 only: the pre-scaling context length of rope_scaling (64 by default). */
         public Spec originalMaxPositions(int v) { originalMaxPositions = v; return this; }
-        /** MISTRAL only: sliding_window (null by default, as Mistral v0.2+ writes). */
+        /** MISTRAL and PHI3: sliding_window (null by default, as Mistral v0.2+ writes); GEMMA3: the local layers' (4). */
         public Spec slidingWindow(Integer v) { slidingWindow = v; return this; }
+        /** GEMMA3: every n-th layer is global (3: sliding, sliding, global). */
+        public Spec slidingWindowPattern(int v) { slidingWindowPattern = v; return this; }
+        /**
+         * GEMMA3: config.json as transformers 5 saves it (layer_types, rope_parameters per layer type) instead of
+         * Google's published layout (sliding_window_pattern, rope_local_base_freq, rope_scaling).
+         */
+        public Spec transformers5Layout(boolean v) { transformers5Layout = v; return this; }
+        /** GEMMA3: query_pre_attn_scalar (24 by default: hidden / heads, not head_dim). */
+        public Spec queryPreAttnScalar(int v) { queryPreAttnScalar = v; return this; }
+        /** GEMMA3: linear rope scaling of the global layers (the 4B+ models use 8), null for none. */
+        public Spec ropeLinearFactor(Double v) { ropeLinearFactor = v; return this; }
+        /** GEMMA3: final_logit_softcapping and attn_logit_softcapping (null for none, as Gemma 3 has them). */
+        public Spec softcapping(Double finalLogits, Double attention) {
+            finalLogitSoftcapping = finalLogits;
+            attnLogitSoftcapping = attention;
+            return this;
+        }
+        /** PHI3: partial_rotary_factor (Phi-4-mini: 0.75). */
+        public Spec partialRotaryFactor(double v) { partialRotaryFactor = v; return this; }
+        /** PHI3: longrope with this original_max_position_embeddings (null: plain RoPE). */
+        public Spec longRope(Integer originalMaxPositions) { longRopeOriginal = originalMaxPositions; return this; }
         /** Ties lm_head to the embeddings: no lm_head.weight is written, as save_pretrained does. */
         public Spec tied(boolean v) { tied = v; return this; }
         /** F32, F16 or BF16; config.json's dtype follows. */
@@ -176,6 +220,11 @@ public final class TinyModels {
             return dir;
         }
 
+        /** The rotated dimensions of a head: head_dim times partial_rotary_factor. */
+        private int rotaryDim() {
+            return (int) (effectiveHeadDim() * partialRotaryFactor);
+        }
+
         /** The config this spec writes, as {@link ModelConfig} reads it. */
         public ModelConfig config() {
             return ModelConfig.parse(Path.of("config.json"),
@@ -200,12 +249,19 @@ public final class TinyModels {
         }
 
         Map<String, Object> configJson() {
+            if (family == Family.GEMMA3) {
+                return gemma3ConfigJson();
+            }
+            if (family == Family.PHI3) {
+                return phi3ConfigJson();
+            }
             Map<String, Object> c = new TreeMap<>();
             String arch = switch (family) {
                 case LLAMA, LLAMA3 -> "LlamaForCausalLM";
                 case MISTRAL -> "MistralForCausalLM";
                 case QWEN2 -> "Qwen2ForCausalLM";
                 case QWEN3 -> "Qwen3ForCausalLM";
+                case GEMMA3, PHI3 -> throw new IllegalStateException(family + " has its own config writer");
             };
             c.put("architectures", List.of(arch));
             c.put("model_type", switch (family) {
@@ -213,6 +269,7 @@ public final class TinyModels {
                 case MISTRAL -> "mistral";
                 case QWEN2 -> "qwen2";
                 case QWEN3 -> "qwen3";
+                case GEMMA3, PHI3 -> throw new IllegalStateException(family + " has its own config writer");
             });
             c.put("attention_dropout", 0.0);
             c.put("bos_token_id", bosTokenId < 0 ? null : bosTokenId);  // transformers writes null when there is no BOS
@@ -266,6 +323,122 @@ public final class TinyModels {
             return c;
         }
 
+        /** The fields every family writes alike. */
+        private Map<String, Object> commonConfig(String architecture, String modelType) {
+            Map<String, Object> c = new TreeMap<>();
+            c.put("architectures", List.of(architecture));
+            c.put("model_type", modelType);
+            c.put("attention_dropout", 0.0);
+            c.put("bos_token_id", bosTokenId < 0 ? null : bosTokenId);
+            c.put("dtype", switch (dtype) {
+                case F32 -> "float32";
+                case F16 -> "float16";
+                case BF16 -> "bfloat16";
+                default -> throw new IllegalArgumentException("dtype " + dtype);
+            });
+            c.put("eos_token_id", eosTokenIds[0]);
+            c.put("hidden_size", hiddenSize);
+            c.put("initializer_range", 0.02);
+            c.put("intermediate_size", intermediateSize);
+            c.put("max_position_embeddings", maxPositions);
+            c.put("num_attention_heads", heads);
+            c.put("num_hidden_layers", layers);
+            c.put("num_key_value_heads", kvHeads);
+            c.put("rms_norm_eps", rmsNormEps);
+            c.put("tie_word_embeddings", tied);
+            c.put("transformers_version", TRANSFORMERS_VERSION);
+            c.put("use_cache", true);
+            c.put("vocab_size", vocabSize);
+            return c;
+        }
+
+        /**
+         * Gemma3TextConfig's fields: Google's published layout (sliding_window_pattern, rope_theta,
+         * rope_local_base_freq, rope_scaling) or transformers 5's (layer_types, rope_parameters by layer type).
+         */
+        private Map<String, Object> gemma3ConfigJson() {
+            Map<String, Object> c = commonConfig("Gemma3ForCausalLM", "gemma3_text");
+            c.put("attention_bias", false);
+            c.put("attn_logit_softcapping", attnLogitSoftcapping);
+            c.put("final_logit_softcapping", finalLogitSoftcapping);
+            c.put("head_dim", effectiveHeadDim());
+            c.put("hidden_activation", "gelu_pytorch_tanh");
+            c.put("pad_token_id", 0);
+            c.put("query_pre_attn_scalar", queryPreAttnScalar);
+            c.put("sliding_window", slidingWindow);
+            Map<String, Object> global = new TreeMap<>();
+            global.put("rope_type", ropeLinearFactor == null ? "default" : "linear");
+            if (ropeLinearFactor != null) {
+                global.put("factor", ropeLinearFactor);
+            }
+            if (transformers5Layout) {
+                List<String> types = new ArrayList<>();
+                for (int i = 0; i < layers; i++) {
+                    types.add((i + 1) % slidingWindowPattern != 0 ? "sliding_attention" : "full_attention");
+                }
+                c.put("layer_types", types);
+                global.put("rope_theta", ropeTheta);
+                Map<String, Object> local = new TreeMap<>();
+                local.put("rope_theta", 10_000.0);
+                local.put("rope_type", "default");
+                Map<String, Object> rope = new TreeMap<>();
+                rope.put("full_attention", global);
+                rope.put("sliding_attention", local);
+                c.put("rope_parameters", rope);
+                c.put("use_bidirectional_attention", false);
+            } else {
+                c.put("rope_local_base_freq", 10_000.0);
+                c.put("rope_scaling", ropeLinearFactor == null ? null : global);
+                c.put("rope_theta", ropeTheta);
+                c.put("sliding_window_pattern", slidingWindowPattern);
+            }
+            return c;
+        }
+
+        /**
+         * Phi3Config's fields. With longrope: Phi-3-mini-128k's published layout (rope_scaling with short and long
+         * factors and a top-level original_max_position_embeddings), or, with transformers5Layout, rope_parameters.
+         */
+        private Map<String, Object> phi3ConfigJson() {
+            Map<String, Object> c = commonConfig("Phi3ForCausalLM", "phi3");
+            c.put("embd_pdrop", 0.0);
+            c.put("hidden_act", "silu");
+            c.put("original_max_position_embeddings", longRopeOriginal == null ? maxPositions : longRopeOriginal);
+            c.put("pad_token_id", null);
+            if (partialRotaryFactor != 1.0) {
+                c.put("partial_rotary_factor", partialRotaryFactor);
+            }
+            c.put("resid_pdrop", 0.0);
+            c.put("sliding_window", slidingWindow);
+            Map<String, Object> rope = new TreeMap<>();
+            if (longRopeOriginal != null) {
+                // Phi-3-mini-128k's shape: short factors near 1, long ones growing with the wavelength.
+                List<Double> shortFactor = new ArrayList<>();
+                List<Double> longFactor = new ArrayList<>();
+                int k = rotaryDim() / 2;
+                for (int i = 0; i < k; i++) {
+                    shortFactor.add(1.0 + 0.0625 * i);
+                    longFactor.add(1.0 + 1.75 * i * i / (double) k);
+                }
+                rope.put("long_factor", longFactor);
+                rope.put("short_factor", shortFactor);
+                rope.put("type", "longrope");
+            }
+            if (transformers5Layout) {
+                rope.put("rope_theta", ropeTheta);
+                rope.putIfAbsent("type", "default");
+                rope.put("rope_type", rope.remove("type"));
+                if (partialRotaryFactor != 1.0) {
+                    rope.put("partial_rotary_factor", partialRotaryFactor);
+                }
+                c.put("rope_parameters", rope);
+            } else {
+                c.put("rope_scaling", rope.isEmpty() ? null : rope);
+                c.put("rope_theta", ropeTheta);
+            }
+            return c;
+        }
+
         private Map<String, Object> ropeParameters() {
             Map<String, Object> r = new TreeMap<>();
             r.put("rope_theta", ropeTheta);
@@ -305,6 +478,14 @@ public final class TinyModels {
             int kv = kvHeads * effectiveHeadDim();
             int ff = intermediateSize;
             Map<String, Tensor> w = new LinkedHashMap<>();
+            if (family == Family.GEMMA3) {
+                gemma3Weights(w, d, q, kv, ff);
+                if (rounded) {
+                    w.replaceAll((name, t) -> new Tensor(t.shape, round(t.data)));
+                }
+                return w;
+            }
+            boolean phi3 = family == Family.PHI3;
             // Scales chosen by measuring greedy runs over many seeds (see TinyModelsTest). Untied: the embedding
             // dominates the residual stream (attention adds about half as much context), so the next token is a
             // random function of the current one and the context. Tied: the embeddings are also the output head,
@@ -314,6 +495,15 @@ public final class TinyModels {
             put(w, "model.embed_tokens.weight", tied ? TIED_EMBED_STD : 1.0, 0, vocabSize, d);
             for (int l = 0; l < layers; l++) {
                 String p = "model.layers." + l + ".";
+                if (phi3) {   // Phi-3 stores q|k|v and gate|up fused, in that row order
+                    put(w, p + "self_attn.qkv_proj.weight", 1 / Math.sqrt(d), 0, q + 2 * kv, d);
+                    put(w, p + "self_attn.o_proj.weight", (tied ? 0.5 * TIED_EMBED_STD : 0.5) / Math.sqrt(q), 0, d, q);
+                    put(w, p + "mlp.gate_up_proj.weight", 1 / Math.sqrt(d), 0, 2 * ff, d);
+                    put(w, p + "mlp.down_proj.weight", (tied ? 1.0 : 0.5) / Math.sqrt(ff), 0, d, ff);
+                    put(w, p + "input_layernorm.weight", 0.1, 1, d);
+                    put(w, p + "post_attention_layernorm.weight", 0.1, 1, d);
+                    continue;
+                }
                 put(w, p + "self_attn.q_proj.weight", 1 / Math.sqrt(d), 0, q, d);
                 if (family == Family.QWEN2) {
                     put(w, p + "self_attn.q_proj.bias", 0.2, 0, q);
@@ -359,6 +549,37 @@ public final class TinyModels {
                 w.replaceAll((name, t) -> new Tensor(t.shape, round(t.data)));
             }
             return w;
+        }
+
+        /**
+         * Gemma 3's tensors. Its post-norms rescale each branch's output to the norm weights' size, so the scales
+         * are set there: attention adds about half as much as the MLP, the embedding (times sqrt(hidden)) about as
+         * much as attention, and the final norm has random signs and a gain that gives logits a spread of about 2
+         * through the tied head (as for a tied Llama, so tokens do not predict themselves).
+         */
+        private void gemma3Weights(Map<String, Tensor> w, int d, int q, int kv, int ff) {
+            put(w, "model.embed_tokens.weight", TIED_EMBED_STD, 0, vocabSize, d);
+            for (int l = 0; l < layers; l++) {
+                String p = "model.layers." + l + ".";
+                put(w, p + "input_layernorm.weight", 0.1, 0, d);
+                put(w, p + "self_attn.q_proj.weight", 1 / Math.sqrt(d), 0, q, d);
+                put(w, p + "self_attn.k_proj.weight", 1 / Math.sqrt(d), 0, kv, d);
+                put(w, p + "self_attn.v_proj.weight", 1 / Math.sqrt(d), 0, kv, d);
+                put(w, p + "self_attn.o_proj.weight", 1 / Math.sqrt(q), 0, d, q);
+                put(w, p + "self_attn.q_norm.weight", 0.1, 0, effectiveHeadDim());
+                put(w, p + "self_attn.k_norm.weight", 0.1, 0, effectiveHeadDim());
+                put(w, p + "post_attention_layernorm.weight", 0.1, -0.5, d);
+                put(w, p + "pre_feedforward_layernorm.weight", 0.1, 0, d);
+                put(w, p + "mlp.gate_proj.weight", 1 / Math.sqrt(d), 0, ff, d);
+                put(w, p + "mlp.up_proj.weight", 1 / Math.sqrt(d), 0, ff, d);
+                put(w, p + "mlp.down_proj.weight", 1 / Math.sqrt(ff), 0, d, ff);
+                put(w, p + "post_feedforward_layernorm.weight", 0.1, 0, d);
+            }
+            // The factor is 1 + w: mean -1 gives zero-mean factors of random sign.
+            put(w, "model.norm.weight", LOGIT_STD / (TIED_EMBED_STD * Math.sqrt(d)), -1, d);
+            if (!tied) {
+                put(w, "lm_head.weight", LOGIT_STD / Math.sqrt(d), 0, vocabSize, d);
+            }
         }
 
         private void put(Map<String, Tensor> w, String name, double std, double mean, long... shape) {

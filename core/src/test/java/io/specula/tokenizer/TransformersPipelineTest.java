@@ -8,7 +8,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * Which tokenizer class transformers 5.12.1's AutoTokenizer instantiates, from tokenizer_config.json's class and
  * config.json's model_type (models/auto/tokenization_auto.py); checked on the golden fixtures against transformers
- * itself (TransformersGoldenTest: mistral-f16-sharded, qwen2-bf16-tied).
+ * itself (TransformersGoldenTest: mistral-f16-sharded, qwen2-bf16-tied, gemma3-bf16, phi3-f16-longrope).
  */
 class TransformersPipelineTest {
 
@@ -32,7 +32,16 @@ class TransformersPipelineTest {
             "Qwen2TokenizerFast, qwen3, Qwen2Tokenizer",
             "LlamaTokenizer, qwen3, LlamaTokenizer",
             "PreTrainedTokenizerFast, qwen3, TokenizersBackend",
-            "null, qwen3, Qwen2Tokenizer"})
+            "null, qwen3, Qwen2Tokenizer",
+            // gemma3_text registers GemmaTokenizer, which rebuilds Gemma's pipeline; a generic hub class wins.
+            "GemmaTokenizer, gemma3_text, GemmaTokenizer",
+            "GemmaTokenizerFast, gemma3_text, GemmaTokenizer",
+            "null, gemma3_text, GemmaTokenizer",
+            "PreTrainedTokenizerFast, gemma3_text, TokenizersBackend",
+            // phi3's hub classes are known to be wrong and it has no class of its own: tokenizer.json as it is.
+            "LlamaTokenizer, phi3, TokenizersBackend",               // Phi-3-mini
+            "GPT2Tokenizer, phi3, TokenizersBackend",                // Phi-4-mini
+            "null, phi3, TokenizersBackend"})
     void autoTokenizerClass(String hubClass, String modelType, String expected) {
         assertThat(TransformersPipeline.effectiveClass(hubClass, modelType)).isEqualTo(expected);
     }

@@ -18,12 +18,16 @@ final class DjlKvCache implements KvCache {
 
     final PtNDArray[] keys;
     final PtNDArray[] values;
+    /** The tokens and the factors they were rotated with, for a longrope model ({@link LongRopePasses}); else null. */
+    final LongRopePasses.State longRope;
     private final NDManager manager;
     private final int capacity;
     private int length;
     private volatile boolean closed;
 
-    DjlKvCache(NDManager parent, int layers, int kvHeads, int capacity, int headDim, DataType dtype) {
+    DjlKvCache(NDManager parent, int layers, int kvHeads, int capacity, int headDim, DataType dtype,
+               boolean longRope) {
+        this.longRope = longRope ? new LongRopePasses.State(capacity) : null;
         this.capacity = capacity;
         this.manager = parent.newSubManager();
         this.keys = new PtNDArray[layers];

@@ -20,8 +20,9 @@ import io.specula.model.TensorSource;
 import io.specula.model.WeightLoader;
 
 /**
- * The Llama family ({@link LlamaModel}'s math: Llama 2/3.x, Mistral, Qwen2, Qwen3) on DJL's PyTorch engine, for
- * CUDA GPUs, and on the CPU for comparison or long prefills.
+ * The Llama family ({@link LlamaModel}'s math: Llama 2/3.x, Mistral, Qwen2, Qwen3, Phi-3/Phi-4-mini with partial
+ * rotary and longrope) on DJL's PyTorch engine, for CUDA GPUs, and on the CPU for comparison or long prefills. Gemma 3
+ * is not implemented here ({@link #UNSUPPORTED_GEMMA3}).
  *
  * <p>Weights are uploaded once to the chosen device, as float32, or float16 on a GPU when asked (norms and softmax
  * are then computed in float32, as transformers does): 16-bit checkpoint weights are widened on the host one matrix
@@ -44,6 +45,12 @@ public final class DjlLlamaModel implements CausalLm {
     /** The engine this model is written against: the ops below are PyTorch's. */
     public static final String ENGINE = "PyTorch";
 
+    /** Why a Gemma 3 model cannot be loaded here, with the settings that choose this path. */
+    public static final String UNSUPPORTED_GEMMA3 = "Gemma3ForCausalLM runs on the CPU's Java kernels only: DJL's "
+            + "PyTorch engine (chosen by device 'cuda'/'cuda:N', kernel 'djl' or dtype 'float16') does not implement "
+            + "its decoder layer (post-norms, GeGLU, interleaved sliding-window layers); load it with device 'cpu' and "
+            + "kernel 'auto', 'vector' or 'scalar'";
+
     private final ModelConfig c;
     private final PtNDManager manager;
     private final Device device;
@@ -55,8 +62,11 @@ public final class DjlLlamaModel implements CausalLm {
     private final PtNDArray finalNorm;   // [hidden]
     private final PtNDArray lmHead;      // [vocab, hidden]; the same tensor as embed when tied
     private final Layer[] layers;
-    private final PtNDArray ropeCos;     // [maxPositions, headDim]: cos, cos
-    private final PtNDArray ropeSin;     // [maxPositions, headDim]: -sin, sin (rotate-half folded in)
+    private final PtNDArray ropeCos;     // [maxPositions, headDim]: cos, cos, then 1 past the rotary dims
+    private final PtNDArray ropeSin;     // [maxPositions, headDim]: -sin, sin, then 0 (rotate-half folded in)
+    private final PtNDArray longCos;     // the same with longrope's long factors everywhere (Phi-3), or null
+    private final PtNDArray longSin;
+    private final int ropeHalf;          // half the rotary dimensions (head_dim / 2 unless partial rotary)
     private final PtNDArray eps;         // scalar, float32
     private final PtNDArray scale;       // scalar, compute dtype: 1 / sqrt(headDim)
 
@@ -112,7 +122,7 @@ public final class DjlLlamaModel implements CausalLm {
             public LlamaWeights.Layer layer(int i) {
                 return weights.layers[i];
             }
-        }, device, dtype);
+        }, device, dtype, config.maxPositionEmbeddings());
     }
 
     /**
@@ -120,8 +130,17 @@ public final class DjlLlamaModel implements CausalLm {
      * time.
      */
     public static DjlLlamaModel create(ModelConfig config, TensorSource source, Device device, DataType dtype) {
+        return create(config, source, device, dtype, config.maxPositionEmbeddings());
+    }
+
+    /**
+     * As above, for sequences of at most {@code maxPositions} (the configured context; RoPE tables are sized by it,
+     * not by max_position_embeddings).
+     */
+    public static DjlLlamaModel create(ModelConfig config, TensorSource source, Device device, DataType dtype,
+                                       int maxPositions) {
         requireGpuForHalf(device, dtype);
-        return upload(config, source, device, dtype);
+        return upload(config, source, device, dtype, maxPositions);
     }
 
     /**
@@ -129,6 +148,11 @@ public final class DjlLlamaModel implements CausalLm {
      * runs float16 on the CPU too, slowly, which only serves to check the float16 code path on machines without one.
      */
     static DjlLlamaModel upload(ModelConfig config, TensorSource source, Device device, DataType dtype) {
+        return upload(config, source, device, dtype, config.maxPositionEmbeddings());
+    }
+
+    private static DjlLlamaModel upload(ModelConfig config, TensorSource source, Device device, DataType dtype,
+                                        int maxPositions) {
         WeightLoader loader = new WeightLoader(source, Quantization.NONE, false);
         boolean tied = config.tieWordEmbeddings() && !source.contains("lm_head.weight");
         return new DjlLlamaModel(config, new HostWeights() {
@@ -151,7 +175,7 @@ public final class DjlLlamaModel implements CausalLm {
             public LlamaWeights.Layer layer(int i) {
                 return LlamaWeights.loadLayer(config, loader, i);
             }
-        }, device, dtype);
+        }, device, dtype, maxPositions);
     }
 
     private static void requireGpuForHalf(Device device, DataType dtype) {
@@ -160,9 +184,12 @@ public final class DjlLlamaModel implements CausalLm {
         }
     }
 
-    private DjlLlamaModel(ModelConfig config, HostWeights host, Device device, DataType dtype) {
+    private DjlLlamaModel(ModelConfig config, HostWeights host, Device device, DataType dtype, int contextLimit) {
         if (config.mlpBias()) {
             throw new SpeculaException("config.json field 'mlp_bias': true is not supported (expected false)");
+        }
+        if (config.architecture() == ModelConfig.Architecture.GEMMA3) {
+            throw new SpeculaException(UNSUPPORTED_GEMMA3);
         }
         if (dtype != DataType.FLOAT32 && dtype != DataType.FLOAT16) {
             throw new IllegalArgumentException("compute dtype " + dtype + ": expected float32, or float16 on a GPU");
@@ -170,7 +197,7 @@ public final class DjlLlamaModel implements CausalLm {
         this.c = config;
         this.dtype = dtype;
         this.reducedPrecision = dtype != DataType.FLOAT32;
-        this.maxPositions = config.maxPositionEmbeddings();
+        this.maxPositions = Math.min(contextLimit, config.maxPositionEmbeddings());
         Engine engine = Engine.getEngine(ENGINE);
         this.manager = (PtNDManager) engine.newBaseManager(device);
         this.device = manager.getDevice();
@@ -201,28 +228,44 @@ public final class DjlLlamaModel implements CausalLm {
                 layers[i] = l;
             }
             Rope rope = new Rope(config, maxPositions);
-            int half = rope.half();
-            int hd = 2 * half;
-            float[] cosFull = new float[maxPositions * hd];
-            float[] sinSigned = new float[maxPositions * hd];
-            float[] cos = rope.cosTable();
-            float[] sin = rope.sinTable();
-            for (int p = 0; p < maxPositions; p++) {
-                for (int i = 0; i < half; i++) {
-                    cosFull[p * hd + i] = cos[p * half + i];
-                    cosFull[p * hd + half + i] = cos[p * half + i];
-                    sinSigned[p * hd + i] = -sin[p * half + i];
-                    sinSigned[p * hd + half + i] = sin[p * half + i];
-                }
-            }
-            this.ropeCos = upload(cosFull, maxPositions, hd);
-            this.ropeSin = upload(sinSigned, maxPositions, hd);
+            this.ropeHalf = rope.half();
+            PtNDArray[] tables = ropeTables(rope, false);
+            this.ropeCos = tables[0];
+            this.ropeSin = tables[1];
+            PtNDArray[] longTables = rope.hasLongFactors() ? ropeTables(rope, true) : null;
+            this.longCos = longTables == null ? null : longTables[0];
+            this.longSin = longTables == null ? null : longTables[1];
             this.eps = constant(new float[] {config.rmsNormEps()}, DataType.FLOAT32);
-            this.scale = constant(new float[] {(float) (1.0 / Math.sqrt(c.headDim()))}, dtype);
+            this.scale = constant(new float[] {c.attentionScale()}, dtype);
         } catch (RuntimeException | Error e) {
             manager.close();
             throw e;
         }
+    }
+
+    /**
+     * Rope's cos and sin as [maxPositions, headDim] tables for {@link #rope}: cos twice then 1 for the dimensions
+     * past the rotary ones (partial rotary), -sin, sin then 0.
+     */
+    private PtNDArray[] ropeTables(Rope rope, boolean allLong) {
+        int half = rope.half();
+        int hd = c.headDim();
+        float[] cosFull = new float[maxPositions * hd];
+        float[] sinSigned = new float[maxPositions * hd];
+        float[] cos = rope.cosTable(allLong);
+        float[] sin = rope.sinTable(allLong);
+        for (int p = 0; p < maxPositions; p++) {
+            for (int i = 0; i < half; i++) {
+                cosFull[p * hd + i] = cos[p * half + i];
+                cosFull[p * hd + half + i] = cos[p * half + i];
+                sinSigned[p * hd + i] = -sin[p * half + i];
+                sinSigned[p * hd + half + i] = sin[p * half + i];
+            }
+            for (int i = 2 * half; i < hd; i++) {
+                cosFull[p * hd + i] = 1f;
+            }
+        }
+        return new PtNDArray[] {upload(cosFull, maxPositions, hd), upload(sinSigned, maxPositions, hd)};
     }
 
     /** q_norm once per query head, then k_norm once per key head: one norm over [heads + kvHeads, headDim]. */
@@ -260,6 +303,11 @@ public final class DjlLlamaModel implements CausalLm {
         return c;
     }
 
+    /** The longest sequence this model serves (its RoPE tables' length). */
+    public int maxPositions() {
+        return maxPositions;
+    }
+
     public Device device() {
         return device;
     }
@@ -274,7 +322,8 @@ public final class DjlLlamaModel implements CausalLm {
             throw new SpeculaException("context: a sequence of " + capacity + " positions was asked for, the model '"
                     + c.architecture().className() + "' supports 1.." + maxPositions + " (max_position_embeddings)");
         }
-        return new DjlKvCache(manager, c.numLayers(), c.numKvHeads(), capacity, c.headDim(), dtype);
+        return new DjlKvCache(manager, c.numLayers(), c.numKvHeads(), capacity, c.headDim(), dtype,
+                c.longRope() != null);
     }
 
     @Override
@@ -290,13 +339,27 @@ public final class DjlLlamaModel implements CausalLm {
         if (n == 0) {
             return new float[0][];
         }
-        long[] ids = new long[n];
-        for (int t = 0; t < n; t++) {
-            int id = tokens[t];
+        for (int id : tokens) {
             if (id < 0 || id >= c.vocabSize()) {
                 throw new SpeculaException("token id " + id + " is outside the model's vocabulary 0.." + (c.vocabSize() - 1));
             }
-            ids[t] = id;
+        }
+        if (cache.longRope == null) {
+            return pass(tokens, cache, numLogits, false);
+        }
+        return LongRopePasses.forward(tokens, cache, cache.longRope, c.longRope().originalMaxPositionEmbeddings(),
+                numLogits, (part, logits, longFactors) -> pass(part, cache, logits, longFactors));
+    }
+
+    /** Appends {@code tokens} to the cache, with longrope's long factors when {@code longRope} (else the short ones). */
+    private float[][] pass(int[] tokens, DjlKvCache cache, int numLogits, boolean longRope) {
+        int n = tokens.length;
+        if (n == 0) {
+            return new float[0][];
+        }
+        long[] ids = new long[n];
+        for (int t = 0; t < n; t++) {
+            ids[t] = tokens[t];
         }
         cache.reserve(n);
         int start = cache.length();
@@ -304,13 +367,13 @@ public final class DjlLlamaModel implements CausalLm {
         // The scope closes last-in first: the NDScope (every tensor made on this thread) before the sub-manager.
         try (PtNDManager m = (PtNDManager) manager.newSubManager(); NDScope scope = new NDScope()) {
             scope.suppressNotUsedWarning();
-            out = pass(m, ids, cache, start, numLogits);
+            out = pass(m, ids, cache, start, numLogits, longRope);
         }
         cache.advance(n);
         return out;
     }
 
-    private float[][] pass(PtNDManager m, long[] ids, DjlKvCache cache, int start, int numLogits) {
+    private float[][] pass(PtNDManager m, long[] ids, DjlKvCache cache, int start, int numLogits, boolean longRope) {
         int n = ids.length;
         int hd = c.headDim();
         int heads = c.numHeads();
@@ -325,8 +388,8 @@ public final class DjlLlamaModel implements CausalLm {
         int group = heads / kvHeads;
 
         PtNDArray x = JniUtils.embedding((PtNDArray) m.create(ids), embed, false);                    // [n, d]
-        PtNDArray cos = JniUtils.reshape(slice2(ropeCos, start, end, hd, m), new long[] {n, 1, hd});
-        PtNDArray sin = JniUtils.reshape(slice2(ropeSin, start, end, hd, m), new long[] {n, 1, hd});
+        PtNDArray cos = JniUtils.reshape(slice2(longRope ? longCos : ropeCos, start, end, hd, m), new long[] {n, 1, hd});
+        PtNDArray sin = JniUtils.reshape(slice2(longRope ? longSin : ropeSin, start, end, hd, m), new long[] {n, 1, hd});
         PtNDArray mask = n > 1 ? mask(m, start, n, firstKey, keys, group) : null;       // [group * n, keys]
         long[] kvMin = {0, start, 0};
         long[] kvMax = {kvHeads, end, hd};
@@ -342,7 +405,7 @@ public final class DjlLlamaModel implements CausalLm {
             if (l.qkNorm != null) {
                 qk = rmsNorm(qk, l.qkNorm);
             }
-            qk = rope(qk, cos, sin, hd / 2);
+            qk = rope(qk, cos, sin, ropeHalf, hd);
             // Keys and values into the cache, in place: [n, kvHeads, hd] -> [kvHeads, n, hd].
             PtNDArray k = JniUtils.transpose(JniUtils.slice(qk, 1, heads, heads + kvHeads, 1), 0, 1);
             PtNDArray v = JniUtils.transpose(JniUtils.reshape(JniUtils.slice(qkv, 1, qDim + kvDim, qDim + 2L * kvDim, 1),
@@ -411,11 +474,15 @@ public final class DjlLlamaModel implements CausalLm {
 
     /**
      * Rotate-half RoPE on [n, heads, hd]: x * cos + cat(x2, x1) * sin, with the sign of the first half folded into
-     * the sin table, so out1 = x1 cos - x2 sin and out2 = x2 cos + x1 sin, as in {@link Rope#rotate}.
+     * the sin table, so out1 = x1 cos - x2 sin and out2 = x2 cos + x1 sin, as in {@link Rope#rotate}; dimensions
+     * past 2 * half (partial rotary) meet cos 1 and sin 0 and pass unchanged.
      */
-    private static PtNDArray rope(PtNDArray x, PtNDArray cos, PtNDArray sin, int half) {
-        PtNDArray swapped = JniUtils.cat(new PtNDArray[] {
-                JniUtils.slice(x, 2, half, 2L * half, 1), JniUtils.slice(x, 2, 0, half, 1)}, 2);
+    private static PtNDArray rope(PtNDArray x, PtNDArray cos, PtNDArray sin, int half, int hd) {
+        PtNDArray[] parts = 2 * half == hd
+                ? new PtNDArray[] {JniUtils.slice(x, 2, half, 2L * half, 1), JniUtils.slice(x, 2, 0, half, 1)}
+                : new PtNDArray[] {JniUtils.slice(x, 2, half, 2L * half, 1), JniUtils.slice(x, 2, 0, half, 1),
+                        JniUtils.slice(x, 2, 2L * half, hd, 1)};
+        PtNDArray swapped = JniUtils.cat(parts, 2);
         PtNDArray rotated = JniUtils.mul(x, cos);
         JniUtils.addi(rotated, JniUtils.mul(swapped, sin));
         return rotated;

@@ -4,15 +4,16 @@ import io.specula.SpeculaException;
 import io.specula.kernel.MatMul;
 import io.specula.kernel.MatMuls;
 import io.specula.kernel.Ops;
-import io.specula.model.CausalLm;
+import io.specula.model.JavaKernelModel;
 import io.specula.model.KvCache;
 import io.specula.model.ModelConfig;
-import io.specula.model.Quantization;
 import io.specula.model.WeightsSummary;
 
 /**
- * The Llama family on the CPU, in plain Java: Llama 2 and 3.x, Mistral, Qwen2 (q/k/v biases) and Qwen3 (q/k
- * norms). Pre-norm decoder layers with grouped-query attention, RMSNorm, rotate-half RoPE and a SwiGLU MLP:
+ * The Llama family on the CPU, in plain Java: Llama 2 and 3.x, Mistral, Qwen2 (q/k/v biases), Qwen3 (q/k norms) and
+ * Phi-3/Phi-4-mini (the same decoder: its fused qkv_proj and gate_up_proj tensors are what {@link LlamaWeights}
+ * fuses for the others; partial rotary and longrope live in {@link Rope}). Pre-norm decoder layers with grouped-query
+ * attention ({@link Attention}), RMSNorm, rotate-half RoPE and a SwiGLU MLP:
  *
  * <pre>
  *   h = x + o_proj(attention(rope(q), rope(k), v))     where q|k|v = qkv_proj(rmsnorm(x))
@@ -23,13 +24,14 @@ import io.specula.model.WeightsSummary;
  * which is what makes verifying a draft of several tokens cheap; the weights stay in the format they were loaded in
  * (16-bit, 8-bit or 4-bit: {@link LlamaWeights}) and the kernel decodes them as it reads them.
  */
-public final class LlamaModel implements CausalLm {
+public final class LlamaModel implements JavaKernelModel {
 
     private final ModelConfig c;
     private final LlamaWeights w;
     private final MatMul matmul;
     private final Ops ops;
     private final Rope rope;
+    private final Attention attention;
     private final int maxPositions;
 
     /** With the per-token operations that go with the kernel (vector or scalar). */
@@ -38,15 +40,27 @@ public final class LlamaModel implements CausalLm {
     }
 
     public LlamaModel(ModelConfig config, LlamaWeights weights, MatMul matmul, Ops ops) {
+        this(config, weights, matmul, ops, config.maxPositionEmbeddings());
+    }
+
+    /**
+     * For sequences of at most {@code maxPositions} (the configured context): RoPE tables are sized by it, not by
+     * max_position_embeddings.
+     */
+    public LlamaModel(ModelConfig config, LlamaWeights weights, MatMul matmul, Ops ops, int contextLimit) {
         if (config.mlpBias()) {
             throw new SpeculaException("config.json field 'mlp_bias': true is not supported (expected false)");
+        }
+        if (config.architecture() == ModelConfig.Architecture.GEMMA3) {
+            throw new SpeculaException("Gemma3ForCausalLM has its own decoder layer: load it as a Gemma3Model");
         }
         this.c = config;
         this.w = weights;
         this.matmul = matmul;
         this.ops = ops;
-        this.maxPositions = config.maxPositionEmbeddings();
+        this.maxPositions = Math.min(contextLimit, config.maxPositionEmbeddings());
         this.rope = new Rope(config, maxPositions);
+        this.attention = new Attention(config, ops);
     }
 
     @Override
@@ -54,18 +68,24 @@ public final class LlamaModel implements CausalLm {
         return c;
     }
 
+    @Override
     public MatMul kernel() {
         return matmul;
     }
 
-    /** The weights' formats, bytes and load times. */
-    public WeightsSummary weights() {
-        return w.summary();
+    @Override
+    public int maxPositions() {
+        return maxPositions;
     }
 
-    /** The quantization the weights were loaded with (a model rebuilt from new weights uses the same). */
-    public Quantization quantization() {
-        return w.summary().quantization();
+    @Override
+    public Ops ops() {
+        return ops;
+    }
+
+    @Override
+    public WeightsSummary weights() {
+        return w.summary();
     }
 
     @Override
@@ -74,7 +94,7 @@ public final class LlamaModel implements CausalLm {
             throw new SpeculaException("context: a sequence of " + capacity + " positions was asked for, the model '"
                     + c.architecture().className() + "' supports 1.." + maxPositions + " (max_position_embeddings)");
         }
-        return new ArrayKvCache(c.numLayers(), capacity, c.kvDim());
+        return new ArrayKvCache(c.numLayers(), capacity, c.kvDim(), c.longRope() != null);
     }
 
     @Override
@@ -84,6 +104,16 @@ public final class LlamaModel implements CausalLm {
         if (numLogits < 0 || numLogits > n) {
             throw new IllegalArgumentException("numLogits " + numLogits + " for " + n + " tokens");
         }
+        if (cache.longRope == null) {
+            return pass(tokens, cache, numLogits, false);
+        }
+        return LongRopePasses.forward(tokens, cache, cache.longRope, c.longRope().originalMaxPositionEmbeddings(),
+                numLogits, (part, logits, longFactors) -> pass(part, cache, logits, longFactors));
+    }
+
+    /** Appends {@code tokens} to the cache, with longrope's long factors when {@code longRope} (else the short ones). */
+    private float[][] pass(int[] tokens, ArrayKvCache cache, int numLogits, boolean longRope) {
+        int n = tokens.length;
         cache.reserve(n);
         int start = cache.length();
         int d = c.hiddenSize();
@@ -99,8 +129,8 @@ public final class LlamaModel implements CausalLm {
             LlamaWeights.Layer layer = w.layers[l];
             rmsnorm(x, layer.attnNorm, xn, n, d);
             matmul.matmul(xn, n, layer.qkv, layer.qkvBias, qkv);
-            storeKeysValues(layer, qkv, cache, l, start, n);
-            attention(qkv, cache, l, start, n, attn);
+            storeKeysValues(layer, qkv, cache, l, start, n, longRope);
+            attention.attend(qkv, cache, l, start, n, c.windowOf(l), c.attentionScale(), attn);
             matmul.matmul(attn, n, layer.o, layer.oBias, proj);
             add(x, proj);
             rmsnorm(x, layer.mlpNorm, xn, n, d);
@@ -127,7 +157,8 @@ public final class LlamaModel implements CausalLm {
     }
 
     /** Applies q/k norms (Qwen3) and RoPE, then writes this layer's keys and values in place. */
-    private void storeKeysValues(LlamaWeights.Layer layer, float[] qkv, ArrayKvCache cache, int l, int start, int n) {
+    private void storeKeysValues(LlamaWeights.Layer layer, float[] qkv, ArrayKvCache cache, int l, int start, int n,
+                                 boolean longRope) {
         int hd = c.headDim();
         int qDim = c.qDim();
         int kvDim = c.kvDim();
@@ -143,49 +174,10 @@ public final class LlamaModel implements CausalLm {
                     rmsnorm(qkv, row + qDim + h * hd, layer.kNorm, qkv, row + qDim + h * hd, hd);
                 }
             }
-            rope.rotate(qkv, row, c.numHeads(), hd, pos);
-            rope.rotate(qkv, row + qDim, c.numKvHeads(), hd, pos);
-            System.arraycopy(qkv, row + qDim, cache.keys[l], pos * kvDim, kvDim);
-            System.arraycopy(qkv, row + qDim + kvDim, cache.values[l], pos * kvDim, kvDim);
-        }
-    }
-
-    /** Causal grouped-query attention of the new positions over everything in the cache up to each of them. */
-    private void attention(float[] qkv, ArrayKvCache cache, int l, int start, int n, float[] out) {
-        int hd = c.headDim();
-        int qDim = c.qDim();
-        int kvDim = c.kvDim();
-        int stride = qDim + 2 * kvDim;
-        int group = c.numHeads() / c.numKvHeads();
-        float scale = (float) (1.0 / Math.sqrt(hd));
-        float[] keys = cache.keys[l];
-        float[] values = cache.values[l];
-        float[] scores = new float[start + n];
-        for (int t = 0; t < n; t++) {
-            int pos = start + t;
-            int first = c.slidingWindow() > 0 ? Math.max(0, pos - c.slidingWindow() + 1) : 0;
-            for (int h = 0; h < c.numHeads(); h++) {
-                int qAt = t * stride + h * hd;
-                int kvAt = (h / group) * hd;
-                float max = Float.NEGATIVE_INFINITY;
-                for (int j = first; j <= pos; j++) {
-                    float s = ops.dot(qkv, qAt, keys, j * kvDim + kvAt, hd) * scale;
-                    scores[j] = s;
-                    max = Math.max(max, s);
-                }
-                float sum = 0;
-                for (int j = first; j <= pos; j++) {
-                    float e = (float) Math.exp(scores[j] - max);
-                    scores[j] = e;
-                    sum += e;
-                }
-                float inv = 1f / sum;
-                int oAt = t * qDim + h * hd;
-                java.util.Arrays.fill(out, oAt, oAt + hd, 0f);
-                for (int j = first; j <= pos; j++) {
-                    ops.axpy(scores[j] * inv, values, j * kvDim + kvAt, out, oAt, hd);
-                }
-            }
+            rope.rotate(qkv, row, c.numHeads(), hd, pos, longRope);
+            rope.rotate(qkv, row + qDim, c.numKvHeads(), hd, pos, longRope);
+            System.arraycopy(qkv, row + qDim, cache.keys(l), pos * kvDim, kvDim);
+            System.arraycopy(qkv, row + qDim + kvDim, cache.values(l), pos * kvDim, kvDim);
         }
     }
 

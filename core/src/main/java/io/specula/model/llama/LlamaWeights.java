@@ -11,7 +11,11 @@ import io.specula.model.WeightsSummary;
 /**
  * The weights of a Llama-family model: the matrices as {@link WeightMatrix} in the precision of the checkpoint or of
  * the chosen {@link Quantization}, norms and biases as float32. The projections that read the same input are fused
- * into one matrix (q|k|v, and gate|up), so a decoding step makes one pass over each group of weights.
+ * into one matrix (q|k|v, and gate|up), so a decoding step makes one pass over each group of weights; Phi-3 stores
+ * them fused already ({@code qkv_proj}, {@code gate_up_proj}, in the same row order).
+ *
+ * <p>The Hugging Face tensor names of the Llama family and Phi-3 are all here ({@link #loadLayer} and the loaders
+ * above it); another file format (GGUF) hands its tensors to these loaders under these names.
  */
 public final class LlamaWeights {
 
@@ -94,9 +98,11 @@ public final class LlamaWeights {
         int ff = c.intermediateSize();
         String p = "model.layers." + i + ".";
         Layer l = new Layer();
+        boolean phi3 = c.architecture() == ModelConfig.Architecture.PHI3;
         l.attnNorm = loader.floats(p + "input_layernorm.weight", d);
-        l.qkv = loader.matrix(Quantization.Role.LAYER, d, new Part(p + "self_attn.q_proj.weight", q),
-                new Part(p + "self_attn.k_proj.weight", kv), new Part(p + "self_attn.v_proj.weight", kv));
+        l.qkv = phi3 ? loader.matrix(Quantization.Role.LAYER, d, new Part(p + "self_attn.qkv_proj.weight", q + 2 * kv))
+                : loader.matrix(Quantization.Role.LAYER, d, new Part(p + "self_attn.q_proj.weight", q),
+                        new Part(p + "self_attn.k_proj.weight", kv), new Part(p + "self_attn.v_proj.weight", kv));
         if (c.attentionBias()) {
             l.qkvBias = concat(loader.floats(p + "self_attn.q_proj.bias", q),
                     loader.floats(p + "self_attn.k_proj.bias", kv),
@@ -114,8 +120,10 @@ public final class LlamaWeights {
             l.oBias = loader.floats(p + "self_attn.o_proj.bias", d);
         }
         l.mlpNorm = loader.floats(p + "post_attention_layernorm.weight", d);
-        l.gateUp = loader.matrix(Quantization.Role.LAYER, d, new Part(p + "mlp.gate_proj.weight", ff),
-                new Part(p + "mlp.up_proj.weight", ff));
+        // Phi-3's gate_up_proj is chunk(2): gate rows first, then up, as fused here for the others.
+        l.gateUp = phi3 ? loader.matrix(Quantization.Role.LAYER, d, new Part(p + "mlp.gate_up_proj.weight", 2 * ff))
+                : loader.matrix(Quantization.Role.LAYER, d, new Part(p + "mlp.gate_proj.weight", ff),
+                        new Part(p + "mlp.up_proj.weight", ff));
         l.down = loader.matrix(Quantization.Role.LAYER, ff, new Part(p + "mlp.down_proj.weight", d));
         return l;
     }

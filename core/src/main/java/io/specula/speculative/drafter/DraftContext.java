@@ -11,8 +11,9 @@ import io.specula.generate.TokenSampler;
  * @param processor the request's logits processor, the same one the target's tokens go through, so q and p match
  * @param history   the output's token counts (penalty history). A session may add its drafts while drafting later
  *                  positions but must leave it as it found it.
- * @param sampler   the drafter's own random stream (separate from the target's, so the target's draws do not depend
- *                  on how many tokens were drafted)
+ * @param sampler   the sampler the drafter draws with, keyed to output positions: the request's own under the coupled
+ *                  rule, an independent one under rejection sampling
+ *                  ({@link io.specula.speculative.verify.AcceptanceRule#drafterSampler})
  * @param vocabSize ids the target can emit (its output rows); drafts stay below it
  * @param capacity  the most positions the request may use (prompt + output)
  */

@@ -5,22 +5,25 @@ package io.specula.speculative.drafter;
  *
  * <p>Protocol per step: {@link #propose} drafts continuing the request's sequence; the target verifies; then
  * {@link #accepted} says how many drafted tokens survived and which token the target added after them. Steps without
- * speculation call neither: the session catches up on the sequence at its next {@link #propose}.
+ * speculation call neither: the session catches up on the sequence at its next {@link #propose}. Nothing is processed
+ * before the first proposal, not even the prompt: a request whose policy never drafts pays nothing for its drafter.
  */
 public interface DraftSession extends AutoCloseable {
-
-    /**
-     * Processes the prompt (the sequence as it is when the request starts), alongside the target's prefill, so the
-     * first proposal only has to catch up on the first output token. Stateless drafters do nothing.
-     */
-    default void prefill() {
-    }
 
     /**
      * Proposes up to {@code maxTokens} tokens that continue the sequence (fewer, or none, when the gate stops it, the
      * drafter has no idea, or its context is full).
      */
     Draft propose(int maxTokens, DraftGate gate);
+
+    /**
+     * Tokens of the sequence this session has not processed yet: what its next {@link #propose} has to catch up on
+     * before drafting (the whole sequence before the first proposal, 1 or 2 in steady state, more after plain steps).
+     * 0 for a drafter that keeps no state (n-gram lookup). The draft policy prices that catch-up.
+     */
+    default int backlog() {
+        return 0;
+    }
 
     /**
      * The target accepted the first {@code acceptedCount} tokens of the last draft and then emitted

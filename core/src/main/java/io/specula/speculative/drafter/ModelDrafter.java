@@ -48,22 +48,20 @@ public final class ModelDrafter implements Drafter {
     private final class Session implements DraftSession {
 
         private final DraftContext ctx;
-        private final KvCache cache;
+        private final int capacity;
+        /** Allocated at the first proposal: a request whose policy never drafts allocates and processes nothing. */
+        private KvCache cache;
         /** Sequence length when the last draft was proposed: the cache is valid up to there plus accepted drafts. */
         private int proposedAt = -1;
 
         Session(DraftContext ctx) {
             this.ctx = ctx;
-            int contextLength = model.config().maxPositionEmbeddings();
-            this.cache = model.newCache(Math.min(ctx.capacity(), contextLength));
+            this.capacity = Math.min(ctx.capacity(), model.config().maxPositionEmbeddings());
         }
 
         @Override
-        public void prefill() {
-            int n = ctx.sequence().length();
-            if (cache.length() == 0 && n <= cache.capacity()) {
-                forward(ctx.sequence().slice(0, n));
-            }
+        public int backlog() {
+            return ctx.sequence().length() - (cache == null ? 0 : cache.length());
         }
 
         @Override
@@ -71,12 +69,16 @@ public final class ModelDrafter implements Drafter {
             TokenSequence seq = ctx.sequence();
             int n = seq.length();
             // Drafting k tokens needs n + k - 1 positions in the cache (the last draft is never fed).
-            int room = cache.capacity() - n + 1;
+            int room = capacity - n + 1;
             int max = Math.min(maxTokens, room);
             if (max <= 0) {
                 return Draft.EMPTY;
             }
-            // Catch up: everything after what the cache holds, ending with the target's last token.
+            if (cache == null) {
+                cache = model.newCache(capacity);
+            }
+            // Catch up: everything after what the cache holds (the whole prompt the first time), ending with the
+            // target's last token.
             int start = cache.length();
             if (start >= n) {
                 throw new IllegalStateException("drafter cache (" + start + ") is ahead of the sequence (" + n + ")");
@@ -91,6 +93,8 @@ public final class ModelDrafter implements Drafter {
             int[] tokens = new int[max];
             float[][] q = greedy ? null : new float[max][];
             int count = 0;
+            // The output position of the first draft: draws are keyed to output positions (TokenSampler).
+            int position = seq.outputLength();
             try {
                 while (count < max) {
                     float[] row = restrict(logits);
@@ -102,7 +106,7 @@ public final class ModelDrafter implements Drafter {
                         token = processor.argmax(row, history);
                     } else {
                         float[] dist = processor.probabilities(row, history);
-                        token = ctx.sampler().sample(dist);
+                        token = ctx.sampler().sample(dist, position + count);
                         q[count] = dist;
                     }
                     tokens[count++] = token;
@@ -164,7 +168,7 @@ public final class ModelDrafter implements Drafter {
             // Valid: the sequence as it was when drafting, plus the accepted drafts. The correction/bonus token (and
             // an accepted last draft, which was never fed) are caught up on at the next proposal.
             int valid = proposedAt + acceptedCount;
-            if (cache.length() > valid) {
+            if (cache != null && cache.length() > valid) {
                 cache.truncate(valid);
             }
             proposedAt = -1;
@@ -172,7 +176,9 @@ public final class ModelDrafter implements Drafter {
 
         @Override
         public void close() {
-            cache.close();
+            if (cache != null) {
+                cache.close();
+            }
         }
     }
 

@@ -40,7 +40,8 @@ public final class ConfidencePolicy implements DraftLengthPolicy {
     }
 
     @Override
-    public int nextDraftLength(int limit) {
+    public int nextDraftLength(StepContext step) {
+        int limit = step.limit();
         return Math.min(maxDraftTokens, limit);
     }
 

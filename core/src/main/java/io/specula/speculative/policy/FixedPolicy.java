@@ -15,7 +15,8 @@ public final class FixedPolicy implements DraftLengthPolicy {
     }
 
     @Override
-    public int nextDraftLength(int limit) {
+    public int nextDraftLength(StepContext step) {
+        int limit = step.limit();
         return Math.min(draftTokens, limit);
     }
 

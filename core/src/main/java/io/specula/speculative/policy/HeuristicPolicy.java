@@ -21,7 +21,8 @@ public final class HeuristicPolicy implements DraftLengthPolicy {
     }
 
     @Override
-    public int nextDraftLength(int limit) {
+    public int nextDraftLength(StepContext step) {
+        int limit = step.limit();
         return Math.min(current, limit);
     }
 

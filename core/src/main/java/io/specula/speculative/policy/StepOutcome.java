@@ -7,7 +7,8 @@ package io.specula.speculative.policy;
  * @param drafted      tokens the drafter actually proposed (fewer when it stopped early or had nothing)
  * @param accepted     drafted tokens the target accepted
  * @param syncedTokens context tokens the drafter processed before drafting (see
- *                     {@link io.specula.speculative.drafter.Draft#syncedTokens}); 0 when the drafter was not asked
+ *                     {@link io.specula.speculative.drafter.Draft#syncedTokens}): its catch-up, the whole prompt for a
+ *                     request's first draft; 0 when the drafter was not asked
  * @param draftNanos   time the drafter took (catch-up included)
  * @param verifyNanos  time of the target pass, which scored {@code drafted + 1} positions
  */
@@ -21,5 +22,10 @@ public record StepOutcome(int requested, int drafted, int accepted, int syncedTo
 
     public boolean allAccepted() {
         return drafted > 0 && accepted == drafted;
+    }
+
+    /** The step's whole time. */
+    public long nanos() {
+        return draftNanos + verifyNanos;
     }
 }

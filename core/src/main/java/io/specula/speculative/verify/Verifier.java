@@ -26,24 +26,26 @@ public final class Verifier {
         this.target = target;
     }
 
-    public Verdict verify(int pending, Draft draft, KvCache cache, AcceptanceRule rule, LogitsProcessor processor,
-                          TokenCounts history, TokenSampler sampler) {
-        return verify(pending, draft, cache, rule, processor, history, sampler, null);
+    public Verdict verify(int pending, Draft draft, int position, KvCache cache, AcceptanceRule rule,
+                          LogitsProcessor processor, TokenCounts history, TokenSampler sampler) {
+        return verify(pending, draft, position, cache, rule, processor, history, sampler, null);
     }
 
     /**
-     * As above; {@code scored}, when not null, is given the pass's γ+1 logit rows (the target's own, before any
+     * As above ({@code position}: the output position the pass's first row decides, see {@link AcceptanceRule#judge});
+     * {@code scored}, when not null, is given the pass's γ+1 logit rows (the target's own, before any
      * processing) so that a caller can record what the target decided.
      */
-    public Verdict verify(int pending, Draft draft, KvCache cache, AcceptanceRule rule, LogitsProcessor processor,
-                          TokenCounts history, TokenSampler sampler, Consumer<float[][]> scored) {
+    public Verdict verify(int pending, Draft draft, int position, KvCache cache, AcceptanceRule rule,
+                          LogitsProcessor processor, TokenCounts history, TokenSampler sampler,
+                          Consumer<float[][]> scored) {
         int[] drafted = draft.tokens();
         int[] input = new int[drafted.length + 1];
         input[0] = pending;
         System.arraycopy(drafted, 0, input, 1, drafted.length);
         int before = cache.length();
         float[][] logits = target.forward(input, cache, input.length);
-        Verdict verdict = rule.judge(logits, draft, processor, history, sampler);
+        Verdict verdict = rule.judge(logits, draft, position, processor, history, sampler);
         if (scored != null) {
             scored.accept(logits);
         }

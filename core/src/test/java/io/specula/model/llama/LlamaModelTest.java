@@ -7,6 +7,7 @@ import io.specula.model.KvCache;
 import io.specula.model.ModelConfig;
 import io.specula.model.ModelFormatException;
 import io.specula.model.TensorSource;
+import io.specula.testing.CacheConsistency;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -27,6 +28,10 @@ class LlamaModelTest {
             case "Qwen2ForCausalLM" -> "";
             case "Qwen3ForCausalLM" -> ",\"head_dim\":24";
             case "MistralForCausalLM" -> ",\"sliding_window\":6";
+            // longrope switching at 8 positions, half of each head rotated, a sliding window
+            case "Phi3ForCausalLM" -> ",\"original_max_position_embeddings\":8,\"partial_rotary_factor\":0.5,"
+                    + "\"sliding_window\":5,\"rope_scaling\":{\"type\":\"longrope\",\"short_factor\":[1.0,1.5],"
+                    + "\"long_factor\":[3.0,40.0]}";
             default -> ",\"rope_scaling\":{\"rope_type\":\"llama3\",\"factor\":8.0,\"low_freq_factor\":1.0,"
                     + "\"high_freq_factor\":4.0,\"original_max_position_embeddings\":16}";
         };
@@ -82,6 +87,46 @@ class LlamaModelTest {
                 assertClose(step[0], full[i]);
             }
             assertThat(cache.length()).isEqualTo(tokens.length);
+        }
+    }
+
+    /**
+     * Passes of 1..5 tokens with rollbacks give, at every position, what one fresh pass over the sequence up to it
+     * gives: across Mistral's and Phi-3's sliding windows and across Phi-3's longrope switch in both directions.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM", "Qwen3ForCausalLM",
+            "Phi3ForCausalLM"})
+    void everyPassWidthAndRollbackGivesTheLogitsOfOneFreshPass(String arch) {
+        LlamaModel m = model(arch);
+        for (long seed = 1; seed <= 4; seed++) {
+            assertThat(CacheConsistency.check(m, 24, 5, seed, TOLERANCE)).isGreaterThan(20);
+        }
+    }
+
+    @org.junit.jupiter.api.Test
+    void phi3LongRopeSwitchesAtTheOriginalContextAsTransformers() {
+        LlamaModel m = model("Phi3ForCausalLM");
+        int[] tokens = {1, 7, 3, 9, 22, 4, 17, 8, 30, 2, 11, 5};
+        // A prompt longer than original_max_position_embeddings (8) is one pass with the long factors: its last row
+        // is what incremental decoding gives there (which recomputes with them when it crosses 8).
+        float[][] prompt;
+        try (KvCache cache = m.newCache(32)) {
+            prompt = m.forward(tokens, cache, tokens.length);
+        }
+        try (KvCache cache = m.newCache(32)) {
+            float[][] first = m.forward(Arrays.copyOf(tokens, 5), cache, 5);
+            float[] last = null;
+            for (int i = 5; i < tokens.length; i++) {
+                last = m.forward(new int[] {tokens[i]}, cache, 1)[0];
+            }
+            assertClose(last, prompt[tokens.length - 1]);
+            // Below the switch a short prompt and the long one's rows differ (short factors vs long ones).
+            float diff = 0;
+            for (int v = 0; v < first[4].length; v++) {
+                diff = Math.max(diff, Math.abs(first[4][v] - prompt[4][v]));
+            }
+            assertThat(diff).isGreaterThan(1e-2f);
         }
     }
 

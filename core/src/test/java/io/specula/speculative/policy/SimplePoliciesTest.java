@@ -12,15 +12,15 @@ class SimplePoliciesTest {
     @Test
     void fixedDraftsGammaWithinTheLimit() {
         FixedPolicy p = new FixedPolicy(5);
-        assertThat(p.nextDraftLength(16)).isEqualTo(5);
-        assertThat(p.nextDraftLength(2)).isEqualTo(2);
+        assertThat(p.nextDraftLength(StepContext.steady(16))).isEqualTo(5);
+        assertThat(p.nextDraftLength(StepContext.steady(2))).isEqualTo(2);
         assertThat(p.gate()).isSameAs(DraftGate.ALWAYS);
     }
 
     @Test
     void heuristicAddsTwoAfterFullAcceptanceAndDropsOneOtherwise() {
         HeuristicPolicy p = new HeuristicPolicy(8);
-        assertThat(p.nextDraftLength(16)).isEqualTo(8);
+        assertThat(p.nextDraftLength(StepContext.steady(16))).isEqualTo(8);
         p.observe(new StepOutcome(8, 8, 3, 1, 0, 0));
         assertThat(p.current()).isEqualTo(7);
         p.observe(new StepOutcome(7, 7, 7, 1, 0, 0));
@@ -39,7 +39,7 @@ class SimplePoliciesTest {
     void confidenceGateStopsBelowTheThreshold() {
         ConfidencePolicy p = new ConfidencePolicy(6);
         assertThat(p.threshold()).isEqualTo(0.75);
-        assertThat(p.nextDraftLength(4)).isEqualTo(4);
+        assertThat(p.nextDraftLength(StepContext.steady(4))).isEqualTo(4);
         assertThat(p.gate().keepDrafting(0, 0.9f)).isTrue();
         assertThat(p.gate().keepDrafting(3, 0.74f)).isFalse();
         assertThatThrownBy(() -> new ConfidencePolicy(4, 1.5)).isInstanceOf(SpeculaException.class);

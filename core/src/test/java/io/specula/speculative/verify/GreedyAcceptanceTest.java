@@ -24,7 +24,7 @@ class GreedyAcceptanceTest {
     }
 
     static Verdict judge(float[][] logits, LogitsProcessor processor, TokenCounts history, int... draft) {
-        return GreedyAcceptance.INSTANCE.judge(logits, new Draft(draft, null, 1), processor, history,
+        return GreedyAcceptance.INSTANCE.judge(logits, new Draft(draft, null, 1), 0, processor, history,
                 new TokenSampler(1L));
     }
 

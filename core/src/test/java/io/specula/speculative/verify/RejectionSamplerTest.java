@@ -19,19 +19,23 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Speculative sampling must emit tokens distributed exactly as the target's processed distribution p, whatever the
- * drafter's q. Checked with Pearson's chi-square test on a vocabulary of 8, for drafts of 2 tokens:
+ * drafter's q, under both sampling rules: {@link RejectionSampler} (unseeded requests) and {@link CoupledAcceptance}
+ * (seeded ones). Checked with Pearson's chi-square test on a vocabulary of 8, for drafts of 2 tokens:
  * <ul>
  *   <li>the first emitted token against p(· | history);</li>
  *   <li>the second emitted token, in steps whose first draft was accepted as x, against p(· | history + x) — pooled
  *       over x (given the first tokens, the second ones are independent draws), which also checks that penalties see
  *       the earlier draft of the same step.</li>
  * </ul>
- * Cells with expected count below 5 are merged; cells with p = 0 must stay empty (asserted exactly).
+ * Cells with expected count below 5 are merged; cells with p = 0 must stay empty (asserted exactly). Each trial is a
+ * request of its own seed; the draws are keyed to output positions 0 and 1 ({@link TokenSampler}), and the drafter
+ * draws with the sampler the rule asks for ({@link AcceptanceRule#drafterSampler}): an independent one for rejection
+ * sampling, the request's own for the coupled rule.
  *
  * <p>False-failure rate: each assertion rejects when the p-value is below {@value #ALPHA}; the p-value is the exact
  * chi-square upper tail (regularized incomplete gamma, {@link ChiSquare}, itself checked against tabulated critical
- * values), so a correct sampler fails one assertion with probability 1e-4, and the (at most) 24 distribution assertions here
- * with at most 0.24% (union bound) for a random seed. The seeds are fixed, so the outcome is deterministic. The test
+ * values), so a correct sampler fails one assertion with probability 1e-4, and the 60 distribution assertions here (24
+ * cases and 6 huge-temperature cases, two each) with at most 0.6% (union bound) for a random seed. The seeds are fixed, so the outcome is deterministic. The test
  * has power: {@link #detectsAWrongResidual()} shows that sampling the rejection from p instead of max(0, p − q) fails
  * with a p-value below 1e-10.
  */
@@ -68,19 +72,22 @@ class RejectionSamplerTest {
                 new SamplingParams(0.9, 0, 0.92, null, 0.7, 0.0));
         List<Arguments> out = new ArrayList<>();
         long seed = 1;
-        for (SamplingParams p : params) {
-            out.add(Arguments.of("close", p, CLOSE, seed++));
-            out.add(Arguments.of("far", p, FAR, seed++));
-            out.add(Arguments.of("disjoint", p, DISJOINT, seed++));
-            out.add(Arguments.of("one-hot (n-gram)", p, null, seed++));
+        for (AcceptanceRule rule : List.of(RejectionSampler.INSTANCE, CoupledAcceptance.INSTANCE)) {
+            for (SamplingParams p : params) {
+                out.add(Arguments.of("close", p, CLOSE, seed++, rule));
+                out.add(Arguments.of("far", p, FAR, seed++, rule));
+                out.add(Arguments.of("disjoint", p, DISJOINT, seed++, rule));
+                out.add(Arguments.of("one-hot (n-gram)", p, null, seed++, rule));
+            }
         }
         return out.stream();
     }
 
-    @ParameterizedTest(name = "{0} q, {1}")
+    @ParameterizedTest(name = "{0} q, {1}, {4}")
     @MethodSource("cases")
-    void emitsTheTargetDistribution(String kind, SamplingParams params, float[][] drafter, long seed) {
-        Result r = simulate(params, drafter, seed, RejectionSampler.INSTANCE);
+    void emitsTheTargetDistribution(String kind, SamplingParams params, float[][] drafter, long seed,
+                                    AcceptanceRule rule) {
+        Result r = simulate(params, drafter, seed, rule);
         assertThat(r.firstPValue).as("first token, p-value").isGreaterThan(ALPHA);
         assertThat(r.secondPValue).as("second token given the first draft accepted, p-value").isGreaterThan(ALPHA);
         assertThat(r.impossible).as("tokens emitted with p = 0").isZero();
@@ -89,7 +96,7 @@ class RejectionSamplerTest {
             assertThat(r.secondDf).as("degrees of freedom, second token").isPositive();
         }
         if (drafter != null) {
-            // P(accept first draft) = Σ min(p, q): real rejection sampling keeps it high when q is close.
+            // P(accept first draft): Σ min(p, q) for rejection sampling, the race's coupling for the coupled rule.
             double sd = Math.sqrt(r.expectedAcceptance * (1 - r.expectedAcceptance) / TRIALS);
             assertThat(r.firstAccepted / (double) TRIALS).isCloseTo(r.expectedAcceptance,
                     org.assertj.core.api.Assertions.within(6 * sd + 1e-9));
@@ -102,13 +109,22 @@ class RejectionSamplerTest {
     @Test
     void detectsAWrongResidual() {
         // Rejections sampled from p rather than max(0, p − q): biased towards the tokens q favours too.
-        AcceptanceRule wrong = (logits, draft, processor, history, sampler) -> {
-            float[] p = processor.probabilities(logits[0], history);
-            int x = draft.tokens()[0];
-            if (sampler.uniform() * draft.qOf(0) < p[x]) {
-                return new Verdict(1, sampler.sample(processor.probabilities(logits[1], history)));
+        AcceptanceRule wrong = new AcceptanceRule() {
+            @Override
+            public Verdict judge(float[][] logits, Draft draft, int position, LogitsProcessor processor,
+                                 TokenCounts history, TokenSampler sampler) {
+                float[] p = processor.probabilities(logits[0], history);
+                int x = draft.tokens()[0];
+                if (sampler.uniform(position, 1) * draft.qOf(0) < p[x]) {
+                    return new Verdict(1, sampler.sample(processor.probabilities(logits[1], history), position + 1));
+                }
+                return new Verdict(0, sampler.sample(p, position));
             }
-            return new Verdict(0, sampler.sample(p));
+
+            @Override
+            public TokenSampler drafterSampler(TokenSampler requestSampler) {
+                return requestSampler.independent(3);
+            }
         };
         // q favours token 0, which p likes too: the wrong rule over-emits it.
         float[][] overlapping = {{3f, 0f, 0f, 0f, 0f, 0f, 0f, 0f}, {3f, 0f, 0f, 0f, 0f, 0f, 0f, 0f}};
@@ -122,20 +138,30 @@ class RejectionSamplerTest {
      * n-gram draft), and never token 0 (the argmaxes here are 3 and 1). Before issue 19's fix p was NaN, nothing was
      * ever accepted and every emitted token was 0.
      */
-    @ParameterizedTest(name = "T = {0}")
-    @ValueSource(doubles = {1e-320, 1e-45, 1e-30})
-    void tinyTemperatureEmitsTheTargetsArgmax(double temperature) {
+    static Stream<Arguments> tinyTemperatures() {
+        List<Arguments> out = new ArrayList<>();
+        for (AcceptanceRule rule : List.of(RejectionSampler.INSTANCE, CoupledAcceptance.INSTANCE)) {
+            for (double t : new double[] {1e-320, 1e-45, 1e-30}) {
+                out.add(Arguments.of(t, rule));
+            }
+        }
+        return out.stream();
+    }
+
+    @ParameterizedTest(name = "T = {0}, {1}")
+    @MethodSource("tinyTemperatures")
+    void tinyTemperatureEmitsTheTargetsArgmax(double temperature, AcceptanceRule rule) {
         float[][] target = {
                 {0.3f, 1.8f, -0.5f, 2.2f, 0.9f, -2.0f, 0.0f, -9.0f},
                 {1.0f, 1.9f, 0.2f, -0.4f, 0.6f, 0.1f, -1.5f, -7.0f},
                 {0.5f, 0.1f, 0.2f, 0.0f, 2.6f, 0.1f, -1.5f, -7.0f}};
         LogitsProcessor processor = new LogitsProcessor(new SamplingParams(temperature, 0, 1, null, 0, 0));
-        TokenSampler sampler = new TokenSampler(5L);
         for (float[][] drafter : new float[][][] {CLOSE, FAR, DISJOINT, null}) {
             for (int trial = 0; trial < 200; trial++) {
+                TokenSampler sampler = new TokenSampler(5L + trial);
                 TokenCounts history = new TokenCounts(V);
-                Draft draft = draft(processor, history, drafter, new TokenSampler((long) trial), trial);
-                Verdict v = RejectionSampler.INSTANCE.judge(target, draft, processor, history, sampler);
+                Draft draft = draft(processor, history, drafter, rule.drafterSampler(sampler), trial);
+                Verdict v = rule.judge(target, draft, 0, processor, history, sampler);
                 int[] expected = {3, 1, 4};
                 for (int i = 0; i < v.accepted(); i++) {
                     assertThat(draft.tokens()[i]).as("accepted draft %d", i).isEqualTo(expected[i]);
@@ -149,9 +175,19 @@ class RejectionSamplerTest {
      * At a huge temperature p is uniform over the tokens top-k keeps (5 of 8 here): speculative sampling must still
      * follow it (before issue 19's fix the scaled logits were 0 * logit, so top-k kept every token).
      */
-    @ParameterizedTest(name = "{0} q")
-    @ValueSource(strings = {"close", "far", "one-hot (n-gram)"})
-    void hugeTemperatureEmitsTheTargetDistribution(String kind) {
+    static Stream<Arguments> hugeTemperatureCases() {
+        List<Arguments> out = new ArrayList<>();
+        for (AcceptanceRule rule : List.of(RejectionSampler.INSTANCE, CoupledAcceptance.INSTANCE)) {
+            for (String kind : List.of("close", "far", "one-hot (n-gram)")) {
+                out.add(Arguments.of(kind, rule));
+            }
+        }
+        return out.stream();
+    }
+
+    @ParameterizedTest(name = "{0} q, {1}")
+    @MethodSource("hugeTemperatureCases")
+    void hugeTemperatureEmitsTheTargetDistribution(String kind, AcceptanceRule rule) {
         SamplingParams params = new SamplingParams(1e300, 5, 1, null, 0, 0);
         float[][] drafter = switch (kind) {
             case "close" -> CLOSE;
@@ -167,7 +203,7 @@ class RejectionSamplerTest {
             }
         }
         assertThat(kept).isEqualTo(5);
-        Result r = simulate(params, drafter, 4242 + kind.length(), RejectionSampler.INSTANCE);
+        Result r = simulate(params, drafter, 4242 + kind.length(), rule);
         assertThat(r.firstPValue).as("first token, p-value").isGreaterThan(ALPHA);
         assertThat(r.secondPValue).as("second token given the first draft accepted, p-value").isGreaterThan(ALPHA);
         assertThat(r.impossible).as("tokens emitted with p = 0").isZero();
@@ -238,16 +274,15 @@ class RejectionSamplerTest {
         history.add(1);
         history.add(1);
         history.add(4);
-        TokenSampler targetSampler = new TokenSampler(seed);
-        TokenSampler drafterSampler = new TokenSampler(seed * 31 + 7);
 
         float[] p0 = processor.probabilities(TARGET[0], history);
         long[] first = new long[V];
         long[][] second = new long[V][V];
         long firstAccepted = 0;
         for (int trial = 0; trial < TRIALS; trial++) {
-            Draft draft = draft(processor, history, drafter, drafterSampler, trial);
-            Verdict v = rule.judge(TARGET, draft, processor, history, targetSampler);
+            TokenSampler sampler = new TokenSampler(seed * 1_000_003L + trial);
+            Draft draft = draft(processor, history, drafter, rule.drafterSampler(sampler), trial);
+            Verdict v = rule.judge(TARGET, draft, 0, processor, history, sampler);
             int t1 = v.accepted() >= 1 ? draft.tokens()[0] : v.nextToken();
             first[t1]++;
             if (v.accepted() >= 1) {
@@ -278,12 +313,37 @@ class RejectionSamplerTest {
         double expectedAcceptance = 0;
         if (drafter != null) {
             float[] q0 = processor.probabilities(drafter[0], history);
-            for (int i = 0; i < V; i++) {
-                expectedAcceptance += Math.min(p0[i], q0[i]);
-            }
+            expectedAcceptance = rule instanceof CoupledAcceptance ? raceCoupling(p0, q0) : overlap(p0, q0);
         }
         return new Result(firstTest.pValue(), firstTest.df, secondTest.pValue(), secondTest.df, impossible,
                 firstAccepted, expectedAcceptance);
+    }
+
+    /** Σ min(p, q): how often rejection sampling accepts a draft drawn from q. */
+    static double overlap(float[] p, float[] q) {
+        double sum = 0;
+        for (int i = 0; i < p.length; i++) {
+            sum += Math.min(p[i], q[i]);
+        }
+        return sum;
+    }
+
+    /**
+     * How often two exponential races with the same draws pick the same token: t wins both iff E_s ≥ E_t max(p_s/p_t,
+     * q_s/q_t) for every s, which has probability 1 / Σ_s max(p_s/p_t, q_s/q_t).
+     */
+    static double raceCoupling(float[] p, float[] q) {
+        double sum = 0;
+        for (int t = 0; t < p.length; t++) {
+            if (p[t] > 0 && q[t] > 0) {
+                double rates = 0;
+                for (int s = 0; s < p.length; s++) {
+                    rates += Math.max(p[s] / p[t], q[s] / q[t]);
+                }
+                sum += 1 / rates;
+            }
+        }
+        return sum;
     }
 
     /** Two draft tokens from the drafter's processed q (history includes the first for the second), or fixed ones. */
@@ -294,11 +354,11 @@ class RejectionSamplerTest {
             return new Draft(new int[] {trial % 7, (trial / 7) % 7}, null, 0);
         }
         float[] q0 = processor.probabilities(drafter[0], history);
-        int d1 = sampler.sample(q0);
+        int d1 = sampler.sample(q0, 0);
         history.add(d1);
         float[] q1 = processor.probabilities(drafter[1], history);
         history.remove(d1);
-        int d2 = sampler.sample(q1);
+        int d2 = sampler.sample(q1, 1);
         return new Draft(new int[] {d1, d2}, new float[][] {q0, q1}, 0);
     }
 }

@@ -82,9 +82,18 @@ public class ApiExceptionHandler {
         return json(HttpStatus.BAD_REQUEST, ErrorBody.of(ex));
     }
 
-    /** JSON that does not parse, or a value of the wrong type: the message names the field when Jackson knows it. */
+    /**
+     * JSON that does not parse, or a value of the wrong type: the message names the field when Jackson knows it. A
+     * body sent without a length that went past the size limit: 413.
+     */
     @ExceptionHandler
     ResponseEntity<ProblemDetail> unreadable(HttpMessageNotReadableException ex) {
+        for (Throwable t = ex; t != null; t = t.getCause()) {
+            if (t instanceof RequestSizeLimit.TooLarge tooLarge) {
+                return json(HttpStatus.CONTENT_TOO_LARGE, ErrorBody.problem(HttpStatus.CONTENT_TOO_LARGE,
+                        "request_too_large", "Request too large", tooLarge.getMessage()));
+            }
+        }
         InvalidRequestException invalid;
         if (ex.getCause() instanceof JacksonException jackson && !(jackson instanceof StreamReadException)) {
             String field = path(jackson.getPath());

@@ -78,19 +78,22 @@ public record ChatAnswer(@Nullable String text, @Nullable String finishReason, U
     }
 
     /**
-     * A streamed text delta and the source of each of its tokens.
+     * A streamed text delta: the text of the tokens produced since the previous one (the chat model gathers a few
+     * tokens per chunk), the source of each of its tokens, and its text split by source.
      *
-     * @param text    the new text
-     * @param sources one "DRAFTER" (a drafted token the target accepted) or "TARGET" (a token the target produced
-     *                itself) per token, in order; a delta usually holds one token, several when a character spans
-     *                tokens
+     * @param text     the new text
+     * @param sources  one "DRAFTER" (a drafted token the target accepted) or "TARGET" (a token the target produced
+     *                 itself) per token, in order
+     * @param segments the text split into stretches of one source, in order (they concatenate to {@code text})
      */
-    public record Delta(String text, List<String> sources) {
+    public record Delta(String text, List<String> sources, List<SpeculaChatMetadata.TextSegment> segments) {
 
         static Delta of(ChatResponse chunk) {
-            List<String> sources = chunk.getResult().getMetadata().get(SpeculaChatMetadata.TOKEN_SOURCES);
+            ChatGenerationMetadata metadata = chunk.getResult().getMetadata();
+            List<String> sources = metadata.get(SpeculaChatMetadata.TOKEN_SOURCES);
+            List<SpeculaChatMetadata.TextSegment> segments = metadata.get(SpeculaChatMetadata.TEXT_SEGMENTS);
             return new Delta(Objects.requireNonNullElse(chunk.getResult().getOutput().getText(), ""),
-                    sources != null ? sources : List.of());
+                    sources != null ? sources : List.of(), segments != null ? segments : List.of());
         }
     }
 }

@@ -1,7 +1,12 @@
 package io.specula.sample.chat;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
@@ -11,6 +16,8 @@ import io.specula.chat.SpeculaChatOptions;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import jakarta.servlet.http.HttpServletResponse;
+import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 
 import org.springframework.ai.chat.client.ChatClient;
@@ -28,14 +35,18 @@ import org.springframework.web.bind.annotation.RestController;
  * <li>{@code POST /api/chat}: {@code {prompt, options?}} to {@link ChatAnswer} (the answer and its speculative
  * statistics);</li>
  * <li>{@code POST /api/chat/stream}: the same request, answered with server-sent events: {@code token} events
- * ({@link ChatAnswer.Delta}: a text delta and the source of each of its tokens), then one {@code done} event
+ * ({@link ChatAnswer.Delta}: a text delta, the source of each of its tokens and its text split by source; one event
+ * per chunk of the chat model's stream, which sends the first text at once and then a few chunks a second, so the
+ * events cost the generation next to nothing), then one {@code done} event
  * ({@link ChatAnswer} without text), or one {@code error} event (an RFC 9457 problem, {@link ErrorBody}) if the generation fails after the
  * stream has started. A request that the engine's admission queue refuses gets 503 with {@code Retry-After}, as
  * {@code /api/chat} does.</li>
  * </ul>
  * Invalid requests are refused with 400 before any generation starts ({@link ApiExceptionHandler}), naming each field
  * at fault as the request names it, whether the sample's validator or the engine found it. A client that goes
- * away cancels its stream, which stops the generation.
+ * away stops its generation at the engine's next decoding step: the stream's client when a token event fails to be
+ * written, the chat's when a probe of its connection fails ({@link ClientConnection}). (A request still queued is
+ * noticed once it is admitted and starts answering.)
  */
 @RestController
 @RequestMapping("/api")
@@ -47,25 +58,78 @@ public class ChatController {
 
     private final ChatRequestValidator validator;
 
-    public ChatController(ChatClient.Builder chatClientBuilder, ChatRequestValidator validator) {
+    private final Duration disconnectCheckInterval;
+
+    public ChatController(ChatClient.Builder chatClientBuilder, ChatRequestValidator validator,
+            SampleProperties properties) {
         this.chatClient = chatClientBuilder.build();
         this.validator = validator;
+        this.disconnectCheckInterval = properties.getDisconnectCheckInterval();
     }
 
+    /**
+     * The answer in one JSON body. The generation runs as the engine's cancellable stream while this thread collects
+     * it and watches the connection ({@link ClientConnection}): a client that hangs up cancels the generation, which
+     * the engine sees at its next decoding step. Returns {@code null} (nothing more to write) when the client is gone.
+     */
     @PostMapping(path = "/chat", consumes = MediaType.APPLICATION_JSON_VALUE,
             produces = MediaType.APPLICATION_JSON_VALUE)
-    public ChatAnswer chat(@RequestBody(required = false) @Nullable ChatRequest request) {
+    public @Nullable ChatAnswer chat(@RequestBody(required = false) @Nullable ChatRequest request,
+            HttpServletResponse httpResponse) throws InterruptedException {
         SpeculaChatOptions.Builder options = this.validator.validate(request);
         long start = System.nanoTime();
-        ChatResponse response;
+        BlockingQueue<Object> events = new LinkedBlockingQueue<>();
+        Disposable generation = this.chatClient.prompt()
+            .user(request.prompt())
+            .options(options)
+            .stream()
+            .chatResponse()
+            .subscribe(events::add, events::add, () -> events.add(COMPLETE));
+        ClientConnection client = new ClientConnection(httpResponse, this.disconnectCheckInterval);
+        StringBuilder text = new StringBuilder();
+        ChatResponse last = null;
         try {
-            response = this.chatClient.prompt().user(request.prompt()).options(options).call().chatResponse();
+            while (true) {
+                // Probes need a chance to run between chunks too (a long prompt pass); before the answer starts there
+                // is nothing to probe with (the status is not decided yet).
+                Object event = client.probed() && this.disconnectCheckInterval.toMillis() > 0
+                        ? events.poll(this.disconnectCheckInterval.toMillis(), TimeUnit.MILLISECONDS) : events.take();
+                if (event == COMPLETE) {
+                    break;
+                }
+                if (event instanceof InvalidRequestException invalid) {
+                    throw this.validator.inJsonNames(invalid);
+                }
+                if (event instanceof RuntimeException ex) {
+                    throw ex;
+                }
+                if (event instanceof Throwable ex) {
+                    throw new IllegalStateException(ex);
+                }
+                if (event instanceof ChatResponse chunk) {
+                    text.append(Objects.requireNonNullElse(chunk.getResult().getOutput().getText(), ""));
+                    if (chunk.getResult().getMetadata().getFinishReason() != null) {
+                        last = chunk;
+                    }
+                }
+                if (!client.alive()) {
+                    logger.debug("Client of /api/chat went away: generation cancelled");
+                    generation.dispose();
+                    return null;
+                }
+            }
         }
-        catch (InvalidRequestException ex) {
-            throw this.validator.inJsonNames(ex);
+        finally {
+            generation.dispose();
         }
-        return ChatAnswer.of(response, response.getResult().getOutput().getText(), seconds(start), null);
+        if (last == null) {
+            throw new IllegalStateException("the generation ended without a final response");
+        }
+        return ChatAnswer.of(last, text.toString(), seconds(start), null);
     }
+
+    /** The end of a collected stream. */
+    private static final Object COMPLETE = new Object();
 
     @PostMapping(path = "/chat/stream", consumes = MediaType.APPLICATION_JSON_VALUE,
             produces = MediaType.TEXT_EVENT_STREAM_VALUE)

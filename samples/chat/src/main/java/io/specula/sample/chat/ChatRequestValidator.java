@@ -1,6 +1,7 @@
 package io.specula.sample.chat;
 
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 
 import io.specula.FieldError;
@@ -35,8 +36,8 @@ public class ChatRequestValidator {
             throw new InvalidRequestException("body", "expected a JSON object {\"prompt\": \"...\", \"options\": {...}}");
         }
         FieldErrors errors = new FieldErrors();
-        request.unknown().keySet().forEach(name -> errors.add(name, "unknown field; expected "
-                + String.join(" or ", ChatRequest.FIELDS)));
+        unknown(request.unknown().keySet(), "", "unknown field; expected " + String.join(" or ", ChatRequest.FIELDS),
+                errors);
         String prompt = request.prompt();
         if (prompt == null || prompt.isBlank()) {
             errors.add("prompt", "must not be empty");
@@ -48,8 +49,8 @@ public class ChatRequestValidator {
         SpeculaChatOptions.Builder builder = SpeculaChatOptions.builder();
         ChatRequest.Options options = request.options();
         if (options != null) {
-            options.unknown().keySet().forEach(name -> errors.add("options." + name,
-                    "unknown option; expected one of " + String.join(", ", ChatRequest.Options.FIELDS)));
+            unknown(options.unknown().keySet(), "options.",
+                    "unknown option; expected one of " + String.join(", ", ChatRequest.Options.FIELDS), errors);
             FieldErrors engineRules = new FieldErrors();
             DraftPolicy policy = DraftPolicy.parse(options.draftPolicy(), engineRules);
             builder.temperature(options.temperature())
@@ -69,6 +70,28 @@ public class ChatRequestValidator {
         }
         errors.throwIfAny();
         return builder;
+    }
+
+    /** Unknown fields reported at most. */
+    static final int MAX_UNKNOWN_REPORTED = 8;
+
+    /** Longest unknown field name reported; a longer one is cut. */
+    static final int MAX_NAME_REPORTED = 64;
+
+    /**
+     * Names the first unknown fields, cut to a readable length, and counts the rest: an error never grows with the
+     * request (a body of thousands of unknown keys once got an error body of ten times its size).
+     */
+    private static void unknown(Collection<String> names, String prefix, String message, FieldErrors errors) {
+        int i = 0;
+        for (String name : names) {
+            if (i++ == MAX_UNKNOWN_REPORTED) {
+                errors.add(prefix + "...", (names.size() - MAX_UNKNOWN_REPORTED) + " more unknown fields");
+                return;
+            }
+            String shown = name.length() > MAX_NAME_REPORTED ? name.substring(0, MAX_NAME_REPORTED) + "..." : name;
+            errors.add(prefix + shown, message);
+        }
     }
 
     /** An error the engine raised for a request, with its fields named as the request's JSON names them. */

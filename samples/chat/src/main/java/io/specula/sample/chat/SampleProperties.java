@@ -4,6 +4,8 @@ import java.time.Duration;
 
 import org.jspecify.annotations.Nullable;
 
+import org.springframework.util.unit.DataSize;
+
 import org.springframework.boot.context.properties.ConfigurationProperties;
 
 /**
@@ -24,10 +26,23 @@ public class SampleProperties {
     private int maxPromptLength = 4000;
 
     /**
+     * Largest body an API request may send; a larger one is refused with 413 before it is parsed. The default fits a
+     * prompt of max-prompt-length characters however it is escaped, and the options.
+     */
+    private DataSize maxRequestSize = DataSize.ofKilobytes(64);
+
+    /**
      * Retry-After of a 503 when the engine is busy (rounded up to whole seconds). Unset: the engine's
      * spring.ai.specula.queue-timeout, between 1 and 60 seconds.
      */
     private @Nullable Duration busyRetryAfter;
+
+    /**
+     * Least time between two checks that the client of {@code POST /api/chat} is still connected, once its answer has
+     * started (each writes one space of JSON whitespace; a client that hung up is seen at the second check after it,
+     * and its generation stops at the next decoding step). 0 checks at every text chunk.
+     */
+    private Duration disconnectCheckInterval = Duration.ofMillis(200);
 
     private final Benchmark benchmark = new Benchmark();
 
@@ -47,12 +62,28 @@ public class SampleProperties {
         this.maxPromptLength = maxPromptLength;
     }
 
+    public DataSize getMaxRequestSize() {
+        return this.maxRequestSize;
+    }
+
+    public void setMaxRequestSize(DataSize maxRequestSize) {
+        this.maxRequestSize = maxRequestSize;
+    }
+
     public @Nullable Duration getBusyRetryAfter() {
         return this.busyRetryAfter;
     }
 
     public void setBusyRetryAfter(@Nullable Duration busyRetryAfter) {
         this.busyRetryAfter = busyRetryAfter;
+    }
+
+    public Duration getDisconnectCheckInterval() {
+        return this.disconnectCheckInterval;
+    }
+
+    public void setDisconnectCheckInterval(Duration disconnectCheckInterval) {
+        this.disconnectCheckInterval = disconnectCheckInterval;
     }
 
     public Benchmark getBenchmark() {
@@ -71,8 +102,11 @@ public class SampleProperties {
         /** Tokens generated per measured run. */
         private int maxTokens = 64;
 
-        /** Measured rounds, each one plain run and one speculative run (after one short warm-up of each). */
-        private int rounds = 2;
+        /**
+         * Measured rounds, each one plain run and one speculative run, alternating which goes first, after a
+         * full-length warm-up of each; the figures are medians over the rounds.
+         */
+        private int rounds = 5;
 
         public boolean isEnabled() {
             return this.enabled;

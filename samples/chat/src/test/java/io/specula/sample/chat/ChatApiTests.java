@@ -92,13 +92,24 @@ class ChatApiTests extends SampleApplicationTestBase {
         List<Event> tokens = events.stream().filter(e -> e.name().equals("token")).toList();
         StringBuilder streamed = new StringBuilder();
         List<String> sources = new ArrayList<>();
+        List<String> segmentSources = new ArrayList<>();
         for (Event token : tokens) {
             JsonNode data = this.json.readTree(token.data());
             streamed.append(data.get("text").asString());
             data.get("sources").forEach(source -> sources.add(source.asString()));
+            StringBuilder segmented = new StringBuilder();
+            data.get("segments").forEach(segment -> {
+                segmented.append(segment.get("text").asString());
+                segmentSources.add(segment.get("source").asString());
+            });
+            assertThat(segmented.toString()).as("an event's segments spell its text").isEqualTo(
+                    data.get("text").asString());
         }
         assertThat(streamed.toString()).isEqualTo(text);
         assertThat(sources).contains("DRAFTER", "TARGET").allMatch(s -> s.equals("DRAFTER") || s.equals("TARGET"));
+        assertThat(segmentSources).contains("DRAFTER", "TARGET");
+        // Events gather tokens (the first text at once, then by time): fewer events than tokens.
+        assertThat(tokens.size()).isLessThan(sources.size());
 
         Event done = events.get(events.size() - 1);
         assertThat(done.name()).isEqualTo("done");
@@ -198,6 +209,15 @@ class ChatApiTests extends SampleApplicationTestBase {
         assertThat(benchmark.at("/plain/tokensPerSecond").asDouble()).isPositive();
         assertThat(benchmark.at("/speculative/tokensPerSecond").asDouble()).isPositive();
         assertThat(benchmark.at("/speculative/acceptanceRate").asDouble()).isEqualTo(1.0);
+        assertThat(benchmark.at("/speculative/draftedTokens").asLong()).isPositive();
+        assertThat(benchmark.at("/speculative/acceptedTokens").asLong())
+            .isEqualTo(benchmark.at("/speculative/draftedTokens").asLong());
+        assertThat(benchmark.at("/plain/draftedTokens").asLong()).isZero();
+        assertThat(benchmark.get("rounds").asInt()).isEqualTo(1);
+        assertThat(benchmark.at("/speculative/roundTokensPerSecond")).hasSize(1);
+        // It drafted, so there is no "not drafting" note; the policy's own account is there either way.
+        assertThat(benchmark.has("notDrafting")).isFalse();
+        assertThat(benchmark.get("policy").asString()).isNotBlank();
         assertThat(benchmark.at("/plain/text").isMissingNode()).isTrue();
         // the server process, for the HTTP load test's memory figures
         JsonNode process = this.json.readTree(get("/api/stats").body()).get("process");
