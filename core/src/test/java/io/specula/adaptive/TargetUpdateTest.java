@@ -1,5 +1,7 @@
 package io.specula.adaptive;
 
+import io.specula.engine.ChatRequest;
+import io.specula.engine.DecodingOptions;
 import io.specula.engine.EngineConfig;
 import io.specula.engine.EngineLoadException;
 import io.specula.engine.SpeculaEngine;
@@ -7,6 +9,7 @@ import io.specula.generate.GenerationRequest;
 import io.specula.generate.GenerationResult;
 import io.specula.generate.SamplingParams;
 import io.specula.speculative.SpeculationSettings;
+import io.specula.tokenizer.ChatMessage;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -15,6 +18,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static io.specula.adaptive.AdaptiveDrafterTest.FIXED;
@@ -93,6 +99,41 @@ class TargetUpdateTest {
                         .as("plain, after the update: v2's output").containsExactly(v2Plain.get(i));
             }
             assertThat(engine.info().targetName()).isEqualTo("target-v2");
+        }
+    }
+
+    @Test
+    void aRequestSubmittedWithoutAThreadKeepsItsTargetAcrossAnUpdateAndTheNextOneTakesTheNewOne() throws Exception {
+        // submit (the streams' entrance) takes the target when the admitted request starts decoding, as chat does.
+        ChatRequest chat = new ChatRequest(List.of(new ChatMessage("user", prompts.get(1))),
+                new DecodingOptions(0.0, null, null, MAX_TOKENS, null, null, null, null, true, null, null));
+        int[] v1Chat = chatOutput(AdaptiveFixtures.target(), chat);
+        int[] v2Chat = chatOutput(AdaptiveFixtures.targetV2(), chat);
+        assertThat(v1Chat).as("the two targets answer this chat differently").isNotEqualTo(v2Chat);
+        ExecutorService executor = Executors.newFixedThreadPool(2);
+        try (SpeculaEngine engine = SpeculaEngine.load(EngineConfig.of(AdaptiveFixtures.target(),
+                AdaptiveFixtures.drafter().toString()), AdaptiveDrafterTest.config())) {
+            AtomicInteger tokens = new AtomicInteger();
+            AtomicInteger updatedTo = new AtomicInteger();
+            GenerationResult inFlight = engine.submit(chat, (id, text, source) -> {
+                if (tokens.incrementAndGet() == 3) {
+                    updatedTo.set(engine.updateTarget(AdaptiveFixtures.targetV2()));
+                }
+            }, () -> false, executor).get(60, TimeUnit.SECONDS);
+            assertThat(updatedTo.get()).isEqualTo(2);
+            assertThat(inFlight.tokenIds()).as("the submitted request in flight finishes on v1").containsExactly(v1Chat);
+            GenerationResult after = engine.submit(chat, null, () -> false, executor).get(60, TimeUnit.SECONDS);
+            assertThat(after.tokenIds()).as("submitted after the update: v2's output").containsExactly(v2Chat);
+            assertThat(after.latency().timeToFirstTokenNanos()).as("the latency is measured on this path too")
+                    .isGreaterThan(0);
+        } finally {
+            executor.shutdownNow();
+        }
+    }
+
+    private static int[] chatOutput(Path target, ChatRequest chat) {
+        try (SpeculaEngine e = SpeculaEngine.load(EngineConfig.of(target, "none"))) {
+            return e.chat(chat, null, () -> false).tokenIds();
         }
     }
 
