@@ -212,6 +212,7 @@
       const data = await response.json();
       showModels(data);
       showFigures(data);
+      showAdaptive(data.adaptive);
     } catch (ex) {
       els.models.replaceChildren(el('li', 'chip down', `actuator unreachable (${ex.message})`));
     } finally {
@@ -273,6 +274,26 @@
     }
     state.lastTotals = { drafted, accepted };
     drawChart();
+  }
+
+  // ---------- the adaptive drafter (spring.ai.specula.adaptive.enabled=true): serving version, acceptance per version
+  function showAdaptive(a) {
+    const panel = $('adaptive-panel');
+    if (!a || !a.enabled) { panel.hidden = true; return; }
+    panel.hidden = false;
+    $('adaptive-status').textContent = a.paused ? 'paused' : `serving v${a.version}`;
+    $('adaptive-status').dataset.version = a.version;
+    $('adaptive-summary').textContent = `target v${a.targetVersion ?? 1} · ${a.trainingSteps} training steps · `
+      + `${a.updatesAccepted} versions accepted, ${a.updatesRejected} rejected · ${a.examplesCollected} examples`;
+    const rows = (a.versions || []).map(v => {
+      const tr = el('tr', v.current ? 'current' : null);
+      tr.dataset.version = v.version;
+      tr.append(el('th', null, `v${v.version}${v.current ? ' (serving)' : ''}`), el('td', null, String(v.requests)),
+        el('td', null, v.draftedTokens > 0 ? pct(v.acceptedTokens / v.draftedTokens) : '—'),
+        el('td', null, v.heldOutMatchRate == null || isNaN(v.heldOutMatchRate) ? '—' : pct(v.heldOutMatchRate)));
+      return tr;
+    });
+    $('adaptive-versions').replaceChildren(...rows);
   }
 
   // ---------- chart: a small inline SVG ----------

@@ -36,8 +36,14 @@ import java.util.concurrent.Callable;
  * two engines over the same models, one with the drafter as loaded (static) and one whose drafter adapts, and prints
  * acceptance and decoding speed per stream segment and adaptive drafter version, side by side. The adaptive engine's
  * updates run between requests, every {@code --update-every} requests (in a server they run in the background); their
- * time is reported apart, not in tokens/s. Every adaptive output is checked against the static one (both must be the
- * target's).
+ * time is reported apart, not in tokens/s; with {@code --background-share} the adaptive engine trains in its own
+ * paced background thread instead, as a server does, and the tokens/s of both engines are comparable. Every adaptive
+ * output is checked against the static one (both must be the target's).
+ *
+ * <p>{@code --target-update N:DIR} updates both engines' target ({@link SpeculaEngine#updateTarget}) before request
+ * N: the static drafter then drafts for a target it was not distilled from, the adaptive one drops the older target's
+ * examples and learns the new one. For each update the bench prints how much acceptance the update cost the adaptive
+ * drafter and how much of it came back within {@code --recovery-requests} requests.
  */
 @Command(name = "adapt-bench", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Static vs adaptive drafter on a drifting prompt stream: acceptance and tokens/s per drafter version.")
@@ -65,7 +71,8 @@ final class AdaptBenchCommand implements Callable<Integer> {
     @Option(names = "--draft-tokens", defaultValue = "4", description = "Draft length, fixed policy (default ${DEFAULT-VALUE}).")
     int draftTokens;
 
-    @Option(names = "--update-every", defaultValue = "8", description = "Requests between adaptive updates (default ${DEFAULT-VALUE}).")
+    @Option(names = "--update-every", defaultValue = "8", description = "Requests between adaptive updates; with"
+            + " --background-share, the new training windows the trainer waits for (default ${DEFAULT-VALUE}).")
     int updateEvery;
 
     @Option(names = "--steps-per-update", defaultValue = "30", description = "Training steps per update (default ${DEFAULT-VALUE}).")
@@ -92,9 +99,29 @@ final class AdaptBenchCommand implements Callable<Integer> {
     @Option(names = "--svg", description = "Also write a chart of acceptance along the stream, static vs adaptive.")
     Path svg;
 
+    @Option(names = "--target-update", description = "N:DIR — before request N (0-based), both engines switch to the"
+            + " target in DIR (same tokenizer); repeat for later updates.")
+    List<String> targetUpdates = new ArrayList<>();
+
+    @Option(names = "--background-share", description = "Train in the adaptive engine's own background thread, paced"
+            + " to this share of a core (as a server does), instead of between requests.")
+    Double backgroundShare;
+
+    @Option(names = "--update-interval", defaultValue = "PT2S", description = "With --background-share: how often the"
+            + " trainer wakes (ISO-8601, default ${DEFAULT-VALUE}).")
+    Duration updateInterval;
+
+    @Option(names = "--recovery-window", defaultValue = "24", description = "Requests over which acceptance is"
+            + " measured before an update, just after it and at the recovery point (default ${DEFAULT-VALUE}).")
+    int recoveryWindow;
+
+    @Option(names = "--recovery-requests", defaultValue = "200", description = "Requests after an update by which"
+            + " the recovery is measured (default ${DEFAULT-VALUE}).")
+    int recoveryRequests;
+
     /** One request of the stream, through both engines. */
-    record Row(int index, String segment, int version, long staticDrafted, long staticAccepted, double staticTps,
-               long adaptiveDrafted, long adaptiveAccepted, double adaptiveTps) {
+    record Row(int index, String segment, int target, int version, long staticDrafted, long staticAccepted,
+               double staticTps, long adaptiveDrafted, long adaptiveAccepted, double adaptiveTps) {
     }
 
     @Override
@@ -115,8 +142,18 @@ final class AdaptBenchCommand implements Callable<Integer> {
                 stream.add(new String[] {name, p});
             }
         }
+        Map<Integer, Path> updates = new java.util.TreeMap<>();
+        for (String u : targetUpdates) {
+            int colon = u.indexOf(':');
+            if (colon < 0) {
+                throw new IllegalArgumentException("--target-update " + u + ": expected N:DIR");
+            }
+            updates.put(Integer.parseInt(u.substring(0, colon)), Path.of(u.substring(colon + 1)));
+        }
+        boolean background = backgroundShare != null;
         AdaptiveConfig config = AdaptiveConfig.defaults()
-                .withSchedule(Duration.ofHours(1), 1, 1.0)
+                .withSchedule(background ? updateInterval : Duration.ofHours(1), background ? updateEvery : 1,
+                        background ? backgroundShare : 1.0)
                 .withTraining(batchSize, lr, stepsPerUpdate)
                 .withBuffer(4096, heldOut, minHeldOut, 16, window, AdaptiveConfig.Loss.KL)
                 .withSeed(seed);
@@ -141,9 +178,25 @@ final class AdaptBenchCommand implements Callable<Integer> {
                 still.generate(warm, fixed, null);
             }
             for (int i = 0; i < stream.size() && !guard.requested(); i++) {
+                Path update = updates.get(i);
+                if (update != null) {
+                    long t0 = System.nanoTime();
+                    still.updateTarget(update);
+                    int v = adapting.updateTarget(update);
+                    out.printf(Locale.ROOT, "before request %3d: target version %d (%s), loaded in %.1f s per engine%n",
+                            i, v, update, (System.nanoTime() - t0) / 2e9);
+                    out.flush();
+                }
                 GenerationRequest r = GenerationRequest.of(still.tokenizer().encode(stream.get(i)[1]), maxTokens,
                         SamplingParams.GREEDY);
                 int version = adaptive.version();
+                if (background && !rows.isEmpty() && version != rows.get(rows.size() - 1).version()) {
+                    var v = adaptive.status().versions().get(0);
+                    out.printf(Locale.ROOT, "before request %3d: drafter version %d serves (held-out %.3f; %d steps,"
+                            + " %d accepted, %d rejected so far)%n", i, version, v.heldOutMatchRate(),
+                            adaptive.trainingSteps(), adaptive.updatesAccepted(), adaptive.updatesRejected());
+                    out.flush();
+                }
                 GenerationResult a;
                 GenerationResult b;
                 try {
@@ -159,10 +212,10 @@ final class AdaptBenchCommand implements Callable<Integer> {
                 if (!Arrays.equals(a.tokenIds(), b.tokenIds())) {
                     mismatches++;
                 }
-                rows.add(new Row(i, stream.get(i)[0], version, a.stats().draftedTokens(), a.stats().acceptedTokens(),
+                rows.add(new Row(i, stream.get(i)[0], adapting.targetVersion(), version, a.stats().draftedTokens(), a.stats().acceptedTokens(),
                         a.stats().decodeTokensPerSecond(), b.stats().draftedTokens(), b.stats().acceptedTokens(),
                         b.stats().decodeTokensPerSecond()));
-                if ((i + 1) % updateEvery == 0 && i + 1 < stream.size()) {
+                if (!background && (i + 1) % updateEvery == 0 && i + 1 < stream.size()) {
                     long t0 = System.nanoTime();
                     AdaptiveDrafter.UpdateResult u = adaptive.update();
                     double sec = (System.nanoTime() - t0) / 1e9;
@@ -174,12 +227,23 @@ final class AdaptBenchCommand implements Callable<Integer> {
                     out.flush();
                 }
             }
-            out.printf(Locale.ROOT, "%ntarget %s, drafter %s, %d requests x %d tokens, fixed γ=%d, update every %d"
-                            + " requests (%d steps, lr %s); training took %.1f s in all%n",
-                    still.info().targetName(), still.info().drafterName(), stream.size(), maxTokens, draftTokens,
-                    updateEvery, stepsPerUpdate, lr, trainingSeconds);
+            if (background) {
+                var s = adaptive.status();
+                out.printf(Locale.ROOT, "%ntarget %s, drafter %s, %d requests x %d tokens, fixed γ=%d, background"
+                                + " trainer at %.2f of a core, waking every %s when %d new examples arrived (%d steps,"
+                                + " lr %s): %d steps, %d versions accepted, %d rejected, %d failures%n",
+                        still.info().targetName(), still.info().drafterName(), stream.size(), maxTokens, draftTokens,
+                        backgroundShare, updateInterval, updateEvery, stepsPerUpdate, lr, s.trainingSteps(),
+                        s.updatesAccepted(), s.updatesRejected(), s.failures());
+            } else {
+                out.printf(Locale.ROOT, "%ntarget %s, drafter %s, %d requests x %d tokens, fixed γ=%d, update every %d"
+                                + " requests (%d steps, lr %s); training took %.1f s in all%n",
+                        still.info().targetName(), still.info().drafterName(), stream.size(), maxTokens, draftTokens,
+                        updateEvery, stepsPerUpdate, lr, trainingSeconds);
+            }
         }
         report(out, rows);
+        recovery(out, rows, recoveryWindow, recoveryRequests);
         out.printf(Locale.ROOT, "outputs differing between static and adaptive: %d (must be 0: both are the target's)%n",
                 mismatches);
         out.flush();
@@ -192,26 +256,65 @@ final class AdaptBenchCommand implements Callable<Integer> {
     }
 
     static void report(PrintWriter out, List<Row> rows) {
-        out.printf("%-22s %7s %8s | %10s %10s | %10s %10s%n", "segment", "version", "requests", "static α",
-                "adaptive α", "static t/s", "adapt. t/s");
+        out.printf("%-22s %6s %7s %8s | %10s %10s | %10s %10s%n", "segment", "target", "version", "requests",
+                "static α", "adaptive α", "static t/s", "adapt. t/s");
         Map<String, List<Row>> groups = new LinkedHashMap<>();
         for (Row r : rows) {
-            groups.computeIfAbsent(r.segment() + "\u0000" + r.version(), k -> new ArrayList<>()).add(r);
+            groups.computeIfAbsent(r.segment() + "\u0000" + r.target() + "\u0000" + r.version(),
+                    k -> new ArrayList<>()).add(r);
         }
         for (List<Row> g : groups.values()) {
-            line(out, g.get(0).segment(), Integer.toString(g.get(0).version()), g);
+            line(out, g.get(0).segment(), Integer.toString(g.get(0).target()), Integer.toString(g.get(0).version()), g);
         }
         Map<String, List<Row>> bySegment = new LinkedHashMap<>();
         for (Row r : rows) {
-            bySegment.computeIfAbsent(r.segment(), k -> new ArrayList<>()).add(r);
+            bySegment.computeIfAbsent(r.segment() + "\u0000" + r.target(), k -> new ArrayList<>()).add(r);
         }
-        for (Map.Entry<String, List<Row>> e : bySegment.entrySet()) {
-            line(out, e.getKey(), "all", e.getValue());
+        for (List<Row> g : bySegment.values()) {
+            line(out, g.get(0).segment(), Integer.toString(g.get(0).target()), "all", g);
         }
+        line(out, "all", "", "", rows);
         out.println("α = accepted / drafted tokens; t/s = decoding tokens per second (median of the requests).");
     }
 
-    private static void line(PrintWriter out, String segment, String version, List<Row> g) {
+    /**
+     * Per target update or segment change at request N: the adaptive drafter's α over the {@code window} requests before N, over the
+     * first {@code window} after it (what the update cost), and over the {@code window} requests ending
+     * {@code horizon} requests after it; recovered = (α at the horizon − α just after) / (α before − α just after).
+     * The static drafter's α over the same requests is shown beside.
+     */
+    static void recovery(PrintWriter out, List<Row> rows, int window, int horizon) {
+        for (int n = 1; n < rows.size(); n++) {
+            boolean update = rows.get(n).target() != rows.get(n - 1).target();
+            boolean drift = !rows.get(n).segment().equals(rows.get(n - 1).segment());
+            if (!update && !drift) {
+                continue;
+            }
+            int end = Math.min(rows.size(), n + horizon);
+            List<Row> before = rows.subList(Math.max(0, n - window), n);
+            List<Row> after = rows.subList(n, Math.min(end, n + window));
+            List<Row> late = rows.subList(Math.max(n, end - window), end);
+            double b = alpha(before, false), a = alpha(after, false), l = alpha(late, false);
+            out.printf(Locale.ROOT, "%s before request %d: adaptive α %.3f before, %.3f just after, %.3f at"
+                            + " requests %d-%d: %s; static α %.3f, %.3f, %.3f%n",
+                    update && drift ? "target update and new segment" : update ? "target update" : "new segment", n,
+                    b, a, l, end - late.size(), end - 1,
+                    b > a ? String.format(Locale.ROOT, "recovered %.0f%% of the %.3f the update cost", 100 * (l - a)
+                            / (b - a), b - a) : "the update cost nothing", alpha(before, true), alpha(after, true),
+                    alpha(late, true));
+        }
+    }
+
+    private static double alpha(List<Row> rows, boolean still) {
+        long d = 0, a = 0;
+        for (Row r : rows) {
+            d += still ? r.staticDrafted() : r.adaptiveDrafted();
+            a += still ? r.staticAccepted() : r.adaptiveAccepted();
+        }
+        return d == 0 ? 0 : (double) a / d;
+    }
+
+    private static void line(PrintWriter out, String segment, String target, String version, List<Row> g) {
         long sd = 0, sa = 0, ad = 0, aa = 0;
         for (Row r : g) {
             sd += r.staticDrafted();
@@ -219,7 +322,8 @@ final class AdaptBenchCommand implements Callable<Integer> {
             ad += r.adaptiveDrafted();
             aa += r.adaptiveAccepted();
         }
-        out.printf(Locale.ROOT, "%-22s %7s %8d | %10.3f %10.3f | %10.0f %10.0f%n", segment, version, g.size(),
+        out.printf(Locale.ROOT, "%-22s %6s %7s %8d | %10.3f %10.3f | %10.0f %10.0f%n", segment, target, version,
+                g.size(),
                 sd == 0 ? 0 : (double) sa / sd, ad == 0 ? 0 : (double) aa / ad,
                 median(g.stream().mapToDouble(Row::staticTps).toArray()),
                 median(g.stream().mapToDouble(Row::adaptiveTps).toArray()));
@@ -268,6 +372,12 @@ final class AdaptBenchCommand implements Callable<Integer> {
         for (int i = 1; i < rows.size(); i++) {
             boolean segment = !rows.get(i).segment().equals(rows.get(i - 1).segment());
             boolean version = rows.get(i).version() != rows.get(i - 1).version();
+            if (rows.get(i).target() != rows.get(i - 1).target()) {
+                double x = left + pw * i / rows.size();
+                s.append(String.format(Locale.ROOT, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" y2=\"%.1f\" stroke=\"#2ca02c\""
+                        + " stroke-width=\"2\"/><text x=\"%.1f\" y=\"%d\" fill=\"#2ca02c\" font-size=\"10\">target v%d"
+                        + "</text>%n", x, x, top, top + ph, x + 2, top + 12, rows.get(i).target()));
+            }
             if (segment || version) {
                 double x = left + pw * i / rows.size();
                 s.append(String.format(Locale.ROOT, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" y2=\"%.1f\" stroke=\"%s\""
@@ -280,7 +390,7 @@ final class AdaptBenchCommand implements Callable<Integer> {
         }
         s.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\">%s</text>%n", left, h - 6,
                 "acceptance (accepted / drafted) per block of " + block + " requests along the stream; dashed: segment"
-                        + " start (blue), new drafter version (red)"));
+                        + " start (blue), new drafter version (red); solid green: target update"));
         s.append("</svg>\n");
         try {
             if (file.toAbsolutePath().getParent() != null) {

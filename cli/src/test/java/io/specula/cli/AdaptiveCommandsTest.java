@@ -64,4 +64,22 @@ class AdaptiveCommandsTest {
             .contains(": 0 (must be 0");
         assertThat(Files.readString(svg)).startsWith("<svg").contains("adaptive drafter");
     }
+
+    @Test
+    void adaptBenchWithATargetUpdateAndTheBackgroundTrainer() throws Exception {
+        Path target = TinyModelDirs.llama(tmp.resolve("t"), 11);
+        Path target2 = TinyModelDirs.llama(tmp.resolve("t2"), 13);
+        Path drafter = TinyModelDirs.write(tmp.resolve("d"), TinyModels.Family.LLAMA,
+                TokenizerKind.LLAMA2_BYTE_FALLBACK, ChatTemplateKind.NONE, s -> s.seed(12).layers(1));
+        Path a = Files.writeString(tmp.resolve("a.txt"), "one two three four five six seven eight nine ten ".repeat(8));
+        Path svg = tmp.resolve("chart.svg");
+        String bench = run("adapt-bench", "--target", target.toString(), "--drafter", drafter.toString(),
+                "--segment", a + ":12", "--words", "4", "--max-tokens", "8", "--target-update", "6:" + target2,
+                "--background-share", "0.5", "--update-interval", "PT0.05S", "--update-every", "2",
+                "--steps-per-update", "2", "--min-held-out", "1", "--held-out", "0.5", "--recovery-window", "3",
+                "--recovery-requests", "6", "--svg", svg.toString());
+        assertThat(bench).contains("before request   6: target version 2").contains("background trainer at 0.50")
+            .contains("target update before request 6: adaptive α").contains(": 0 (must be 0");
+        assertThat(Files.readString(svg)).contains("target v2");
+    }
 }

@@ -1,6 +1,7 @@
 package io.specula.adaptive;
 
 import io.specula.adaptive.AdaptiveDrafter.Outcome;
+import io.specula.SpeculaException;
 import io.specula.adaptive.AdaptiveDrafter.UpdateResult;
 import io.specula.model.CausalLm;
 import io.specula.training.ModelShape;
@@ -36,6 +37,9 @@ import java.util.function.Function;
  * </ul>
  *
  * <p>A failed update (or checkpoint) is logged and counted; serving goes on with the last good version.
+ *
+ * <p>Why one class of ~420 lines: every change of the serving drafter version (an update, a rollback, a checkpoint of
+ * it) happens under its one update lock, which is what keeps them from interleaving.
  */
 final class AdaptationLoop implements AutoCloseable {
 
@@ -145,6 +149,9 @@ final class AdaptationLoop implements AutoCloseable {
         } catch (InterruptedException e) {
             tunerVersion = -1;
             return result(Outcome.SKIPPED, 0, Float.NaN, null, null, 0, "stopped (paused or closing)");
+        } catch (TargetChanged e) {
+            tunerVersion = -1;
+            return result(Outcome.SKIPPED, 0, Float.NaN, null, null, 0, e.getMessage());
         } catch (RuntimeException | LinkageError | OutOfMemoryError e) {
             tunerVersion = -1;
             failures.incrementAndGet();
@@ -173,6 +180,7 @@ final class AdaptationLoop implements AutoCloseable {
                         + heldPositions + " of the " + config.minHeldOutPositions() + " positions needed to judge");
             }
             long collectedAtStart = buffer.collected();
+            int target = buffer.target();
             Throttle throttle = new Throttle(config.maxComputeShare(), () -> closed || paused);
             float meanLoss = train(cur, steps, throttle);
             lastUpdateCollected = collectedAtStart;
@@ -189,6 +197,12 @@ final class AdaptationLoop implements AutoCloseable {
                     log.info("Adaptive drafter: candidate discarded (held-out acceptance {} < {} of version {})",
                             fmt(cand.matchRate()), fmt(serving.matchRate()), cur.number);
                     return result(Outcome.REJECTED, steps, meanLoss, serving, cand, heldPositions, null);
+                }
+                if (buffer.target() != target) {
+                    // Trained and judged on an older target's examples: not worth serving the new one.
+                    return result(Outcome.SKIPPED, steps, meanLoss, serving, cand, heldPositions,
+                            "the target was updated during the update (version " + target + " -> " + buffer.target()
+                                    + "); discarded");
                 }
                 int number = versions.newNumber();
                 DrafterVersions.VersionStats stats = new DrafterVersions.VersionStats(number, cur.number,
@@ -228,13 +242,91 @@ final class AdaptationLoop implements AutoCloseable {
         double lossSum = 0;
         for (int i = 0; i < steps; i++) {
             long t0 = System.nanoTime();
-            float loss = tuner.step(buffer.sample(config.batchSize(), random), config.learningRate());
+            List<Example> batch = buffer.sample(config.batchSize(), random);
+            if (batch == null) {
+                // A target update emptied the buffer under way: what was trained so far is the old target's.
+                throw new TargetChanged("the target was updated during the update; discarded");
+            }
+            float loss = tuner.step(batch, config.learningRate());
             lossSum += loss;
             lastLoss = loss;
             trainingSteps.incrementAndGet();
             throttle.worked(System.nanoTime() - t0);
         }
         return (float) (lossSum / steps);
+    }
+
+    /** Serves {@code number} again (0: the base drafter; else its checkpoint); see AdaptiveDrafter#rollback. */
+    int rollback(int number) {
+        updateLock.lock();
+        try {
+            if (closed) {
+                throw new SpeculaException("adaptive: closed");
+            }
+            if (versions.serving().number == number) {
+                return number;
+            }
+            Path from;
+            com.google.gson.JsonObject info = null;
+            if (number == 0) {
+                from = baseDir;
+            } else {
+                DrafterCheckpoints.Checkpoint c = DrafterCheckpoints.list(config.checkpointDir()).stream()
+                        .filter(k -> k.version() == number).findFirst()
+                        .orElseThrow(() -> new SpeculaException("adaptive: no checkpoint of drafter version " + number
+                                + (config.checkpointDir() == null ? " (no checkpoint-dir is configured)"
+                                : " in " + config.checkpointDir()) + "; rollback needs version 0 or a checkpoint"));
+                if (!fingerprint.equals(CheckpointInfo.baseFingerprint(c.info()))) {
+                    throw new SpeculaException("adaptive: checkpoint " + c.dir() + " was made from another drafter");
+                }
+                from = c.dir();
+                info = c.info();
+            }
+            Map<String, SafeTensorsFiles.Tensor> weights = AdaptiveDrafter.readWeights(from, shape);
+            CausalLm model = factory.apply(weights);
+            DrafterVersions.VersionStats stats = versions.listed(number);
+            if (stats == null) {
+                stats = new DrafterVersions.VersionStats(number, info == null ? -1 : CheckpointInfo.basedOn(info),
+                        Instant.now());
+            }
+            versions.swap(new DrafterVersions.Version(name, number, model, true, weights, stats));
+            tunerVersion = -1;      // the next update starts from the rolled-back weights
+            log.info("Adaptive drafter: rolled back to version {} ({})", number, from);
+            return number;
+        } finally {
+            updateLock.unlock();
+        }
+    }
+
+    /** Writes the serving version to the checkpoint directory now; returns its folder. */
+    Path checkpointNow() {
+        if (config.checkpointDir() == null) {
+            throw new SpeculaException("adaptive: no checkpoint directory is configured "
+                    + "(spring.ai.specula.adaptive.checkpoint-dir)");
+        }
+        updateLock.lock();
+        try {
+            DrafterVersions.Version v = versions.acquire();
+            try {
+                return DrafterCheckpoints.write(config.checkpointDir(), v.number, baseDir, v.weights,
+                        info(v).toJson(), config.checkpointRetention());
+            } finally {
+                v.release();
+            }
+        } finally {
+            updateLock.unlock();
+        }
+    }
+
+    boolean updating() {
+        return updateLock.isLocked();
+    }
+
+    /** A target update emptied the buffer during an update: the update stops, skipped, not failed. */
+    private static final class TargetChanged extends RuntimeException {
+        TargetChanged(String message) {
+            super(message, null, false, false);
+        }
     }
 
     /** What a version's checkpoint says about it. */

@@ -24,12 +24,15 @@ import java.util.List;
  * @param lastError         the last failure's message, or null
  * @param lastUpdate        when the last update finished, or null
  * @param versions          the most recent versions, newest first
+ * @param targetVersion     the serving target's version, whose examples the buffer keeps (1: as loaded)
+ * @param examplesDropped   examples dropped because a target update made their target an older one
  */
 public record AdaptationStatus(boolean enabled, boolean paused, int version, long examplesCollected,
                                long positionsCollected, long requestsObserved, int trainingExamples,
                                int heldOutExamples, int heldOutPositions, long trainingSteps, float lastLoss,
                                long updatesAccepted, long updatesRejected, long failures, String lastError,
-                               Instant lastUpdate, List<VersionStatus> versions) {
+                               Instant lastUpdate, List<VersionStatus> versions, int targetVersion,
+                               long examplesDropped) {
 
     /**
      * One drafter version.

@@ -123,7 +123,7 @@ public final class AdaptiveDrafter implements Drafter, VerificationObserver {
                 + ") cannot be rebuilt with new weights");
     }
 
-    private static Map<String, SafeTensorsFiles.Tensor> readWeights(Path dir, ModelShape shape) {
+    static Map<String, SafeTensorsFiles.Tensor> readWeights(Path dir, ModelShape shape) {
         Map<String, SafeTensorsFiles.Tensor> out = new LinkedHashMap<>();
         try (ModelWeights w = ModelWeights.open(dir)) {
             for (Map.Entry<String, long[]> e : TrainableLlama.parameterShapes(shape).entrySet()) {
@@ -247,6 +247,50 @@ public final class AdaptiveDrafter implements Drafter, VerificationObserver {
         return loop.export(dir);
     }
 
+    /**
+     * The collector for requests decoded by target version {@code target} (the engine makes one per target version,
+     * so every example says which target decided its labels).
+     */
+    public VerificationObserver observerFor(int target) {
+        return (promptIds, session) -> recorder.open(promptIds, session, target);
+    }
+
+    /**
+     * The engine serves target version {@code target} from now on: the older targets' examples are dropped from the
+     * buffer (and not added when their last requests end), so training and judging use the new target's traffic only;
+     * an update under way is discarded rather than judged against the old target. See {@link ExampleBuffer}.
+     */
+    public void targetChanged(int target) {
+        buffer.targetChanged(target);
+        log.info("Adaptive drafter: the target is now version {}; examples of older targets are dropped", target);
+    }
+
+    /**
+     * Serves drafter version {@code version} again: 0 is the drafter as loaded, another number one of the checkpoints
+     * in {@code checkpoint-dir} (the in-memory copies of replaced versions are not kept). Pause adaptation first if
+     * it should stay there: the trainer goes on from the version rolled back to.
+     *
+     * @throws SpeculaException when the version is unknown (no such checkpoint) or cannot be loaded
+     */
+    public int rollback(int version) {
+        return loop.rollback(version);
+    }
+
+    /**
+     * Writes the serving version to {@code checkpoint-dir} now (each accepted version already is, as it is made);
+     * returns its folder.
+     *
+     * @throws SpeculaException when no checkpoint directory is configured or the write fails
+     */
+    public Path checkpoint() {
+        return loop.checkpointNow();
+    }
+
+    /** Whether an update (training, judging) is under way now. */
+    public boolean updating() {
+        return loop.updating();
+    }
+
     /** Called with the new version number after each swap (on the trainer's thread: keep it short). */
     public void addVersionListener(IntConsumer listener) {
         versions.addListener(listener);
@@ -300,7 +344,8 @@ public final class AdaptiveDrafter implements Drafter, VerificationObserver {
         return new AdaptationStatus(config.enabled(), loop.paused(), version(), buffer.collected(),
                 buffer.collectedPositions(), buffer.requests(), buffer.trainingSize(), buffer.heldOutSize(),
                 buffer.heldOutPositions(), loop.trainingSteps(), loop.lastLoss(), loop.updatesAccepted(),
-                loop.updatesRejected(), loop.failures(), loop.lastError(), loop.lastUpdate(), versions.statuses());
+                loop.updatesRejected(), loop.failures(), loop.lastError(), loop.lastUpdate(), versions.statuses(),
+                buffer.target(), buffer.dropped());
     }
 
     @Override

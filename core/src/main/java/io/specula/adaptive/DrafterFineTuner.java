@@ -110,6 +110,10 @@ final class DrafterFineTuner implements AutoCloseable {
                 gc.backward(ce);
                 value = ce.getFloat();
             }
+            // PyTorch's grad mode is per thread and on by default in a new one; the collector only restores what it
+            // found, so on the background trainer's thread the optimiser's in-place updates of the leaf parameters
+            // failed ("a leaf Variable that requires grad is being used in an in-place operation") until this.
+            ai.djl.pytorch.jni.JniUtils.setGradMode(false);
             adam.step(lr, CLIP);
         }
         if (!Float.isFinite(value)) {

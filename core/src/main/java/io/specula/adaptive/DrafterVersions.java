@@ -105,11 +105,24 @@ final class DrafterVersions {
     private void install(Version v) {
         current.set(v);
         synchronized (history) {
+            history.remove(v.stats);    // a rollback serves an earlier version's figures again
             history.addFirst(v.stats);
             while (history.size() > VERSIONS_LISTED) {
                 history.removeLast();
             }
         }
+    }
+
+    /** The figures of version {@code number} if it is still listed, else null. */
+    VersionStats listed(int number) {
+        synchronized (history) {
+            for (VersionStats s : history) {
+                if (s.number == number) {
+                    return s;
+                }
+            }
+        }
+        return null;
     }
 
     /** Called with the new version number after each swap. */

@@ -7,8 +7,15 @@ package io.specula.adaptive;
  * largest first, not renormalised).
  *
  * @param request the request it came from (windows of one request stay on the same side of the held-out split)
+ * @param target  the version of the target that decided the labels (1: the target loaded at start-up)
  */
-public record Example(long request, int[] inputs, int labelStart, int[] verified, int[][] topIds, float[][] topProbs) {
+public record Example(long request, int[] inputs, int labelStart, int[] verified, int[][] topIds, float[][] topProbs,
+                      int target) {
+
+    /** An example from the start-up target (version 1). */
+    public Example(long request, int[] inputs, int labelStart, int[] verified, int[][] topIds, float[][] topProbs) {
+        this(request, inputs, labelStart, verified, topIds, topProbs, 1);
+    }
 
     public Example {
         int labels = inputs.length - labelStart;

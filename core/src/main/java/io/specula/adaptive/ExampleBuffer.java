@@ -10,6 +10,14 @@ import java.util.SplittableRandom;
  * held-out part (about {@code heldOutFraction} of the requests, spread evenly): held-out examples are never trained
  * on, and the trainer compares drafter versions on them. Both parts keep the most recent examples (the oldest go
  * first), so the comparison is on recent traffic. Thread-safe; adding is O(examples of the request).
+ *
+ * <p>Only the serving target's examples are kept: when the target is updated ({@link #targetChanged}) the examples of
+ * older targets are dropped from both parts, and those of requests still finishing on an older target are not added.
+ * Why dropped rather than weighted down: their labels are what a target that no longer verifies would have said, so
+ * any weight on them pulls the drafter away from what is now accepted, and held-out scores on them would judge
+ * candidates against the wrong target; the buffer refills from the new target's traffic within
+ * {@code trainCapacity} windows, and the drafter's weights (trained on the older targets) are where the old knowledge
+ * lives on.
  */
 public final class ExampleBuffer {
 
@@ -22,6 +30,8 @@ public final class ExampleBuffer {
     private long collected;
     private long collectedPositions;
     private int heldOutPositions;
+    private int target = 1;
+    private long dropped;
 
     public ExampleBuffer(int trainCapacity, double heldOutFraction) {
         this.trainCapacity = trainCapacity;
@@ -32,6 +42,10 @@ public final class ExampleBuffer {
     /** Adds the windows of one request; returns whether they went to the held-out part. */
     public synchronized boolean add(List<Example> windows) {
         if (windows.isEmpty()) {
+            return false;
+        }
+        if (windows.get(0).target() < target) {
+            dropped += windows.size();
             return false;
         }
         long n = requests++;
@@ -54,6 +68,32 @@ public final class ExampleBuffer {
             }
         }
         return held;
+    }
+
+    /**
+     * The target version that serves now; examples of older versions are dropped (now and when they arrive later).
+     * Going back to a lower number is ignored.
+     */
+    public synchronized void targetChanged(int version) {
+        if (version <= target) {
+            return;
+        }
+        target = version;
+        int before = train.size() + heldOut.size();
+        train.removeIf(e -> e.target() < version);
+        heldOut.removeIf(e -> e.target() < version);
+        heldOutPositions = heldOut.stream().mapToInt(Example::labels).sum();
+        dropped += before - train.size() - heldOut.size();
+    }
+
+    /** The target version whose examples are kept. */
+    public synchronized int target() {
+        return target;
+    }
+
+    /** Examples dropped because an update made their target an older one. */
+    public synchronized long dropped() {
+        return dropped;
     }
 
     /** {@code size} training examples drawn uniformly with replacement ({@code null} if there is none). */

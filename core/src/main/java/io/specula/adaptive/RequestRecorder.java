@@ -18,6 +18,7 @@ final class RequestRecorder {
     private final int window;
     private final int maxTokens;
     private final int readableVocab;
+    private final int target;
     private int[] tokens = new int[32];
     private int[][] topIds = new int[32][];
     private float[][] topProbs = new float[32][];
@@ -25,8 +26,10 @@ final class RequestRecorder {
 
     /**
      * @param readableVocab ids the drafter can read and predict; a request with other ids is not kept
+     * @param target        the target version decoding the request (its examples carry it)
      */
-    RequestRecorder(long request, int[] prompt, int topK, int window, int maxTokens, int readableVocab) {
+    RequestRecorder(long request, int[] prompt, int topK, int window, int maxTokens, int readableVocab, int target) {
+        this.target = target;
         this.request = request;
         this.prompt = prompt;
         this.topK = topK;
@@ -92,7 +95,7 @@ final class RequestRecorder {
                 ids[j] = topIds[o];
                 probs[j] = topProbs[o];
             }
-            out.add(new Example(request, Arrays.copyOfRange(seq, s, b), a - s, verified, ids, probs));
+            out.add(new Example(request, Arrays.copyOfRange(seq, s, b), a - s, verified, ids, probs, target));
         }
         return out;
     }

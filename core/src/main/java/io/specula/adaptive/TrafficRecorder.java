@@ -30,6 +30,11 @@ final class TrafficRecorder implements VerificationObserver {
 
     @Override
     public Trace open(int[] promptIds, DraftSession session) {
+        return open(promptIds, session, 1);
+    }
+
+    /** As {@link #open(int[], DraftSession)}, for a request decoded by target version {@code target}. */
+    Trace open(int[] promptIds, DraftSession session, int target) {
         if (closed || !config.enabled()) {
             return null;
         }
@@ -38,7 +43,7 @@ final class TrafficRecorder implements VerificationObserver {
             stats.requests.incrementAndGet();
         }
         RequestRecorder recorder = new RequestRecorder(requestIds.getAndIncrement(), promptIds, config.topK(),
-                config.windowTokens(), 4 * config.windowTokens(), readableVocab);
+                config.windowTokens(), 4 * config.windowTokens(), readableVocab, target);
         return new Trace() {
             @Override
             public void token(float[] logits, int token) {

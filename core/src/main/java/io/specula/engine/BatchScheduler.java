@@ -68,8 +68,8 @@ public final class BatchScheduler implements AutoCloseable {
     private boolean closed;
     private final BatchStatistics statistics;
     private final Thread thread;
-    /** The target model: its measured pass costs are what the batch-aware draft policy reads. */
-    private final BatchedCausalLm target;
+    /** The target model: its measured pass costs are what the batch-aware draft policy reads (the newest version). */
+    private volatile BatchedCausalLm target;
 
     private BatchScheduler(BatchingConfig config, BatchedCausalLm target) {
         this.target = target;
@@ -97,6 +97,17 @@ public final class BatchScheduler implements AutoCloseable {
     public static CausalLm share(BatchScheduler scheduler, CausalLm model) {
         return scheduler != null && model instanceof BatchedCausalLm b && b.sharesPasses()
                 ? new SharedModel(scheduler, b) : model;
+    }
+
+    /**
+     * After a target update ({@code SpeculaEngine.updateTarget}): the batch-aware policy reads the new target's pass
+     * costs from now on. A new target without shared passes leaves the old one's figures in place (its requests
+     * do not share passes, so nothing uses them).
+     */
+    void targetChanged(CausalLm next) {
+        if (next instanceof BatchedCausalLm b && b.sharesPasses()) {
+            target = b;
+        }
     }
 
     /**

@@ -3,8 +3,8 @@ package io.specula.engine;
 import io.specula.model.BatchedCausalLm;
 
 import java.util.Arrays;
-import java.util.IdentityHashMap;
 import java.util.Map;
+import java.util.WeakHashMap;
 
 /**
  * The count of shared passes ({@link BatchScheduler}), for the meters and the draft policy: passes, the sequences and
@@ -22,9 +22,10 @@ public final class BatchStatistics {
     private long positions;
     private long nanos;
     private int largestPass;
-    private final Map<BatchedCausalLm, double[]> costByWidth = new IdentityHashMap<>();
+    // Weak keys (the models do not override equals, so identity): a target replaced by an update is not kept alive.
+    private final Map<BatchedCausalLm, double[]> costByWidth = new WeakHashMap<>();
     /** Per model: positions and sequence steps of its passes, summed. */
-    private final Map<BatchedCausalLm, long[]> sums = new IdentityHashMap<>();
+    private final Map<BatchedCausalLm, long[]> sums = new WeakHashMap<>();
 
     BatchStatistics(int maxPositions) {
         this.maxPositions = maxPositions;

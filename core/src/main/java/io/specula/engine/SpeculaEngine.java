@@ -48,6 +48,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 
@@ -69,7 +70,8 @@ import java.util.function.Supplier;
  * the queue, preparation, the KV reservation, admission, decoding, release) for its three entrances ({@link #chat},
  * {@link #submit}, {@link #generate}), and where loading and shutdown order the models' lifetimes around them. Each step
  * is done elsewhere ({@link RequestPreparation}, {@link Admission}, the generators, {@link ModelLoader}); splitting the
- * ordering itself would spread one sequence over several files.
+ * ordering itself would spread one sequence over several files. It is also the one owner of what serves a request:
+ * target updates ({@link #updateTarget}) swap the {@link ServingTarget} that requests take when they start decoding.
  */
 public final class SpeculaEngine implements AutoCloseable {
 
@@ -79,21 +81,21 @@ public final class SpeculaEngine implements AutoCloseable {
     static final Duration STOP_TIMEOUT = Duration.ofSeconds(30);
 
     private final EngineConfig config;
-    private final LoadedModel target;
     private final LoadedModel drafterModel;     // null unless the drafter is a model
     private final Drafter drafter;              // null when there is no drafter
-    private final EngineInfo info;
+    private final Tokenizer tokenizer;          // the start-up target's; every target update must keep it
+    private final AtomicReference<ServingTarget> serving = new AtomicReference<>();
+    private final Object updating = new Object();
+    private boolean targetReleased;             // guarded by updating
+    private volatile EngineInfo info;
     private final CompositeDecodingListener listeners = new CompositeDecodingListener();
     private final SpeculationStatistics statistics = new SpeculationStatistics();
     private final DraftPolicies policies = new DraftPolicies();
-    private final PlainGenerator plain;
-    private final SpeculativeGenerator speculative;
     private final AdaptiveDrafter adaptive;     // null unless the drafter adapts (io.specula.adaptive)
     private final BatchScheduler batching;      // null unless requests share forward passes (BatchingConfig)
     private final Admission admission;
     private final ContextWindow context;
     private final RequestPreparation preparation;
-    private final long targetKvBytesPerPosition;
     private final long drafterKvBytesPerPosition;
     private final AtomicBoolean closed = new AtomicBoolean();
     /** Set when the shutdown grace period has run out: requests still decoding stop at their next step. */
@@ -103,7 +105,7 @@ public final class SpeculaEngine implements AutoCloseable {
                           AdaptiveDrafter adaptive, BatchScheduler batching) {
         this.config = config;
         this.batching = batching;
-        this.target = target;
+        this.tokenizer = target.tokenizer();
         this.drafterModel = drafterModel;
         this.drafter = drafter;
         this.adaptive = adaptive;
@@ -114,18 +116,31 @@ public final class SpeculaEngine implements AutoCloseable {
                 new PromptEncoder(target.tokenizer(), config.parseSpecialTokensInMessages()), this.context,
                 config.limits().maxTokensCap(), new StructuredOutput(target.tokenizer()));
         this.admission = new Admission(config.limits());
-        this.targetKvBytesPerPosition = kvBytesPerPosition(target);
         this.drafterKvBytesPerPosition = drafterModel == null ? 0 : kvBytesPerPosition(drafterModel);
-        // Requests share the target's passes when batching is on (share returns the model itself otherwise); a long
-        // prompt is chunked before it joins a pass, so the scheduler sees passes of at most the prefill chunk.
+        this.serving.set(servingTarget(1, target));
+        this.info = infoOf(target);
+    }
+
+    /**
+     * The generators of one target version, on the target model wrapped for chunked prefill; with an adaptive drafter,
+     * its examples are tagged with the version. With batching on, requests share the target's passes
+     * ({@link BatchScheduler#share} returns the model itself otherwise); a long prompt is chunked before it joins a pass.
+     */
+    private ServingTarget servingTarget(int version, LoadedModel target) {
+        int limit = context.limit();
         CausalLm targetModel = PrefillChunking.wrap(BatchScheduler.share(batching, target.model()),
                 config.limits().prefillChunkTokens());
-        this.plain = new PlainGenerator(targetModel, target.tokenizer(), target.eosIds(), context, listeners);
-        this.speculative = drafter == null ? null : new SpeculativeGenerator(targetModel, target.tokenizer(),
-                target.eosIds(), context, drafter, () -> policies.create(DraftPolicy.DEFAULT, DraftPolicy.DEFAULT_DRAFT_TOKENS), listeners,
-                adaptive);
-        this.info = new EngineInfo(target.name(), drafter == null ? "none" : drafter.name(), deviceName(target),
-                dtypeName(target), kernelName(target), context);
+        PlainGenerator plain = new PlainGenerator(targetModel, target.tokenizer(), target.eosIds(), limit, listeners);
+        SpeculativeGenerator speculative = drafter == null ? null : new SpeculativeGenerator(targetModel,
+                target.tokenizer(), target.eosIds(), limit, drafter,
+                () -> policies.create(DraftPolicy.DEFAULT, DraftPolicy.DEFAULT_DRAFT_TOKENS), listeners,
+                adaptive == null ? null : adaptive.observerFor(version));
+        return new ServingTarget(version, target, plain, speculative, tokenizer);
+    }
+
+    private EngineInfo infoOf(LoadedModel target) {
+        return new EngineInfo(target.name(), drafter == null ? "none" : drafter.name(), deviceName(target),
+                dtypeName(target), kernelName(target), context.limit());
     }
 
     /** Loads the models; fails with an {@link EngineLoadException} naming the file and the setting at fault. */
@@ -269,20 +284,88 @@ public final class SpeculaEngine implements AutoCloseable {
         return config;
     }
 
-    /** The target's tokenizer (and chat template). */
+    /** The target's tokenizer (and chat template): the start-up target's, which every target update keeps. */
     public Tokenizer tokenizer() {
-        return target.tokenizer();
+        return tokenizer;
     }
 
     /** How the target writes tool calls (its chat template's format); {@link ToolCallFormat#NONE} without tools. */
     public ToolCallFormat toolCallFormat() {
-        return target.tokenizer().chatTemplate() == null ? ToolCallFormat.NONE
-                : target.tokenizer().chatTemplate().toolCallFormat();
+        return tokenizer.chatTemplate() == null ? ToolCallFormat.NONE : tokenizer.chatTemplate().toolCallFormat();
     }
 
-    /** The loaded target model. */
+    /** The serving target model (the newest; requests in flight may still decode on an older one). */
     public LoadedModel target() {
-        return target;
+        return serving.get().model;
+    }
+
+    /** The serving target's version: 1 as loaded at start-up, one more per {@link #updateTarget}. */
+    public int targetVersion() {
+        return serving.get().version;
+    }
+
+    /**
+     * Switches to new target weights without a restart: loads {@code dir} (a model directory or GGUF file, with the
+     * engine's device, dtype, kernel and target quantization), checks it against the serving target and the drafter,
+     * warms it up and makes it the serving target. Requests in flight finish on the target they started with (its
+     * model is closed when the last of them ends); requests that start from now on decode on the new one, so every
+     * output is exactly one target's. The adaptive drafter, if any, is told: it stops training on the older
+     * targets' examples ({@link AdaptiveDrafter#targetChanged}).
+     *
+     * <p>The new target must keep the tokenizer (tokenizer.json and tokenizer_config.json, byte for byte: prompts are
+     * rendered and encoded with it) and fit the engine's context window; the architecture and size may change.
+     * Updates are serialised; serving goes on while one loads.
+     *
+     * @return the new target version
+     * @throws EngineLoadException (setting target) naming what is wrong; the serving target is then unchanged
+     */
+    public int updateTarget(Path dir) {
+        if (dir == null) {
+            throw new EngineLoadException(Setting.TARGET, "target update: no model directory or file was given");
+        }
+        synchronized (updating) {
+            if (targetReleased || closed.get()) {
+                throw new SpeculaException("target update: the engine is closed");
+            }
+            ServingTarget old = serving.get();
+            LoadedModel next = loading(Setting.TARGET, () -> loadModel(dir, config, config.targetQuantization()));
+            ServingTarget fresh;
+            try {
+                checking(Setting.TARGET, () -> ServingTarget.checkReplacement(old.model, next, context.limit(),
+                        drafterModel));
+                WarmUp.run(next.model(), contextLength(config, next));
+                fresh = servingTarget(old.version + 1, next);
+            } catch (RuntimeException e) {
+                next.close();
+                throw e;
+            }
+            if (adaptive != null) {
+                // Before the swap: examples of the new target must never be taken for an older target's.
+                adaptive.targetChanged(fresh.version);
+            }
+            serving.set(fresh);
+            if (batching != null) {
+                batching.targetChanged(next.model());
+            }
+            info = infoOf(next);
+            old.release();
+            log.info("Specula engine: target version {} serves ({}); version {} finishes the requests in flight",
+                    fresh.version, next.name(), old.version);
+            return fresh.version;
+        }
+    }
+
+    /** The serving target, referenced for one request (released with {@link ServingTarget#release}). */
+    private ServingTarget acquireTarget() {
+        while (true) {
+            ServingTarget t = serving.get();
+            if (t.acquire()) {
+                return t;
+            }
+            if (serving.get() == t) {   // released by close(), not replaced by an update
+                throw new SpeculaException("engine: closed; no more requests are served");
+            }
+        }
     }
 
     /** The loaded drafter model; {@code null} when the drafter is not a model (none, or n-gram). */
@@ -476,31 +559,42 @@ public final class SpeculaEngine implements AutoCloseable {
 
     private GenerationResult decode(GenerationRequest request, SpeculationSettings speculation,
                                     GenerationListener listener, Admission.Ticket ticket) {
-        boolean speculate = speculative != null && speculation.enabled();
         try (ticket) {
-            // The generators poll the cancel flag once per decoding step: that poll is the request's heartbeat, and
-            // where a shutdown past its grace period stops the request.
-            GenerationRequest tracked = request.withCancelled(() -> {
-                ticket.progress();
-                return stopping || request.cancelled().getAsBoolean();
-            });
-            GenerationResult result;
-            if (speculate) {
-                DraftLengthPolicy policy = policies.create(speculation.policy(), speculation.draftTokens());
-                if (batching != null) {
-                    policy = batching.withBatchInView(policy, policies.estimates());
-                }
-                result = this.speculative.generate(tracked, policy, listener);
-            } else {
-                result = plain.generate(tracked, listener);
+            // The request keeps this target to its end, even if an update makes another one serve meanwhile.
+            ServingTarget target = acquireTarget();
+            try {
+                return decode(target, request, speculation, listener, ticket);
+            } finally {
+                target.release();
             }
-            if (result.finishReason() == FinishReason.CANCELLED && stopping && !request.cancelled().getAsBoolean()) {
-                throw new SpeculaException("engine: shut down while the request was decoding; it was stopped after "
-                        + result.completionTokens() + " tokens when the shutdown grace period ("
-                        + config.limits().shutdownGracePeriod().toMillis() + " ms, shutdown-grace-period) ran out");
-            }
-            return result;
         }
+    }
+
+    private GenerationResult decode(ServingTarget target, GenerationRequest request, SpeculationSettings speculation,
+                                    GenerationListener listener, Admission.Ticket ticket) {
+        boolean speculate = target.speculative != null && speculation.enabled();
+        // The generators poll the cancel flag once per decoding step: that poll is the request's heartbeat, and
+        // where a shutdown past its grace period stops the request.
+        GenerationRequest tracked = request.withCancelled(() -> {
+            ticket.progress();
+            return stopping || request.cancelled().getAsBoolean();
+        });
+        GenerationResult result;
+        if (speculate) {
+            DraftLengthPolicy policy = policies.create(speculation.policy(), speculation.draftTokens());
+            if (batching != null) {
+                policy = batching.withBatchInView(policy, policies.estimates());
+            }
+            result = target.speculative.generate(tracked, policy, listener);
+        } else {
+            result = target.plain.generate(tracked, listener);
+        }
+        if (result.finishReason() == FinishReason.CANCELLED && stopping && !request.cancelled().getAsBoolean()) {
+            throw new SpeculaException("engine: shut down while the request was decoding; it was stopped after "
+                    + result.completionTokens() + " tokens when the shutdown grace period ("
+                    + config.limits().shutdownGracePeriod().toMillis() + " ms, shutdown-grace-period) ran out");
+        }
+        return result;
     }
 
     /** The largest max tokens a request may ask for; 0 = no cap (the context window). */
@@ -518,15 +612,17 @@ public final class SpeculaEngine implements AutoCloseable {
 
     /**
      * KV cache bytes a request reserves: its whole sequence (prompt + max tokens, plus one verification pass when
-     * speculating) in the target's cache and, with a model drafter, the drafter's.
+     * speculating) in the target's cache and, with a model drafter, the drafter's. Sized by the target serving when
+     * the request is admitted; a target update between then and the start of its decoding is not counted again.
      */
     long kvCacheBytes(int promptTokens, int maxTokens, SpeculationSettings speculation) {
-        boolean speculate = speculative != null && speculation.enabled();
+        ServingTarget target = serving.get();
+        boolean speculate = target.speculative != null && speculation.enabled();
         int positions = context.capacity(promptTokens, maxTokens, speculate ? speculation.draftTokens() : 0);
-        long caches = positions * (targetKvBytesPerPosition + (speculate ? drafterKvBytesPerPosition : 0));
+        long caches = positions * (target.kvBytesPerPosition + (speculate ? drafterKvBytesPerPosition : 0));
         // The prompt pass's working memory: one prefill chunk at a time, the target's then the drafter's.
         int chunk = Math.min(promptTokens, config.limits().prefillChunkTokens());
-        long working = ForwardMemory.passBytes(target, chunk, positions);
+        long working = ForwardMemory.passBytes(target.model, chunk, positions);
         if (speculate && drafterModel != null) {
             working = Math.max(working, ForwardMemory.passBytes(drafterModel, chunk, positions));
         }
@@ -600,7 +696,11 @@ public final class SpeculaEngine implements AutoCloseable {
                     STOP_TIMEOUT.toSeconds());
             return;
         }
-        target.close();
+        synchronized (updating) {
+            targetReleased = true;
+            serving.get().release();    // no request uses it now; older versions closed with their last request
+            tokenizer.close();
+        }
         if (drafterModel != null) {
             drafterModel.close();
         }

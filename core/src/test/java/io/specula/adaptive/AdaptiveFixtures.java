@@ -60,6 +60,33 @@ final class AdaptiveFixtures {
         return root().resolve("drafter");
     }
 
+    private static Path targetV2;
+
+    /**
+     * Target v2: the target fine-tuned (the project's {@link Trainer}, {@code initFrom}) on domain B as v2 speaks it
+     * ({@link #domainB2}); same tokenizer and shape. Built once per JVM.
+     */
+    static synchronized Path targetV2() {
+        if (targetV2 == null) {
+            try {
+                Path dir = root();
+                Path b2 = dir.resolve("b2");
+                Files.createDirectories(b2);
+                Files.writeString(b2.resolve("b2.txt"), domainB2(7, 300), StandardCharsets.UTF_8);
+                TrainingOptions t = options(dir, b2, dir.resolve("valid"), "target-v2",
+                        ModelShape.llama(VOCAB, 48, 96, 2, 4, 2, 128));
+                t.initFrom = dir.resolve("target");
+                t.steps = 60;
+                t.learningRate = 1e-2f;
+                train(t);
+                targetV2 = dir.resolve("target-v2");
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        return targetV2;
+    }
+
     static Path corpus() {
         for (Path p : List.of(Path.of("samples/models/corpus"), Path.of("../samples/models/corpus"))) {
             if (Files.isDirectory(p.resolve("train"))) {
@@ -78,6 +105,18 @@ final class AdaptiveFixtures {
 
     /** Domain B: {@code lines} lines of 8 to 19 words, each word followed by its fixed successor. */
     static String domainB(long seed, int lines) {
+        return listLanguage(seed, lines, 5, 3);
+    }
+
+    /**
+     * Domain B as target v2 speaks it: the same words, each followed by another fixed successor (3w + 7 instead of
+     * 5w + 3), so a drafter that learnt v1's successors is wrong on nearly every word.
+     */
+    static String domainB2(long seed, int lines) {
+        return listLanguage(seed, lines, 3, 7);
+    }
+
+    private static String listLanguage(long seed, int lines, int mul, int add) {
         java.util.SplittableRandom r = new java.util.SplittableRandom(seed);
         StringBuilder b = new StringBuilder();
         for (int l = 0; l < lines; l++) {
@@ -85,7 +124,7 @@ final class AdaptiveFixtures {
             int n = 8 + r.nextInt(12);
             for (int i = 0; i < n; i++) {
                 b.append(i == 0 ? "" : " ").append(WORDS[w]);
-                w = (5 * w + 3) % WORDS.length;
+                w = (mul * w + add) % WORDS.length;
             }
             b.append(".\n\n");
         }

@@ -30,7 +30,7 @@ class AdaptivePartsTest {
     @Test
     void aRequestBecomesWindowsWhoseLabelsAreTheOutputTokens() {
         int[] prompt = {1, 10, 11};
-        RequestRecorder r = new RequestRecorder(0, prompt, 2, 8, 100, 1000);
+        RequestRecorder r = new RequestRecorder(0, prompt, 2, 8, 100, 1000, 1);
         for (int i = 0; i < 9; i++) {
             float[] row = new float[50];
             row[20 + i] = 5f;
@@ -58,7 +58,7 @@ class AdaptivePartsTest {
 
     @Test
     void aRequestWithIdsTheDrafterCannotReadIsNotKept() {
-        RequestRecorder r = new RequestRecorder(0, new int[] {1, 700}, 2, 8, 100, 500);
+        RequestRecorder r = new RequestRecorder(0, new int[] {1, 700}, 2, 8, 100, 500, 1);
         r.token(new float[800], 3);
         r.token(new float[800], 4);
         assertThat(r.examples()).isEmpty();
