@@ -30,7 +30,7 @@ import org.springframework.context.annotation.Bean;
 @ConditionalOnProperty(name = SpringAIModelProperties.CHAT_MODEL, havingValue = SpeculaChatAutoConfiguration.MODEL,
         matchIfMissing = true)
 @EnableConfigurationProperties({ SpeculaEngineProperties.class, SpeculaChatProperties.class,
-        SpeculaAdaptiveProperties.class })
+        SpeculaAdaptiveProperties.class, SpeculaBatchingProperties.class })
 public class SpeculaChatAutoConfiguration {
 
     /** The value of {@code spring.ai.model.chat} that selects Specula. */
@@ -38,10 +38,11 @@ public class SpeculaChatAutoConfiguration {
 
     @Bean(destroyMethod = "close")
     @ConditionalOnMissingBean
-    public SpeculaEngine speculaEngine(SpeculaEngineProperties properties, SpeculaAdaptiveProperties adaptive) {
+    public SpeculaEngine speculaEngine(SpeculaEngineProperties properties, SpeculaAdaptiveProperties adaptive,
+            SpeculaBatchingProperties batching) {
         EngineConfig config = properties.toEngineConfig();
         try {
-            return SpeculaEngine.load(config, adaptive.toConfig());
+            return SpeculaEngine.load(config, adaptive.toConfig(), batching.toConfig());
         }
         catch (EngineLoadException ex) {
             throw invalidProperty(ex, config);

@@ -161,6 +161,9 @@ public class SpeculaEngineProperties implements Validator {
     /** Bound by {@link SpeculaAdaptiveProperties}; here only so that the strict binding leaves {@code adaptive.*} to it. */
     private Map<String, Object> adaptive = new LinkedHashMap<>();
 
+    /** Bound by {@link SpeculaBatchingProperties}; here only so that the strict binding leaves {@code batching.*} to it. */
+    private Map<String, Object> batching = new LinkedHashMap<>();
+
     public @Nullable String getTarget() {
         return this.target;
     }
@@ -311,6 +314,14 @@ public class SpeculaEngineProperties implements Validator {
 
     void setAdaptive(Map<String, Object> adaptive) {
         this.adaptive = adaptive;
+    }
+
+    Map<String, Object> getBatching() {
+        return this.batching;
+    }
+
+    void setBatching(Map<String, Object> batching) {
+        this.batching = batching;
     }
 
     /** The limits of serving under load. */

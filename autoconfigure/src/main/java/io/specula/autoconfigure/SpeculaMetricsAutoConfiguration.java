@@ -53,6 +53,12 @@ public class SpeculaMetricsAutoConfiguration {
 
     @Bean
     @ConditionalOnMissingBean
+    public SpeculaBatchingMetrics speculaBatchingMetrics(SpeculaEngine engine) {
+        return new SpeculaBatchingMetrics(engine::batchingStatus, engine.info());
+    }
+
+    @Bean
+    @ConditionalOnMissingBean
     public SpeculaPolicyMetrics speculaPolicyMetrics(SpeculaEngine engine) {
         return new SpeculaPolicyMetrics(engine::policyEstimates, engine.info());
     }

@@ -16,6 +16,7 @@ import io.specula.engine.DrafterChoice;
 import io.specula.engine.EngineConfig;
 import io.specula.engine.EngineInfo;
 import io.specula.engine.EngineLoadException;
+import io.specula.engine.BatchingConfig;
 import io.specula.engine.ServingLimits;
 import io.specula.engine.ServingStatus;
 import io.specula.engine.SpeculaEngine;
@@ -410,6 +411,16 @@ class SpeculaChatAutoConfigurationTests {
     }
 
     @Test
+    void batchingPropertiesBind() {
+        this.runner
+            .withPropertyValues("spring.ai.specula.batching.max-positions-per-pass=48",
+                    "spring.ai.specula.batching.max-wait=3ms")
+            .run(context -> assertThat(context.getBean(SpeculaBatchingProperties.class).toConfig())
+                .isEqualTo(new BatchingConfig(48, java.time.Duration.ofMillis(3))));
+        assertThat(new SpeculaBatchingProperties().toConfig().enabled()).isEqualTo(BatchingConfig.OFF.enabled());
+    }
+
+    @Test
     void badChatValuesFailStartupNamingTheProperty() {
         assertBindingFails("spring.ai.specula.chat.temperature=-1", "temperature", "expected a number >= 0");
         assertBindingFails("spring.ai.specula.chat.top-p=0", "topP", "expected a number in (0, 1]");
@@ -434,6 +445,9 @@ class SpeculaChatAutoConfigurationTests {
         assertBindingFails("spring.ai.specula.adaptive.held-out-fraction=1", "heldOutFraction",
                 "expected a number in (0, 0.5]");
         assertBindingFails("spring.ai.specula.adaptive.batch-size=0", "batchSize", "expected an integer >= 1");
+        assertBindingFails("spring.ai.specula.batching.max-positions-per-pass=-1", "maxPositionsPerPass",
+                "expected 0 or 1 (batching off) or an integer in 2..4096");
+        assertBindingFails("spring.ai.specula.batching.max-wait=5s", "maxWait", "expected a duration in 0..1s");
     }
 
     void assertBindingFails(String property, String field, String reason) {

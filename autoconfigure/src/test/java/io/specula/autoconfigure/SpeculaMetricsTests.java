@@ -47,4 +47,18 @@ class SpeculaMetricsTests {
         assertThat(scrape.lines().filter(l -> l.startsWith("specula_speculative_draft_tokens_per_position_total")))
             .hasSize(16);
     }
+
+    @Test
+    void batchingMeters() {
+        var status = new io.specula.engine.BatchingStatus(true, 64, 3, 10, 27, 95, 2_500_000_000L, 4);
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        new SpeculaBatchingMetrics(() -> status, new EngineInfo("tiny-target", "ngram", "cpu", "float32", "vector", 128))
+            .bindTo(registry);
+        String tags = "drafter=\"ngram\",target=\"tiny-target\"";
+        assertThat(registry.scrape()).contains("specula_batch_passes_total{" + tags + "} 10.0")
+            .contains("specula_batch_sequences_total{" + tags + "} 27.0")
+            .contains("specula_batch_positions_total{" + tags + "} 95.0")
+            .contains("specula_batch_pass_time_seconds_total{" + tags + "} 2.5")
+            .contains("specula_batch_running{" + tags + "} 3.0");
+    }
 }

@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
         description = "Speculative decoding with local language models.",
         subcommands = {GenerateCommand.class, BenchCommand.class, LoadTestCommand.class, TrainTokenizerCommand.class,
                 PretrainCommand.class, DistillCommand.class, ExportGgufCommand.class, AdaptBenchCommand.class,
-                KernelBenchCommand.class, ForwardBenchCommand.class, PerplexityCommand.class})
+                KernelBenchCommand.class, ForwardBenchCommand.class, PerplexityCommand.class, BatchBenchCommand.class})
 public final class SpeculaCli {
 
     public static void main(String[] args) {

@@ -33,8 +33,8 @@ import java.util.function.BooleanSupplier;
  * (the matrix kernel parallelises one pass over its own pool), so interleaving decoding steps of several sequences
  * on one thread would do the same work in the same order as N threads, with a scheduler's state to get right on top.
  * Bounding the threads that decode at once gives the same protection: a fixed number of sequences in flight, a fixed
- * amount of memory, and a refusal instead of a pile-up. (Batching several sequences into one pass would need a batched
- * kernel; that is when a step scheduler pays.)
+ * amount of memory, and a refusal instead of a pile-up. With continuous batching on, the admitted requests' passes are
+ * shared by {@link BatchScheduler}; admission still decides which requests run.
  *
  * <p>Why over 400 lines: one lock guards the slots, the queue and the budget, and every way in or out (a place, a
  * blocking wait, a wait without a thread, its timeout, a withdrawal, a release, closing) must keep the same invariant

@@ -30,6 +30,7 @@ import io.specula.speculative.drafter.ModelDrafter;
 import io.specula.speculative.drafter.NgramDrafter;
 import io.specula.speculative.drafter.VocabularyCheck;
 import io.specula.speculative.policy.AdaptiveSnapshot;
+import io.specula.speculative.policy.DraftLengthPolicy;
 import io.specula.speculative.policy.DraftPolicies;
 import io.specula.speculative.policy.DraftPolicy;
 import io.specula.speculative.stats.SpeculationStatistics;
@@ -91,6 +92,7 @@ public final class SpeculaEngine implements AutoCloseable {
     private final SpeculationStatistics statistics = new SpeculationStatistics();
     private final DraftPolicies policies = new DraftPolicies();
     private final AdaptiveDrafter adaptive;     // null unless the drafter adapts (io.specula.adaptive)
+    private final BatchScheduler batching;      // null unless requests share forward passes (BatchingConfig)
     private final Admission admission;
     private final ContextWindow context;
     private final RequestPreparation preparation;
@@ -100,8 +102,9 @@ public final class SpeculaEngine implements AutoCloseable {
     private volatile boolean stopping;
 
     private SpeculaEngine(EngineConfig config, LoadedModel target, LoadedModel drafterModel, Drafter drafter,
-                          AdaptiveDrafter adaptive) {
+                          AdaptiveDrafter adaptive, BatchScheduler batching) {
         this.config = config;
+        this.batching = batching;
         this.tokenizer = target.tokenizer();
         this.drafterModel = drafterModel;
         this.drafter = drafter;
@@ -120,11 +123,13 @@ public final class SpeculaEngine implements AutoCloseable {
 
     /**
      * The generators of one target version, on the target model wrapped for chunked prefill; with an adaptive drafter,
-     * its examples are tagged with the version.
+     * its examples are tagged with the version. With batching on, requests share the target's passes
+     * ({@link BatchScheduler#share} returns the model itself otherwise); a long prompt is chunked before it joins a pass.
      */
     private ServingTarget servingTarget(int version, LoadedModel target) {
         int limit = context.limit();
-        CausalLm targetModel = PrefillChunking.wrap(target.model(), config.limits().prefillChunkTokens());
+        CausalLm targetModel = PrefillChunking.wrap(BatchScheduler.share(batching, target.model()),
+                config.limits().prefillChunkTokens());
         PlainGenerator plain = new PlainGenerator(targetModel, target.tokenizer(), target.eosIds(), limit, listeners);
         SpeculativeGenerator speculative = drafter == null ? null : new SpeculativeGenerator(targetModel,
                 target.tokenizer(), target.eosIds(), limit, drafter,
@@ -148,6 +153,14 @@ public final class SpeculaEngine implements AutoCloseable {
      * target's verified outputs in the background ({@link AdaptiveDrafter}), starting from its newest checkpoint.
      */
     public static SpeculaEngine load(EngineConfig config, AdaptiveConfig adaptive) {
+        return load(config, adaptive, BatchingConfig.OFF);
+    }
+
+    /**
+     * Loads the models; with {@code batching} on and models on the Java kernels, concurrent requests share their
+     * forward passes ({@link BatchScheduler}), target and model drafter alike (an adaptive drafter's models do not).
+     */
+    public static SpeculaEngine load(EngineConfig config, AdaptiveConfig adaptive, BatchingConfig batching) {
         if (config.targetDir() == null) {
             throw new EngineLoadException(Setting.TARGET, "target: no target model directory was configured");
         }
@@ -159,8 +172,10 @@ public final class SpeculaEngine implements AutoCloseable {
         LoadedModel drafterModel = null;
         Drafter drafter = null;
         AdaptiveDrafter adaptiveDrafter = null;
+        BatchScheduler scheduler = null;
         int chunk = config.limits().prefillChunkTokens();
         try {
+            scheduler = BatchScheduler.create(batching, target.model());
             switch (config.drafter().kind()) {
                 case NONE -> { }
                 case NGRAM -> drafter = new NgramDrafter();
@@ -170,7 +185,8 @@ public final class SpeculaEngine implements AutoCloseable {
                     drafterModel = d;
                     checking(Setting.DRAFTER, () -> VocabularyCheck.verify(target.name(), target.tokenizer(),
                             target.model().vocabSize(), d.name(), d.tokenizer(), d.model().vocabSize()));
-                    drafter = new ModelDrafter(d.name(), PrefillChunking.wrap(d.model(), chunk));
+                    drafter = new ModelDrafter(d.name(),
+                            PrefillChunking.wrap(BatchScheduler.share(scheduler, d.model()), chunk));
                 }
             }
             WarmUp.run(target.model(), contextLength(config, target));
@@ -192,13 +208,16 @@ public final class SpeculaEngine implements AutoCloseable {
                 }
             }
         } catch (RuntimeException e) {
+            if (scheduler != null) {
+                scheduler.close();
+            }
             target.close();
             if (drafterModel != null) {
                 drafterModel.close();
             }
             throw e;
         }
-        SpeculaEngine engine = new SpeculaEngine(config, target, drafterModel, drafter, adaptiveDrafter);
+        SpeculaEngine engine = new SpeculaEngine(config, target, drafterModel, drafter, adaptiveDrafter, scheduler);
         if (adaptiveDrafter != null) {
             adaptiveDrafter.start();
         }
@@ -325,6 +344,9 @@ public final class SpeculaEngine implements AutoCloseable {
                 adaptive.targetChanged(fresh.version);
             }
             serving.set(fresh);
+            if (batching != null) {
+                batching.targetChanged(next.model());
+            }
             info = infoOf(next);
             old.release();
             log.info("Specula engine: target version {} serves ({}); version {} finishes the requests in flight",
@@ -557,10 +579,16 @@ public final class SpeculaEngine implements AutoCloseable {
             ticket.progress();
             return stopping || request.cancelled().getAsBoolean();
         });
-        GenerationResult result = speculate
-                ? target.speculative.generate(tracked, policies.create(speculation.policy(),
-                        speculation.draftTokens()), listener)
-                : target.plain.generate(tracked, listener);
+        GenerationResult result;
+        if (speculate) {
+            DraftLengthPolicy policy = policies.create(speculation.policy(), speculation.draftTokens());
+            if (batching != null) {
+                policy = batching.withBatchInView(policy, policies.estimates());
+            }
+            result = target.speculative.generate(tracked, policy, listener);
+        } else {
+            result = target.plain.generate(tracked, listener);
+        }
         if (result.finishReason() == FinishReason.CANCELLED && stopping && !request.cancelled().getAsBoolean()) {
             throw new SpeculaException("engine: shut down while the request was decoding; it was stopped after "
                     + result.completionTokens() + " tokens when the shutdown grace period ("
@@ -629,6 +657,11 @@ public final class SpeculaEngine implements AutoCloseable {
         return policies.estimates().snapshot();
     }
 
+    /** Continuous batching: shared passes, their sizes and times ({@link BatchingStatus#OFF} when off). */
+    public BatchingStatus batchingStatus() {
+        return batching == null ? BatchingStatus.OFF : batching.statistics().snapshot(batching.runningRequests());
+    }
+
     /**
      * Stops admitting (queued requests fail), lets the requests in flight finish for the shutdown grace period, then
      * stops the rest at their next decoding step (each ends with a {@link SpeculaException}), and closes the adaptive
@@ -649,6 +682,10 @@ public final class SpeculaEngine implements AutoCloseable {
                     + "stopping them at their next decoding step", admission.status().inFlight(), grace.toMillis());
             stopping = true;
             idle = admission.awaitIdle(STOP_TIMEOUT);
+        }
+        if (batching != null) {
+            // After the requests: closing fails whatever still waits for a shared pass.
+            batching.close();
         }
         if (adaptive != null) {
             adaptive.close();

@@ -19,10 +19,20 @@ import io.specula.speculative.testing.TinyLlama;
 import io.specula.speculative.verify.Pearson;
 import org.junit.jupiter.api.Test;
 
+import io.specula.engine.BatchScheduler;
+import io.specula.engine.BatchingConfig;
+import io.specula.engine.BatchingStatus;
+
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -69,6 +79,39 @@ class SpeculativeSamplingTest {
         // The reference itself, so a failure above cannot be blamed on the test's expectations.
         PlainGenerator plain = new PlainGenerator(FLOAT.model, TOKENIZER, List.of(), 256, null);
         FLOAT.check(seed -> plain.generate(FLOAT.request(seed)), 303, false);
+    }
+
+    /**
+     * The same check for requests decoded inside a batch: 4 threads share the target's and the drafter's passes
+     * (continuous batching), and each request's output still follows the target's distribution.
+     */
+    @Test
+    void requestsDecodedInsideABatchSampleTheTargetDistribution() throws Exception {
+        try (BatchScheduler scheduler = BatchScheduler.create(BatchingConfig.of(32), FLOAT.model)) {
+            CausalLm target = BatchScheduler.share(scheduler, FLOAT.model);
+            Drafter drafter = new ModelDrafter("noisy",
+                    BatchScheduler.share(scheduler, TinyLlama.model(1, TinyLlama.VOCAB, 2, 0.05)));
+            SpeculativeGenerator spec = new SpeculativeGenerator(target, TOKENIZER, List.of(), 256, drafter,
+                    () -> new DraftPolicies().create(DraftPolicy.FIXED, 3), null);
+            long seedBase = 505;
+            Map<Long, GenerationResult> results = new ConcurrentHashMap<>();
+            ExecutorService pool = Executors.newFixedThreadPool(4);
+            try {
+                List<Future<?>> futures = new ArrayList<>();
+                for (int i = 0; i < RUNS; i++) {
+                    long seed = seedBase * 1_000_003L + i;
+                    futures.add(pool.submit(() -> results.put(seed, spec.generate(FLOAT.request(seed)))));
+                }
+                for (Future<?> f : futures) {
+                    f.get(120, TimeUnit.SECONDS);
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+            FLOAT.check(results::get, seedBase, true);
+            BatchingStatus status = scheduler.statistics().snapshot(0);
+            assertThat(status.sequences()).as("passes were shared").isGreaterThan(status.passes());
+        }
     }
 
     /**

@@ -35,6 +35,16 @@ public final class Attention {
      */
     public void attend(float[] qkv, ArrayKvCache cache, int layer, int start, int n, int window, float scale,
                        float[] out) {
+        attend(qkv, 0, cache, layer, start, n, window, scale, out);
+    }
+
+    /**
+     * As {@link #attend(float[], ArrayKvCache, int, int, int, int, float, float[])} for one sequence's rows
+     * {@code row0 .. row0 + n - 1} of a pass that holds several sequences ({@link LlamaModel}'s batched pass): reads
+     * q from those rows of {@code qkv} and writes those rows of {@code out}.
+     */
+    public void attend(float[] qkv, int row0, ArrayKvCache cache, int layer, int start, int n, int window, float scale,
+                       float[] out) {
         int hd = headDim;
         int qDim = heads * hd;
         int kvDim = kvHeads * hd;
@@ -47,7 +57,7 @@ public final class Attention {
             int pos = start + t;
             int first = window > 0 ? Math.max(0, pos - window + 1) : 0;
             for (int h = 0; h < heads; h++) {
-                int qAt = t * stride + h * hd;
+                int qAt = (row0 + t) * stride + h * hd;
                 int kvAt = (h / group) * hd;
                 float max = Float.NEGATIVE_INFINITY;
                 for (int j = first; j <= pos; j++) {
@@ -62,7 +72,7 @@ public final class Attention {
                     sum += e;
                 }
                 float inv = 1f / sum;
-                int oAt = t * qDim + h * hd;
+                int oAt = (row0 + t) * qDim + h * hd;
                 Arrays.fill(out, oAt, oAt + hd, 0f);
                 for (int j = first; j <= pos; j++) {
                     ops.axpy(scores[j] * inv, values, j * kvDim + kvAt, out, oAt, hd);

@@ -1,0 +1,72 @@
+package io.specula.engine;
+
+import io.specula.model.BatchedCausalLm;
+
+import java.util.Arrays;
+import java.util.Map;
+import java.util.WeakHashMap;
+
+/**
+ * The count of shared passes ({@link BatchScheduler}), for the meters and the draft policy: passes, the sequences and
+ * positions they held, their time, and each model's measured pass cost by width (positions in the pass), a moving
+ * average that the batch-aware draft policy reads as the marginal cost of extra positions.
+ */
+public final class BatchStatistics {
+
+    /** Weight of a new measurement in a width's moving average. */
+    private static final double ALPHA = 0.1;
+
+    private final int maxPositions;
+    private long passes;
+    private long sequences;
+    private long positions;
+    private long nanos;
+    private int largestPass;
+    // Weak keys (the models do not override equals, so identity): a target replaced by an update is not kept alive.
+    private final Map<BatchedCausalLm, double[]> costByWidth = new WeakHashMap<>();
+    /** Per model: positions and sequence steps of its passes, summed. */
+    private final Map<BatchedCausalLm, long[]> sums = new WeakHashMap<>();
+
+    BatchStatistics(int maxPositions) {
+        this.maxPositions = maxPositions;
+    }
+
+    synchronized void record(int sequences, int positions, long nanos, BatchedCausalLm model) {
+        this.passes++;
+        this.sequences += sequences;
+        this.positions += positions;
+        this.nanos += nanos;
+        this.largestPass = Math.max(largestPass, sequences);
+        double[] costs = costByWidth.computeIfAbsent(model, m -> {
+            double[] c = new double[maxPositions];
+            Arrays.fill(c, Double.NaN);
+            return c;
+        });
+        long[] sum = sums.computeIfAbsent(model, m -> new long[2]);
+        sum[0] += positions;
+        sum[1] += sequences;
+        int w = Math.min(positions, maxPositions) - 1;
+        costs[w] = Double.isNaN(costs[w]) ? nanos : costs[w] + ALPHA * (nanos - costs[w]);
+    }
+
+    /** The model's measured pass cost by width (index w−1: w positions), NaN where never measured. */
+    public synchronized double[] costByWidth(BatchedCausalLm model) {
+        double[] c = costByWidth.get(model);
+        if (c == null) {
+            c = new double[maxPositions];
+            Arrays.fill(c, Double.NaN);
+            return c;
+        }
+        return c.clone();
+    }
+
+    /** Mean positions one sequence puts in a pass of the model (1 before any pass). */
+    public synchronized double positionsPerSequence(BatchedCausalLm model) {
+        long[] sum = sums.get(model);
+        return sum == null || sum[1] == 0 ? 1 : (double) sum[0] / sum[1];
+    }
+
+    public synchronized BatchingStatus snapshot(int running) {
+        return new BatchingStatus(true, maxPositions, running, passes, sequences, positions, nanos, largestPass);
+    }
+}
