@@ -67,6 +67,16 @@ class BackgroundLoopTest {
                 .withTraining(8, 3e-3f, 100_000).withCheckpoints(checkpoints, 3);
         SpeculaEngine engine = SpeculaEngine.load(EngineConfig.of(AdaptiveFixtures.target(),
                 AdaptiveFixtures.drafter().toString()), config);
+        try {
+            measureAndStop(engine, share, checkpoints);
+        }
+        finally {
+            // A failed assertion must not leave a trainer running (and a gradient collector open) into later tests.
+            engine.close();
+        }
+    }
+
+    private static void measureAndStop(SpeculaEngine engine, double share, Path checkpoints) throws Exception {
         AdaptiveDrafter adaptive = engine.adaptive().orElseThrow();
         for (GenerationRequest r : requests(engine, AdaptiveFixtures.prompts(AdaptiveFixtures.domainB(), 16, 6))) {
             generateChecked(engine, r);
@@ -92,8 +102,11 @@ class BackgroundLoopTest {
                 os.getSystemLoadAverage());
         assertThat(steps).as("the trainer worked during the measurement").isPositive();
         assertThat(trainerShare).as("the trainer thread's share of a core").isLessThanOrEqualTo(share * 1.2);
-        // The whole process: the trainer plus whatever the JVM does meanwhile (GC, JIT), with no request served.
-        assertThat(processShare).as("the process's share of a core").isLessThanOrEqualTo(share * 1.2 + 0.1);
+        // The whole process: the trainer's Java thread plus libtorch's own native worker threads for its ops (not Java
+        // threads, so not in the trainer's figure) and whatever the JVM does meanwhile (GC, C2 compiling the training
+        // path early in a test JVM), with no request served. Measured 0.320 at load 4.0 and 0.542 at load 1.9 (a quiet
+        // machine gives the JIT more): bounded well below the full core an unpaced trainer would take.
+        assertThat(processShare).as("the process's share of a core").isLessThanOrEqualTo(share * 2 + 0.3);
 
         // Pause: the update under way is discarded and no step runs until resume.
         adaptive.pause();
