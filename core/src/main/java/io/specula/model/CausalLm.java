@@ -25,4 +25,17 @@ public interface CausalLm extends AutoCloseable {
 
     @Override
     void close();
+
+    /**
+     * The one rule for a new cache's size: 1 up to the positions the model was built for, which is the configured
+     * context (at most max_position_embeddings: RoPE tables and masks are sized by it).
+     */
+    static void checkCacheCapacity(ModelConfig config, int capacity, int maxPositions) {
+        if (capacity < 1 || capacity > maxPositions) {
+            throw new io.specula.SpeculaException("context: a sequence of " + capacity + " positions was asked for, the "
+                    + "model '" + config.architecture().className() + "' was loaded for 1.." + maxPositions
+                    + " (the configured context, at most max_position_embeddings " + config.maxPositionEmbeddings()
+                    + ")");
+        }
+    }
 }

@@ -318,10 +318,7 @@ public final class DjlLlamaModel implements CausalLm {
 
     @Override
     public KvCache newCache(int capacity) {
-        if (capacity < 1 || capacity > maxPositions) {
-            throw new SpeculaException("context: a sequence of " + capacity + " positions was asked for, the model '"
-                    + c.architecture().className() + "' supports 1.." + maxPositions + " (max_position_embeddings)");
-        }
+        CausalLm.checkCacheCapacity(c, capacity, maxPositions);
         return new DjlKvCache(manager, c.numLayers(), c.numKvHeads(), capacity, c.headDim(), dtype,
                 c.longRope() != null);
     }

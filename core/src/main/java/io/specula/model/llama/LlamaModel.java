@@ -6,6 +6,7 @@ import io.specula.kernel.MatMuls;
 import io.specula.kernel.Ops;
 import io.specula.model.BatchedCausalLm;
 import io.specula.model.JavaKernelModel;
+import io.specula.model.CausalLm;
 import io.specula.model.KvCache;
 import io.specula.model.ModelConfig;
 import io.specula.model.WeightsSummary;
@@ -98,10 +99,7 @@ public final class LlamaModel implements JavaKernelModel, BatchedCausalLm {
 
     @Override
     public KvCache newCache(int capacity) {
-        if (capacity < 1 || capacity > maxPositions) {
-            throw new SpeculaException("context: a sequence of " + capacity + " positions was asked for, the model '"
-                    + c.architecture().className() + "' supports 1.." + maxPositions + " (max_position_embeddings)");
-        }
+        CausalLm.checkCacheCapacity(c, capacity, maxPositions);
         return new ArrayKvCache(c.numLayers(), capacity, c.kvDim(), c.longRope() != null);
     }
 
