@@ -85,6 +85,10 @@ import org.springframework.util.Assert;
  * without a thread (and fails at the queue timeout), and only admitted streams decode on the scheduler. Cancelling the
  * stream stops the engine within one decoding step (or takes a queued request out of the queue). Observations follow
  * Spring AI's {@code gen_ai.client.operation} convention with provider {@value #PROVIDER_NAME}.
+ *
+ * <p>Why ~500 lines: the adapter Spring AI's providers have (options, observation, Flux) plus a stream's text
+ * assembly (tool-call text held back, coalescing by time) in {@code generateInto}; that assembly is the part to move
+ * into its own class next, so that this class stays the size of {@code OllamaChatModel}.
  */
 public class SpeculaChatModel implements ChatModel {
 
