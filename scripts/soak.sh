@@ -76,6 +76,10 @@ echo "== soak ($seconds s): $(uptime)"; mix "$seconds" soak; cat "$out/loadtest-
 echo "after the soak: $(uptime)"
 curl -s "$url/actuator/speculative" | python3 -c 'import json,sys; d=json.load(sys.stdin); print("serving:", json.dumps(d.get("serving")))'
 memory "after the soak" soak
+# How much of that RSS is malloc memory that is free but kept by glibc (returned to the system by the trim; done only
+# at the end, as a trim at the baseline would show up as growth when that memory is used again).
+echo "after the soak, glibc trim: $(jcmd $pid System.trim_native_heap 2>&1 | grep -i rss | tr -s ' ')"
+echo "after the trim: $(grep VmRSS /proc/$pid/status | tr -s ' ')"
 if jcmd $pid VM.native_memory summary.diff >"$out/nmt-diff.txt" 2>&1 && grep -q "Total:" "$out/nmt-diff.txt"; then
   echo "== NMT against the baseline after the warm-up (committed; + growth since)"
   grep -E "^Total:|^-  *[A-Z]" "$out/nmt-diff.txt" | sed 's/^/  /'
