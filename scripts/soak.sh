@@ -7,6 +7,7 @@
 # recommends for serving); after the warm-up (long enough for the JIT to settle: 180 s by default) the script takes an
 # NMT baseline and a `pmap -x`, and after the soak the NMT diff against it and another `pmap -x`; RSS and the thread
 # count are logged every minute. So the soak's drift is growth in steady state, after start-up and JIT warm-up.
+# MALLOC_ARENA_MAX= (set and empty) runs the server with glibc's default arenas instead.
 #   ./mvnw -B -q -pl cli,samples/chat -am package -DskipTests
 #   scripts/soak.sh [SECONDS=600] [CLIENTS=32] [PORT=18090] [WARMUP_SECONDS=180] [FLOODERS=8]
 set -euo pipefail
@@ -24,7 +25,9 @@ mkdir -p "$out"
 cd "$root/samples/chat"
 # glibc gives threads that allocate concurrently arenas of their own (up to 8 per core), which keep freed memory;
 # two arenas bound that (docs/operations.md, "Memory").
-MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2} SPECULA_SAMPLE_MODELS=$root/samples/models \
+arenas=${MALLOC_ARENA_MAX-2}
+echo "MALLOC_ARENA_MAX=${arenas:-unset, the default of glibc}"
+env -u MALLOC_ARENA_MAX ${arenas:+MALLOC_ARENA_MAX=$arenas} SPECULA_SAMPLE_MODELS=$root/samples/models \
   java --add-modules jdk.incubator.vector -Dai.djl.offline=true \
   ${SPECULA_JAVA_OPTS:--Xmx1g -XX:NativeMemoryTracking=summary} -jar target/specula-sample-chat.jar --server.address=127.0.0.1 --server.port="$port" \
   --specula.sample.benchmark.enabled=false >"$out/server.log" 2>&1 &
@@ -60,7 +63,9 @@ memory() { # after a full GC: RSS and the heap in use
 mix() { # the mix for $1 seconds
   # The flood starts once the load test has its reference answers (about 8 x 2 s here): started together, the flood
   # fills the queue with requests (most of them stay connected for 0.2-2 s) and the references wait it out.
-  (sleep "$delay"; python3 scripts/abandoned-calls.py "$url" "$1" "$flooders" 256) >"$out/abandoned-$2.log" 2>&1 &
+  # It ends 15 s before the load test, so that the load test's final look at the server finds it idle.
+  (sleep "$delay"; python3 scripts/abandoned-calls.py "$url" $(($1 > delay + 30 ? $1 - delay - 15 : 15)) "$flooders" 256) \
+    >"$out/abandoned-$2.log" 2>&1 &
   local flood=$!
   cli/specula loadtest --url "$url" --server-pid $pid --clients "$clients" --seconds "$1" --disconnect-fraction 0.2 \
     --max-tokens 32 >"$out/loadtest-$2.log" 2>&1 && status=0 || status=$?
@@ -74,7 +79,7 @@ memory "after warm-up" warmup
 jcmd $pid VM.native_memory baseline >/dev/null 2>&1 || true
 echo "== soak ($seconds s): $(uptime)"; mix "$seconds" soak; cat "$out/loadtest-soak.log" "$out/abandoned-soak.log"
 echo "after the soak: $(uptime)"
-curl -s "$url/actuator/speculative" | python3 -c 'import json,sys; d=json.load(sys.stdin); print("serving:", json.dumps(d.get("serving")))'
+curl -s "$url/actuator/specula" | python3 -c 'import json,sys; d=json.load(sys.stdin); print("serving:", json.dumps(d.get("serving")))'
 memory "after the soak" soak
 # How much of that RSS is malloc memory that is free but kept by glibc (returned to the system by the trim; done only
 # at the end, as a trim at the baseline would show up as growth when that memory is used again).
