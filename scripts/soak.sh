@@ -3,8 +3,8 @@
 # (`specula loadtest --url`) and a flood of abandoned /api/chat calls (scripts/abandoned-calls.py) against one sample
 # process, after a warm-up of the same mix. Prints the server's RSS and heap after a full GC before and after, the load
 # average every minute, and the server's log lines at WARN or above.
-# Memory: the server runs with Native Memory Tracking (summary) and MALLOC_ARENA_MAX=2 (as docs/operations.md
-# recommends for serving); after the warm-up (long enough for the JIT to settle: 180 s by default) the script takes an
+# Memory: the server runs with Native Memory Tracking (summary) and MALLOC_ARENA_MAX=2 (as samples/chat/run.sh
+# does); after the warm-up (long enough for the JIT to settle: 180 s by default) the script takes an
 # NMT baseline and a `pmap -x`, and after the soak the NMT diff against it and another `pmap -x`; RSS and the thread
 # count are logged every minute. So the soak's drift is growth in steady state, after start-up and JIT warm-up.
 # MALLOC_ARENA_MAX= (set and empty) runs the server with glibc's default arenas instead.
