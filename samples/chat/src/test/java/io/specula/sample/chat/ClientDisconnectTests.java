@@ -235,6 +235,56 @@ class ClientDisconnectTests extends SampleApplicationTestBase {
     }
 
     /**
+     * A client that pipelines its next request behind a queued one is not taken for one that hung up: the probe's read
+     * finds the next request's bytes (reported as their count, not as the 1 of a failed read), the queued request
+     * keeps its place through dozens of probes, and both requests are answered in order once the slot frees.
+     */
+    @Test
+    void aClientThatPipelinesItsNextRequestIsNotTakenForGone() throws Exception {
+        CountDownLatch gate = new CountDownLatch(1);
+        Counters.gate = gate;
+        try (Socket holder = send("/api/chat/stream", "text/event-stream")) {
+            awaitInFlight(1);
+            ServingStatus before = this.engine.servingStatus();
+            try (Socket pipelining = send("/api/chat", "application/json")) {
+                awaitQueued(1);
+                pipelining.getOutputStream().write(
+                        "GET /actuator/health HTTP/1.1\r\nHost: localhost\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                pipelining.getOutputStream().flush();
+                Thread.sleep(500); // some 25 probes at 20 ms
+                ServingStatus queued = this.engine.servingStatus();
+                assertThat(queued.queued()).as("%s", queued).isEqualTo(1);
+                assertThat(queued.cancelledWhileQueued()).isEqualTo(before.cancelledWhileQueued());
+
+                gate.countDown();
+                String both = readUntil(pipelining.getInputStream(), "\"status\":\"UP\"");
+                assertThat(both).startsWith("HTTP/1.1 200").contains("\"finishReason\"");
+                assertThat(both.indexOf("\"finishReason\"")).isLessThan(both.indexOf("\"status\":\"UP\""));
+            }
+            readAll(holder.getInputStream());
+        }
+        finally {
+            Counters.gate = null;
+            gate.countDown();
+        }
+        stepsUntilIdle();
+    }
+
+    static String readUntil(InputStream in, String marker) throws IOException {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        byte[] buffer = new byte[8192];
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        int n;
+        while (System.nanoTime() < deadline && (n = in.read(buffer)) > 0) {
+            out.write(buffer, 0, n);
+            if (out.toString(StandardCharsets.UTF_8).contains(marker)) {
+                break;
+            }
+        }
+        return out.toString(StandardCharsets.UTF_8);
+    }
+
+    /**
      * How soon a queued request whose client hung up must leave the queue: probes go every 20 ms here (the
      * {@code disconnect-check-interval} of 0 probes as often as the queue's own poll), so this is slack for a loaded
      * machine, not the expected time (tens of milliseconds).
