@@ -183,10 +183,7 @@ class ClientDisconnectTests extends SampleApplicationTestBase {
      */
     @Test
     void clientsThatHangUpWhileQueuedGiveUpTheirPlacesPromptly() throws Exception {
-        CountDownLatch gate = new CountDownLatch(1);
-        Counters.gate = gate;
-        try (Socket holder = send("/api/chat/stream", "text/event-stream")) {
-            awaitInFlight(1);
+        withTheSlotHeld((holder, gate) -> {
             ServingStatus before = this.engine.servingStatus();
             int places = before.maxQueuedRequests();
             List<Socket> abandoned = new ArrayList<>();
@@ -226,12 +223,7 @@ class ClientDisconnectTests extends SampleApplicationTestBase {
             }
             assertThat(new String(readAll(holder.getInputStream()), StandardCharsets.UTF_8))
                 .startsWith("HTTP/1.1 200").contains("event:done");
-        }
-        finally {
-            Counters.gate = null;
-            gate.countDown();
-        }
-        stepsUntilIdle();
+        });
     }
 
     /**
@@ -241,10 +233,7 @@ class ClientDisconnectTests extends SampleApplicationTestBase {
      */
     @Test
     void aClientThatPipelinesItsNextRequestIsNotTakenForGone() throws Exception {
-        CountDownLatch gate = new CountDownLatch(1);
-        Counters.gate = gate;
-        try (Socket holder = send("/api/chat/stream", "text/event-stream")) {
-            awaitInFlight(1);
+        withTheSlotHeld((holder, gate) -> {
             ServingStatus before = this.engine.servingStatus();
             try (Socket pipelining = send("/api/chat", "application/json")) {
                 awaitQueued(1);
@@ -262,6 +251,20 @@ class ClientDisconnectTests extends SampleApplicationTestBase {
                 assertThat(both.indexOf("\"finishReason\"")).isLessThan(both.indexOf("\"status\":\"UP\""));
             }
             readAll(holder.getInputStream());
+        });
+    }
+
+    /** What a test does while a stream holds the one slot, its decoding parked until the test opens the gate. */
+    interface WithSlotHeld {
+        void run(Socket holder, CountDownLatch gate) throws Exception;
+    }
+
+    void withTheSlotHeld(WithSlotHeld test) throws Exception {
+        CountDownLatch gate = new CountDownLatch(1);
+        Counters.gate = gate;
+        try (Socket holder = send("/api/chat/stream", "text/event-stream")) {
+            awaitInFlight(1);
+            test.run(holder, gate);
         }
         finally {
             Counters.gate = null;
@@ -300,16 +303,6 @@ class ClientDisconnectTests extends SampleApplicationTestBase {
     }
 
     static byte[] readAll(InputStream in) throws IOException {
-        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
-        byte[] buffer = new byte[8192];
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        int n;
-        while (System.nanoTime() < deadline && (n = in.read(buffer)) > 0) {
-            out.write(buffer, 0, n);
-            if (out.toString(StandardCharsets.UTF_8).contains("\r\n0\r\n\r\n")) {
-                break;
-            }
-        }
-        return out.toByteArray();
+        return readUntil(in, "\r\n0\r\n\r\n").getBytes(StandardCharsets.UTF_8);
     }
 }
