@@ -19,6 +19,12 @@ fi
 # application.yml resolves the pair relative to this directory (../models)
 cd "$here"
 export SPECULA_SAMPLE_MODELS="$models"
+# glibc gives threads that allocate at the same time arenas of their own (up to 8 per core), each keeping memory freed
+# in it; the JVM's compiler threads and the native tokenizer allocate that way. Two arenas bound that count on large
+# machines; on 2 cores the soak measured the same drift either way (docs/operations.md, "Soak run").
+# MALLOC_ARENA_MAX= (empty) leaves glibc's default.
+arenas=${MALLOC_ARENA_MAX-2}
+if [[ -n "$arenas" ]]; then export MALLOC_ARENA_MAX="$arenas"; else unset MALLOC_ARENA_MAX; fi
 # The Vector API is an incubator module on Java 17 (fast CPU kernels); DJL must never download libtorch.
 exec java --add-modules jdk.incubator.vector -Dai.djl.offline=true ${SPECULA_JAVA_OPTS:-} \
   -jar target/specula-sample-chat.jar "$@"

@@ -16,6 +16,7 @@ import io.specula.chat.SpeculaChatOptions;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
@@ -45,8 +46,10 @@ import org.springframework.web.bind.annotation.RestController;
  * Invalid requests are refused with 400 before any generation starts ({@link ApiExceptionHandler}), naming each field
  * at fault as the request names it, whether the sample's validator or the engine found it. A client that goes
  * away stops its generation at the engine's next decoding step: the stream's client when a token event fails to be
- * written, the chat's when a probe of its connection fails ({@link ClientConnection}). (A request still queued is
- * noticed once it is admitted and starts answering.)
+ * written, the chat's when a probe of its connection fails ({@link ClientConnection}). A client that hangs up while its
+ * request waits in the engine's queue gives its place back within two probes of its connection's read side
+ * ({@link QueuedClientCheck}, every {@code disconnect-check-interval}), without any byte written, so a request that
+ * stays queued keeps its 503 (queue timeout) as it was.
  */
 @RestController
 @RequestMapping("/api")
@@ -60,23 +63,42 @@ public class ChatController {
 
     private final Duration disconnectCheckInterval;
 
+    /** How often a queued request's connection is read for a hang-up: the interval, at least 20 ms. */
+    private final Duration queuedCheckInterval;
+
     public ChatController(ChatClient.Builder chatClientBuilder, ChatRequestValidator validator,
             SampleProperties properties) {
         this.chatClient = chatClientBuilder.build();
         this.validator = validator;
         this.disconnectCheckInterval = properties.getDisconnectCheckInterval();
+        this.queuedCheckInterval = this.disconnectCheckInterval.compareTo(MIN_QUEUED_CHECK_INTERVAL) < 0
+                ? MIN_QUEUED_CHECK_INTERVAL : this.disconnectCheckInterval;
+    }
+
+    /** The most often a queued request's connection is read: a read is a system call, the queue's own poll is 20 ms. */
+    static final Duration MIN_QUEUED_CHECK_INTERVAL = Duration.ofMillis(20);
+
+    /** Tells the stream's operators that its client hung up while queued: nothing more is written. */
+    private static final class ClientGone extends RuntimeException {
+
+        ClientGone() {
+            super("client hung up while queued", null, false, false);
+        }
     }
 
     /**
      * The answer in one JSON body. The generation runs as the engine's cancellable stream while this thread collects
      * it and watches the connection ({@link ClientConnection}): a client that hangs up cancels the generation, which
-     * the engine sees at its next decoding step. Returns {@code null} (nothing more to write) when the client is gone.
+     * the engine sees at its next decoding step. Until the answer starts, the request's connection is read every
+     * {@link #queuedCheckInterval} instead ({@link QueuedClientCheck}): a client that hung up while queued gives its
+     * place back. Returns {@code null} (nothing more to write) when the client is gone.
      */
     @PostMapping(path = "/chat", consumes = MediaType.APPLICATION_JSON_VALUE,
             produces = MediaType.APPLICATION_JSON_VALUE)
     public @Nullable ChatAnswer chat(@RequestBody(required = false) @Nullable ChatRequest request,
-            HttpServletResponse httpResponse) throws InterruptedException {
+            HttpServletRequest httpRequest, HttpServletResponse httpResponse) throws InterruptedException {
         SpeculaChatOptions.Builder options = this.validator.validate(request);
+        QueuedClientCheck queued = QueuedClientCheck.of(httpRequest);
         long start = System.nanoTime();
         BlockingQueue<Object> events = new LinkedBlockingQueue<>();
         Disposable generation = this.chatClient.prompt()
@@ -88,12 +110,29 @@ public class ChatController {
         ClientConnection client = new ClientConnection(httpResponse, this.disconnectCheckInterval);
         StringBuilder text = new StringBuilder();
         ChatResponse last = null;
+        boolean answering = false;
         try {
             while (true) {
-                // Probes need a chance to run between chunks too (a long prompt pass); before the answer starts there
-                // is nothing to probe with (the status is not decided yet).
-                Object event = client.probed() && this.disconnectCheckInterval.toMillis() > 0
-                        ? events.poll(this.disconnectCheckInterval.toMillis(), TimeUnit.MILLISECONDS) : events.take();
+                Object event;
+                if (!answering && queued != null) {
+                    // Queued (or in its prompt pass): nothing can be written before the status is decided, so the
+                    // connection is read instead.
+                    event = events.poll(this.queuedCheckInterval.toMillis(), TimeUnit.MILLISECONDS);
+                    if (event == null) {
+                        if (queued.clientGone()) {
+                            logger.debug("Client of /api/chat went away while queued: request withdrawn");
+                            generation.dispose();
+                            return null;
+                        }
+                        continue;
+                    }
+                }
+                else {
+                    // Probes need a chance to run between chunks too (a long prompt pass).
+                    event = client.probed() && this.disconnectCheckInterval.toMillis() > 0
+                            ? events.poll(this.disconnectCheckInterval.toMillis(), TimeUnit.MILLISECONDS)
+                            : events.take();
+                }
                 if (event == COMPLETE) {
                     break;
                 }
@@ -107,6 +146,7 @@ public class ChatController {
                     throw new IllegalStateException(ex);
                 }
                 if (event instanceof ChatResponse chunk) {
+                    answering = true;
                     text.append(Objects.requireNonNullElse(chunk.getResult().getOutput().getText(), ""));
                     if (chunk.getResult().getMetadata().getFinishReason() != null) {
                         last = chunk;
@@ -133,18 +173,21 @@ public class ChatController {
 
     @PostMapping(path = "/chat/stream", consumes = MediaType.APPLICATION_JSON_VALUE,
             produces = MediaType.TEXT_EVENT_STREAM_VALUE)
-    public Flux<ServerSentEvent<Object>> stream(@RequestBody(required = false) @Nullable ChatRequest request) {
+    public Flux<ServerSentEvent<Object>> stream(@RequestBody(required = false) @Nullable ChatRequest request,
+            HttpServletRequest httpRequest) {
         SpeculaChatOptions.Builder options = this.validator.validate(request);
+        QueuedClientCheck queued = QueuedClientCheck.of(httpRequest);
         return Flux.defer(() -> {
             long start = System.nanoTime();
             AtomicLong firstText = new AtomicLong();
             AtomicReference<ChatResponse> last = new AtomicReference<>();
             AtomicBoolean started = new AtomicBoolean();
-            return this.chatClient.prompt()
+            Flux<ChatResponse> responses = this.chatClient.prompt()
                 .user(request.prompt())
                 .options(options)
                 .stream()
-                .chatResponse()
+                .chatResponse();
+            return (queued != null ? untilClientGone(responses, queued) : responses)
                 .concatMapIterable(chunk -> {
                     List<ServerSentEvent<Object>> events = new ArrayList<>(2);
                     ChatAnswer.Delta delta = ChatAnswer.Delta.of(chunk);
@@ -167,6 +210,10 @@ public class ChatController {
                 }))
                 .doOnNext(event -> started.set(true))
                 .onErrorResume(ex -> {
+                    if (ex instanceof ClientGone) {
+                        logger.debug("Client of /api/chat/stream went away while queued: request withdrawn");
+                        return Flux.empty();
+                    }
                     if (!started.get() && ex instanceof InvalidRequestException invalid) {
                         // Refused by the engine's rules (the token cap) before any event: 400, as /api/chat.
                         return Flux.error(this.validator.inJsonNames(invalid));
@@ -180,6 +227,24 @@ public class ChatController {
                     return Flux.just(event("error", ErrorBody.engine(ex)));
                 });
         });
+    }
+
+    /**
+     * The stream's responses, ended with {@link ClientGone} (which cancels the generation: a queued request leaves the
+     * queue) if its client hangs up before the first response. Until then the connection is read every
+     * {@link #queuedCheckInterval} ({@link QueuedClientCheck}); nothing is written, so a refusal keeps its status. The
+     * check is closed before the first response or the end goes on to be written.
+     */
+    private Flux<ChatResponse> untilClientGone(Flux<ChatResponse> responses, QueuedClientCheck queued) {
+        return responses
+            .publish(shared -> Flux.merge(shared.doOnNext(response -> queued.close()),
+                    Flux.interval(this.queuedCheckInterval, this.queuedCheckInterval)
+                        .takeUntilOther(shared)
+                        .filter(tick -> queued.clientGone())
+                        .take(1)
+                        .flatMap(tick -> Flux.<ChatResponse>error(new ClientGone()))))
+            .doOnTerminate(queued::close)
+            .doOnCancel(queued::close);
     }
 
     private static ServerSentEvent<Object> event(String name, Object data) {

@@ -124,6 +124,11 @@ class RequestSizeLimit extends OncePerRequestFilter {
         }
 
         @Override
+        public int available() throws IOException {
+            return this.in.available();
+        }
+
+        @Override
         public boolean isFinished() {
             return this.in.isFinished();
         }

@@ -40,7 +40,9 @@ public class SampleProperties {
     /**
      * Least time between two checks that the client of {@code POST /api/chat} is still connected, once its answer has
      * started (each writes one space of JSON whitespace; a client that hung up is seen at the second check after it,
-     * and its generation stops at the next decoding step). 0 checks at every text chunk.
+     * and its generation stops at the next decoding step). 0 checks at every text chunk. Also how often the connection
+     * of a request still queued, on either endpoint, is read for a hang-up ({@link QueuedClientCheck}; 0 means every
+     * 20 ms there).
      */
     private Duration disconnectCheckInterval = Duration.ofMillis(200);
 

@@ -1,27 +1,16 @@
 package io.specula.sample.chat;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 import io.specula.SpeculaException;
 import io.specula.EngineBusyException;
-import io.specula.engine.SpeculaEngine;
-import io.specula.generate.DecodingListener;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import tools.jackson.databind.JsonNode;
-import tools.jackson.databind.json.JsonMapper;
 
-import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.http.ResponseEntity;
 import org.springframework.test.context.TestPropertySource;
 
@@ -37,52 +26,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 @TestPropertySource(properties = { "spring.ai.specula.max-concurrent-requests=1",
         "spring.ai.specula.max-queued-requests=0", "spring.ai.specula.queue-timeout=2500ms",
         "specula.sample.benchmark.enabled=false" })
-class BusyEngineTests extends SampleApplicationTestBase {
-
-    final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
-
-    final JsonMapper json = JsonMapper.builder().build();
-
-    @Autowired
-    SpeculaEngine engine;
-
-    @Autowired
-    ApiExceptionHandler handler;
-
-    /** Parks the decoding thread of the request in flight while armed. */
-    volatile CountDownLatch hold = new CountDownLatch(0);
-
-    @BeforeEach
-    void parkTheRequestInFlight() {
-        this.hold = new CountDownLatch(1);
-        this.engine.addDecodingListener(new DecodingListener() {
-            @Override
-            public void onStep(StepEvent step) {
-                CountDownLatch latch = BusyEngineTests.this.hold;
-                try {
-                    latch.await(60, TimeUnit.SECONDS);
-                }
-                catch (InterruptedException ex) {
-                    Thread.currentThread().interrupt();
-                }
-            }
-        });
-    }
-
-    @AfterEach
-    void release() {
-        this.hold.countDown();
-    }
-
-    HttpRequest post(String path, String accept) {
-        return HttpRequest.newBuilder(URI.create(baseUrl() + path))
-            .header("Content-Type", "application/json")
-            .header("Accept", accept)
-            .timeout(Duration.ofSeconds(120))
-            .POST(HttpRequest.BodyPublishers.ofString(this.json.writeValueAsString(
-                    Map.of("prompt", ChatApiTests.QUESTION, "options", Map.of("maxTokens", 8)))))
-            .build();
-    }
+class BusyEngineTests extends SaturatedEngineTestBase {
 
     @Test
     void aSaturatedEngineAnswers503WithRetryAfterOnBothEndpoints() throws Exception {
