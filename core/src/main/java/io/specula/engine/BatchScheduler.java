@@ -394,7 +394,11 @@ public final class BatchScheduler implements AutoCloseable {
                 log.debug("A shared pass of {} sequences failed ({}); ran them one at a time", pass.size(), failure.toString());
             }
         } else {
-            statistics.record(pass.size(), positions, nanos, model, model == target);
+            // What the pass cost the batch: its time, and the round trip before it (the requests taking the last
+            // pass's results and asking again, the gathering wait), bounded by the pass's own time so that an idle
+            // engine's pause is not counted. A drafter pass over a batch costs more in round trips than in compute.
+            long roundTrip = lastPassEnd == 0 ? 0 : Math.min(nanos, Math.max(0, t0 - lastPassEnd));
+            statistics.record(pass.size(), positions, nanos, nanos + roundTrip, model, model == target);
         }
         lock.lock();
         try {

@@ -31,8 +31,13 @@ public final class BatchStatistics {
         this.maxPositions = maxPositions;
     }
 
-    /** @param target whether the pass was the (serving) target's */
-    synchronized void record(int sequences, int positions, long nanos, BatchedCausalLm model, boolean target) {
+    /**
+     * @param nanos    the pass's own time
+     * @param stepCost what the pass cost the batch, the round trip before it included: the cost by width
+     * @param target   whether the pass was the (serving) target's
+     */
+    synchronized void record(int sequences, int positions, long nanos, long stepCost, BatchedCausalLm model,
+                             boolean target) {
         if (target) {
             targetPasses++;
             targetSequences += sequences;
@@ -48,10 +53,10 @@ public final class BatchStatistics {
             return c;
         });
         int w = Math.min(positions, maxPositions) - 1;
-        costs[w] = Double.isNaN(costs[w]) ? nanos : costs[w] + ALPHA * (nanos - costs[w]);
+        costs[w] = Double.isNaN(costs[w]) ? stepCost : costs[w] + ALPHA * (stepCost - costs[w]);
     }
 
-    /** The model's measured pass cost by width (index w−1: w positions), NaN where never measured. */
+    /** The model's measured pass cost by width (index w−1: w positions; the pass and the round trip before it), NaN where never measured. */
     public synchronized double[] costByWidth(BatchedCausalLm model) {
         double[] c = costByWidth.get(model);
         if (c == null) {
