@@ -30,6 +30,10 @@ public class SpeculaBatchingMetrics implements MeterBinder {
 
     public static final String RUNNING = "specula.batch.running";
 
+    public static final String TARGET_PASSES = "specula.batch.target.passes";
+
+    public static final String TARGET_SEQUENCES = "specula.batch.target.sequences";
+
     private final Supplier<@Nullable BatchingStatus> batching;
 
     private final Tags tags;
@@ -47,6 +51,10 @@ public class SpeculaBatchingMetrics implements MeterBinder {
                 BatchingStatus::sequences);
         counter(registry, POSITIONS, "Positions computed in shared passes", null, BatchingStatus::positions);
         counter(registry, PASS_TIME, "Time spent in shared passes", "seconds", s -> s.passNanos() / 1e9);
+        counter(registry, TARGET_PASSES, "Shared passes of the target (the rest are the drafter's)", null,
+                BatchingStatus::targetPasses);
+        counter(registry, TARGET_SEQUENCES, "Sequence steps computed in the target's shared passes", null,
+                BatchingStatus::targetSequences);
         Gauge.builder(RUNNING, this.batching, sup -> status(sup).running())
             .description("Requests decoding in shared passes now")
             .tags(this.tags)

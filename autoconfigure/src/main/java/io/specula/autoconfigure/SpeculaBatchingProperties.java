@@ -6,6 +6,7 @@ import io.specula.FieldErrors;
 import io.specula.InvalidRequestException;
 import io.specula.engine.BatchingConfig;
 
+import org.jspecify.annotations.Nullable;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.validation.Errors;
 import org.springframework.validation.Validator;
@@ -24,15 +25,16 @@ public class SpeculaBatchingProperties implements Validator {
 
     /**
      * Most positions one shared pass computes (a plain step is 1 position, a verification of γ drafts γ+1, a prompt
-     * is prefilled in chunks of what is left). 0 or 1: batching off, every request runs its own passes.
+     * is prefilled in chunks of what is left). 0 or 1: batching off, every request runs its own passes. Default 64.
      */
-    private int maxPositionsPerPass = BatchingConfig.OFF.maxPositionsPerPass();
+    private int maxPositionsPerPass = BatchingConfig.DEFAULT.maxPositionsPerPass();
 
     /**
-     * Longest a pass waits for running requests that have not yet asked for their next step (it starts at once when
-     * all have); what a slow stream consumer can cost the others per step.
+     * Longest a pass waits, from the end of the previous one, for running requests that have not yet asked for their
+     * next step (it starts at once when all have); what a slow stream consumer can cost the others per step. Unset:
+     * automatic, a quarter of the last pass's time and at least 1 ms.
      */
-    private Duration maxWait = BatchingConfig.DEFAULT_MAX_WAIT;
+    private @Nullable Duration maxWait = BatchingConfig.DEFAULT.maxWait();
 
     public BatchingConfig toConfig() {
         return new BatchingConfig(this.maxPositionsPerPass, this.maxWait);
@@ -64,11 +66,11 @@ public class SpeculaBatchingProperties implements Validator {
         this.maxPositionsPerPass = maxPositionsPerPass;
     }
 
-    public Duration getMaxWait() {
+    public @Nullable Duration getMaxWait() {
         return this.maxWait;
     }
 
-    public void setMaxWait(Duration maxWait) {
+    public void setMaxWait(@Nullable Duration maxWait) {
         this.maxWait = maxWait;
     }
 }

@@ -417,7 +417,12 @@ class SpeculaChatAutoConfigurationTests {
                     "spring.ai.specula.batching.max-wait=3ms")
             .run(context -> assertThat(context.getBean(SpeculaBatchingProperties.class).toConfig())
                 .isEqualTo(new BatchingConfig(48, java.time.Duration.ofMillis(3))));
-        assertThat(new SpeculaBatchingProperties().toConfig().enabled()).isEqualTo(BatchingConfig.OFF.enabled());
+        assertThat(new SpeculaBatchingProperties().toConfig()).as("on by default, automatic wait")
+            .isEqualTo(BatchingConfig.DEFAULT);
+        assertThat(BatchingConfig.DEFAULT.enabled()).isTrue();
+        this.runner.withPropertyValues("spring.ai.specula.batching.max-positions-per-pass=0")
+            .run(context -> assertThat(context.getBean(SpeculaBatchingProperties.class).toConfig().enabled())
+                .isFalse());
     }
 
     @Test

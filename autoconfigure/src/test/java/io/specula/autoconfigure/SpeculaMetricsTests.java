@@ -50,7 +50,7 @@ class SpeculaMetricsTests {
 
     @Test
     void batchingMeters() {
-        var status = new io.specula.engine.BatchingStatus(true, 64, 3, 10, 27, 95, 2_500_000_000L, 4);
+        var status = new io.specula.engine.BatchingStatus(true, 64, 3, 10, 27, 95, 2_500_000_000L, 4, 6, 21);
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         new SpeculaBatchingMetrics(() -> status, new EngineInfo("tiny-target", "ngram", "cpu", "float32", "vector", 128))
             .bindTo(registry);
@@ -58,6 +58,8 @@ class SpeculaMetricsTests {
         assertThat(registry.scrape()).contains("specula_batch_passes_total{" + tags + "} 10.0")
             .contains("specula_batch_sequences_total{" + tags + "} 27.0")
             .contains("specula_batch_positions_total{" + tags + "} 95.0")
+            .contains("specula_batch_target_passes_total{" + tags + "} 6.0")
+            .contains("specula_batch_target_sequences_total{" + tags + "} 21.0")
             .contains("specula_batch_pass_time_seconds_total{" + tags + "} 2.5")
             .contains("specula_batch_running{" + tags + "} 3.0");
     }

@@ -91,6 +91,8 @@ final class BatchBenchCommand implements Callable<Integer> {
         long sequences;
         long positions;
         long passes;
+        long targetSequences;
+        long targetPasses;
     }
 
     @Override
@@ -128,6 +130,8 @@ final class BatchBenchCommand implements Callable<Integer> {
                             cell.passes += after.passes() - before.passes();
                             cell.sequences += after.sequences() - before.sequences();
                             cell.positions += after.positions() - before.positions();
+                            cell.targetPasses += after.targetPasses() - before.targetPasses();
+                            cell.targetSequences += after.targetSequences() - before.targetSequences();
                         }
                     }
                 }
@@ -191,8 +195,8 @@ final class BatchBenchCommand implements Callable<Integer> {
     private void print(PrintWriter out, Map<String, Cell> cells, int mismatches) {
         out.printf(Locale.ROOT, "target %s, drafter %s, %d tokens per request, greedy, %d rounds (medians), pass size %d%n",
                 target, drafter, maxTokens, repeat, maxPositions);
-        out.printf(Locale.ROOT, "%-4s %-12s %-9s %10s %8s %8s %12s %9s %9s %9s%n", "c", "mode", "passes", "aggr tok/s",
-                "x c=1", "x own", "per-req tok/s", "TTFT ms", "seq/pass", "pos/pass");
+        out.printf(Locale.ROOT, "%-4s %-12s %-9s %10s %8s %8s %12s %9s %9s %9s %9s%n", "c", "mode", "passes", "aggr tok/s",
+                "x c=1", "x own", "per-req tok/s", "TTFT ms", "seq/pass", "pos/pass", "seq/tpass");
         for (String mode : modes) {
             double base = median(cells.get(key(concurrency[0], mode, false)).aggregate);
             for (int c : concurrency) {
@@ -200,17 +204,20 @@ final class BatchBenchCommand implements Callable<Integer> {
                     Cell cell = cells.get(key(c, mode, batched));
                     double aggregate = median(cell.aggregate);
                     double own = median(cells.get(key(c, mode, false)).aggregate);
-                    out.printf(Locale.ROOT, "%-4d %-12s %-9s %10.1f %8.2f %8.2f %12.1f %9.1f %9s %9s%n", c, mode,
+                    out.printf(Locale.ROOT, "%-4d %-12s %-9s %10.1f %8.2f %8.2f %12.1f %9.1f %9s %9s %9s%n", c, mode,
                             batched ? "shared" : "own", aggregate, aggregate / base, aggregate / own,
                             median(cell.perRequest), median(cell.ttftMs),
                             batched && cell.passes > 0 ? String.format(Locale.ROOT, "%.2f", (double) cell.sequences / cell.passes) : "-",
-                            batched && cell.passes > 0 ? String.format(Locale.ROOT, "%.2f", (double) cell.positions / cell.passes) : "-");
+                            batched && cell.passes > 0 ? String.format(Locale.ROOT, "%.2f", (double) cell.positions / cell.passes) : "-",
+                            batched && cell.targetPasses > 0
+                                    ? String.format(Locale.ROOT, "%.2f", (double) cell.targetSequences / cell.targetPasses) : "-");
                 }
             }
         }
         out.printf(Locale.ROOT, "outputs different from the target's own greedy output: %d%n", mismatches);
         out.println("x c=1: aggregate over the same mode's single request on its own passes; x own: shared over own "
-                + "passes at the same concurrency. seq/pass and pos/pass count target and drafter passes.");
+                + "passes at the same concurrency. seq/pass and pos/pass count target and drafter passes; seq/tpass: sequences "
+                + "per target pass.");
     }
 
     private static String key(int c, String mode, boolean batched) {

@@ -24,7 +24,7 @@ class BatchBenchCommandTest {
         CliRun r = CliRun.run("batch-bench", "--target", target.toString(), "--drafter", drafter.toString(),
                 "--concurrency", "1,3", "--max-tokens", "8", "--repeat", "1");
         assertThat(r.code()).as(r.err()).isZero();
-        assertThat(r.out()).contains("aggr tok/s").contains("outputs different from the target's own greedy output: 0");
+        assertThat(r.out()).contains("aggr tok/s").contains("seq/tpass").contains("outputs different from the target's own greedy output: 0");
         assertThat(r.out().lines().filter(l -> l.matches("3 +speculative +shared .*"))).hasSize(1);
         assertThat(r.out().lines().filter(l -> l.matches("1 +plain +own .*"))).hasSize(1);
 

@@ -6,7 +6,6 @@ import io.specula.speculative.policy.DraftLengthPolicy;
 import io.specula.speculative.policy.StepContext;
 import io.specula.speculative.policy.StepOutcome;
 
-import java.util.function.DoubleSupplier;
 import java.util.function.IntSupplier;
 import java.util.function.IntToDoubleFunction;
 import java.util.function.Supplier;
@@ -14,18 +13,22 @@ import java.util.function.Supplier;
 /**
  * The adaptive draft policy with the batch in view. Alone, a request's extra draft positions cost what its own pass
  * costs more for them; in a shared pass they cost what the whole pass costs more, and every request in it waits for
- * them. So before the request's own policy decides, its limit is capped at the draft length that maximises the
- * batch's expected tokens per unit of pass time:
+ * them. The scheduler keeps the running requests in step (they draft together in the drafter's shared passes, then
+ * verify together in one target pass: {@link BatchScheduler}), so before the request's own policy decides, its limit
+ * is capped at the draft length g that maximises the batch's expected tokens per unit of time when each of the N
+ * running requests drafts g:
  *
  * <pre>
- *   cap = argmax_g  (T_others + E[tokens](g)) / C(W_others + g + 1)         E[tokens](g) = 1 + Σ_{i≤g} Π_{j≤i} a_j
+ *   cap = argmax_g  N·E[tokens](g) / (C(N·(g+1)) + D(g))          E[tokens](g) = 1 + Σ_{i≤g} Π_{j≤i} a_j
+ *   D(g) = g = 0 ? 0 : Cd(2N) + (g−1)·Cd(N)
  * </pre>
  *
- * where C is the target's measured pass cost by width (positions in the shared pass, {@link BatchStatistics}), the
- * others' width and tokens per step come from the running requests and their mean positions per pass, and a_j is the
- * engine-wide acceptance by position. On a CPU, where C grows steeply once a pass is compute-bound, drafting shrinks
- * as the batch fills and grows back when a request is alone (no cap then). The drafter's own cost is left to the
- * request's policy.
+ * where C is the target's measured pass cost by width (positions in the shared pass, {@link BatchStatistics}), D the
+ * drafting: g drafter passes over the N requests, the first catching up on the one or two tokens the last step added
+ * (Cd: the drafter's measured pass cost by width; a fifth of the target's where not yet measured; none for a drafter
+ * without passes, such as n-gram), and a_j the engine-wide acceptance by position. On a CPU, where C grows steeply
+ * once a pass is compute-bound, drafting shrinks as the batch fills, down to none (plain decoding in shared passes,
+ * so speculation costs nothing at a full batch) and grows back when a request is alone (no cap then).
  */
 final class BatchAwarePolicy implements DraftLengthPolicy {
 
@@ -35,11 +38,11 @@ final class BatchAwarePolicy implements DraftLengthPolicy {
     /**
      * What the cap reads each step.
      *
-     * @param running             requests sharing passes now, this one included
-     * @param positionsPerRequest mean positions a request puts in a target pass (1 plain, γ+1 verifying)
-     * @param passCostByWidth     the target's measured pass cost by width (index w−1), NaN where unmeasured
+     * @param running           requests sharing passes now, this one included
+     * @param targetCostByWidth the target's measured pass cost by width (index w−1), NaN where unmeasured
+     * @param drafterCostByWidth the same for the drafter's passes; null when the drafter has none (n-gram)
      */
-    record BatchView(IntSupplier running, DoubleSupplier positionsPerRequest, Supplier<double[]> passCostByWidth) {
+    record BatchView(IntSupplier running, Supplier<double[]> targetCostByWidth, Supplier<double[]> drafterCostByWidth) {
     }
 
     private final DraftLengthPolicy policy;
@@ -71,10 +74,25 @@ final class BatchAwarePolicy implements DraftLengthPolicy {
         int running = batch.running().getAsInt();
         batchedStep = running > 1;
         if (running > 1 && limit > 0) {
-            CostModel costs = CostModel.of(Double.NaN, batch.passCostByWidth().get());
-            limit = Math.min(limit, cap(running - 1, batch.positionsPerRequest().getAsDouble(), acceptance(), costs::verify, limit));
+            CostModel target = CostModel.of(Double.NaN, batch.targetCostByWidth().get());
+            IntToDoubleFunction drafter = drafterCost(target);
+            limit = Math.min(limit, cap(running, acceptance(), target::verify, drafter, limit));
         }
         return policy.nextDraftLength(new StepContext(limit, step.backlog(), step.remainingTokens()));
+    }
+
+    /** The drafter's pass cost by width: measured, or a fifth of the target's until it is; none without passes. */
+    private IntToDoubleFunction drafterCost(CostModel target) {
+        double[] measured = batch.drafterCostByWidth() == null ? null : batch.drafterCostByWidth().get();
+        if (measured == null) {
+            return w -> 0;
+        }
+        for (double v : measured) {
+            if (!Double.isNaN(v)) {
+                return CostModel.of(Double.NaN, measured)::verify;
+            }
+        }
+        return w -> CostModel.PRIOR_DRAFT_RATIO * target.verify(w);
     }
 
     private double[] acceptance() {
@@ -87,20 +105,23 @@ final class BatchAwarePolicy implements DraftLengthPolicy {
     }
 
     /**
-     * The draft length in 0..limit that maximises the batch's expected tokens per unit of pass time, with
-     * {@code others} requests beside this one, each putting {@code othersWidth} positions in the pass on average
-     * (ties go to the shorter draft).
+     * The draft length in 0..limit that maximises the batch's expected tokens per unit of time when each of
+     * {@code requests} requests drafts that many (ties go to the shorter draft); {@code limit} for a request alone.
+     *
+     * @param targetPass  a target pass's cost by its width in positions
+     * @param drafterPass a drafter pass's cost by its width in positions
      */
-    static int cap(int others, double othersWidth, double[] acceptance, IntToDoubleFunction passCost, int limit) {
-        if (others <= 0) {
+    static int cap(int requests, double[] acceptance, IntToDoubleFunction targetPass, IntToDoubleFunction drafterPass,
+                   int limit) {
+        if (requests <= 1) {
             return limit;
         }
-        int width = (int) Math.round(others * Math.max(1, othersWidth));
-        double othersTokens = others * expectedTokens(acceptance, (int) Math.round(Math.max(1, othersWidth)) - 1);
         int best = 0;
-        double bestRate = (othersTokens + 1) / passCost.applyAsDouble(width + 1);
+        double bestRate = requests / targetPass.applyAsDouble(requests);
         for (int g = 1; g <= limit; g++) {
-            double rate = (othersTokens + expectedTokens(acceptance, g)) / passCost.applyAsDouble(width + g + 1);
+            double drafting = drafterPass.applyAsDouble(2 * requests) + (g - 1) * drafterPass.applyAsDouble(requests);
+            double rate = requests * expectedTokens(acceptance, g)
+                    / (targetPass.applyAsDouble(requests * (g + 1)) + drafting);
             if (rate > bestRate * (1 + 1e-9)) {
                 bestRate = rate;
                 best = g;

@@ -34,10 +34,17 @@ import java.util.function.Supplier;
  * passes; a pass only ever holds one step of each.
  *
  * <p><b>When a pass starts.</b> As soon as every running request (a thread with an open cache of a shared model) is
- * waiting for one, or the waiting positions fill a pass, or the oldest has waited {@code maxWait}: requests that
- * decode in step (draft, verify, draft, ...) meet in the same passes, and one that stalls (a slow stream consumer)
- * costs the others at most {@code maxWait} per pass. The pass serves the model that the oldest waiting request
- * asked for (target and drafter passes alternate).
+ * waiting for one, or the waiting positions fill a pass, or the gathering wait is over: counted from the end of the
+ * previous pass (not from when the oldest asked, or a request that waited through a long pass would start the next
+ * one before the others it shared that pass with are back), at most {@code maxWait}, by default a quarter of the
+ * last pass's time (at least {@value #MIN_GATHER_MICROS} µs). So requests that decode in step meet in the same
+ * passes, and one that stalls (a slow stream consumer) costs the others a bounded share of each pass.
+ *
+ * <p><b>Which model.</b> Where requests wait for different models, the smaller model's pass goes first (the drafter's,
+ * a fraction of the target's): the requests still drafting finish their drafts while the others wait for the
+ * target, and all of them then verify in one target pass and draft again together, in step (speculative requests
+ * fall out of step otherwise, each one's target pass with only part of the batch). The oldest waiting call is served
+ * first anyway once it has waited {@value #PATIENCE_PASSES} of its model's passes, so nothing starves.
  *
  * <p><b>What a pass holds.</b> Up to {@code maxPositionsPerPass} positions: first the waiting steps (a plain step's
  * 1 position, a verification's γ+1) oldest first, whole; then prompts, in chunks that fill what is left (the oldest
@@ -47,6 +54,11 @@ import java.util.function.Supplier;
  * <p><b>Lossless.</b> A sequence's logits in a shared pass are bit for bit those of its own pass (the kernels are
  * batch-invariant: {@link io.specula.kernel.MatMul}), so greedy outputs are identical and sampled ones follow the
  * same seeded draws. A pass that fails is run again one sequence at a time, so a fault stays with its request.
+ *
+ * <p>Over ~400 lines because the queue, the running set, the gathering rule and the pass being built share one lock
+ * and one invariant (a request is in at most one pass at a time, and is counted as waiting exactly while its call is
+ * queued); split, each part would have to re-derive it. The shared model and cache live in {@link SharedModel}, the
+ * figures in {@link BatchStatistics}, the draft-length cap in {@link BatchAwarePolicy}.
  */
 public final class BatchScheduler implements AutoCloseable {
 
@@ -54,12 +66,20 @@ public final class BatchScheduler implements AutoCloseable {
 
     /** Positions of the largest verification (γmax 16 + 1): anything this small is a decoding step, served whole. */
     private static final int STEP_POSITIONS = 17;
+    /** The shortest automatic gathering wait: waking a thread on a busy machine takes this long. */
+    static final long MIN_GATHER_MICROS = 1000;
+    /** How many of its model's passes the oldest call waits, at most, while a smaller model's passes go first. */
+    static final int PATIENCE_PASSES = 2;
 
     private final int maxPositions;
+    /** The configured gathering wait, or -1: automatic (a quarter of the last pass). */
     private final long maxWaitNanos;
+    /** When the last pass ended, how long it took, and each model's last pass time (scheduler thread and lock). */
+    private long lastPassEnd;
+    private long lastPassNanos;
+    private final Map<BatchedCausalLm, Long> passNanos = new java.util.WeakHashMap<>();
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition submitted = lock.newCondition();
-    private final Condition completed = lock.newCondition();
     private final ArrayDeque<Pending> queue = new ArrayDeque<>();
     /** The running requests: threads with open caches of a shared model, and how many caches each has open. */
     private final Map<Thread, Integer> running = new HashMap<>();
@@ -70,11 +90,13 @@ public final class BatchScheduler implements AutoCloseable {
     private final Thread thread;
     /** The target model: its measured pass costs are what the batch-aware draft policy reads (the newest version). */
     private volatile BatchedCausalLm target;
+    /** A smaller model sharing passes (the drafter), whose pass costs the batch-aware policy reads too; or null. */
+    private volatile BatchedCausalLm drafter;
 
     private BatchScheduler(BatchingConfig config, BatchedCausalLm target) {
         this.target = target;
         this.maxPositions = config.maxPositionsPerPass();
-        this.maxWaitNanos = config.maxWait().toNanos();
+        this.maxWaitNanos = config.maxWait() == null ? -1 : config.maxWait().toNanos();
         this.statistics = new BatchStatistics(maxPositions);
         this.thread = new Thread(this::loop, "specula-batch-scheduler");
         thread.setDaemon(true);
@@ -95,8 +117,20 @@ public final class BatchScheduler implements AutoCloseable {
      * pass; otherwise the model itself (per-request passes).
      */
     public static CausalLm share(BatchScheduler scheduler, CausalLm model) {
-        return scheduler != null && model instanceof BatchedCausalLm b && b.sharesPasses()
-                ? new SharedModel(scheduler, b) : model;
+        if (scheduler != null && model instanceof BatchedCausalLm b && b.sharesPasses()) {
+            if (work(b.config()) < work(scheduler.target.config())) {
+                scheduler.drafter = b;
+            }
+            return new SharedModel(scheduler, b);
+        }
+        return model;
+    }
+
+    /** Multiply-adds of one position through the model's linear layers: which of two models' passes is cheaper. */
+    static long work(ModelConfig c) {
+        long h = c.hiddenSize();
+        return c.numLayers() * h * ((long) c.qDim() * 2 + 2L * c.kvDim() + 3L * c.intermediateSize())
+                + (long) c.vocabSize() * h;
     }
 
     /**
@@ -121,7 +155,8 @@ public final class BatchScheduler implements AutoCloseable {
             return policy;
         }
         return new BatchAwarePolicy(policy, new BatchAwarePolicy.BatchView(this::runningRequests,
-                () -> statistics.positionsPerSequence(target), () -> statistics.costByWidth(target)),
+                () -> statistics.costByWidth(target),
+                () -> drafter == null ? null : statistics.costByWidth(drafter)),
                 () -> estimates.snapshot().acceptanceByPosition(), estimates::costs);
     }
 
@@ -139,12 +174,15 @@ public final class BatchScheduler implements AutoCloseable {
         final long since = System.nanoTime();
         final boolean counted;
         final float[][] logits;
+        /** Signalled when the call is finished: only its own thread wakes. */
+        final Condition served;
         int done;
         int rows;
         Throwable error;
         boolean finished;
 
-        Pending(BatchedCausalLm model, KvCache cache, int[] tokens, int numLogits, boolean counted) {
+        Pending(BatchedCausalLm model, KvCache cache, int[] tokens, int numLogits, boolean counted, Condition served) {
+            this.served = served;
             this.model = model;
             this.cache = cache;
             this.tokens = tokens;
@@ -177,14 +215,15 @@ public final class BatchScheduler implements AutoCloseable {
             if (queue.isEmpty() && running.size() <= 1 && tokens.length <= maxPositions) {
                 p = null; // alone: its own pass on its own thread, no hand-off
             } else {
-                p = new Pending(model, cache, tokens.clone(), numLogits, running.containsKey(Thread.currentThread()));
+                p = new Pending(model, cache, tokens.clone(), numLogits, running.containsKey(Thread.currentThread()),
+                        lock.newCondition());
                 queue.add(p);
                 if (p.counted) {
                     blocked++;
                 }
                 submitted.signal();
                 while (!p.finished) {
-                    completed.awaitUninterruptibly();
+                    p.served.awaitUninterruptibly();
                 }
             }
         } finally {
@@ -233,7 +272,7 @@ public final class BatchScheduler implements AutoCloseable {
                     failAll(new SpeculaException("engine closed: no more forward passes"));
                     return;
                 }
-                long deadline = queue.peekFirst().since + maxWaitNanos;
+                long deadline = Math.max(queue.peekFirst().since, lastPassEnd) + gatherNanos();
                 while (!closed && blocked < running.size() && waitingPositions() < maxPositions) {
                     long left = deadline - System.nanoTime();
                     if (left <= 0) {
@@ -250,7 +289,13 @@ public final class BatchScheduler implements AutoCloseable {
             if (!pass.isEmpty()) {
                 run(pass);
             }
+            lastPassEnd = System.nanoTime(); // read under the lock by this thread only
         }
+    }
+
+    /** How long a pass waits for running requests that have not asked yet (see the class comment). */
+    private long gatherNanos() {
+        return maxWaitNanos >= 0 ? maxWaitNanos : Math.max(MIN_GATHER_MICROS * 1000, lastPassNanos / 4);
     }
 
     private int waitingPositions() {
@@ -261,7 +306,7 @@ public final class BatchScheduler implements AutoCloseable {
         return n;
     }
 
-    /** The next pass: the oldest request's model; steps whole, oldest first, then prompt chunks. */
+    /** The next pass: the smaller model's if one waits (see the class comment), else the oldest's; steps whole, oldest first, then prompt chunks. */
     private List<Pick> pick() {
         List<Pick> pass = new ArrayList<>();
         Pending head = queue.peekFirst();
@@ -269,10 +314,20 @@ public final class BatchScheduler implements AutoCloseable {
             return pass;
         }
         BatchedCausalLm model = head.model;
+        Long headPass = passNanos.get(model);
+        if (headPass == null || System.nanoTime() - head.since < PATIENCE_PASSES * headPass) {
+            long least = work(model.config());
+            for (Pending p : queue) {
+                if (p.model != model && work(p.model.config()) < least) {
+                    model = p.model;
+                    least = work(model.config());
+                }
+            }
+        }
         int budget = maxPositions;
         // The oldest, when it is a prompt (or a step wider than a pass), keeps a share of the pass whatever steps are waiting.
         boolean headIsStep = head.remaining() <= STEP_POSITIONS && head.remaining() <= maxPositions;
-        int reserved = headIsStep ? 0 : Math.min(head.remaining(), Math.max(1, maxPositions / 4));
+        int reserved = headIsStep || head.model != model ? 0 : Math.min(head.remaining(), Math.max(1, maxPositions / 4));
         List<Pending> chosen = new ArrayList<>();
         for (Pending p : queue) {
             if (p.model == model && p.remaining() <= STEP_POSITIONS && p.remaining() <= budget - reserved) {
@@ -339,10 +394,16 @@ public final class BatchScheduler implements AutoCloseable {
                 log.debug("A shared pass of {} sequences failed ({}); ran them one at a time", pass.size(), failure.toString());
             }
         } else {
-            statistics.record(pass.size(), positions, nanos, model);
+            // What the pass cost the batch: its time, and the round trip before it (the requests taking the last
+            // pass's results and asking again, the gathering wait), bounded by the pass's own time so that an idle
+            // engine's pause is not counted. A drafter pass over a batch costs more in round trips than in compute.
+            long roundTrip = lastPassEnd == 0 ? 0 : Math.min(nanos, Math.max(0, t0 - lastPassEnd));
+            statistics.record(pass.size(), positions, nanos, nanos + roundTrip, model, model == target);
         }
         lock.lock();
         try {
+            lastPassNanos = nanos;
+            passNanos.put(model, nanos);
             for (int i = 0; i < pass.size(); i++) {
                 Pick pick = pass.get(i);
                 Pending p = pick.pending();
@@ -362,7 +423,6 @@ public final class BatchScheduler implements AutoCloseable {
                     finish(p);
                 }
             }
-            completed.signalAll();
         } finally {
             lock.unlock();
         }
@@ -370,6 +430,7 @@ public final class BatchScheduler implements AutoCloseable {
 
     private void finish(Pending p) {
         p.finished = true;
+        p.served.signal();
         queue.remove(p);
         if (p.counted) {
             blocked--;
@@ -381,7 +442,6 @@ public final class BatchScheduler implements AutoCloseable {
             p.error = error;
             finish(p);
         }
-        completed.signalAll();
     }
 
     void opened() {

@@ -22,16 +22,26 @@ public final class BatchStatistics {
     private long positions;
     private long nanos;
     private int largestPass;
+    private long targetPasses;
+    private long targetSequences;
     // Weak keys (the models do not override equals, so identity): a target replaced by an update is not kept alive.
     private final Map<BatchedCausalLm, double[]> costByWidth = new WeakHashMap<>();
-    /** Per model: positions and sequence steps of its passes, summed. */
-    private final Map<BatchedCausalLm, long[]> sums = new WeakHashMap<>();
 
     BatchStatistics(int maxPositions) {
         this.maxPositions = maxPositions;
     }
 
-    synchronized void record(int sequences, int positions, long nanos, BatchedCausalLm model) {
+    /**
+     * @param nanos    the pass's own time
+     * @param stepCost what the pass cost the batch, the round trip before it included: the cost by width
+     * @param target   whether the pass was the (serving) target's
+     */
+    synchronized void record(int sequences, int positions, long nanos, long stepCost, BatchedCausalLm model,
+                             boolean target) {
+        if (target) {
+            targetPasses++;
+            targetSequences += sequences;
+        }
         this.passes++;
         this.sequences += sequences;
         this.positions += positions;
@@ -42,14 +52,11 @@ public final class BatchStatistics {
             Arrays.fill(c, Double.NaN);
             return c;
         });
-        long[] sum = sums.computeIfAbsent(model, m -> new long[2]);
-        sum[0] += positions;
-        sum[1] += sequences;
         int w = Math.min(positions, maxPositions) - 1;
-        costs[w] = Double.isNaN(costs[w]) ? nanos : costs[w] + ALPHA * (nanos - costs[w]);
+        costs[w] = Double.isNaN(costs[w]) ? stepCost : costs[w] + ALPHA * (stepCost - costs[w]);
     }
 
-    /** The model's measured pass cost by width (index w−1: w positions), NaN where never measured. */
+    /** The model's measured pass cost by width (index w−1: w positions; the pass and the round trip before it), NaN where never measured. */
     public synchronized double[] costByWidth(BatchedCausalLm model) {
         double[] c = costByWidth.get(model);
         if (c == null) {
@@ -60,13 +67,8 @@ public final class BatchStatistics {
         return c.clone();
     }
 
-    /** Mean positions one sequence puts in a pass of the model (1 before any pass). */
-    public synchronized double positionsPerSequence(BatchedCausalLm model) {
-        long[] sum = sums.get(model);
-        return sum == null || sum[1] == 0 ? 1 : (double) sum[0] / sum[1];
-    }
-
     public synchronized BatchingStatus snapshot(int running) {
-        return new BatchingStatus(true, maxPositions, running, passes, sequences, positions, nanos, largestPass);
+        return new BatchingStatus(true, maxPositions, running, passes, sequences, positions, nanos, largestPass,
+                targetPasses, targetSequences);
     }
 }

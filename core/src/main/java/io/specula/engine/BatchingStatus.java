@@ -13,9 +13,12 @@ package io.specula.engine;
  * @param positions           positions they computed, summed over passes
  * @param passNanos           time spent in passes
  * @param largestPass         the most sequences one pass has held
+ * @param targetPasses        of the passes, those of the target (the rest are the drafter's, a fraction of the cost)
+ * @param targetSequences     sequence steps the target's passes held: {@code targetSequences / targetPasses} is the
+ *                            batch size that decides the throughput
  */
 public record BatchingStatus(boolean enabled, int maxPositionsPerPass, int running, long passes, long sequences,
-                             long positions, long passNanos, int largestPass) {
+                             long positions, long passNanos, int largestPass, long targetPasses, long targetSequences) {
 
-    public static final BatchingStatus OFF = new BatchingStatus(false, 0, 0, 0, 0, 0, 0, 0);
+    public static final BatchingStatus OFF = new BatchingStatus(false, 0, 0, 0, 0, 0, 0, 0, 0, 0);
 }

@@ -22,24 +22,42 @@ class BatchAwarePolicyTest {
     /** A pass that costs the same at every width (weights read once, arithmetic free). */
     static final IntToDoubleFunction FLAT = w -> 1;
 
+    /** A drafter without passes of its own (n-gram). */
+    static final IntToDoubleFunction FREE = w -> 0;
+
     @Test
     void aloneTheCapIsTheLimit() {
-        assertThat(BatchAwarePolicy.cap(0, 1, ACCEPTANCE, CPU, 4)).isEqualTo(4);
+        assertThat(BatchAwarePolicy.cap(1, ACCEPTANCE, CPU, FREE, 4)).isEqualTo(4);
     }
 
     @Test
     void draftingShrinksAsTheBatchFillsAndStaysWhenPassesAreFlat() {
         int[] caps = new int[8];
-        for (int others = 1; others <= 8; others++) {
-            caps[others - 1] = BatchAwarePolicy.cap(others, 3, ACCEPTANCE, CPU, 4);
+        for (int requests = 2; requests <= 9; requests++) {
+            caps[requests - 2] = BatchAwarePolicy.cap(requests, ACCEPTANCE, CPU, FREE, 4);
         }
-        assertThat(caps[0]).as("2 requests, a flat pass up to 8 positions").isEqualTo(4);
+        assertThat(caps[0]).as("2 requests: drafts of 3 fill the flat 8 positions").isEqualTo(3);
         for (int i = 1; i < caps.length; i++) {
             assertThat(caps[i]).as("caps %s", Arrays.toString(caps)).isLessThanOrEqualTo(caps[i - 1]);
         }
-        assertThat(caps[7]).as("9 requests: every extra position is paid by the batch").isLessThan(caps[0]);
-        assertThat(BatchAwarePolicy.cap(8, 3, ACCEPTANCE, FLAT, 4)).isEqualTo(4);
-        assertThat(BatchAwarePolicy.cap(8, 3, new double[] {0.05, 0.05, 0.05, 0.05}, CPU, 4)).isZero();
+        assertThat(caps[7]).as("9 requests: every extra position is paid by the batch, plain decoding").isZero();
+        assertThat(BatchAwarePolicy.cap(8, ACCEPTANCE, FLAT, FREE, 4)).isEqualTo(4);
+        assertThat(BatchAwarePolicy.cap(8, new double[] {0.05, 0.05, 0.05, 0.05}, CPU, FREE, 4)).isZero();
+    }
+
+    @Test
+    void theDraftersPassesAreCountedToo() {
+        // Flat target passes: drafting is only worth what the drafter's passes cost.
+        assertThat(BatchAwarePolicy.cap(8, ACCEPTANCE, FLAT, w -> 0.1, 4)).isEqualTo(4);
+        assertThat(BatchAwarePolicy.cap(8, ACCEPTANCE, FLAT, w -> 0.5, 4))
+                .as("each drafter pass half a target pass").isLessThan(4);
+        assertThat(BatchAwarePolicy.cap(8, new double[] {0.3, 0.3, 0.3, 0.3}, FLAT, w -> 0.5, 4))
+                .as("drafting costs more than the few tokens it gains").isZero();
+        // Compute-bound target passes and a drafter at a tenth: less drafting than with a free drafter, never more.
+        for (int requests = 2; requests <= 9; requests++) {
+            assertThat(BatchAwarePolicy.cap(requests, ACCEPTANCE, CPU, w -> 0.1 * CPU.applyAsDouble(w), 4))
+                    .isLessThanOrEqualTo(BatchAwarePolicy.cap(requests, ACCEPTANCE, CPU, FREE, 4));
+        }
     }
 
     @Test
@@ -76,7 +94,7 @@ class BatchAwarePolicyTest {
             costs[w - 1] = CPU.applyAsDouble(w);
         }
         BatchAwarePolicy policy = new BatchAwarePolicy(inner, new BatchAwarePolicy.BatchView(() -> running[0],
-                () -> 4, () -> costs), () -> new double[0], // nothing measured: the prior acceptance
+                () -> costs, null), () -> new double[0], // nothing measured: the prior acceptance
                 () -> CostModel.of(100, 1000, 1100, 1200, 1300, 1400));
         assertThat(policy.nextDraftLength(StepContext.steady(4))).isEqualTo(4);
         running[0] = 12;

@@ -149,6 +149,44 @@ class ContinuousBatchingTest {
         }
     }
 
+    /**
+     * Speculative requests stay in step: they draft together in the drafter's shared passes and then verify together,
+     * so a target pass holds every running request, not the part of the batch that happened to be between drafts
+     * (here each drafts a different number of tokens).
+     * The wait is long (1 s) so that only the scheduler's rule decides, not how fast a busy machine wakes threads.
+     */
+    @Test
+    void speculativeRequestsVerifyTogether() throws Exception {
+        int requests = 4;
+        try (SpeculaEngine batched = SpeculaEngine.load(EngineConfig.of(target, drafter.toString()).withLimits(LIMITS),
+                AdaptiveConfig.DISABLED, new BatchingConfig(64, Duration.ofSeconds(1)))) {
+            java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(requests);
+            ExecutorService pool = Executors.newFixedThreadPool(requests);
+            try {
+                List<Future<GenerationResult>> futures = new ArrayList<>();
+                for (int i = 0; i < requests; i++) {
+                    int[] prompt = batched.tokenizer().encode(PROMPTS.get(i));
+                    // Different draft lengths: without the rule, those that draft less would verify without the others.
+                    SpeculationSettings fixed = new SpeculationSettings(true, 1 + i, DraftPolicy.FIXED);
+                    futures.add(pool.submit(() -> {
+                        start.await();
+                        return batched.generate(GenerationRequest.of(prompt, 40, SamplingParams.GREEDY), fixed, null);
+                    }));
+                }
+                for (Future<GenerationResult> f : futures) {
+                    assertThat(f.get(120, TimeUnit.SECONDS).tokenIds()).hasSizeGreaterThan(0);
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+            BatchingStatus status = batched.batchingStatus();
+            double perTargetPass = (double) status.targetSequences() / status.targetPasses();
+            // Requests join one by one (their prompts) and leave at their end of text, so not every pass holds all 4.
+            assertThat(perTargetPass).as("sequences per target pass (%s)", status).isGreaterThan(3.0);
+            assertThat(status.passes()).isGreaterThan(status.targetPasses());
+        }
+    }
+
     @Test
     void onePositionAPassIsBatchingOffAndTheDjlPathKeepsItsOwnPasses() {
         try (SpeculaEngine one = SpeculaEngine.load(EngineConfig.of(target, "ngram"), AdaptiveConfig.DISABLED,
