@@ -33,34 +33,24 @@ final class PolicySimulator {
             Map<Integer, long[]> byLength = new HashMap<>();
             Map<Integer, long[]> byBacklog = new HashMap<>();
             double[] acceptance = null;
-            try (InputStream in = PolicySimulator.class.getResourceAsStream("/policy/" + resource)) {
-                if (in == null) {
-                    throw new IllegalArgumentException("no resource /policy/" + resource);
-                }
-                BufferedReader reader = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8));
-                String line;
-                while ((line = reader.readLine()) != null) {
-                    String[] p = line.trim().split("\\s+");
-                    switch (p[0]) {
-                        case "verify" -> verify.put(Integer.parseInt(p[1]), longs(p, 2));
-                        case "draft" -> {
-                            int g = Integer.parseInt(p[1]);
-                            int b = Integer.parseInt(p[2]);
-                            // "draft G 1" lines are drafts by length; then "draft 1 B" lines are catch-ups by backlog
-                            // (B = 1 again as their base).
-                            if (b == 1 && !byLength.containsKey(g)) {
-                                byLength.put(g, longs(p, 3));
-                            } else {
-                                byBacklog.put(b, longs(p, 3));
-                            }
+            for (String[] p : fields(resource)) {
+                switch (p[0]) {
+                    case "verify" -> verify.put(Integer.parseInt(p[1]), longs(p, 2));
+                    case "draft" -> {
+                        int g = Integer.parseInt(p[1]);
+                        int b = Integer.parseInt(p[2]);
+                        // "draft G 1" lines are drafts by length; then "draft 1 B" lines are catch-ups by backlog
+                        // (B = 1 again as their base).
+                        if (b == 1 && !byLength.containsKey(g)) {
+                            byLength.put(g, longs(p, 3));
+                        } else {
+                            byBacklog.put(b, longs(p, 3));
                         }
-                        case "acceptance" -> acceptance = Arrays.stream(p).skip(1).mapToDouble(Double::parseDouble)
-                                .toArray();
-                        default -> { }
                     }
+                    case "acceptance" -> acceptance = Arrays.stream(p).skip(1).mapToDouble(Double::parseDouble)
+                            .toArray();
+                    default -> { }
                 }
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
             }
             int[] backlogs = byBacklog.keySet().stream().mapToInt(Integer::intValue).sorted().toArray();
             long[][] catchUps = new long[backlogs.length][];
@@ -152,24 +142,32 @@ final class PolicySimulator {
 
         static List<Text> load(String resource) {
             List<Text> texts = new ArrayList<>();
-            try (InputStream in = PolicySimulator.class.getResourceAsStream("/policy/" + resource)) {
-                if (in == null) {
-                    throw new IllegalArgumentException("no resource /policy/" + resource);
+            for (String[] p : fields(resource)) {
+                if (p[0].equals("request")) {
+                    texts.add(new Text(Integer.parseInt(p[1]),
+                            Arrays.stream(p).skip(2).mapToInt(Integer::parseInt).toArray()));
                 }
-                BufferedReader reader = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8));
-                String line;
-                while ((line = reader.readLine()) != null) {
-                    String[] p = line.trim().split("\\s+");
-                    if (p[0].equals("request")) {
-                        texts.add(new Text(Integer.parseInt(p[1]),
-                                Arrays.stream(p).skip(2).mapToInt(Integer::parseInt).toArray()));
-                    }
-                }
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
             }
             return texts;
         }
+    }
+
+    /** The whitespace-separated fields of each line of a recorded resource under /policy. */
+    static List<String[]> fields(String resource) {
+        List<String[]> lines = new ArrayList<>();
+        try (InputStream in = PolicySimulator.class.getResourceAsStream("/policy/" + resource)) {
+            if (in == null) {
+                throw new IllegalArgumentException("no resource /policy/" + resource);
+            }
+            BufferedReader reader = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8));
+            String line;
+            while ((line = reader.readLine()) != null) {
+                lines.add(line.trim().split("\\s+"));
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return lines;
     }
 
     /** One simulated request: its time, its plain time, its tokens and what the policy chose each step. */
