@@ -37,13 +37,6 @@ public final class AdaptiveEstimates {
     static final int MIN_PROBE_INTERVAL = 4;
     static final int MAX_PROBE_INTERVAL = 256;
 
-    /**
-     * A pass width not measured in this many passes (of any width) is left out of the cost model, which interpolates
-     * it from fresher widths instead: a cost measured during a load burst at a width the policy then avoids would
-     * otherwise never be corrected (and, since no wider pass may cost less, would price every wider draft out).
-     */
-    static final long STALE_PASSES = 500;
-
     /** Typical output length before any request finished; then a decaying average of finished requests. */
     static final double PRIOR_OUTPUT_TOKENS = 64;
     static final double OUTPUT_WEIGHT = 0.1;
@@ -55,8 +48,21 @@ public final class AdaptiveEstimates {
 
     /** Draft time = fixed + perToken·drafted + catchUp·(synced − 1). */
     private final RecentFit draftCost = new RecentFit(0, 0, 0);
-    private final RecentMedian[] verifyCost = new RecentMedian[MAX + 1];
-    private final long[] lastMeasured = new long[MAX + 1];
+    /**
+     * A target pass of width w costs level × shape(w): {@code passLevel}, the cost of a 1-wide pass now, follows the
+     * machine's load within a few passes of any width; {@code passShape[w − 1]}, the cost of a w-wide pass relative to
+     * that, is a property of the model and the hardware and is the median of the width's last observations however
+     * long ago they were made. A width is thus priced by every pass, not by its own last few: one pass measured during
+     * a load burst at a width the policy then avoids (which, since no wider pass may cost less, priced every wider
+     * draft out, and was re-measured only if the policy drafted that width again) is one ratio among many.
+     */
+    private final RecentMedian passLevel = new RecentMedian();
+    /**
+     * Observations a width's shape needs before it counts; until then the cost model interpolates the width from its
+     * neighbours. A median of three is not moved by one stalled pass; a single observation would be taken at face value.
+     */
+    static final int MIN_SHAPE_OBSERVATIONS = 3;
+    private final RecentMedian[] passShape = new RecentMedian[MAX + 1];
     private long passes;
     private CostModel costs;
     /** Observations since the cost model was last rebuilt. */
@@ -77,8 +83,8 @@ public final class AdaptiveEstimates {
     private int largestMaxDraft = DraftPolicy.DEFAULT_DRAFT_TOKENS;
 
     public AdaptiveEstimates() {
-        for (int i = 0; i < verifyCost.length; i++) {
-            verifyCost[i] = new RecentMedian();
+        for (int i = 0; i < passShape.length; i++) {
+            passShape[i] = new RecentMedian(Double.POSITIVE_INFINITY);
         }
         costs = CostModel.unknown(MAX + 1);
         acceptance = chainAcceptance();
@@ -153,9 +159,12 @@ public final class AdaptiveEstimates {
         double plainStep = costs.plainStep();
         int width = o.drafted() + 1;
         passes++;
-        if (width <= verifyCost.length && o.verifyNanos() > 0) {
-            verifyCost[width - 1].add(o.verifyNanos(), passes);
-            lastMeasured[width - 1] = passes;
+        if (width <= passShape.length && o.verifyNanos() > 0) {
+            double level = passLevel.value();
+            if (width > 1 && !Double.isNaN(level)) {
+                passShape[width - 1].add(o.verifyNanos() / level, passes);
+            }
+            passLevel.add(o.verifyNanos() / shape(width), passes);
         }
         if (o.drafted() > 0) {
             if (!draftCost.fitted()) {
@@ -205,11 +214,30 @@ public final class AdaptiveEstimates {
         outputTokens += (requests == 1 ? 0.5 : OUTPUT_WEIGHT) * (generatedTokens - outputTokens);
     }
 
-    private CostModel rebuild() {
+    /** A pass of this width relative to a 1-wide one: measured, or as the cost model interpolates it. */
+    private double shape(int width) {
+        if (width == 1) {
+            return 1;
+        }
+        return shapeKnown(width) ? passShape[width - 1].value() : costs.verify(width) / costs.verify(1);
+    }
+
+    private boolean shapeKnown(int width) {
+        return passShape[width - 1].observations() >= MIN_SHAPE_OBSERVATIONS;
+    }
+
+    /** The cost of a pass by width now (index w − 1), NaN for widths never measured. */
+    private double[] passCosts() {
+        double level = passLevel.value();
         double[] verify = new double[MAX + 1];
         for (int i = 0; i < verify.length; i++) {
-            verify[i] = passes - lastMeasured[i] > STALE_PASSES ? Double.NaN : verifyCost[i].value();
+            verify[i] = i == 0 ? level : shapeKnown(i + 1) ? level * passShape[i].value() : Double.NaN;
         }
+        return verify;
+    }
+
+    private CostModel rebuild() {
+        double[] verify = passCosts();
         if (!draftCost.fitted()) {
             return new CostModel(Double.NaN, Double.NaN, Double.NaN, verify);
         }
@@ -218,10 +246,9 @@ public final class AdaptiveEstimates {
 
     public synchronized AdaptiveSnapshot snapshot() {
         double[] evidence = trialWeight.clone();
-        double[] verify = new double[MAX + 1];
+        double[] verify = passCosts();
         for (int i = 0; i < verify.length; i++) {
-            double v = verifyCost[i].value();
-            verify[i] = Double.isNaN(v) ? 0 : v;
+            verify[i] = Double.isNaN(verify[i]) ? 0 : verify[i];
         }
         double[] acceptance = this.acceptance.clone();
         CostModel c = costs;

@@ -1,27 +1,32 @@
 package io.specula.speculative.policy;
 
 /**
- * The weighted median of a pass width's last {@value RecentFit#WINDOW} cost observations, each weighted by its age
- * in passes of <em>any</em> width: the weight halves every {@value #HALF_LIFE} passes. For a width the policy uses
- * every step that is about {@value RecentFit#RECENCY}^age, like {@link RecentFit} (some 7 new observations outweigh
- * all older ones); for a width it has avoided for a while, one new observation outweighs everything measured before
- * (a cost measured during a load burst long ago says nothing now). A stall among recent observations barely moves it.
- * Not thread-safe: {@link AdaptiveEstimates} calls it under its lock.
+ * The weighted median of the last {@value RecentFit#WINDOW} observations, each weighted by its age in passes of
+ * <em>any</em> width: the weight halves every {@code halfLife} passes ({@value #HALF_LIFE} by default). With the default,
+ * for a quantity observed every pass that is about {@value RecentFit#RECENCY}^age, like {@link RecentFit} (some 7 new
+ * observations outweigh all older ones), and a stall among recent observations barely moves it. With a long half-life
+ * it is the plain median of the last observations, however long ago they were made: for a quantity that does not change
+ * with the machine's load ({@link AdaptiveEstimates}' shape of the pass cost by width). Not thread-safe:
+ * {@link AdaptiveEstimates} calls it under its lock.
  */
 final class RecentMedian {
 
-    /** Passes (of any width) after which an observation counts half. */
+    /** Passes (of any width) after which an observation counts half, by default. */
     static final double HALF_LIFE = 7;
 
-    /** 0.5^(age / HALF_LIFE) by age in passes; older observations weigh (next to) nothing. */
-    private static final double[] WEIGHT_BY_AGE = new double[512];
+    private static final double[] DEFAULT_WEIGHTS = weights(HALF_LIFE);
 
-    static {
-        for (int age = 0; age < WEIGHT_BY_AGE.length; age++) {
-            WEIGHT_BY_AGE[age] = Math.pow(0.5, age / HALF_LIFE);
+    /** 0.5^(age / halfLife) by age in passes; older observations weigh (next to) nothing. */
+    private static double[] weights(double halfLife) {
+        double[] w = new double[512];
+        for (int age = 0; age < w.length; age++) {
+            w[age] = Math.pow(0.5, age / halfLife);
         }
+        return w;
     }
 
+    private final double halfLife;
+    private final double[] weightByAge;
     private final double[] ring = new double[RecentFit.WINDOW];
     private final long[] at = new long[RecentFit.WINDOW];
     private final double[] sorted = new double[RecentFit.WINDOW];
@@ -29,6 +34,16 @@ final class RecentMedian {
     private int count;
     private int next;
     private double value = Double.NaN;
+
+    RecentMedian() {
+        this(HALF_LIFE);
+    }
+
+    /** @param halfLife passes after which an observation counts half; {@code Double.POSITIVE_INFINITY}: never */
+    RecentMedian(double halfLife) {
+        this.halfLife = halfLife;
+        this.weightByAge = halfLife == HALF_LIFE ? DEFAULT_WEIGHTS : weights(halfLife);
+    }
 
     /** Adds an observation made at pass number {@code pass} (counted over all widths). */
     void add(double observed, long pass) {
@@ -55,9 +70,10 @@ final class RecentMedian {
             int slot = Math.floorMod(next - 1 - k, ring.length);
             double v = ring[slot];
             long age = now - at[slot];
-            // Past the table an observation weighs 1e-22 of a new one: nothing, but kept positive so that a width
-            // observed only long ago still has a median.
-            double w = age < WEIGHT_BY_AGE.length ? WEIGHT_BY_AGE[(int) age] : 1e-300;
+            // Past the table (with the default half-life) an observation weighs 1e-22 of a new one or less: nothing, but
+            // kept positive so that a width observed only long ago still has a median.
+            double w = age < weightByAge.length ? weightByAge[(int) age]
+                    : Math.max(1e-300, Math.pow(0.5, age / halfLife));
             int i = k;
             while (i > 0 && sorted[i - 1] > v) {
                 sorted[i] = sorted[i - 1];

@@ -125,6 +125,31 @@ class AdaptivePolicyTest {
     }
 
     @Test
+    void onePassDuringAStallDoesNotPriceAWidthOut() {
+        AdaptiveEstimates estimates = new AdaptiveEstimates();
+        // Passes cost 1 ms + 0.1 ms per extra position; widths 1, 3 and 5 are used all the time.
+        for (int i = 0; i < 60; i++) {
+            int width = 1 + 2 * (i % 3);
+            estimates.record(new StepOutcome(width - 1, width - 1, 0, 1, 50_000L * (width - 1),
+                    900_000 + 100_000L * width), false);
+        }
+        // Width 4 is measured once, while another process held the core (3x), then avoided for 100 passes.
+        estimates.record(new StepOutcome(3, 3, 0, 1, 150_000, 3_900_000), false);
+        for (int i = 0; i < 100; i++) {
+            estimates.record(StepOutcome.plain(1_000_000), false);
+        }
+        CostModel costs = estimates.costs();
+        // Its price is what the other widths say (1.3 ms), not the stalled pass; wider passes are not floored by it.
+        assertThat(costs.verify(4)).isCloseTo(1_300_000, within(50_000.0));
+        assertThat(costs.verify(5)).isCloseTo(1_400_000, within(50_000.0));
+        // And the machine's load moves every width at once: all passes twice as slow.
+        for (int i = 0; i < 20; i++) {
+            estimates.record(StepOutcome.plain(2_000_000), false);
+        }
+        assertThat(estimates.costs().verify(5)).isCloseTo(2_800_000, within(100_000.0));
+    }
+
+    @Test
     void positionsNeverTriedAreEstimatedLikeTheOneBefore() {
         AdaptiveEstimates estimates = new AdaptiveEstimates();
         // Only one-token drafts so far, 90% accepted.

@@ -2,6 +2,7 @@ package io.specula.speculative.policy;
 
 import io.specula.speculative.policy.PolicySimulator.Request;
 import io.specula.speculative.policy.PolicySimulator.Stream;
+import io.specula.speculative.policy.PolicySimulator.Text;
 import io.specula.speculative.policy.PolicySimulator.Timings;
 import org.junit.jupiter.api.Test;
 
@@ -56,7 +57,7 @@ class PolicySimulationTest {
 
         // Probes re-measure the drafter (their catch-up included): 80% of a 50-step window drafts again within 100
         // steps, the estimate is the recorded cost again, and after 15 requests speed is within 10% of an engine that
-        // was never poisoned (4.5% in this run, 1.824 against 1.909: positions 2-4 are relearned from the poisoned
+        // was never poisoned (2.3% in this run, 1.889 against 1.933: positions 2-4 are relearned from the poisoned
         // steps' rejections).
         assertThat(recovered).as("step from which 80% of 50 steps draft").isBetween(0, 100);
         double recordedPerToken = (Timings.median(SHIPPED.draftByLength()[3]) - Timings.median(
@@ -144,11 +145,57 @@ class PolicySimulationTest {
                 40, 12, 64).speedup();
         System.out.printf("shipped: adaptive γmax 4 %.3f (best fixed ≤ 4 %.3f), γmax 8 %.3f (best fixed %.3f)%n",
                 adaptive4, best4, adaptive8, best8);
-        // The default γmax: within 5% of the best fixed length (1.0% in this run). With γmax 8 the expected speed is
+        // The default γmax: within 5% of the best fixed length (2.7% in this run). With γmax 8 the expected speed is
         // nearly flat from γ = 3 to 6 on this pair and a request's own noisy estimates move it between them: within 7%
-        // (3.0% in this run).
+        // (0.4% in this run).
         assertThat(adaptive4).isGreaterThan(0.95 * best4);
         assertThat(adaptive8).isGreaterThan(0.93 * best8);
+    }
+
+    /**
+     * The under-drafting of issue 18's benchmark: on the shipped pair the default chose γ = 1 on ~40% of its steps where
+     * fixed γ = 3 to 6 was fastest, and reached 0.84–0.92 of the best fixed length on a quiet machine. Reproduced here by
+     * the bench's own texts (the drafter's recorded greedy runs over bench-prompts.txt: acceptance comes in easy and hard
+     * passages, not independent draws) and the noise of wall-clock timings (3% of timed operations stretched 3×). The
+     * cause was the pass cost by width, a median of each width's own last passes: a width the policy used now and then
+     * (γ = 3, width 4) took its next measurement at face value, so one pass during a stall priced it at 3× and, through
+     * the rule that a wider pass costs at least as much, every wider draft with it; the policy then avoided those widths
+     * and never measured them again. Before the fix this test failed: seed 1 0.946 of the best fixed length, seed 2
+     * 0.832 with γ = 1 on 452 of its 674 steps.
+     */
+    @Test
+    void onTheBenchTextsWithNoisyTimingsTheDefaultIsWithinFivePercentOfTheBestFixedLength() {
+        List<Text> texts = Text.load("shipped-greedy-runs.txt");
+        double[] ratios = new double[6];
+        for (long seed = 1; seed <= ratios.length; seed++) {
+            double best = 0;
+            int bestGamma = 0;
+            for (int g = 1; g <= 8; g++) {
+                int gamma = g;
+                double s = new PolicySimulator(SHIPPED, seed).withStalls(0.03, 3)
+                        .runTexts(() -> new FixedPolicy(gamma), texts, 2).speedup();
+                if (s > best) {
+                    best = s;
+                    bestGamma = g;
+                }
+            }
+            // As `specula bench`: one warm-up pass over the prompts, then two measured ones, one engine.
+            EngineWide engine = new EngineWide(new AdaptiveEstimates(), 4);
+            PolicySimulator sim = new PolicySimulator(SHIPPED, seed).withStalls(0.03, 3);
+            sim.runTexts(engine::policy, texts, 1);
+            Stream adaptive = sim.runTexts(engine::policy, texts, 2);
+            long oneTokenDrafts = java.util.Arrays.stream(adaptive.choices()).filter(g -> g == 1).count();
+            System.out.printf("bench texts, stalls, seed %d: adaptive γmax 4 %.3f, best fixed γ = %d %.3f: %.3f of it;"
+                    + " γ = 1 on %d of %d steps%n", seed, adaptive.speedup(), bestGamma, best, adaptive.speedup() / best,
+                    oneTokenDrafts, adaptive.choices().length);
+            ratios[(int) seed - 1] = adaptive.speedup() / best;
+            assertThat(ratios[(int) seed - 1]).as("seed %d", seed).isGreaterThan(0.93);
+            assertThat(oneTokenDrafts).as("seed %d: one-token drafts", seed).isLessThan(adaptive.choices().length / 10);
+        }
+        // The issue's goal, over the six seeds: the median within 5% of the best fixed length (each seed within 7%).
+        // In this run 0.978, 0.972, 0.962, 0.954, 0.956 and 0.951: median 0.959.
+        java.util.Arrays.sort(ratios);
+        assertThat((ratios[2] + ratios[3]) / 2).as("median of the seeds").isGreaterThan(0.95);
     }
 
     /** Adaptive policies of one engine (shared estimates). */

@@ -33,34 +33,24 @@ final class PolicySimulator {
             Map<Integer, long[]> byLength = new HashMap<>();
             Map<Integer, long[]> byBacklog = new HashMap<>();
             double[] acceptance = null;
-            try (InputStream in = PolicySimulator.class.getResourceAsStream("/policy/" + resource)) {
-                if (in == null) {
-                    throw new IllegalArgumentException("no resource /policy/" + resource);
-                }
-                BufferedReader reader = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8));
-                String line;
-                while ((line = reader.readLine()) != null) {
-                    String[] p = line.trim().split("\\s+");
-                    switch (p[0]) {
-                        case "verify" -> verify.put(Integer.parseInt(p[1]), longs(p, 2));
-                        case "draft" -> {
-                            int g = Integer.parseInt(p[1]);
-                            int b = Integer.parseInt(p[2]);
-                            // "draft G 1" lines are drafts by length; then "draft 1 B" lines are catch-ups by backlog
-                            // (B = 1 again as their base).
-                            if (b == 1 && !byLength.containsKey(g)) {
-                                byLength.put(g, longs(p, 3));
-                            } else {
-                                byBacklog.put(b, longs(p, 3));
-                            }
+            for (String[] p : fields(resource)) {
+                switch (p[0]) {
+                    case "verify" -> verify.put(Integer.parseInt(p[1]), longs(p, 2));
+                    case "draft" -> {
+                        int g = Integer.parseInt(p[1]);
+                        int b = Integer.parseInt(p[2]);
+                        // "draft G 1" lines are drafts by length; then "draft 1 B" lines are catch-ups by backlog
+                        // (B = 1 again as their base).
+                        if (b == 1 && !byLength.containsKey(g)) {
+                            byLength.put(g, longs(p, 3));
+                        } else {
+                            byBacklog.put(b, longs(p, 3));
                         }
-                        case "acceptance" -> acceptance = Arrays.stream(p).skip(1).mapToDouble(Double::parseDouble)
-                                .toArray();
-                        default -> { }
                     }
+                    case "acceptance" -> acceptance = Arrays.stream(p).skip(1).mapToDouble(Double::parseDouble)
+                            .toArray();
+                    default -> { }
                 }
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
             }
             int[] backlogs = byBacklog.keySet().stream().mapToInt(Integer::intValue).sorted().toArray();
             long[][] catchUps = new long[backlogs.length][];
@@ -139,6 +129,47 @@ final class PolicySimulator {
         }
     }
 
+    /**
+     * One prompt's greedy text as {@link RecordDraftRuns} recorded it: {@code runs[k − 1]} is how many tokens the
+     * drafter gets right when it drafts after output token k, so a draft of γ there is accepted for min(γ, run) tokens.
+     */
+    record Text(int promptTokens, int[] runs) {
+
+        /** Tokens of the recorded output (its first comes from the prompt's pass). */
+        int tokens() {
+            return runs.length + 1;
+        }
+
+        static List<Text> load(String resource) {
+            List<Text> texts = new ArrayList<>();
+            for (String[] p : fields(resource)) {
+                if (p[0].equals("request")) {
+                    texts.add(new Text(Integer.parseInt(p[1]),
+                            Arrays.stream(p).skip(2).mapToInt(Integer::parseInt).toArray()));
+                }
+            }
+            return texts;
+        }
+    }
+
+    /** The whitespace-separated fields of each line of a recorded resource under /policy. */
+    static List<String[]> fields(String resource) {
+        List<String[]> lines = new ArrayList<>();
+        try (InputStream in = PolicySimulator.class.getResourceAsStream("/policy/" + resource)) {
+            if (in == null) {
+                throw new IllegalArgumentException("no resource /policy/" + resource);
+            }
+            BufferedReader reader = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8));
+            String line;
+            while ((line = reader.readLine()) != null) {
+                lines.add(line.trim().split("\\s+"));
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return lines;
+    }
+
     /** One simulated request: its time, its plain time, its tokens and what the policy chose each step. */
     record Request(double nanos, double plainNanos, int tokens, int[] chosen) {
 
@@ -155,13 +186,43 @@ final class PolicySimulator {
     private final Timings timings;
     private final SplittableRandom random;
 
+    /** Stalls of a loaded machine: a timed operation takes {@link #stallFactor} times its cost with this probability. */
+    private double stallProbability;
+    private double stallFactor = 1;
+    private final SplittableRandom stalls;
+
     PolicySimulator(Timings timings, long seed) {
         this.timings = timings;
         this.random = new SplittableRandom(seed);
+        this.stalls = new SplittableRandom(seed ^ 0x5DEECE66DL);
+    }
+
+    /**
+     * Adds the noise of a shared machine: each timed operation (a target pass, a draft, in plain decoding too) is
+     * stretched {@code factor} times with probability {@code probability}, as when another process holds the core for
+     * a while. The recorded timings are CPU time and have no such noise; wall-clock timings on a loaded machine do.
+     */
+    PolicySimulator withStalls(double probability, double factor) {
+        this.stallProbability = probability;
+        this.stallFactor = factor;
+        return this;
+    }
+
+    private double stalled(double nanos) {
+        return stallProbability > 0 && stalls.nextDouble() < stallProbability ? nanos * stallFactor : nanos;
     }
 
     /** Runs one request of {@code maxTokens} output tokens after a prompt of {@code promptTokens}. */
     Request run(DraftLengthPolicy policy, int promptTokens, int maxTokens) {
+        return run(policy, promptTokens, maxTokens, null);
+    }
+
+    /** Runs one recorded greedy text: its drafts are accepted as far as the drafter's recorded runs go. */
+    Request run(DraftLengthPolicy policy, Text text) {
+        return run(policy, text.promptTokens(), text.tokens(), text);
+    }
+
+    private Request run(DraftLengthPolicy policy, int promptTokens, int maxTokens, Text text) {
         int generated = 1;           // the first token comes from the prompt's pass, in both modes
         int sequence = promptTokens + 1;
         int drafterSeen = 0;         // tokens in the drafter's cache: nothing before its first draft
@@ -169,7 +230,7 @@ final class PolicySimulator {
         double plainNanos = 0;
         List<Integer> chosen = new ArrayList<>();
         for (int i = 1; i < maxTokens; i++) {
-            plainNanos += timings.verify(1, random);
+            plainNanos += stalled(timings.verify(1, random));
         }
         while (generated < maxTokens) {
             int remaining = maxTokens - generated;
@@ -180,12 +241,16 @@ final class PolicySimulator {
             double draft = 0;
             int accepted = 0;
             if (gamma > 0) {
-                draft = timings.draft(gamma, backlog, random);
-                while (accepted < gamma && random.nextDouble() < timings.acceptance(accepted)) {
-                    accepted++;
+                draft = stalled(timings.draft(gamma, backlog, random));
+                if (text != null) {
+                    accepted = Math.min(gamma, text.runs()[generated - 1]);
+                } else {
+                    while (accepted < gamma && random.nextDouble() < timings.acceptance(accepted)) {
+                        accepted++;
+                    }
                 }
             }
-            double verify = timings.verify(gamma + 1, random);
+            double verify = stalled(timings.verify(gamma + 1, random));
             policy.observe(new StepOutcome(gamma, gamma, accepted, gamma > 0 ? backlog : 0, Math.round(draft),
                     Math.round(verify)));
             nanos += draft + verify;
@@ -206,6 +271,17 @@ final class PolicySimulator {
         List<Request> requests = new ArrayList<>();
         for (int i = 0; i < count; i++) {
             requests.add(run(policies.get(), promptTokens, maxTokens));
+        }
+        return new Stream(requests);
+    }
+
+    /** Runs the recorded texts one after the other, {@code repeat} times over, each with a policy of its own. */
+    Stream runTexts(Supplier<DraftLengthPolicy> policies, List<Text> texts, int repeat) {
+        List<Request> requests = new ArrayList<>();
+        for (int r = 0; r < repeat; r++) {
+            for (Text t : texts) {
+                requests.add(run(policies.get(), t));
+            }
         }
         return new Stream(requests);
     }
