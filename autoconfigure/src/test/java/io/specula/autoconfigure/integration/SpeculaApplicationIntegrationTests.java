@@ -229,10 +229,12 @@ class SpeculaApplicationIntegrationTests {
         Map<?, ?> policy = (Map<?, ?>) http().get().uri("/actuator/specula").retrieve().body(Map.class).get("policy");
         assertThat(((Number) policy.get("steps")).longValue()).isPositive();
         assertThat((List<?>) policy.get("chosenDraftLengths")).hasSize(17);
-        // A draft's estimated cost is known: fixed part + part per token (either part alone may be fitted as 0 when
-        // the drafts were nearly all of one length, as it was once at load 30).
+        // A draft's estimated cost is known: fixed part + part per token + catch-up per token. Any part alone may be
+        // fitted as 0 when the drafts were nearly all of one length and caught up the same number of tokens (the
+        // parts are then not told apart); fixed + per token alone came out 0 once in a loaded full build.
         assertThat(((Number) policy.get("draftFixedMillis")).doubleValue()
-                + ((Number) policy.get("draftMillisPerToken")).doubleValue()).isPositive();
+                + ((Number) policy.get("draftMillisPerToken")).doubleValue()
+                + ((Number) policy.get("catchUpMillisPerToken")).doubleValue()).isPositive();
 
         String raw = http().get().uri("/actuator/specula").retrieve().body(String.class);
         assertThat(raw).doesNotContain("quick brown fox");
