@@ -11,9 +11,11 @@
 #   drift         the shipped target throughout; the traffic moves from Austen to licence text
 #   cost          the trainer's cost on serving: the shipped target on the GNU stream, the static engine alone and the
 #                 adaptive engine (with its background trainer) alone, in separate JVMs, alternating, PAIRS times
-#                 (default 3); compare the median tokens/s lines
+#                 (default 3); compare the median tokens/s lines (at load 5-9 two such runs differed by up to 50%)
+#   cost-blocks   the same in one JVM: the adaptive engine alone, its trainer paused in every other block of 20
+#                 requests; prints the "trainer cost" line (two runs, shuffles 1 and 2)
 set -euo pipefail
-U=${1:?usage: target-updates-bench.sh UPDATES_DIR updates|updates-runs|drift|cost}
+U=${1:?usage: target-updates-bench.sh UPDATES_DIR updates|updates-runs|drift|cost|cost-blocks}
 WHAT=${2:-updates}
 R=$PWD
 specula() { java --add-modules jdk.incubator.vector -Dai.djl.offline=true -Xmx6g -jar "${SPECULA_JAR:-$R/cli/target/specula-cli.jar}" "$@"; }
@@ -50,5 +52,12 @@ PY
       done
     done
     echo "== end: $(uptime)" ;;
-  *) echo "expected updates, updates-runs, drift or cost" >&2; exit 2 ;;
+  cost-blocks)
+    for k in 1 2; do
+      echo "== run $k: $(uptime)"
+      specula adapt-bench "${common[@]}" --update-interval PT0.2S --shuffle "$k" --engines adaptive \
+        --pause-blocks 20 --segment "$U/stream-gnu.txt:260" | grep -E '^(target |all |trainer cost)'
+    done
+    echo "== end: $(uptime)" ;;
+  *) echo "expected updates, updates-runs, drift, cost or cost-blocks" >&2; exit 2 ;;
 esac

@@ -124,6 +124,11 @@ final class AdaptBenchCommand implements Callable<Integer> {
             + " (default ${DEFAULT-VALUE}).")
     String engines;
 
+    @Option(names = "--pause-blocks", description = "With --background-share: pause the trainer in every other block"
+            + " of this many requests (training first) and compare the adaptive engine's tokens/s in the two kinds of"
+            + " block: the trainer's cost on serving, measured in one JVM, alternating.")
+    Integer pauseBlocks;
+
     @Option(names = "--recovery-window", defaultValue = "48", description = "Requests over which acceptance is"
             + " measured before an update, just after it and at the recovery point (default ${DEFAULT-VALUE}).")
     int recoveryWindow;
@@ -218,6 +223,13 @@ final class AdaptBenchCommand implements Callable<Integer> {
                 }
                 GenerationRequest r = GenerationRequest.of(still.tokenizer().encode(stream.get(i)[1]), maxTokens,
                         SamplingParams.GREEDY);
+                if (adaptive != null && background && pauseBlocks != null) {
+                    if ((i / pauseBlocks) % 2 == 1) {
+                        adaptive.pause();
+                    } else {
+                        adaptive.resume();
+                    }
+                }
                 int version = adaptive == null ? 0 : adaptive.version();
                 if (background && adaptive != null && !rows.isEmpty()
                         && version != rows.get(rows.size() - 1).version()) {
@@ -285,6 +297,9 @@ final class AdaptBenchCommand implements Callable<Integer> {
             }
         }
         AdaptBenchReport.report(out, rows);
+        if (pauseBlocks != null && background && runAdaptive) {
+            AdaptBenchReport.trainerCost(out, rows, pauseBlocks);
+        }
         if (runAdaptive) {
             AdaptBenchReport.recovery(out, rows, recoveryWindow, recoveryRequests);
         }

@@ -44,6 +44,34 @@ final class AdaptBenchReport {
     }
 
     /**
+     * The adaptive engine's decoding tokens/s in the blocks of {@code block} requests with the trainer training (even
+     * blocks) and paused (odd blocks): the medians of each kind, and the median over adjacent pairs of blocks of
+     * (training block's median / paused block's median), which a slow drift of the machine's load affects least.
+     */
+    static void trainerCost(PrintWriter out, List<Row> rows, int block) {
+        List<Double> training = new ArrayList<>();
+        List<Double> paused = new ArrayList<>();
+        List<Double> ratios = new ArrayList<>();
+        for (int b = 0; (b + 1) * block <= rows.size(); b += 2) {
+            double[] t = rows.subList(b * block, (b + 1) * block).stream().mapToDouble(Row::adaptiveTps).toArray();
+            Arrays.stream(t).forEach(training::add);
+            if ((b + 2) * block <= rows.size()) {
+                double[] p = rows.subList((b + 1) * block, (b + 2) * block).stream().mapToDouble(Row::adaptiveTps)
+                        .toArray();
+                Arrays.stream(p).forEach(paused::add);
+                ratios.add(median(t) / median(p));
+            }
+        }
+        double tm = median(training.stream().mapToDouble(Double::doubleValue).toArray());
+        double pm = median(paused.stream().mapToDouble(Double::doubleValue).toArray());
+        out.printf(Locale.ROOT, "trainer cost, blocks of %d requests: adaptive engine median %.0f tokens/s over %d"
+                        + " requests with the trainer training, %.0f over %d with it paused: %+.1f%%; median of %d"
+                        + " block pairs' ratios %+.1f%%%n", block, tm, training.size(), pm, paused.size(),
+                100 * (tm / pm - 1), ratios.size(),
+                100 * (median(ratios.stream().mapToDouble(Double::doubleValue).toArray()) - 1));
+    }
+
+    /**
      * Per target update or segment change at request N: the adaptive drafter's α over the {@code window} requests before N, over the
      * first {@code window} after it (what the update cost), and over the {@code window} requests ending
      * {@code horizon} requests after it; recovered = (α at the horizon − α just after) / (α before − α just after).

@@ -98,7 +98,10 @@ class AdaptiveCommandsTest {
         String still = run(concat(common, "--engines", "static"));
         assertThat(still).contains("before request   4: target version 2").contains("static engine alone")
             .contains("outputs not compared: static engine alone").doesNotContain("recovered");
-        String adapting = run(concat(common, "--engines", "adaptive"));
+        String adapting = run(concat(common, "--engines", "adaptive", "--pause-blocks", "2"));
+        assertThat(adapting).containsPattern("trainer cost, blocks of 2 requests: adaptive engine median \\d+ tokens/s"
+                + " over 4 requests with the trainer training, \\d+ over 4 with it paused: [-+]\\d+\\.\\d%; median of 2"
+                + " block pairs' ratios [-+]\\d+\\.\\d%");
         assertThat(adapting).contains("before request   4: target version 2").contains("(adaptive engine alone)")
             .contains("target update before request 4: adaptive α")
             .contains("outputs not compared: adaptive engine alone");
