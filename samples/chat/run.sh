@@ -14,7 +14,12 @@ if [[ ! -f "$models/target/config.json" ]]; then
   echo "        --spring.ai.specula.target=DIR --spring.ai.specula.drafter=DIR|ngram" >&2
 fi
 
-(cd "$root" && ./mvnw -B -q -pl samples/chat -am -DskipTests package)
+# The adaptive drafter trains with DJL's PyTorch engine: with adaptation on, the jar is built with it (-Padaptive).
+profile=()
+for arg in "$@"; do
+  if [[ $arg == --spring.ai.specula.adaptive.enabled=true ]]; then profile=(-Padaptive); fi
+done
+(cd "$root" && ./mvnw -B -q -pl samples/chat -am -DskipTests "${profile[@]}" package)
 
 # application.yml resolves the pair relative to this directory (../models)
 cd "$here"

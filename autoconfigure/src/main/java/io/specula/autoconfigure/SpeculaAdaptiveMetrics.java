@@ -1,6 +1,8 @@
 package io.specula.autoconfigure;
 
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 import io.micrometer.core.instrument.FunctionCounter;
@@ -8,7 +10,6 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
-import io.micrometer.core.instrument.binder.MeterBinder;
 import io.specula.adaptive.AdaptiveDrafter;
 import io.specula.engine.EngineInfo;
 import org.jspecify.annotations.Nullable;
@@ -19,7 +20,7 @@ import org.jspecify.annotations.Nullable;
  * {@code drafter.version} tag with the serving version only (re-registered at each swap, so the tag stays bounded).
  * Binds nothing when the drafter does not adapt. See {@code docs/metrics.md}.
  */
-public class SpeculaAdaptiveMetrics implements MeterBinder {
+public class SpeculaAdaptiveMetrics implements SpeculaTargetMeters.Retaggable {
 
     public static final String ADAPTIVE_VERSION = "specula.adaptive.drafter.version";
 
@@ -41,10 +42,10 @@ public class SpeculaAdaptiveMetrics implements MeterBinder {
 
     private final @Nullable AdaptiveDrafter adaptive;
 
-    private final Tags tags;
+    private volatile Tags tags;
 
     /** Per registry, the gauges tagged with the serving drafter version (replaced at each swap). */
-    private final List<VersionGauges> versionGauges = new CopyOnWriteArrayList<>();
+    private final Map<MeterRegistry, VersionGauges> versionGauges = new ConcurrentHashMap<>();
 
     /** @param adaptive the adaptive drafter, or {@code null} when the drafter does not adapt */
     public SpeculaAdaptiveMetrics(@Nullable AdaptiveDrafter adaptive, EngineInfo info) {
@@ -56,13 +57,18 @@ public class SpeculaAdaptiveMetrics implements MeterBinder {
     }
 
     @Override
+    public void retag(EngineInfo info) {
+        this.tags = SpeculaMetrics.tags(info);
+    }
+
+    @Override
     public void bindTo(MeterRegistry registry) {
         if (this.adaptive != null) {
             bindAdaptive(registry, this.adaptive);
         }
     }
 
-    private void bindAdaptive(MeterRegistry registry, AdaptiveDrafter a) {
+    private synchronized void bindAdaptive(MeterRegistry registry, AdaptiveDrafter a) {
         Gauge.builder(ADAPTIVE_VERSION, a, AdaptiveDrafter::version)
             .description("The serving drafter version (0 = the drafter as loaded)")
             .tags(this.tags)
@@ -96,7 +102,11 @@ public class SpeculaAdaptiveMetrics implements MeterBinder {
             .tags(this.tags)
             .register(registry);
         VersionGauges gauges = new VersionGauges(registry, new CopyOnWriteArrayList<>());
-        this.versionGauges.add(gauges);
+        VersionGauges before = this.versionGauges.put(registry, gauges);
+        if (before != null) {
+            // Bound again after a target update: the old tags' gauges go.
+            before.meters().forEach(registry::remove);
+        }
         registerVersionGauges(gauges, a, a.version());
     }
 
@@ -129,7 +139,7 @@ public class SpeculaAdaptiveMetrics implements MeterBinder {
     private void rebindVersionGauges(int version) {
         AdaptiveDrafter a = this.adaptive;
         if (a != null) {
-            for (VersionGauges gauges : this.versionGauges) {
+            for (VersionGauges gauges : this.versionGauges.values()) {
                 registerVersionGauges(gauges, a, version);
             }
         }

@@ -7,7 +7,6 @@ import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
-import io.micrometer.core.instrument.binder.MeterBinder;
 import io.specula.engine.BatchingStatus;
 import io.specula.engine.EngineInfo;
 import org.jspecify.annotations.Nullable;
@@ -18,7 +17,7 @@ import org.jspecify.annotations.Nullable;
  * the time in passes, and the requests running in shared passes now. Zero while batching is off. Tagged
  * {@code target} and {@code drafter}. See {@code docs/metrics.md}.
  */
-public class SpeculaBatchingMetrics implements MeterBinder {
+public class SpeculaBatchingMetrics implements SpeculaTargetMeters.Retaggable {
 
     public static final String PASSES = "specula.batch.passes";
 
@@ -36,11 +35,16 @@ public class SpeculaBatchingMetrics implements MeterBinder {
 
     private final Supplier<@Nullable BatchingStatus> batching;
 
-    private final Tags tags;
+    private volatile Tags tags;
 
     /** @param batching the engine's batching figures ({@code engine::batchingStatus}) */
     public SpeculaBatchingMetrics(Supplier<@Nullable BatchingStatus> batching, EngineInfo info) {
         this.batching = batching;
+        this.tags = SpeculaMetrics.tags(info);
+    }
+
+    @Override
+    public void retag(EngineInfo info) {
         this.tags = SpeculaMetrics.tags(info);
     }
 

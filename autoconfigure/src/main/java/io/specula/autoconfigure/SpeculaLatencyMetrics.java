@@ -2,14 +2,13 @@ package io.specula.autoconfigure;
 
 import java.time.Duration;
 import java.util.Arrays;
-import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
-import io.micrometer.core.instrument.binder.MeterBinder;
 import io.specula.chat.SpeculaChatModel;
 import io.specula.engine.EngineInfo;
 import io.specula.generate.DecodingListener;
@@ -25,7 +24,7 @@ import io.specula.generate.RequestLatency;
  * {@code gen_ai.client.operation} observation times whole requests; it has no time to first token. The same figures
  * are in each response's metadata ({@code SpeculaChatMetadata.TIME_TO_FIRST_TOKEN}, {@code QUEUE_TIME}).
  */
-public class SpeculaLatencyMetrics implements MeterBinder, DecodingListener {
+public class SpeculaLatencyMetrics implements SpeculaTargetMeters.Retaggable, DecodingListener {
 
     public static final String TIME_TO_FIRST_TOKEN = "gen_ai.server.time_to_first_token";
 
@@ -35,13 +34,19 @@ public class SpeculaLatencyMetrics implements MeterBinder, DecodingListener {
     static final double[] TIME_TO_FIRST_TOKEN_BUCKETS = { 0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5,
             0.75, 1.0, 2.5, 5.0, 7.5, 10.0 };
 
-    private final Tags tags;
+    private volatile Tags tags;
 
-    private final Tags speculaTags;
+    private volatile Tags speculaTags;
 
-    private final List<Bound> bound = new CopyOnWriteArrayList<>();
+    /** Per registry, the meters recorded as steps happen (replaced when a target update binds them again). */
+    private final Map<MeterRegistry, Bound> bound = new ConcurrentHashMap<>();
 
     public SpeculaLatencyMetrics(EngineInfo info) {
+        retag(info);
+    }
+
+    @Override
+    public void retag(EngineInfo info) {
         this.tags = Tags.of("gen_ai.operation.name", "chat", "gen_ai.system", SpeculaChatModel.PROVIDER_NAME,
                 "gen_ai.response.model", info.targetName());
         this.speculaTags = SpeculaMetrics.tags(info);
@@ -60,12 +65,12 @@ public class SpeculaLatencyMetrics implements MeterBinder, DecodingListener {
             .description("Time from a request reaching the engine to its decoding slot (admission queue)")
             .tags(this.speculaTags)
             .register(registry);
-        this.bound.add(new Bound(ttft, queue));
+        this.bound.put(registry, new Bound(ttft, queue));
     }
 
     @Override
     public void onRequestLatency(RequestLatency latency) {
-        for (Bound meters : this.bound) {
+        for (Bound meters : this.bound.values()) {
             if (latency.hasFirstToken()) {
                 meters.timeToFirstToken().record(latency.timeToFirstTokenNanos(), TimeUnit.NANOSECONDS);
             }

@@ -1,8 +1,8 @@
 package io.specula.autoconfigure;
 
-import java.util.List;
+import java.util.Map;
 import java.util.Locale;
-import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 import io.micrometer.core.instrument.DistributionSummary;
@@ -11,7 +11,6 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
-import io.micrometer.core.instrument.binder.MeterBinder;
 import io.specula.engine.EngineInfo;
 import io.specula.generate.DecodingListener;
 import io.specula.generate.FinishReason;
@@ -31,7 +30,7 @@ import io.specula.speculative.stats.SpeculationStatistics;
  * the adaptive drafter ({@link SpeculaAdaptiveMetrics}) and the draft policy ({@link SpeculaPolicyMetrics}) have meters
  * of their own. See {@code docs/metrics.md}.
  */
-public class SpeculaMetrics implements MeterBinder, DecodingListener {
+public class SpeculaMetrics implements SpeculaTargetMeters.Retaggable, DecodingListener {
 
     public static final String DRAFTS = "specula.speculative.drafts";
 
@@ -61,9 +60,10 @@ public class SpeculaMetrics implements MeterBinder, DecodingListener {
 
     private final SpeculationStatistics statistics;
 
-    private final Tags tags;
+    private volatile Tags tags;
 
-    private final List<Bound> bound = new CopyOnWriteArrayList<>();
+    /** Per registry, the meters recorded as steps happen (replaced when a target update binds them again). */
+    private final Map<MeterRegistry, Bound> bound = new ConcurrentHashMap<>();
 
     public SpeculaMetrics(SpeculationStatistics statistics, EngineInfo info) {
         this.statistics = statistics;
@@ -73,6 +73,11 @@ public class SpeculaMetrics implements MeterBinder, DecodingListener {
     /** The tags of every Specula meter: the model pair. */
     static Tags tags(EngineInfo info) {
         return Tags.of("target", info.targetName(), "drafter", info.drafterName());
+    }
+
+    @Override
+    public void retag(EngineInfo info) {
+        this.tags = SpeculaMetrics.tags(info);
     }
 
     @Override
@@ -142,13 +147,13 @@ public class SpeculaMetrics implements MeterBinder, DecodingListener {
             .description("Time of one target pass after the prompt (speculative=true: it verified a draft)")
             .tags(this.tags.and("speculative", "false"))
             .register(registry);
-        this.bound.add(new Bound(acceptanceLength, draft, verifySpeculative, verifyPlain));
+        this.bound.put(registry, new Bound(acceptanceLength, draft, verifySpeculative, verifyPlain));
     }
 
     @Override
     public void onStep(StepEvent step) {
         boolean speculative = step.drafted() > 0;
-        for (Bound meters : this.bound) {
+        for (Bound meters : this.bound.values()) {
             if (speculative) {
                 meters.acceptanceLength().record(step.accepted() + 1);
                 meters.draft().record(step.draftNanos(), TimeUnit.NANOSECONDS);

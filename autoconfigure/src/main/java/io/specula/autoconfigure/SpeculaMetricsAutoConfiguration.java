@@ -4,6 +4,7 @@ import io.micrometer.core.instrument.binder.MeterBinder;
 import io.specula.chat.SpeculaChatModel;
 import io.specula.engine.SpeculaEngine;
 
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
@@ -14,7 +15,8 @@ import org.springframework.context.annotation.Bean;
  * {@link AutoConfiguration Auto-configuration} for Specula's Micrometer meters, one {@link MeterBinder} per family
  * that Spring Boot binds to the application's meter registries: speculative decoding ({@link SpeculaMetrics}), latency
  * (time to first token, queue time: {@link SpeculaLatencyMetrics}), the engine's load ({@link SpeculaServingMetrics}), the adaptive drafter ({@link SpeculaAdaptiveMetrics}) and the draft
- * policy ({@link SpeculaPolicyMetrics}). Needs Micrometer on the class
+ * policy ({@link SpeculaPolicyMetrics}), all tagged with the serving target's name, also after a target update
+ * ({@link SpeculaTargetMeters}). Needs Micrometer on the class
  * path; the {@code gen_ai.client.*} meters of Spring AI's chat observations come from Spring AI's own
  * auto-configuration.
  */
@@ -61,5 +63,15 @@ public class SpeculaMetricsAutoConfiguration {
     @ConditionalOnMissingBean
     public SpeculaPolicyMetrics speculaPolicyMetrics(SpeculaEngine engine) {
         return new SpeculaPolicyMetrics(engine::policyEstimates, engine.info());
+    }
+
+    /** After a target update, the meters above name the new target ({@link SpeculaTargetMeters}). */
+    @Bean
+    @ConditionalOnMissingBean
+    public SpeculaTargetMeters speculaTargetMeters(SpeculaEngine engine,
+            ObjectProvider<SpeculaTargetMeters.Retaggable> binders) {
+        SpeculaTargetMeters meters = new SpeculaTargetMeters(engine.info(), binders.orderedStream().toList());
+        engine.addTargetListener(meters::targetChanged);
+        return meters;
     }
 }

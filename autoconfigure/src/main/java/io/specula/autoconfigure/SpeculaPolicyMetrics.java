@@ -7,7 +7,6 @@ import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
-import io.micrometer.core.instrument.binder.MeterBinder;
 import io.specula.engine.EngineInfo;
 import io.specula.speculative.SpeculationSettings;
 import io.specula.speculative.policy.AdaptiveSnapshot;
@@ -18,7 +17,7 @@ import io.specula.speculative.policy.AdaptiveSnapshot;
  * live estimates it decides from (acceptance by draft position, drafter and target costs). Tags are bounded: the
  * model names, a draft length (0..16), a draft position (0..15) or a pass width (1..17).
  */
-public class SpeculaPolicyMetrics implements MeterBinder {
+public class SpeculaPolicyMetrics implements SpeculaTargetMeters.Retaggable {
 
     public static final String CHOSEN_DRAFT_LENGTH = "specula.policy.draft.length.chosen";
 
@@ -40,10 +39,15 @@ public class SpeculaPolicyMetrics implements MeterBinder {
 
     private final Supplier<AdaptiveSnapshot> policy;
 
-    private final Tags tags;
+    private volatile Tags tags;
 
     public SpeculaPolicyMetrics(Supplier<AdaptiveSnapshot> policy, EngineInfo info) {
         this.policy = policy;
+        this.tags = SpeculaMetrics.tags(info);
+    }
+
+    @Override
+    public void retag(EngineInfo info) {
         this.tags = SpeculaMetrics.tags(info);
     }
 

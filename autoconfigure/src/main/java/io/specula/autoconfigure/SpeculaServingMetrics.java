@@ -7,7 +7,6 @@ import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
-import io.micrometer.core.instrument.binder.MeterBinder;
 import io.specula.engine.EngineInfo;
 import io.specula.engine.ServingStatus;
 import org.jspecify.annotations.Nullable;
@@ -17,7 +16,7 @@ import org.jspecify.annotations.Nullable;
  * reserved and budgeted, the heartbeat (the longest time a request in flight has gone without a step), and refusals
  * by reason (three values). Tagged {@code target} and {@code drafter}. See {@code docs/metrics.md}.
  */
-public class SpeculaServingMetrics implements MeterBinder {
+public class SpeculaServingMetrics implements SpeculaTargetMeters.Retaggable {
 
     public static final String REQUESTS_RUNNING = "specula.requests.running";
 
@@ -33,11 +32,16 @@ public class SpeculaServingMetrics implements MeterBinder {
 
     private final Supplier<@Nullable ServingStatus> serving;
 
-    private final Tags tags;
+    private volatile Tags tags;
 
     /** @param serving the engine's load ({@code engine::servingStatus}) */
     public SpeculaServingMetrics(Supplier<@Nullable ServingStatus> serving, EngineInfo info) {
         this.serving = serving;
+        this.tags = SpeculaMetrics.tags(info);
+    }
+
+    @Override
+    public void retag(EngineInfo info) {
         this.tags = SpeculaMetrics.tags(info);
     }
 

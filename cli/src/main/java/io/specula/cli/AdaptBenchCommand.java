@@ -37,13 +37,16 @@ import java.util.concurrent.Callable;
  * acceptance and decoding speed per stream segment and adaptive drafter version, side by side. The adaptive engine's
  * updates run between requests, every {@code --update-every} requests (in a server they run in the background); their
  * time is reported apart, not in tokens/s; with {@code --background-share} the adaptive engine trains in its own
- * paced background thread instead, as a server does, and the tokens/s of both engines are comparable. Every adaptive
+ * paced background thread instead, as a server does (both engines share the JVM, so the trainer slows both alike: the
+ * tokens/s columns compare the drafters, not the trainer's cost; {@code --engines} measures that). Every adaptive
  * output is checked against the static one (both must be the target's).
  *
  * <p>{@code --target-update N:DIR} updates both engines' target ({@link SpeculaEngine#updateTarget}) before request
  * N: the static drafter then drafts for a target it was not distilled from, the adaptive one drops the older target's
  * examples and learns the new one. For each update the bench prints how much acceptance the update cost the adaptive
- * drafter and how much of it came back within {@code --recovery-requests} requests.
+ * drafter and how much of it came back within {@code --recovery-requests} requests. {@code --shuffle} samples each
+ * segment in a random order, so that the windows compared are alike; {@code --engines static|adaptive} runs one engine
+ * alone, so that separate runs measure what the background trainer costs serving.
  */
 @Command(name = "adapt-bench", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Static vs adaptive drafter on a drifting prompt stream: acceptance and tokens/s per drafter version.")
@@ -111,7 +114,22 @@ final class AdaptBenchCommand implements Callable<Integer> {
             + " trainer wakes (ISO-8601, default ${DEFAULT-VALUE}).")
     Duration updateInterval;
 
-    @Option(names = "--recovery-window", defaultValue = "24", description = "Requests over which acceptance is"
+    @Option(names = "--shuffle", description = "Shuffle the prompts within each segment with this seed (default: the"
+            + " text's order), so that every window of a segment samples its whole text alike: in the text's order a"
+            + " window covers one passage, and windows compared for the recovery differ by passage, not by drafter.")
+    Long shuffle;
+
+    @Option(names = "--engines", defaultValue = "both", description = "both (side by side, outputs compared), static or"
+            + " adaptive: one engine alone, so that separate runs measure what the background trainer costs serving"
+            + " (default ${DEFAULT-VALUE}).")
+    String engines;
+
+    @Option(names = "--pause-blocks", description = "With --background-share: pause the trainer in every other block"
+            + " of this many requests (training first) and compare the adaptive engine's tokens/s in the two kinds of"
+            + " block: the trainer's cost on serving, measured in one JVM, alternating.")
+    Integer pauseBlocks;
+
+    @Option(names = "--recovery-window", defaultValue = "48", description = "Requests over which acceptance is"
             + " measured before an update, just after it and at the recovery point (default ${DEFAULT-VALUE}).")
     int recoveryWindow;
 
@@ -138,7 +156,11 @@ final class AdaptBenchCommand implements Callable<Integer> {
             Path file = Path.of(s.substring(0, colon));
             int n = Integer.parseInt(s.substring(colon + 1));
             String name = file.getFileName().toString().replaceFirst("\\.txt$", "");
-            for (String p : PromptFiles.cut(file, n, words)) {
+            List<String> prompts = new ArrayList<>(PromptFiles.cut(file, n, words));
+            if (shuffle != null) {
+                java.util.Collections.shuffle(prompts, new java.util.Random(shuffle));
+            }
+            for (String p : prompts) {
                 stream.add(new String[] {name, p});
             }
         }
@@ -161,17 +183,24 @@ final class AdaptBenchCommand implements Callable<Integer> {
         List<Row> rows = new ArrayList<>();
         long mismatches = 0;
         double trainingSeconds = 0;
+        boolean runStatic = !engines.equals("adaptive");
+        boolean runAdaptive = !engines.equals("static");
+        if (!engines.matches("both|static|adaptive")) {
+            throw new IllegalArgumentException("--engines " + engines + ": expected both, static or adaptive");
+        }
         // On SIGTERM the engines close (the adaptive update stops at its next training step) before the JVM exits.
         ServingLimits limits = ServingLimits.DEFAULT.withShutdownGracePeriod(Duration.ZERO);
-        try (SpeculaEngine still = SpeculaEngine.load(EngineConfig.of(target, drafter.toString()).withLimits(limits));
-             SpeculaEngine adapting = SpeculaEngine.load(EngineConfig.of(target, drafter.toString()).withLimits(limits),
-                     config);
+        EngineConfig engineConfig = EngineConfig.of(target, drafter.toString()).withLimits(limits);
+        // A static engine always loads, for the warm-up (JIT) at least: the adaptive one learns from the stream alone.
+        try (SpeculaEngine still = SpeculaEngine.load(engineConfig);
+             SpeculaEngine adapting = runAdaptive ? SpeculaEngine.load(engineConfig, config) : null;
              StopOnShutdown guard = StopOnShutdown.install("adapt-bench", () -> {
-                 adapting.close();
+                 if (adapting != null) {
+                     adapting.close();
+                 }
                  still.close();
              })) {
-            AdaptiveDrafter adaptive = adapting.adaptive().orElseThrow();
-            // Warm-up (JIT) on the static engine only, so the adaptive one learns from the stream alone.
+            AdaptiveDrafter adaptive = adapting == null ? null : adapting.adaptive().orElseThrow();
             GenerationRequest warm = GenerationRequest.of(still.tokenizer().encode(stream.get(0)[1]), maxTokens,
                     SamplingParams.GREEDY);
             for (int i = 0; i < 3; i++) {
@@ -181,27 +210,44 @@ final class AdaptBenchCommand implements Callable<Integer> {
                 Path update = updates.get(i);
                 if (update != null) {
                     long t0 = System.nanoTime();
-                    still.updateTarget(update);
-                    int v = adapting.updateTarget(update);
+                    int v = 0;
+                    if (runStatic) {
+                        v = still.updateTarget(update);
+                    }
+                    if (adapting != null) {
+                        v = adapting.updateTarget(update);
+                    }
                     out.printf(Locale.ROOT, "before request %3d: target version %d (%s), loaded in %.1f s per engine%n",
-                            i, v, update, (System.nanoTime() - t0) / 2e9);
+                            i, v, update, (System.nanoTime() - t0) / 1e9 / (runStatic && runAdaptive ? 2 : 1));
                     out.flush();
                 }
                 GenerationRequest r = GenerationRequest.of(still.tokenizer().encode(stream.get(i)[1]), maxTokens,
                         SamplingParams.GREEDY);
-                int version = adaptive.version();
-                if (background && !rows.isEmpty() && version != rows.get(rows.size() - 1).version()) {
+                if (adaptive != null && background && pauseBlocks != null) {
+                    if ((i / pauseBlocks) % 2 == 1) {
+                        adaptive.pause();
+                    } else {
+                        adaptive.resume();
+                    }
+                }
+                int version = adaptive == null ? 0 : adaptive.version();
+                if (background && adaptive != null && !rows.isEmpty()
+                        && version != rows.get(rows.size() - 1).version()) {
                     var v = adaptive.status().versions().get(0);
                     out.printf(Locale.ROOT, "before request %3d: drafter version %d serves (held-out %.3f; %d steps,"
                             + " %d accepted, %d rejected so far)%n", i, version, v.heldOutMatchRate(),
                             adaptive.trainingSteps(), adaptive.updatesAccepted(), adaptive.updatesRejected());
                     out.flush();
                 }
-                GenerationResult a;
-                GenerationResult b;
+                GenerationResult a = null;
+                GenerationResult b = null;
                 try {
-                    a = still.generate(r, fixed, null);
-                    b = adapting.generate(r, fixed, null);
+                    if (runStatic) {
+                        a = still.generate(r, fixed, null);
+                    }
+                    if (adapting != null) {
+                        b = adapting.generate(r, fixed, null);
+                    }
                 }
                 catch (SpeculaException e) {
                     if (guard.requested()) {
@@ -209,13 +255,16 @@ final class AdaptBenchCommand implements Callable<Integer> {
                     }
                     throw e;
                 }
-                if (!Arrays.equals(a.tokenIds(), b.tokenIds())) {
+                if (a != null && b != null && !Arrays.equals(a.tokenIds(), b.tokenIds())) {
                     mismatches++;
                 }
-                rows.add(new Row(i, stream.get(i)[0], adapting.targetVersion(), version, a.stats().draftedTokens(), a.stats().acceptedTokens(),
-                        a.stats().decodeTokensPerSecond(), b.stats().draftedTokens(), b.stats().acceptedTokens(),
-                        b.stats().decodeTokensPerSecond()));
-                if (!background && (i + 1) % updateEvery == 0 && i + 1 < stream.size()) {
+                int targetVersion = adapting != null ? adapting.targetVersion() : still.targetVersion();
+                rows.add(new Row(i, stream.get(i)[0], targetVersion, version,
+                        a == null ? 0 : a.stats().draftedTokens(), a == null ? 0 : a.stats().acceptedTokens(),
+                        a == null ? 0 : a.stats().decodeTokensPerSecond(),
+                        b == null ? 0 : b.stats().draftedTokens(), b == null ? 0 : b.stats().acceptedTokens(),
+                        b == null ? 0 : b.stats().decodeTokensPerSecond()));
+                if (adaptive != null && !background && (i + 1) % updateEvery == 0 && i + 1 < stream.size()) {
                     long t0 = System.nanoTime();
                     AdaptiveDrafter.UpdateResult u = adaptive.update();
                     double sec = (System.nanoTime() - t0) / 1e9;
@@ -227,178 +276,45 @@ final class AdaptBenchCommand implements Callable<Integer> {
                     out.flush();
                 }
             }
-            if (background) {
+            String engineNote = runStatic && runAdaptive ? "" : " (" + engines + " engine alone)";
+            if (adaptive == null) {
+                out.printf(Locale.ROOT, "%ntarget %s, drafter %s, %d requests x %d tokens, fixed γ=%d, static engine"
+                                + " alone%n", still.info().targetName(), still.info().drafterName(), stream.size(),
+                        maxTokens, draftTokens);
+            } else if (background) {
                 var s = adaptive.status();
                 out.printf(Locale.ROOT, "%ntarget %s, drafter %s, %d requests x %d tokens, fixed γ=%d, background"
                                 + " trainer at %.2f of a core, waking every %s when %d new examples arrived (%d steps,"
-                                + " lr %s): %d steps, %d versions accepted, %d rejected, %d failures%n",
-                        still.info().targetName(), still.info().drafterName(), stream.size(), maxTokens, draftTokens,
-                        backgroundShare, updateInterval, updateEvery, stepsPerUpdate, lr, s.trainingSteps(),
-                        s.updatesAccepted(), s.updatesRejected(), s.failures());
+                                + " lr %s): %d steps, %d versions accepted, %d rejected, %d failures%s%n",
+                        adapting.info().targetName(), adapting.info().drafterName(), stream.size(), maxTokens,
+                        draftTokens, backgroundShare, updateInterval, updateEvery, stepsPerUpdate, lr,
+                        s.trainingSteps(), s.updatesAccepted(), s.updatesRejected(), s.failures(), engineNote);
             } else {
                 out.printf(Locale.ROOT, "%ntarget %s, drafter %s, %d requests x %d tokens, fixed γ=%d, update every %d"
-                                + " requests (%d steps, lr %s); training took %.1f s in all%n",
-                        still.info().targetName(), still.info().drafterName(), stream.size(), maxTokens, draftTokens,
-                        updateEvery, stepsPerUpdate, lr, trainingSeconds);
+                                + " requests (%d steps, lr %s); training took %.1f s in all%s%n",
+                        adapting.info().targetName(), adapting.info().drafterName(), stream.size(), maxTokens,
+                        draftTokens, updateEvery, stepsPerUpdate, lr, trainingSeconds, engineNote);
             }
         }
-        report(out, rows);
-        recovery(out, rows, recoveryWindow, recoveryRequests);
-        out.printf(Locale.ROOT, "outputs differing between static and adaptive: %d (must be 0: both are the target's)%n",
-                mismatches);
+        AdaptBenchReport.report(out, rows);
+        if (pauseBlocks != null && background && runAdaptive) {
+            AdaptBenchReport.trainerCost(out, rows, pauseBlocks);
+        }
+        if (runAdaptive) {
+            AdaptBenchReport.recovery(out, rows, recoveryWindow, recoveryRequests);
+        }
+        if (runStatic && runAdaptive) {
+            out.printf(Locale.ROOT, "outputs differing between static and adaptive: %d (must be 0: both are the"
+                    + " target's)%n", mismatches);
+        } else {
+            out.printf(Locale.ROOT, "outputs not compared: %s engine alone%n", engines);
+        }
         out.flush();
         if (svg != null) {
-            writeSvg(svg, rows);
+            AdaptBenchReport.writeSvg(svg, rows);
             out.println("wrote " + svg);
             out.flush();
         }
         return mismatches == 0 ? 0 : 1;
-    }
-
-    static void report(PrintWriter out, List<Row> rows) {
-        out.printf("%-22s %6s %7s %8s | %10s %10s | %10s %10s%n", "segment", "target", "version", "requests",
-                "static α", "adaptive α", "static t/s", "adapt. t/s");
-        Map<String, List<Row>> groups = new LinkedHashMap<>();
-        for (Row r : rows) {
-            groups.computeIfAbsent(r.segment() + "\u0000" + r.target() + "\u0000" + r.version(),
-                    k -> new ArrayList<>()).add(r);
-        }
-        for (List<Row> g : groups.values()) {
-            line(out, g.get(0).segment(), Integer.toString(g.get(0).target()), Integer.toString(g.get(0).version()), g);
-        }
-        Map<String, List<Row>> bySegment = new LinkedHashMap<>();
-        for (Row r : rows) {
-            bySegment.computeIfAbsent(r.segment() + "\u0000" + r.target(), k -> new ArrayList<>()).add(r);
-        }
-        for (List<Row> g : bySegment.values()) {
-            line(out, g.get(0).segment(), Integer.toString(g.get(0).target()), "all", g);
-        }
-        line(out, "all", "", "", rows);
-        out.println("α = accepted / drafted tokens; t/s = decoding tokens per second (median of the requests).");
-    }
-
-    /**
-     * Per target update or segment change at request N: the adaptive drafter's α over the {@code window} requests before N, over the
-     * first {@code window} after it (what the update cost), and over the {@code window} requests ending
-     * {@code horizon} requests after it; recovered = (α at the horizon − α just after) / (α before − α just after).
-     * The static drafter's α over the same requests is shown beside.
-     */
-    static void recovery(PrintWriter out, List<Row> rows, int window, int horizon) {
-        for (int n = 1; n < rows.size(); n++) {
-            boolean update = rows.get(n).target() != rows.get(n - 1).target();
-            boolean drift = !rows.get(n).segment().equals(rows.get(n - 1).segment());
-            if (!update && !drift) {
-                continue;
-            }
-            int end = Math.min(rows.size(), n + horizon);
-            List<Row> before = rows.subList(Math.max(0, n - window), n);
-            List<Row> after = rows.subList(n, Math.min(end, n + window));
-            List<Row> late = rows.subList(Math.max(n, end - window), end);
-            double b = alpha(before, false), a = alpha(after, false), l = alpha(late, false);
-            out.printf(Locale.ROOT, "%s before request %d: adaptive α %.3f before, %.3f just after, %.3f at"
-                            + " requests %d-%d: %s; static α %.3f, %.3f, %.3f%n",
-                    update && drift ? "target update and new segment" : update ? "target update" : "new segment", n,
-                    b, a, l, end - late.size(), end - 1,
-                    b > a ? String.format(Locale.ROOT, "recovered %.0f%% of the %.3f the update cost", 100 * (l - a)
-                            / (b - a), b - a) : "the update cost nothing", alpha(before, true), alpha(after, true),
-                    alpha(late, true));
-        }
-    }
-
-    private static double alpha(List<Row> rows, boolean still) {
-        long d = 0, a = 0;
-        for (Row r : rows) {
-            d += still ? r.staticDrafted() : r.adaptiveDrafted();
-            a += still ? r.staticAccepted() : r.adaptiveAccepted();
-        }
-        return d == 0 ? 0 : (double) a / d;
-    }
-
-    private static void line(PrintWriter out, String segment, String target, String version, List<Row> g) {
-        long sd = 0, sa = 0, ad = 0, aa = 0;
-        for (Row r : g) {
-            sd += r.staticDrafted();
-            sa += r.staticAccepted();
-            ad += r.adaptiveDrafted();
-            aa += r.adaptiveAccepted();
-        }
-        out.printf(Locale.ROOT, "%-22s %6s %7s %8d | %10.3f %10.3f | %10.0f %10.0f%n", segment, target, version,
-                g.size(),
-                sd == 0 ? 0 : (double) sa / sd, ad == 0 ? 0 : (double) aa / ad,
-                median(g.stream().mapToDouble(Row::staticTps).toArray()),
-                median(g.stream().mapToDouble(Row::adaptiveTps).toArray()));
-    }
-
-    private static double median(double[] v) {
-        double[] s = v.clone();
-        Arrays.sort(s);
-        return s.length == 0 ? 0 : s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-    }
-
-    /** Acceptance per block of 8 requests along the stream: two lines, segment boundaries and version changes. */
-    static void writeSvg(Path file, List<Row> rows) {
-        int block = 8;
-        int w = 720, h = 320, left = 50, right = 20, top = 30, bottom = 50;
-        int blocks = (rows.size() + block - 1) / block;
-        StringBuilder s = new StringBuilder();
-        s.append(String.format(Locale.ROOT, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\""
-                + " font-family=\"sans-serif\" font-size=\"12\">%n<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>%n", w, h));
-        double pw = w - left - right, ph = h - top - bottom;
-        for (int t = 0; t <= 5; t++) {
-            double y = top + ph - ph * t / 5;
-            s.append(String.format(Locale.ROOT, "<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>"
-                    + "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%.1f</text>%n", left, w - right, y, y, left - 6,
-                    y + 4, t / 5.0));
-        }
-        String[] colors = {"#888", "#d62728"};
-        String[] names = {"static drafter", "adaptive drafter"};
-        for (int line = 0; line < 2; line++) {
-            StringBuilder pts = new StringBuilder();
-            for (int b = 0; b < blocks; b++) {
-                long d = 0, a = 0;
-                for (Row r : rows.subList(b * block, Math.min(rows.size(), (b + 1) * block))) {
-                    d += line == 0 ? r.staticDrafted() : r.adaptiveDrafted();
-                    a += line == 0 ? r.staticAccepted() : r.adaptiveAccepted();
-                }
-                double x = left + pw * (b + 0.5) / blocks;
-                double y = top + ph - ph * (d == 0 ? 0 : (double) a / d);
-                pts.append(String.format(Locale.ROOT, "%.1f,%.1f ", x, y));
-            }
-            s.append(String.format(Locale.ROOT, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"%s\"/>%n",
-                    colors[line], pts.toString().strip()));
-            s.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" fill=\"%s\">%s</text>%n", left + 10 + 160 * line,
-                    top - 10, colors[line], names[line]));
-        }
-        for (int i = 1; i < rows.size(); i++) {
-            boolean segment = !rows.get(i).segment().equals(rows.get(i - 1).segment());
-            boolean version = rows.get(i).version() != rows.get(i - 1).version();
-            if (rows.get(i).target() != rows.get(i - 1).target()) {
-                double x = left + pw * i / rows.size();
-                s.append(String.format(Locale.ROOT, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" y2=\"%.1f\" stroke=\"#2ca02c\""
-                        + " stroke-width=\"2\"/><text x=\"%.1f\" y=\"%d\" fill=\"#2ca02c\" font-size=\"10\">target v%d"
-                        + "</text>%n", x, x, top, top + ph, x + 2, top + 12, rows.get(i).target()));
-            }
-            if (segment || version) {
-                double x = left + pw * i / rows.size();
-                s.append(String.format(Locale.ROOT, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" y2=\"%.1f\" stroke=\"%s\""
-                        + " stroke-dasharray=\"%s\"/>%n", x, x, top, top + ph, segment ? "#1f77b4" : "#d62728",
-                        segment ? "6,3" : "2,3"));
-                s.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%.1f\" fill=\"%s\" font-size=\"10\">%s</text>%n",
-                        x + 2, top + ph + (segment ? 28 : 14), segment ? "#1f77b4" : "#d62728",
-                        segment ? rows.get(i).segment() : "v" + rows.get(i).version()));
-            }
-        }
-        s.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\">%s</text>%n", left, h - 6,
-                "acceptance (accepted / drafted) per block of " + block + " requests along the stream; dashed: segment"
-                        + " start (blue), new drafter version (red); solid green: target update"));
-        s.append("</svg>\n");
-        try {
-            if (file.toAbsolutePath().getParent() != null) {
-                Files.createDirectories(file.toAbsolutePath().getParent());
-            }
-            Files.writeString(file, s.toString(), StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + file, e);
-        }
     }
 }

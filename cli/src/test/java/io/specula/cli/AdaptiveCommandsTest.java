@@ -82,4 +82,34 @@ class AdaptiveCommandsTest {
             .contains("target update before request 6: adaptive α").contains(": 0 (must be 0");
         assertThat(Files.readString(svg)).contains("target v2");
     }
+
+    @Test
+    void adaptBenchRunsOneEngineAloneForTheTrainersCost() throws Exception {
+        Path target = TinyModelDirs.llama(tmp.resolve("t"), 11);
+        Path target2 = TinyModelDirs.llama(tmp.resolve("t2"), 13);
+        Path drafter = TinyModelDirs.write(tmp.resolve("d"), TinyModels.Family.LLAMA,
+                TokenizerKind.LLAMA2_BYTE_FALLBACK, ChatTemplateKind.NONE, s -> s.seed(12).layers(1));
+        Path a = Files.writeString(tmp.resolve("a.txt"), "one two three four five six seven eight nine ten ".repeat(8));
+        String[] common = { "adapt-bench", "--target", target.toString(), "--drafter", drafter.toString(),
+                "--segment", a + ":8", "--words", "4", "--max-tokens", "8", "--target-update", "4:" + target2,
+                "--background-share", "0.5", "--update-interval", "PT0.05S", "--update-every", "2",
+                "--steps-per-update", "2", "--min-held-out", "1", "--held-out", "0.5", "--recovery-window", "2",
+                "--recovery-requests", "4", "--shuffle", "3" };
+        String still = run(concat(common, "--engines", "static"));
+        assertThat(still).contains("before request   4: target version 2").contains("static engine alone")
+            .contains("outputs not compared: static engine alone").doesNotContain("recovered");
+        String adapting = run(concat(common, "--engines", "adaptive", "--pause-blocks", "2"));
+        assertThat(adapting).containsPattern("trainer cost, blocks of 2 requests: adaptive engine median \\d+ tokens/s"
+                + " over 4 requests with the trainer training, \\d+ over 4 with it paused: [-+]\\d+\\.\\d%; median of 2"
+                + " block pairs' ratios [-+]\\d+\\.\\d%");
+        assertThat(adapting).contains("before request   4: target version 2").contains("(adaptive engine alone)")
+            .contains("target update before request 4: adaptive α")
+            .contains("outputs not compared: adaptive engine alone");
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        String[] all = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, all, a.length, b.length);
+        return all;
+    }
 }

@@ -30,8 +30,10 @@ import java.util.function.Function;
  *       {@code updateInterval}; when enough new examples arrived it fine-tunes a <em>copy</em> of the serving drafter
  *       ({@link DrafterFineTuner}: DJL autograd, AdamW) for {@code stepsPerUpdate} steps.</li>
  *   <li><b>Judge.</b> The candidate and the serving version are scored offline on the same held-out examples
- *       ({@link AcceptanceEvaluator}: greedy acceptance, then expected acceptance under sampling); the candidate is
- *       swapped in ({@link DrafterVersions#swap}) only if it does not score lower, otherwise it is discarded.</li>
+ *       ({@link AcceptanceEvaluator}: greedy acceptance, position by position); the candidate is swapped in
+ *       ({@link DrafterVersions#swap}) only if it is better by a margin (a paired sign test, ties lose). A candidate
+ *       that is not worse but not better by the margin is not served and the next update goes on training it; a
+ *       worse one is discarded and the next update starts again from the serving weights.</li>
  *   <li><b>Checkpoint.</b> Each accepted version is written in the Hugging Face layout ({@link DrafterCheckpoints},
  *       with its {@link CheckpointInfo}).</li>
  * </ul>
@@ -67,7 +69,10 @@ final class AdaptationLoop implements AutoCloseable {
     private volatile boolean closed;
     private long lastUpdateCollected;
     private DrafterFineTuner tuner;
+    /** The serving version the tuner's weights descend from (-1: none, reset before training). */
     private int tunerVersion = -1;
+    /** The target version whose examples the tuner's weights were last trained on. */
+    private int tunerTarget = -1;
     private ScheduledExecutorService scheduler;
 
     /**
@@ -192,10 +197,21 @@ final class AdaptationLoop implements AutoCloseable {
                 AcceptanceEvaluator.Score cand = AcceptanceEvaluator.evaluate(candidate, held, targetVocab, throttle);
                 cur.stats.heldOutMatch = serving.matchRate();
                 cur.stats.heldOutExpected = serving.expectedAcceptance();
-                if (!cand.atLeast(serving)) {
+                if (!cand.beats(serving, AcceptanceEvaluator.MARGIN_Z)) {
                     rejected.incrementAndGet();
-                    log.info("Adaptive drafter: candidate discarded (held-out acceptance {} < {} of version {})",
-                            fmt(cand.matchRate()), fmt(serving.matchRate()), cur.number);
+                    long won = cand.wonAgainst(serving);
+                    long lost = serving.wonAgainst(cand);
+                    if (!cand.worseThan(serving) && buffer.target() == target) {
+                        // Not worse, only not better by the margin yet: the next update goes on training it rather
+                        // than throwing its steps away (it is judged again before it serves).
+                        tunerVersion = cur.number;
+                        tunerTarget = target;
+                    }
+                    log.info("Adaptive drafter: candidate not served (held-out acceptance {} vs {} of version {}:"
+                                    + " {} positions won, {} lost, a lead of {} needed){}", fmt(cand.matchRate()),
+                            fmt(serving.matchRate()), cur.number, won, lost,
+                            (long) Math.ceil(Math.max(1.0, AcceptanceEvaluator.MARGIN_Z * Math.sqrt(won + lost))),
+                            tunerVersion == cur.number ? "; training goes on from it" : "; discarded");
                     return result(Outcome.REJECTED, steps, meanLoss, serving, cand, heldPositions, null);
                 }
                 if (buffer.target() != target) {
@@ -215,6 +231,7 @@ final class AdaptationLoop implements AutoCloseable {
                 checkpoint(next);
                 versions.swap(next);
                 tunerVersion = number;
+                tunerTarget = target;
                 accepted.incrementAndGet();
                 log.info("Adaptive drafter: version {} serves (held-out acceptance {} -> {}, loss {})", number,
                         fmt(serving.matchRate()), fmt(cand.matchRate()), fmt(meanLoss));
@@ -233,12 +250,14 @@ final class AdaptationLoop implements AutoCloseable {
     private float train(DrafterVersions.Version cur, int steps, Throttle throttle) throws InterruptedException {
         if (tuner == null) {
             tuner = new DrafterFineTuner(shape, cur.weights, config);
-        } else if (tunerVersion != cur.number) {
-            // The last candidate was discarded (or an update failed): start again from the serving weights.
+        } else if (tunerVersion != cur.number || tunerTarget != buffer.target()) {
+            // The last candidate was worse (or an update failed, or it learnt an older target's examples): start
+            // again from the serving weights.
             tuner.reset(cur.weights);
         }
-        // Until a candidate is accepted the tuner holds weights that serve nowhere.
+        // Until a candidate is accepted (or kept training) the tuner holds weights that serve nowhere.
         tunerVersion = -1;
+        tunerTarget = buffer.target();
         double lossSum = 0;
         for (int i = 0; i < steps; i++) {
             long t0 = System.nanoTime();

@@ -19,7 +19,8 @@ import java.util.List;
  * @param trainingSteps     optimiser steps since start
  * @param lastLoss          the loss of the last step (NaN before the first)
  * @param updatesAccepted   candidates swapped in
- * @param updatesRejected   candidates discarded because they scored lower on the held-out slice
+ * @param updatesRejected   candidates not served because they did not score better, by the margin, on the held-out
+ *                          slice
  * @param failures          updates (or checkpoints) that failed; serving went on with the last good drafter
  * @param lastError         the last failure's message, or null
  * @param lastUpdate        when the last update finished, or null

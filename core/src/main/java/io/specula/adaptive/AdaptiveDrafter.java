@@ -38,7 +38,7 @@ import java.util.function.UnaryOperator;
  *   <li><b>Collect</b> ({@link TrafficRecorder}): training windows from the target's verified outputs, into a bounded
  *       {@link ExampleBuffer} with a held-out slice.</li>
  *   <li><b>Learn</b> ({@link AdaptationLoop}): fine-tunes a copy in the background, judges it on the held-out slice,
- *       swaps it in only if it scores no lower, and checkpoints it ({@link DrafterCheckpoints},
+ *       swaps it in only if it scores better by a margin (ties lose), and checkpoints it ({@link DrafterCheckpoints},
  *       {@link CheckpointInfo}); the newest valid checkpoint is loaded at start-up.</li>
  * </ul>
  *

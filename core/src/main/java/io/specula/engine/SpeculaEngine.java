@@ -88,6 +88,8 @@ public final class SpeculaEngine implements AutoCloseable {
     private final Object updating = new Object();
     private boolean targetReleased;             // guarded by updating
     private volatile EngineInfo info;
+    private final java.util.List<java.util.function.Consumer<EngineInfo>> targetListeners =
+            new java.util.concurrent.CopyOnWriteArrayList<>();
     private final CompositeDecodingListener listeners = new CompositeDecodingListener();
     private final SpeculationStatistics statistics = new SpeculationStatistics();
     private final DraftPolicies policies = new DraftPolicies();
@@ -351,6 +353,15 @@ public final class SpeculaEngine implements AutoCloseable {
             old.release();
             log.info("Specula engine: target version {} serves ({}); version {} finishes the requests in flight",
                     fresh.version, next.name(), old.version);
+            for (var listener : targetListeners) {
+                try {
+                    listener.accept(info);
+                } catch (RuntimeException e) {
+                    // The new target serves already; a listener (meters, say) failing must not undo or fail that.
+                    log.warn("Specula engine: a target listener failed after the update to version {}",
+                            fresh.version, e);
+                }
+            }
             return fresh.version;
         }
     }
@@ -637,6 +648,15 @@ public final class SpeculaEngine implements AutoCloseable {
     /** Registers a statistics listener (Micrometer binding, endpoint aggregation). */
     public void addDecodingListener(DecodingListener listener) {
         listeners.add(listener);
+    }
+
+    /**
+     * Hears each {@link #updateTarget target update}, after the new target serves, with the engine's new
+     * {@link #info()} (so that, say, meters tagged with the target's name follow it). Called on the updating thread,
+     * one update at a time; a listener that throws is logged and the update stands.
+     */
+    public void addTargetListener(java.util.function.Consumer<EngineInfo> listener) {
+        targetListeners.add(listener);
     }
 
     /** The adaptive drafter, when the drafter adapts to the traffic. */

@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 /** The buffer, the windows cut from a request, the top-k copy and the acceptance comparison. */
@@ -83,11 +84,31 @@ class AdaptivePartsTest {
     }
 
     @Test
-    void aCandidateMustNotScoreLower() {
-        AcceptanceEvaluator.Score serving = new AcceptanceEvaluator.Score(100, 40, 55);
-        assertThat(new AcceptanceEvaluator.Score(100, 41, 10).atLeast(serving)).isTrue();
-        assertThat(new AcceptanceEvaluator.Score(100, 39, 99).atLeast(serving)).isFalse();
-        assertThat(new AcceptanceEvaluator.Score(100, 40, 55).atLeast(serving)).isTrue();
-        assertThat(new AcceptanceEvaluator.Score(100, 40, 54).atLeast(serving)).isFalse();
+    void aCandidateServesOnlyWhenItIsBetterByTheMarginOnTheSamePositions() {
+        // 100 held-out positions; the serving version matches the first 60.
+        AcceptanceEvaluator.Score serving = score(100, 0, 60);
+        double z = AcceptanceEvaluator.MARGIN_Z;
+        // A tie (the same positions, or as many others) is not better: "no lower" used to let it in.
+        assertThat(score(100, 0, 60).beats(serving, z)).isFalse();
+        assertThat(score(100, 10, 70).beats(serving, z)).isFalse();   // 10 won, 10 lost
+        // Two more of 100 with nothing lost: 2 >= max(1, 1.645 * sqrt(2)) = 2.33 fails; chance explains it.
+        assertThat(score(100, 0, 62).beats(serving, z)).isFalse();
+        // Three more with nothing lost: 3 >= 1.645 * sqrt(3) = 2.85.
+        assertThat(score(100, 0, 63).beats(serving, z)).isTrue();
+        // The same overall lead of 3 made of 20 won and 17 lost: 3 < 1.645 * sqrt(37) = 10.0.
+        assertThat(score(100, 17, 80).beats(serving, z)).isFalse();
+        // A stale drafter after a target update loses many positions at once: 30 won, 5 lost.
+        assertThat(score(100, 5, 90).beats(serving, z)).isTrue();
+        assertThat(score(100, 5, 90).worseThan(serving)).isFalse();
+        assertThat(score(100, 1, 60).worseThan(serving)).isTrue();
+        assertThatThrownBy(() -> score(50, 0, 30).beats(serving, z))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("different examples");
+    }
+
+    /** A drafter that matched positions [from, to) of {@code positions}. */
+    private static AcceptanceEvaluator.Score score(int positions, int from, int to) {
+        java.util.BitSet hits = new java.util.BitSet();
+        hits.set(from, to);
+        return new AcceptanceEvaluator.Score(positions, to - from, 0, hits);
     }
 }

@@ -65,6 +65,11 @@ class ChatPageBrowserTests extends SampleApplicationTestBase {
     }
 
     static WebDriver startBrowser() {
+        return startBrowser(profile);
+    }
+
+    /** Debian's chromium, headless, with its profile in {@code profile}. */
+    static WebDriver startBrowser(Path profile) {
         assertThat(CHROMEDRIVER).as("chromedriver for " + CHROMIUM + " (apt-get install chromium-driver)")
             .isExecutable();
         // Selenium Manager must not look for (or download) a driver or a browser
@@ -176,6 +181,10 @@ class ChatPageBrowserTests extends SampleApplicationTestBase {
     }
 
     static void screenshot(String name) throws IOException {
+        screenshot(driver, name);
+    }
+
+    static void screenshot(WebDriver driver, String name) throws IOException {
         Files.createDirectories(SCREENSHOTS);
         File png = ((TakesScreenshot) driver).getScreenshotAs(OutputType.FILE);
         Files.copy(png.toPath(), SCREENSHOTS.resolve(name), StandardCopyOption.REPLACE_EXISTING);
