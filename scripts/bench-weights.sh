@@ -7,7 +7,8 @@
 #   scripts/bench-weights.sh [ROOT] [ROUNDS] [MODELS]      # defaults: /tmp/specula-bench 3 "llama1b m768"
 #
 # Environment: THREADS (default 2: llama.cpp -t THREADS, Specula -XX:ActiveProcessorCount=THREADS, which sizes its
-# kernel pool), TOKENS (decoded tokens per plain run, default 64), PARTS (default "plain passes speculative"). On a
+# kernel pool), TOKENS (decoded tokens per plain run, default 64), REPS (pass-cost repetitions, default 5), PARTS
+# (default "plain passes speculative"). On a
 # busy machine use THREADS=1: llama.cpp's spin-waiting threads collapse when other processes take the cores.
 #
 # Per round and model, for (Specula none = BF16 as stored, q8_0, q4_1) vs (llama.cpp BF16, Q8_0, Q4_K_M):
@@ -54,10 +55,10 @@ part passes && for m in $MODELS; do
   for q in none q8_0 q4_1; do
     g="$ROOT/gguf/$m-target-${GGUF[$q]}.gguf"
     echo "load $(load) passes $m specula $q:"
-    specula bench-forward --model "$ROOT/$m-target" --quantize "$q" --positions 1,2,5,9,16 --reps 5 --context 32 \
+    specula bench-forward --model "$ROOT/$m-target" --quantize "$q" --positions 1,2,5,9,16 --reps "${REPS:-5}" --context 32 \
       --decode 8 | tail -1
     echo "load $(load) passes $m llama.cpp ${GGUF[$q]}:"
-    llama llama-bench -m "$g" -p 1,2,5,9,16 -n 0 -t "$THREADS" -r 5 -o md | grep -E 'pp[0-9]' | tr -s ' ' 
+    llama llama-bench -m "$g" -p 1,2,5,9,16 -n 0 -t "$THREADS" -r "${REPS:-5}" -o md | grep -E 'pp[0-9]' | tr -s ' ' 
   done
 done
 
