@@ -6,6 +6,11 @@
 #
 #   scripts/bench-weights.sh [ROOT] [ROUNDS] [MODELS]      # defaults: /tmp/specula-bench 3 "llama1b m768"
 #
+# Environment: THREADS (default 2: llama.cpp -t THREADS, Specula -XX:ActiveProcessorCount=THREADS, which sizes its
+# kernel pool), TOKENS (decoded tokens per plain run, default 64), REPS (pass-cost repetitions, default 5), PARTS
+# (default "plain passes speculative"). On a
+# busy machine use THREADS=1: llama.cpp's spin-waiting threads collapse when other processes take the cores.
+#
 # Per round and model, for (Specula none = BF16 as stored, q8_0, q4_1) vs (llama.cpp BF16, Q8_0, Q4_K_M):
 #   plain decoding: `specula generate --bench` (load time, decode tokens/s, RSS) and `llama-bench -n 64` (tokens/s,
 #   peak RSS from /usr/bin/time); pass cost over 1/2/5/9/16 positions: `specula bench-forward` and
@@ -20,42 +25,48 @@ ROUNDS=${2:-3}
 MODELS=${3:-llama1b m768}
 LLAMA_CPP=${LLAMA_CPP:-$(realpath -m "$repo/../shared/tools/llama-cpp")}
 CPUS=${CPUS:-0,1}
+THREADS=${THREADS:-2}
+TOKENS=${TOKENS:-64}
+PARTS=${PARTS:-plain passes speculative}
+export SPECULA_JAVA_OPTS="-XX:ActiveProcessorCount=$THREADS ${SPECULA_JAVA_OPTS:-}"
+part() { [[ " $PARTS " == *" $1 "* ]]; }
 specula() { taskset -c "$CPUS" "$repo/cli/specula" "$@" 2>/dev/null; }
 llama() { taskset -c "$CPUS" "$LLAMA_CPP/run.sh" "$@" 2>/dev/null; }
 load() { cut -d' ' -f1 /proc/loadavg; }
 PROMPT="It was a bright cold day in April, and the clocks were striking thirteen."
 
 declare -A GGUF=([none]=bf16 [q8_0]=q8_0 [q4_1]=q4_k_m)
-for round in $(seq 1 "$ROUNDS"); do
+echo "load $(load) threads $THREADS, $TOKENS tokens, cpus $CPUS, parts: $PARTS"
+part plain && for round in $(seq 1 "$ROUNDS"); do
   for m in $MODELS; do
     for q in none q8_0 q4_1; do
       g="$ROOT/gguf/$m-target-${GGUF[$q]}.gguf"
       out=$( { /usr/bin/time -f "maxrss_kb %M" taskset -c "$CPUS" "$repo/cli/specula" generate --model "$ROOT/$m-target" \
-        --prompt "$PROMPT" --max-tokens 64 --quantize "$q" --bench --repeat 3; } 2>&1)
+        --prompt "$PROMPT" --max-tokens "$TOKENS" --quantize "$q" --bench --repeat 3; } 2>&1)
       echo "load $(load) round $round $m specula $q: $(echo "$out" | grep -E '^(load|decode):|maxrss' | tr '\n' ' ')"
-      res=$( { /usr/bin/time -f "maxrss_kb %M" taskset -c "$CPUS" "$LLAMA_CPP/run.sh" llama-bench -m "$g" -p 0 -n 64 \
-        -t 2 -r 3 -o md; } 2>&1 | grep -E 'tg64|maxrss' | tr -s ' ' | tr '\n' ' ')
+      res=$( { /usr/bin/time -f "maxrss_kb %M" taskset -c "$CPUS" "$LLAMA_CPP/run.sh" llama-bench -m "$g" -p 0 -n "$TOKENS" \
+        -t "$THREADS" -r 3 -o md; } 2>&1 | grep -E "tg$TOKENS|maxrss" | tr -s ' ' | tr '\n' ' ')
       echo "load $(load) round $round $m llama.cpp ${GGUF[$q]}: $res"
     done
   done
 done
 
-for m in $MODELS; do
+part passes && for m in $MODELS; do
   for q in none q8_0 q4_1; do
     g="$ROOT/gguf/$m-target-${GGUF[$q]}.gguf"
     echo "load $(load) passes $m specula $q:"
-    specula bench-forward --model "$ROOT/$m-target" --quantize "$q" --positions 1,2,5,9,16 --reps 5 --context 32 \
+    specula bench-forward --model "$ROOT/$m-target" --quantize "$q" --positions 1,2,5,9,16 --reps "${REPS:-5}" --context 32 \
       --decode 8 | tail -1
     echo "load $(load) passes $m llama.cpp ${GGUF[$q]}:"
-    llama llama-bench -m "$g" -p 1,2,5,9,16 -n 0 -t 2 -r 5 -o md | grep -E 'pp[0-9]' | tr -s ' ' 
+    llama llama-bench -m "$g" -p 1,2,5,9,16 -n 0 -t "$THREADS" -r "${REPS:-5}" -o md | grep -E 'pp[0-9]' | tr -s ' ' 
   done
 done
 
-for m in $MODELS; do
+part speculative && for m in $MODELS; do
   for q in q4_1 q8_0; do
     echo "load $(load) speculative $m specula target $q drafter $q:"
     specula bench --target "$ROOT/$m-target" --drafter "$ROOT/$m-drafter" --quantize "$q" --drafter-quantize "$q" \
-      --max-tokens 64 --repeat 2 --policy fixed --draft-tokens 4 | grep -vE '^(alpha|c =|theoretical)'
+      --max-tokens "$TOKENS" --repeat 2 --policy fixed --draft-tokens 4 | grep -vE '^(alpha|c =|theoretical)'
   done
 done
 echo "load $(load) done"

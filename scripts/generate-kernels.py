@@ -20,6 +20,13 @@ import pathlib
 
 ROWS = 4          # weight rows per block (register blocking)
 MAX_P = 5         # positions per block: 4 x 5 accumulators + 4 weight vectors + 1 activation vector fit in 32 zmm
+# Up to this many positions a call streams one weight row at a time (variants r1..r{ONE_ROW}) instead of 4 rows side
+# by side. Measured on the 2-core Zen 4 (12 x 768, one thread, CPU time, load 10-14): T = 1 q8_0 18.6 -> 11.6 ms,
+# bf16 23.5 -> 10.2, q4_1 14.6 -> 9.6; T = 2 about 1.2-1.7x faster too; from T = 3 on the 4-row blocks were as fast
+# or faster (bf16 T = 5: 32 vs 41 ms). Out of cache, 4 rows read side by side are 4 short streams 'in' bytes apart,
+# and the memory system fed them at about half the rate of one long stream (an 8-bit kernel alone on a 77 MB matrix:
+# 5.7 G weights/s with 4 rows, 11.9 with 1; 22 with 4 rows when the matrix fits in L2).
+ONE_ROW = 2
 OUT = pathlib.Path(__file__).resolve().parent.parent / "core/src/main/java/io/specula/kernel"
 
 HEADER = """\
@@ -56,81 +63,86 @@ class Format:
         self.tail = tail            # None (no column tail: blocks are a multiple of L) or the tail method's name
 
 
-def prologue(fmt, p, rows_setup):
+def prologue(fmt, p, rows_setup, rows=ROWS):
     """The variant's signature, its row offsets, position offsets and zeroed accumulators."""
-    lines = [f"    private static void p{p}(float[] x, int t, {fmt.params}, int o0, int o1, int o2, int o3, int in, int out,\n"
-             f"            float[] bias, float[] y) {{"]
+    if rows == 1:
+        lines = [f"    private static void r{p}(float[] x, int t, {fmt.params}, int o0, int in, int out, float[] bias,\n"
+                 f"            float[] y) {{"]
+    else:
+        lines = [f"    private static void p{p}(float[] x, int t, {fmt.params}, int o0, int o1, int o2, int o3, int in, int out,\n"
+                 f"            float[] bias, float[] y) {{"]
     lines += rows_setup
     lines.append("        int " + ", ".join(["x0 = t * in"] + [f"x{q} = x{q - 1} + in" for q in range(1, p)]) + ";")
-    for r in range(ROWS):
+    for r in range(rows):
         lines.append("        FloatVector " + ", ".join(f"a{r}{q} = FloatVector.zero(F)" for q in range(p)) + ";")
     return lines
 
 
-def use(p, indent, col):
-    """Every position of the group multiplies the 4 decoded weight vectors v0..v3 with its activations at col."""
+def use(p, indent, col, rows=ROWS):
+    """Every position of the group multiplies the decoded weight vectors v0.. with its activations at col."""
     lines = []
     for q in range(p):
         lines.append(f"{indent}FloatVector u{q} = FloatVector.fromArray(F, x, x{q} + {col});")
-        lines.append(indent + " ".join(f"a{r}{q} = v{r}.fma(u{q}, a{r}{q});" for r in range(ROWS)))
+        lines.append(indent + " ".join(f"a{r}{q} = v{r}.fma(u{q}, a{r}{q});" for r in range(rows)))
     return lines
 
 
-def epilogue(p, tail=None):
+def epilogue(p, tail=None, rows=ROWS):
     lines = []
     for q in range(p):
-        for r in range(ROWS):
+        for r in range(rows):
             extra = f" + {tail}(x, x{q}, w, w{r}, bound, in)" if tail else ""
             lines.append(f"        put(y, bias, out, o{r}, t + {q}, a{r}{q}.reduceLanes(ADD){extra});")
     lines.append("    }")
     return lines
 
 
-ROW_OFFSETS = ["        int w0 = o0 * in, w1 = o1 * in, w2 = o2 * in, w3 = o3 * in;"]
+def row_offsets(rows):
+    return ["        int " + ", ".join(f"w{r} = o{r} * in" for r in range(rows)) + ";"]
 
 
-def variant_dense(fmt, p, load):
+def variant_dense(fmt, p, load, rows=ROWS):
     """F32 / F16 / BF16: one weight vector per row per step of L columns, a scalar tail for in % L columns."""
-    lines = prologue(fmt, p, ROW_OFFSETS)
+    lines = prologue(fmt, p, row_offsets(rows), rows)
     lines.append("        int bound = F.loopBound(in);")
     lines.append("        for (int i = 0; i < bound; i += L) {")
-    for r in range(ROWS):
+    for r in range(rows):
         lines.extend("            " + s for s in load(r))
-    lines += use(p, "            ", "i")
+    lines += use(p, "            ", "i", rows)
     lines.append("        }")
-    lines += epilogue(p, fmt.tail)
+    lines += epilogue(p, fmt.tail, rows)
     return "\n".join(lines)
 
 
-def variant_q8(fmt, p):
-    lines = prologue(fmt, p, ROW_OFFSETS)
+def variant_q8(fmt, p, rows=ROWS):
+    lines = prologue(fmt, p, row_offsets(rows), rows)
     lines.append("        for (int i = 0; i < in; i += L) {")
-    for r in range(ROWS):
+    for r in range(rows):
         lines.append(f"            FloatVector v{r} = ((FloatVector) ByteVector.fromArray(B, q, w{r} + i).convertShape(B2F, F, 0))"
                      f".mul(s[(w{r} + i) >> shift]);")
-    lines += use(p, "            ", "i")
+    lines += use(p, "            ", "i", rows)
     lines.append("        }")
-    lines += epilogue(p)
+    lines += epilogue(p, None, rows)
     return "\n".join(lines)
 
 
-def variant_q4(fmt, p):
+def variant_q4(fmt, p, rows=ROWS):
     lines = prologue(fmt, p, [
         "        int blocks = in >> 5;",
-        "        int q0 = o0 * (in >> 1), q1 = o1 * (in >> 1), q2 = o2 * (in >> 1), q3 = o3 * (in >> 1);",
-        "        int s0 = o0 * blocks, s1 = o1 * blocks, s2 = o2 * blocks, s3 = o3 * blocks;"])
+        "        int " + ", ".join(f"q{r} = o{r} * (in >> 1)" for r in range(rows)) + ";",
+        "        int " + ", ".join(f"s{r} = o{r} * blocks" for r in range(rows)) + ";"], rows)
     lines.append("        for (int b = 0; b < blocks; b++) {")
     lines.append("            int col = b << 5;")
     lines.append("            if (L == 16) {")
     lines.append("                // 16 lanes: the block's 16 bytes once per row; low nibbles are columns 0..15, high 16..31")
-    for r in range(ROWS):
+    for r in range(rows):
         lines.append(f"                IntVector r{r} = (IntVector) ByteVector.fromArray(B, q, q{r} + (b << 4)).convertShape(B2I, I, 0);")
     for half, shift, off in (("low", "", 0), ("high", ".lanewise(LSHR, 4)", 16)):
-        for r in range(ROWS):
+        for r in range(rows):
             decl = "FloatVector " if half == "low" else ""
             lines.append(f"                {decl}v{r} = ((FloatVector) r{r}{shift}.and(15).convert(I2F, 0))"
                          f".fma(FloatVector.broadcast(F, s[s{r} + b]), FloatVector.broadcast(F, m[s{r} + b]));")
-        block = use(p, "                ", f"col + {off}")
+        block = use(p, "                ", f"col + {off}", rows)
         if half == "high":  # the u's exist already: assign, do not declare again
             block = [l.replace("FloatVector u", "u") for l in block]
         lines += block
@@ -138,15 +150,15 @@ def variant_q4(fmt, p):
     for half, shift, off in (("low", "", 0), ("high", ".lanewise(LSHR, 4)", 16)):
         lines.append(f"                // 8 lanes: the {half} nibbles of the block's bytes c..c+7 are its columns {off}+c..{off}+c+7")
         lines.append("                for (int c = 0; c < 16; c += L) {")
-        for r in range(ROWS):
+        for r in range(rows):
             lines.append(f"                    FloatVector v{r} = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q{r} + (b << 4) + c)"
                          f".convertShape(B2I, I, 0)){shift}.and(15).convert(I2F, 0))")
             lines.append(f"                            .fma(FloatVector.broadcast(F, s[s{r} + b]), FloatVector.broadcast(F, m[s{r} + b]));")
-        lines += use(p, "                    ", f"col + {off} + c")
+        lines += use(p, "                    ", f"col + {off} + c", rows)
         lines.append("                }")
     lines.append("            }")
     lines.append("        }")
-    lines += epilogue(p)
+    lines += epilogue(p, None, rows)
     return "\n".join(lines)
 
 
@@ -158,10 +170,21 @@ def driver(fmt):
         f"{ROWS} rows,",
         f"     * and for each block the positions in groups of up to {MAX_P} (each group reads the block's weights once). "
         "When the",
-        "     * range is not a multiple of 4 rows, the last block repeats its last row.",
+        "     * range is not a multiple of 4 rows, the last block repeats its last row. Up to "
+        f"{ONE_ROW} positions, one row at a time",
+        "     * instead (one long stream of weights is read faster than 4 short ones side by side; same sums, same order).",
         "     */",
         f"    static void rows(float[] x, int positions, {fmt.params}, float[] bias, int out, int in, float[] y,",
         "            int from, int to) {",
+        f"        if (positions <= {ONE_ROW}) {{ // one row at a time: one long stream of weights (generate-kernels.py)",
+        "            for (int o = from; o < to; o++) {",
+        "                switch (positions) {",
+    ] + [f"                    case {p} -> r{p}(x, 0, {fmt.args}, o, in, out, bias, y);" for p in range(1, ONE_ROW + 1)] + [
+        "                    default -> { }",
+        "                }",
+        "            }",
+        "            return;",
+        "        }",
         "        int last = to - 1;",
         f"        for (int o = from; o < to; o += {ROWS}) {{",
         "            int o1 = Math.min(o + 1, last), o2 = Math.min(o + 2, last), o3 = Math.min(o + 3, last);",
@@ -273,14 +296,14 @@ def generate(fmt):
     body.append("    }")
     body.append("")
     body.append(driver(fmt))
-    for p in range(1, MAX_P + 1):
+    for rows, p in [(1, p) for p in range(1, ONE_ROW + 1)] + [(ROWS, p) for p in range(1, MAX_P + 1)]:
         body.append("")
         if key:
-            body.append(variant_dense(fmt, p, LOADS[key]))
+            body.append(variant_dense(fmt, p, LOADS[key], rows))
         elif fmt.cls == "Q8Kernels":
-            body.append(variant_q8(fmt, p))
+            body.append(variant_q8(fmt, p, rows))
         else:
-            body.append(variant_q4(fmt, p))
+            body.append(variant_q4(fmt, p, rows))
     body.append("")
     body.append(PUT)
     if key:

@@ -28,6 +28,33 @@ public interface MatMul {
         matmul(x, positions, new F32Matrix(w, out, in), bias, y);
     }
 
+    /**
+     * The gated half of a SwiGLU MLP: {@code gateUp = x w^T}, where w holds ff gate rows then ff up rows, and then
+     * {@code act[t][i] = silu(gate[t][i]) * up[t][i]} ({@link #swiglu}). A kernel that splits rows across threads may
+     * give each thread matching gate and up rows and their activations, so the activation is not a step of its own
+     * on one thread; the numbers are the same either way.
+     *
+     * @param gateUp {@code positions * w.rows()} floats, overwritten with gate | up per position
+     * @param act    {@code positions * w.rows() / 2} floats, overwritten
+     */
+    default void matmulSwiglu(float[] x, int positions, WeightMatrix w, float[] gateUp, float[] act) {
+        matmul(x, positions, w, null, gateUp);
+        int ff = w.rows() / 2;
+        swiglu(gateUp, act, positions, ff, 0, ff);
+    }
+
+    /** {@code act[t][i] = silu(gate) * up} for columns {@code [from, to)}, where row t of gateUp holds gate then up. */
+    static void swiglu(float[] gateUp, float[] act, int positions, int ff, int from, int to) {
+        for (int t = 0; t < positions; t++) {
+            int g = t * 2 * ff;
+            for (int i = from; i < to; i++) {
+                float gate = gateUp[g + i];
+                float silu = gate / (1f + (float) Math.exp(-gate));
+                act[t * ff + i] = silu * gateUp[g + ff + i];
+            }
+        }
+    }
+
     /** A short name for logs and benchmarks ("vector", "scalar"). */
     String name();
 

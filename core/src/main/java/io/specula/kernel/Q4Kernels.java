@@ -31,10 +31,21 @@ final class Q4Kernels {
     /**
      * Rows {@code [from, to)} of {@code y[t][o] = bias[o] + sum_i x[t][i] w[o][i]} for every position: blocks of 4 rows,
      * and for each block the positions in groups of up to 5 (each group reads the block's weights once). When the
-     * range is not a multiple of 4 rows, the last block repeats its last row.
+     * range is not a multiple of 4 rows, the last block repeats its last row. Up to 2 positions, one row at a time
+     * instead (one long stream of weights is read faster than 4 short ones side by side; same sums, same order).
      */
     static void rows(float[] x, int positions, byte[] q, float[] s, float[] m, float[] bias, int out, int in, float[] y,
             int from, int to) {
+        if (positions <= 2) { // one row at a time: one long stream of weights (generate-kernels.py)
+            for (int o = from; o < to; o++) {
+                switch (positions) {
+                    case 1 -> r1(x, 0, q, s, m, o, in, out, bias, y);
+                    case 2 -> r2(x, 0, q, s, m, o, in, out, bias, y);
+                    default -> { }
+                }
+            }
+            return;
+        }
         int last = to - 1;
         for (int o = from; o < to; o += 4) {
             int o1 = Math.min(o + 1, last), o2 = Math.min(o + 2, last), o3 = Math.min(o + 3, last);
@@ -50,6 +61,91 @@ final class Q4Kernels {
                 default -> { }
             }
         }
+    }
+
+    private static void r1(float[] x, int t, byte[] q, float[] s, float[] m, int o0, int in, int out, float[] bias,
+            float[] y) {
+        int blocks = in >> 5;
+        int q0 = o0 * (in >> 1);
+        int s0 = o0 * blocks;
+        int x0 = t * in;
+        FloatVector a00 = FloatVector.zero(F);
+        for (int b = 0; b < blocks; b++) {
+            int col = b << 5;
+            if (L == 16) {
+                // 16 lanes: the block's 16 bytes once per row; low nibbles are columns 0..15, high 16..31
+                IntVector r0 = (IntVector) ByteVector.fromArray(B, q, q0 + (b << 4)).convertShape(B2I, I, 0);
+                FloatVector v0 = ((FloatVector) r0.and(15).convert(I2F, 0)).fma(FloatVector.broadcast(F, s[s0 + b]), FloatVector.broadcast(F, m[s0 + b]));
+                FloatVector u0 = FloatVector.fromArray(F, x, x0 + col + 0);
+                a00 = v0.fma(u0, a00);
+                v0 = ((FloatVector) r0.lanewise(LSHR, 4).and(15).convert(I2F, 0)).fma(FloatVector.broadcast(F, s[s0 + b]), FloatVector.broadcast(F, m[s0 + b]));
+                u0 = FloatVector.fromArray(F, x, x0 + col + 16);
+                a00 = v0.fma(u0, a00);
+            } else {
+                // 8 lanes: the low nibbles of the block's bytes c..c+7 are its columns 0+c..0+c+7
+                for (int c = 0; c < 16; c += L) {
+                    FloatVector v0 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q0 + (b << 4) + c).convertShape(B2I, I, 0)).and(15).convert(I2F, 0))
+                            .fma(FloatVector.broadcast(F, s[s0 + b]), FloatVector.broadcast(F, m[s0 + b]));
+                    FloatVector u0 = FloatVector.fromArray(F, x, x0 + col + 0 + c);
+                    a00 = v0.fma(u0, a00);
+                }
+                // 8 lanes: the high nibbles of the block's bytes c..c+7 are its columns 16+c..16+c+7
+                for (int c = 0; c < 16; c += L) {
+                    FloatVector v0 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q0 + (b << 4) + c).convertShape(B2I, I, 0)).lanewise(LSHR, 4).and(15).convert(I2F, 0))
+                            .fma(FloatVector.broadcast(F, s[s0 + b]), FloatVector.broadcast(F, m[s0 + b]));
+                    FloatVector u0 = FloatVector.fromArray(F, x, x0 + col + 16 + c);
+                    a00 = v0.fma(u0, a00);
+                }
+            }
+        }
+        put(y, bias, out, o0, t + 0, a00.reduceLanes(ADD));
+    }
+
+    private static void r2(float[] x, int t, byte[] q, float[] s, float[] m, int o0, int in, int out, float[] bias,
+            float[] y) {
+        int blocks = in >> 5;
+        int q0 = o0 * (in >> 1);
+        int s0 = o0 * blocks;
+        int x0 = t * in, x1 = x0 + in;
+        FloatVector a00 = FloatVector.zero(F), a01 = FloatVector.zero(F);
+        for (int b = 0; b < blocks; b++) {
+            int col = b << 5;
+            if (L == 16) {
+                // 16 lanes: the block's 16 bytes once per row; low nibbles are columns 0..15, high 16..31
+                IntVector r0 = (IntVector) ByteVector.fromArray(B, q, q0 + (b << 4)).convertShape(B2I, I, 0);
+                FloatVector v0 = ((FloatVector) r0.and(15).convert(I2F, 0)).fma(FloatVector.broadcast(F, s[s0 + b]), FloatVector.broadcast(F, m[s0 + b]));
+                FloatVector u0 = FloatVector.fromArray(F, x, x0 + col + 0);
+                a00 = v0.fma(u0, a00);
+                FloatVector u1 = FloatVector.fromArray(F, x, x1 + col + 0);
+                a01 = v0.fma(u1, a01);
+                v0 = ((FloatVector) r0.lanewise(LSHR, 4).and(15).convert(I2F, 0)).fma(FloatVector.broadcast(F, s[s0 + b]), FloatVector.broadcast(F, m[s0 + b]));
+                u0 = FloatVector.fromArray(F, x, x0 + col + 16);
+                a00 = v0.fma(u0, a00);
+                u1 = FloatVector.fromArray(F, x, x1 + col + 16);
+                a01 = v0.fma(u1, a01);
+            } else {
+                // 8 lanes: the low nibbles of the block's bytes c..c+7 are its columns 0+c..0+c+7
+                for (int c = 0; c < 16; c += L) {
+                    FloatVector v0 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q0 + (b << 4) + c).convertShape(B2I, I, 0)).and(15).convert(I2F, 0))
+                            .fma(FloatVector.broadcast(F, s[s0 + b]), FloatVector.broadcast(F, m[s0 + b]));
+                    FloatVector u0 = FloatVector.fromArray(F, x, x0 + col + 0 + c);
+                    a00 = v0.fma(u0, a00);
+                    FloatVector u1 = FloatVector.fromArray(F, x, x1 + col + 0 + c);
+                    a01 = v0.fma(u1, a01);
+                }
+                // 8 lanes: the high nibbles of the block's bytes c..c+7 are its columns 16+c..16+c+7
+                for (int c = 0; c < 16; c += L) {
+                    FloatVector v0 = ((FloatVector) ((IntVector) ByteVector.fromArray(B, q, q0 + (b << 4) + c).convertShape(B2I, I, 0)).lanewise(LSHR, 4).and(15).convert(I2F, 0))
+                            .fma(FloatVector.broadcast(F, s[s0 + b]), FloatVector.broadcast(F, m[s0 + b]));
+                    FloatVector u0 = FloatVector.fromArray(F, x, x0 + col + 16 + c);
+                    a00 = v0.fma(u0, a00);
+                    FloatVector u1 = FloatVector.fromArray(F, x, x1 + col + 16 + c);
+                    a01 = v0.fma(u1, a01);
+                }
+            }
+        }
+        put(y, bias, out, o0, t + 0, a00.reduceLanes(ADD));
+        put(y, bias, out, o0, t + 1, a01.reduceLanes(ADD));
     }
 
     private static void p1(float[] x, int t, byte[] q, float[] s, float[] m, int o0, int o1, int o2, int o3, int in, int out,

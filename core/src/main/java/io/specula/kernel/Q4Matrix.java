@@ -28,6 +28,8 @@ package io.specula.kernel;
 public final class Q4Matrix implements WeightMatrix {
 
     public static final int BLOCK = 32;
+    /** One block's levels per quantizing thread (a new array per row was ~70 MB of garbage on a 1B model). */
+    private static final ThreadLocal<int[]> LEVELS = ThreadLocal.withInitial(() -> new int[BLOCK]);
 
     final byte[] quants;
     final float[] scales;
@@ -78,7 +80,7 @@ public final class Q4Matrix implements WeightMatrix {
         float[] s = new float[n / BLOCK];
         float[] m = new float[n / BLOCK];
         Quantizing.inChunks(source, rows, cols, (chunk, first, r, row) -> {
-            int[] levels = new int[BLOCK];
+            int[] levels = LEVELS.get();
             for (int b = 0; b < cols; b += BLOCK) {
                 int block = (row * cols + b) / BLOCK;
                 if (withMinimum) {

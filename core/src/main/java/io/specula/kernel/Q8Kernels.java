@@ -27,10 +27,21 @@ final class Q8Kernels {
     /**
      * Rows {@code [from, to)} of {@code y[t][o] = bias[o] + sum_i x[t][i] w[o][i]} for every position: blocks of 4 rows,
      * and for each block the positions in groups of up to 5 (each group reads the block's weights once). When the
-     * range is not a multiple of 4 rows, the last block repeats its last row.
+     * range is not a multiple of 4 rows, the last block repeats its last row. Up to 2 positions, one row at a time
+     * instead (one long stream of weights is read faster than 4 short ones side by side; same sums, same order).
      */
     static void rows(float[] x, int positions, byte[] q, float[] s, int shift, float[] bias, int out, int in, float[] y,
             int from, int to) {
+        if (positions <= 2) { // one row at a time: one long stream of weights (generate-kernels.py)
+            for (int o = from; o < to; o++) {
+                switch (positions) {
+                    case 1 -> r1(x, 0, q, s, shift, o, in, out, bias, y);
+                    case 2 -> r2(x, 0, q, s, shift, o, in, out, bias, y);
+                    default -> { }
+                }
+            }
+            return;
+        }
         int last = to - 1;
         for (int o = from; o < to; o += 4) {
             int o1 = Math.min(o + 1, last), o2 = Math.min(o + 2, last), o3 = Math.min(o + 3, last);
@@ -46,6 +57,35 @@ final class Q8Kernels {
                 default -> { }
             }
         }
+    }
+
+    private static void r1(float[] x, int t, byte[] q, float[] s, int shift, int o0, int in, int out, float[] bias,
+            float[] y) {
+        int w0 = o0 * in;
+        int x0 = t * in;
+        FloatVector a00 = FloatVector.zero(F);
+        for (int i = 0; i < in; i += L) {
+            FloatVector v0 = ((FloatVector) ByteVector.fromArray(B, q, w0 + i).convertShape(B2F, F, 0)).mul(s[(w0 + i) >> shift]);
+            FloatVector u0 = FloatVector.fromArray(F, x, x0 + i);
+            a00 = v0.fma(u0, a00);
+        }
+        put(y, bias, out, o0, t + 0, a00.reduceLanes(ADD));
+    }
+
+    private static void r2(float[] x, int t, byte[] q, float[] s, int shift, int o0, int in, int out, float[] bias,
+            float[] y) {
+        int w0 = o0 * in;
+        int x0 = t * in, x1 = x0 + in;
+        FloatVector a00 = FloatVector.zero(F), a01 = FloatVector.zero(F);
+        for (int i = 0; i < in; i += L) {
+            FloatVector v0 = ((FloatVector) ByteVector.fromArray(B, q, w0 + i).convertShape(B2F, F, 0)).mul(s[(w0 + i) >> shift]);
+            FloatVector u0 = FloatVector.fromArray(F, x, x0 + i);
+            a00 = v0.fma(u0, a00);
+            FloatVector u1 = FloatVector.fromArray(F, x, x1 + i);
+            a01 = v0.fma(u1, a01);
+        }
+        put(y, bias, out, o0, t + 0, a00.reduceLanes(ADD));
+        put(y, bias, out, o0, t + 1, a01.reduceLanes(ADD));
     }
 
     private static void p1(float[] x, int t, byte[] q, float[] s, int shift, int o0, int o1, int o2, int o3, int in, int out,

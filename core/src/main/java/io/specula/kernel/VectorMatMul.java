@@ -16,7 +16,9 @@ package io.specula.kernel;
  * widening and a multiply-add with the block's scale and minimum for 8- and 4-bit ones) and uses each for every
  * position of the group. At 1 position the loop streams the weights; at 5 it does 5 FMAs per decoded weight vector,
  * which is what keeps a verification pass close to the cost of a plain step. More positions go in groups of 5 (a 4-row
- * block stays in L1/L2 between groups, so the weights come from memory once per call).
+ * block stays in L1/L2 between groups, so the weights come from memory once per call). At 1 and 2 positions the
+ * kernels read one row at a time instead: 4 rows side by side are 4 short streams that memory fed at about half the
+ * rate of one long one (measured in scripts/generate-kernels.py), and at 1–2 positions reading is the cost.
  *
  * <p><b>Why not pad positions</b>: at 5 positions a padded 8 would compute 60% more FMAs in the regime where FMAs are
  * the cost. Each group size 1..5 has its own loop, written out because the Vector API only stays in registers with
@@ -84,6 +86,37 @@ public final class VectorMatMul implements MatMul {
         }
     }
 
+    /**
+     * Each thread takes a range of ff columns: gate rows {@code [from, to)}, up rows {@code [ff + from, ff + to)} and
+     * their activations, so the SwiGLU runs on all threads inside the product's one hand-off.
+     */
+    @Override
+    public void matmulSwiglu(float[] x, int positions, WeightMatrix w, float[] gateUp, float[] act) {
+        int ff = w.rows() / 2;
+        if (w instanceof StackedMatrix || w.rows() % 2 != 0 || positions == 0
+                || !KernelSpecies.BLOCKS && (w instanceof Q8Matrix || w instanceof Q4Matrix)) {
+            MatMul.super.matmulSwiglu(x, positions, w, gateUp, act);
+            return;
+        }
+        MatMul.checkCall(x, positions, w, null, gateUp);
+        if (act.length < (long) positions * ff) {
+            throw new IllegalArgumentException("act holds " + act.length + " floats, " + (long) positions * ff
+                    + " are needed");
+        }
+        Call call = CALLS.get();
+        call.set(x, positions, w, null, gateUp);
+        call.act = act;
+        try {
+            if ((long) w.rows() * w.cols() * positions < SERIAL_WORK) {
+                call.rows(0, ff);
+            } else {
+                pool.run(call, ff, 4);
+            }
+        } finally {
+            call.clear();
+        }
+    }
+
     @Override
     public String name() {
         return "vector";
@@ -104,6 +137,8 @@ public final class VectorMatMul implements MatMul {
         private float[] scales;
         private float[] mins;
         private int shift;
+        /** Set for {@link #matmulSwiglu}: rows are then columns of the activation, each a gate row and an up row. */
+        private float[] act;
 
         void set(float[] x, int positions, WeightMatrix w, float[] bias, float[] y) {
             this.x = x;
@@ -139,10 +174,22 @@ public final class VectorMatMul implements MatMul {
             quants = null;
             scales = null;
             mins = null;
+            act = null;
         }
 
         @Override
         public void rows(int from, int to) {
+            if (act == null) {
+                kernel(from, to);
+            } else {
+                int ff = out / 2;
+                kernel(from, to);
+                kernel(ff + from, ff + to);
+                MatMul.swiglu(y, act, positions, ff, from, to);
+            }
+        }
+
+        private void kernel(int from, int to) {
             switch (format) {
                 case F32 -> F32Kernels.rows(x, positions, f32, bias, out, in, y, from, to);
                 case F16 -> F16Kernels.rows(x, positions, half, bias, out, in, y, from, to);

@@ -41,7 +41,7 @@ public final class HfTokenizer implements Tokenizer {
 
     private HfTokenizer(HuggingFaceTokenizer nativeTokenizer, TokenizerJson json, TokenizerConfig config) {
         this.native_ = nativeTokenizer;
-        this.json = json;
+        this.json = json.withoutTree(); // the parsed file is not kept once the native tokenizer is built
         this.config = config;
         Set<Integer> named = new HashSet<>();
         for (String token : TransformersPipeline.classSpecialTokens(config)) {

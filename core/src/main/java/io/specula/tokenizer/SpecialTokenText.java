@@ -3,6 +3,7 @@ package io.specula.tokenizer;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
 import io.specula.SpeculaException;
 
 import java.io.ByteArrayInputStream;
@@ -49,7 +50,8 @@ final class SpecialTokenText implements AutoCloseable {
     record Span(int start, int end, String token) {
     }
 
-    private final JsonObject pipeline;
+    /** tokenizer.json as UTF-8 text: the parsed tree is several times larger, and the variant is rarely built. */
+    private final byte[] pipeline;
     private final IntPredicate special;
     /** Special tokens' texts as a trie (at one position the longest match wins, as in the tokenizers library). */
     private final Trie root = new Trie();
@@ -70,7 +72,7 @@ final class SpecialTokenText implements AutoCloseable {
      * @param special  whether an added token's id is special
      */
     SpecialTokenText(JsonObject pipeline, IntPredicate special) {
-        this.pipeline = pipeline;
+        this.pipeline = pipeline.toString().getBytes(StandardCharsets.UTF_8);
         this.special = special;
         byte[] nonce = new byte[8];
         new SecureRandom().nextBytes(nonce);
@@ -232,7 +234,7 @@ final class SpecialTokenText implements AutoCloseable {
     }
 
     private Variant build() {
-        JsonObject copy = pipeline.deepCopy();
+        JsonObject copy = JsonParser.parseString(new String(pipeline, StandardCharsets.UTF_8)).getAsJsonObject();
         Map<String, Long> added = new HashMap<>();   // the variant's text of each added token -> its id
         JsonElement tokens = copy.get("added_tokens");
         if (tokens != null && tokens.isJsonArray()) {

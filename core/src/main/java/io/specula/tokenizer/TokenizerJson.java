@@ -30,15 +30,38 @@ public final class TokenizerJson {
     private static final Pattern BYTE_TOKEN = Pattern.compile("<0x[0-9A-Fa-f]{2}>");
 
     final Path file;
+    /** The parsed file; null in a {@link #withoutTree()} copy, which is what a loaded tokenizer keeps. */
     final JsonObject root;
     private final String[] tokens;          // id -> token string (null for ids nothing names)
     private final boolean[] addedToken;     // id -> an added token
     private final boolean[] addedSpecial;   // id -> added token with "special": true
-    private final Map<String, Integer> ids = new HashMap<>();
+    private final Map<String, Integer> ids;
+    private final boolean decodesByteFallback;
+    private final boolean decodesByteLevel;
+    private final boolean decodesMetaspace;
+
+    /** A copy without the tree (see {@link #withoutTree()}). */
+    private TokenizerJson(TokenizerJson full) {
+        this.file = full.file;
+        this.root = null;
+        this.tokens = full.tokens;
+        this.addedToken = full.addedToken;
+        this.addedSpecial = full.addedSpecial;
+        this.ids = full.ids;
+        this.decodesByteFallback = full.decodesByteFallback;
+        this.decodesByteLevel = full.decodesByteLevel;
+        this.decodesMetaspace = full.decodesMetaspace;
+    }
 
     private TokenizerJson(Path file, JsonObject root) {
         this.file = file;
         this.root = root;
+        this.ids = new HashMap<>();
+        JsonElement decoder = root.get("decoder");
+        String decoders = decoder == null ? "" : decoder.toString();
+        this.decodesByteFallback = decoders.contains("\"ByteFallback\"");
+        this.decodesByteLevel = decoders.contains("\"ByteLevel\"");
+        this.decodesMetaspace = decoders.contains("\"Metaspace\"") || decoders.contains("▁");
         JsonObject model = root.getAsJsonObject("model");
         Map<Integer, String> byId = new HashMap<>();
         JsonElement vocab = model.get("vocab");
@@ -160,24 +183,24 @@ public final class TokenizerJson {
 
     /** model.type: "BPE", "Unigram", "WordPiece", "WordLevel" ({@code null} when absent). */
     public String modelType() {
-        return string(root.getAsJsonObject("model").get("type"));
+        return string(tree().getAsJsonObject("model").get("type"));
     }
 
     /** Whether the BPE model falls back to {@code <0xNN>} byte tokens (model.byte_fallback). */
     public boolean byteFallback() {
-        JsonElement e = root.getAsJsonObject("model").get("byte_fallback");
+        JsonElement e = tree().getAsJsonObject("model").get("byte_fallback");
         return e != null && e.isJsonPrimitive() && e.getAsBoolean();
     }
 
     /** model.unk_token, or {@code null}. */
     public String unkToken() {
-        return string(root.getAsJsonObject("model").get("unk_token"));
+        return string(tree().getAsJsonObject("model").get("unk_token"));
     }
 
     /** The BPE merges as "left right", from either form tokenizer.json uses (strings, or pairs since tokenizers 0.20). */
     public List<String> merges() {
         List<String> out = new ArrayList<>();
-        JsonElement merges = root.getAsJsonObject("model").get("merges");
+        JsonElement merges = tree().getAsJsonObject("model").get("merges");
         if (merges == null || !merges.isJsonArray()) {
             return out;
         }
@@ -193,12 +216,12 @@ public final class TokenizerJson {
 
     /** The pre_tokenizer section as written, or {@code null}. */
     public JsonElement preTokenizer() {
-        return root.get("pre_tokenizer");
+        return tree().get("pre_tokenizer");
     }
 
     /** The post_processor section as written, or {@code null}. */
     public JsonElement postProcessor() {
-        return root.get("post_processor");
+        return tree().get("post_processor");
     }
 
     private static String string(JsonElement e) {
@@ -207,20 +230,34 @@ public final class TokenizerJson {
 
     /** True when the decoder turns {@code <0xNN>} tokens back into bytes (SentencePiece byte fallback). */
     boolean decodesByteFallback() {
-        JsonElement decoder = root.get("decoder");
-        return decoder != null && decoder.toString().contains("\"ByteFallback\"");
+        return decodesByteFallback;
     }
 
     /** True when the decoder maps GPT-2's byte-level alphabet back to bytes (GPT-2, Llama 3, Qwen). */
     boolean decodesByteLevel() {
-        JsonElement decoder = root.get("decoder");
-        return decoder != null && decoder.toString().contains("\"ByteLevel\"");
+        return decodesByteLevel;
     }
 
     /** True when the decoder turns SentencePiece's ▁ back into a space (a Metaspace or Replace decoder). */
     boolean decodesMetaspace() {
-        JsonElement decoder = root.get("decoder");
-        return decoder != null && (decoder.toString().contains("\"Metaspace\"") || decoder.toString().contains("▁"));
+        return decodesMetaspace;
+    }
+
+    /**
+     * The same vocabulary without the parsed file, for a tokenizer that stays loaded: the tree of a 128k-token
+     * tokenizer.json is ~60 MB of Gson objects (Llama 3), kept alive next to the weights for nothing once the native
+     * tokenizer is built. The copy answers every question but the sections of the file ({@link #modelType},
+     * {@link #merges}, ...).
+     */
+    TokenizerJson withoutTree() {
+        return root == null ? this : new TokenizerJson(this);
+    }
+
+    private JsonObject tree() {
+        if (root == null) {
+            throw new IllegalStateException(file + ": this copy of tokenizer.json keeps its vocabulary only");
+        }
+        return root;
     }
 
     boolean isByteToken(int id) {

@@ -106,6 +106,33 @@ class WeightFormatsTest {
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("formats")
+    void theFusedSwigluIsTheProductThenTheActivation(String name, BiFunction<float[], int[], WeightMatrix> make) {
+        SplittableRandom rnd = new SplittableRandom(11 + name.hashCode());
+        int in = name.startsWith("q") ? 160 : 227;
+        // 2 x ff rows: small (calling thread), large enough for the pool, ff not a multiple of 4
+        for (int ff : new int[] {3, 37, 1030}) {
+            WeightMatrix w = make.apply(random(rnd, 2 * ff * in), new int[] {2 * ff, in});
+            for (int positions : new int[] {1, 2, 3, 5, 7}) {
+                float[] x = random(rnd, positions * in);
+                for (MatMul kernel : new MatMul[] {vector, scalar, new VectorMatMul(new RowPool(3))}) {
+                    float[] gateUp = new float[positions * 2 * ff];
+                    kernel.matmul(x, positions, w, null, gateUp);
+                    float[] expected = new float[positions * ff];
+                    MatMul.swiglu(gateUp, expected, positions, ff, 0, ff);
+                    float[] fusedGateUp = new float[positions * 2 * ff];
+                    float[] act = new float[positions * ff];
+                    kernel.matmulSwiglu(x, positions, w, fusedGateUp, act);
+                    assertThat(fusedGateUp).as("%s ff %d, %d positions, %s: gate|up", name, ff, positions, kernel)
+                            .containsExactly(gateUp);
+                    assertThat(act).as("%s ff %d, %d positions, %s: activations", name, ff, positions, kernel)
+                            .containsExactly(expected);
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("formats")
     void aPositionsResultDoesNotDependOnTheBatchOrTheThreads(String name,
             BiFunction<float[], int[], WeightMatrix> make) {
         SplittableRandom rnd = new SplittableRandom(7 + name.hashCode());

@@ -200,8 +200,7 @@ public final class LlamaModel implements JavaKernelModel, BatchedCausalLm {
             matmul.matmul(attn, n, layer.o, layer.oBias, proj);
             add(x, proj);
             rmsnorm(x, layer.mlpNorm, xn, n, d);
-            matmul.matmul(xn, n, layer.gateUp, null, gateUp);
-            swiglu(gateUp, act, n, c.intermediateSize());
+            matmul.matmulSwiglu(xn, n, layer.gateUp, gateUp, act);
             matmul.matmul(act, n, layer.down, null, proj);
             add(x, proj);
         }
@@ -303,18 +302,6 @@ public final class LlamaModel implements JavaKernelModel, BatchedCausalLm {
     private static void add(float[] x, float[] y) {
         for (int i = 0; i < x.length; i++) {
             x[i] += y[i];
-        }
-    }
-
-    /** silu(gate) * up, where each row of gateUp holds gate then up. */
-    private static void swiglu(float[] gateUp, float[] out, int n, int ff) {
-        for (int t = 0; t < n; t++) {
-            int g = t * 2 * ff;
-            for (int i = 0; i < ff; i++) {
-                float gate = gateUp[g + i];
-                float silu = gate / (1f + (float) Math.exp(-gate));
-                out[t * ff + i] = silu * gateUp[g + ff + i];
-            }
         }
     }
 
