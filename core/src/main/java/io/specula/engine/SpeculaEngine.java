@@ -42,14 +42,17 @@ import org.slf4j.LoggerFactory;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /**
@@ -88,8 +91,7 @@ public final class SpeculaEngine implements AutoCloseable {
     private final Object updating = new Object();
     private boolean targetReleased;             // guarded by updating
     private volatile EngineInfo info;
-    private final java.util.List<java.util.function.Consumer<EngineInfo>> targetListeners =
-            new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final List<Consumer<EngineInfo>> targetListeners = new CopyOnWriteArrayList<>();
     private final CompositeDecodingListener listeners = new CompositeDecodingListener();
     private final SpeculationStatistics statistics = new SpeculationStatistics();
     private final DraftPolicies policies = new DraftPolicies();
@@ -655,7 +657,7 @@ public final class SpeculaEngine implements AutoCloseable {
      * {@link #info()} (so that, say, meters tagged with the target's name follow it). Called on the updating thread,
      * one update at a time; a listener that throws is logged and the update stands.
      */
-    public void addTargetListener(java.util.function.Consumer<EngineInfo> listener) {
+    public void addTargetListener(Consumer<EngineInfo> listener) {
         targetListeners.add(listener);
     }
 
